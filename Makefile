@@ -1,0 +1,24 @@
+# Two commands set everything up on a fresh Debian machine with Python 3.11:
+#   make demo   # creates .venv if missing, then runs the main job
+#   make test   # creates .venv if missing, then runs ruff and pytest
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: setup test demo gallery clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/setup.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup.sh
+	touch $@
+
+test: setup
+	$(BIN)/ruff check landscape tests benchmarks scenes
+	$(BIN)/python -m pytest -q
+
+demo: setup
+	$(BIN)/landscape trace rosenbrock
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""landscape: optimizers moving over loss landscapes."""

@@ -1,0 +1,5 @@
+import sys
+
+from landscape.cli import main
+
+sys.exit(main())

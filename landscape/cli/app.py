@@ -1,0 +1,57 @@
+"""The typer app and the one place where errors become what a user sees."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import typer
+
+from landscape.errors import LandscapeError
+
+app = typer.Typer(
+    name="landscape",
+    help="Optimizers moving over loss landscapes: traces, figures, animations and MNIST slices.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code. User errors: one line on stderr and exit code 2."""
+    try:
+        result = app(args=list(argv) if argv is not None else None, prog_name="landscape",
+                     standalone_mode=False)  # fmt: skip
+        return result if isinstance(result, int) else 0
+    except LandscapeError as err:
+        return _fail(str(err))
+    except typer.Exit as err:
+        return err.exit_code
+    except typer.TyperException as err:  # click's usage errors, vendored by typer
+        ctx = getattr(err, "ctx", None)
+        if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            print(ctx.get_help())
+            return 0
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        return _fail(f"{err.format_message()}{hint}".replace("\n", " "))
+    except (KeyboardInterrupt, typer.Abort):
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # noqa: BLE001  (anything unexpected: short message, traceback kept)
+        saved = Path(tempfile.gettempdir()) / "landscape-error.txt"
+        saved.write_text(traceback.format_exc())
+        print(f"internal error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
+        print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
+        return 1
+
+
+def _fail(message: str) -> int:
+    print(f"Error: {message}", file=sys.stderr)
+    return 2

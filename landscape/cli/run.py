@@ -1,0 +1,81 @@
+"""The run options shared by `trace`, `plot` and `render`, and what they resolve to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from landscape.cli import args
+from landscape.optimizers import OptimizerSpec, get_optimizer
+from landscape.surfaces import Surface, get_surface
+
+LESSON = ["sgd", "momentum", "rmsprop", "adam"]  # the default race
+
+Optimizers = Annotated[
+    list[str] | None,
+    typer.Option("--optimizer", "-o", help="Preset (sgd, momentum, rmsprop, adam, ...) or "
+                 "dotted class path; repeat for several. Default: sgd, momentum, rmsprop, adam."),
+]  # fmt: skip
+Lr = Annotated[
+    list[str] | None,
+    typer.Option("--lr", help="Learning rate for all optimizers, or NAME=VALUE for one; "
+                 "default: the surface's lesson rate."),
+]  # fmt: skip
+Param = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Any constructor argument: KEY=VALUE for all, "
+                 "NAME.KEY=VALUE for one (e.g. adam.betas=0.8,0.99)."),
+]  # fmt: skip
+Steps = Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Optimizer steps; "
+                                            "default: the surface's.")]  # fmt: skip
+Start = Annotated[
+    list[str] | None,
+    typer.Option("--start", help="Start point X,Y; repeat for several. Default: the surface's."),
+]  # fmt: skip
+Noise = Annotated[float, typer.Option(min=0.0, help="σ of Gaussian noise added to each gradient.")]
+Seed = Annotated[int, typer.Option(min=0, help="Seed of the gradient noise.")]
+Device = Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:N.")]
+Dtype = Annotated[str, typer.Option(help="float32 or float64.")]
+Domain = Annotated[
+    str | None,
+    typer.Option(help="XMIN:XMAX,YMIN:YMAX (or MIN:MAX for both); default: the surface's."),
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Run:
+    """A surface, the optimizer configurations and the starts the options asked for."""
+
+    surface: Surface
+    optimizers: list[OptimizerSpec]
+    starts: list[tuple[float, float]] | None
+
+
+def resolve(
+    surface: str,
+    optimizers: list[str] | None,
+    lr: list[str] | None,
+    param: list[str] | None,
+    start: list[str] | None,
+    domain: str | None,
+    default: list[str] = LESSON,
+) -> Run:
+    """Turn option text into a Run, raising LandscapeError on the first bad value."""
+    the_surface = get_surface(surface, domain=args.domain(domain) if domain else None)
+    names = optimizers or list(default)
+    keys = [n.strip().lower() for n in names]
+    lrs = args.per_optimizer_lr(lr or [], keys)
+    params = args.per_optimizer_params(param or [], keys)
+    specs = [
+        get_optimizer(
+            name,
+            lr=lrs.get(key, lrs.get(None)),
+            surface=the_surface,
+            **{**params.get(None, {}), **params.get(key, {})},
+        )
+        for name, key in zip(names, keys, strict=True)
+    ]
+    starts = [args.point(s) for s in start] if start else None
+    return Run(the_surface, specs, starts)

@@ -1,0 +1,73 @@
+"""`landscape trace`: run optimizers over a surface, print a table, export the runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landscape.cli import run
+from landscape.cli.app import app
+from landscape.cli.progress import progress_bar
+from landscape.export import FORMATS, command_line, manifest, save_trajectories
+from landscape.output import check_output
+from landscape.trajectory import Trajectory, trace_all
+
+
+@app.command("trace")
+def trace_command(
+    surface: Annotated[str, typer.Argument(help="Surface name (see 'landscape surfaces') or an "
+                                           "expression in x and y, e.g. 'x**2 + 10*y**2'.")],
+    optimizer: run.Optimizers = None,
+    lr: run.Lr = None,
+    param: run.Param = None,
+    steps: run.Steps = None,
+    start: run.Start = None,
+    noise: run.Noise = 0.0,
+    seed: run.Seed = 0,
+    device: run.Device = "auto",
+    dtype: run.Dtype = "float32",
+    domain: run.Domain = None,
+    out: Annotated[Path | None, typer.Option(help="Write the runs to FILE: "
+                                             f"{', '.join(FORMATS)} by suffix.")] = None,
+) -> None:
+    """Run optimizers over a surface and print, per optimizer and start, the final loss, the
+    distance to the nearest minimum, the step that reached it and whether it diverged."""
+    if out is not None:
+        check_output(out, FORMATS)  # before the work, not after it
+    spec = run.resolve(surface, optimizer, lr, param, start, domain)
+    with progress_bar("tracing") as progress:
+        trajectories = trace_all(
+            spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
+            seed=seed, device=device, dtype=dtype, progress=progress,
+        )  # fmt: skip
+    Console().print(summary_table(spec.surface.title, trajectories))
+    if out is not None:
+        meta = manifest(spec.surface, trajectories, command=command_line())
+        print(f"wrote {save_trajectories(trajectories, out, manifest=meta)}")
+
+
+def summary_table(title: str, trajectories: list[Trajectory]) -> Table:
+    first = trajectories[0]
+    table = Table(title=f"{title}: {first.steps} steps" + (f", noise σ={first.noise:g}"
+                                                           if first.noise else ""))  # fmt: skip
+    for column in ("optimizer", "start", "final (x, y)", "final loss", "to minimum", "reached at"):
+        table.add_column(column, justify="left" if column == "optimizer" else "right")
+    for t in trajectories:
+        for s in range(t.n_starts):
+            x0, y0 = t.xy[0, s]
+            x, y = t.final_xy[s]
+            reached = f"step {t.reached_at[s]}" if t.reached_at[s] >= 0 else "-"
+            if t.diverged[s]:
+                reached = f"diverged at {t.diverged_at[s]}"
+            distance = t.distance[s]
+            table.add_row(
+                t.describe(), f"({x0:.3g}, {y0:.3g})", f"({x:.4g}, {y:.4g})",
+                f"{t.final_loss[s]:.4g}", "-" if np.isnan(distance) else f"{distance:.3g}",
+                reached,
+            )  # fmt: skip
+    return table

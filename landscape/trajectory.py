@@ -1,0 +1,363 @@
+"""Optimizer runs over a surface: many starts and configurations in one batched computation.
+
+Elementwise optimizers (SGD, RMSProp, Adam, ...) update each coordinate from its own gradient
+history only, so N starts stacked in one (N, 2) leaf with loss = f(points).sum() evolve exactly
+as N independent runs. All configurations share one position buffer (configs, starts, 2) and
+one forward/backward per step; each configuration's optimizer steps a view of its slice.
+Optimizers that are not elementwise (L-BFGS, unknown classes) step one start at a time, in the
+same loop, so they see the same gradient noise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from landscape.device import resolve_device, resolve_dtype
+from landscape.errors import LandscapeError
+from landscape.optimizers import OptimizerSpec, describe, get_optimizer
+from landscape.surfaces import Surface, get_surface
+
+BOUND_SPANS = 10.0  # a start that leaves the domain grown by this many widths has diverged
+MAX_STEPS = 1_000_000
+MAX_POINT_STEPS = 2_000_000_000  # configs x starts x steps recorded: beyond this, memory runs out
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One optimizer configuration run from every start. After a start diverges its xy, loss
+    and grad_norm are NaN, so plots cut the path off where it left."""
+
+    surface: str  # surface name (or expression)
+    optimizer: str  # preset name or dotted path
+    label: str  # display name: "Adam"
+    settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's
+    hyper: dict[str, Any]  # every constructor argument in effect, torch's defaults included
+    xy: np.ndarray = field(repr=False)  # (steps+1, n, 2) positions; row 0 holds the starts
+    loss: np.ndarray = field(repr=False)  # (steps+1, n) surface value at xy
+    grad_norm: np.ndarray = field(repr=False)  # (steps+1, n) |∇f| at xy, without the noise
+    diverged_at: np.ndarray = field(repr=False)  # (n,) first invalid step, -1 if never
+    reached_at: np.ndarray = field(repr=False)  # (n,) first step within tolerance of a minimum
+    reached_minimum: np.ndarray = field(repr=False)  # (n,) index into the minima, -1 if none
+    distance: np.ndarray = field(repr=False)  # (n,) last valid point to nearest minimum
+    tolerance: float = 0.0  # distance that counts as having reached a minimum
+    noise: float = 0.0  # σ of the Gaussian noise added to every gradient
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+
+    @property
+    def steps(self) -> int:
+        return self.xy.shape[0] - 1
+
+    @property
+    def n_starts(self) -> int:
+        return self.xy.shape[1]
+
+    @property
+    def lr(self) -> float:
+        return float(self.hyper["lr"])
+
+    @property
+    def diverged(self) -> np.ndarray:
+        """(n,) bool: left the bound or produced a non-finite value."""
+        return self.diverged_at >= 0
+
+    @property
+    def last(self) -> np.ndarray:
+        """(n,) index of each start's last valid step."""
+        return np.where(self.diverged, self.diverged_at - 1, self.steps)
+
+    @property
+    def final_xy(self) -> np.ndarray:
+        """(n, 2) last valid position of each start."""
+        return self.xy[self.last, np.arange(self.n_starts)]
+
+    @property
+    def final_loss(self) -> np.ndarray:
+        """(n,) loss at the last valid position."""
+        return self.loss[self.last, np.arange(self.n_starts)]
+
+    def describe(self) -> str:
+        """"Adam (lr=0.05)": the label and the chosen hyper-parameters."""
+        return describe(self.label, self.settings)
+
+
+def trace(
+    surface: Surface | str,
+    optimizer: str | OptimizerSpec,
+    *,
+    starts: Sequence[Sequence[float]] | np.ndarray | None = None,
+    steps: int | None = None,
+    lr: float | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "float32",
+    **hyper: Any,
+) -> Trajectory:
+    """Run one optimizer from every start. See trace_all for the arguments."""
+    surface = get_surface(surface) if isinstance(surface, str) else surface
+    spec = get_optimizer(optimizer, lr=lr, surface=surface, **hyper)
+    (trajectory,) = trace_all(
+        surface, [spec], starts=starts, steps=steps, noise=noise, seed=seed,
+        device=device, dtype=dtype,
+    )  # fmt: skip
+    return trajectory
+
+
+def trace_all(
+    surface: Surface | str,
+    optimizers: Sequence[str | OptimizerSpec],
+    *,
+    starts: Sequence[Sequence[float]] | np.ndarray | None = None,
+    steps: int | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "float32",
+    tolerance: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Trajectory]:
+    """Run several optimizer configurations from every start, in one batched computation.
+
+    Args:
+        surface: a Surface or a name/expression for get_surface.
+        optimizers: preset names, dotted paths or OptimizerSpecs (e.g. one per learning rate).
+        starts: (n, 2) start points; default the surface's lesson start.
+        steps: optimizer steps; default the surface's.
+        noise: σ of N(0, σ²I) added to every gradient; the same draw for every configuration.
+        seed: seeds the noise; the same seed gives the same run (bitwise on the CPU).
+        device: "auto" (CUDA when present), "cpu", "cuda", ...
+        dtype: "float32" or "float64".
+        tolerance: distance to a minimum that counts as reaching it; default 1% of the
+            domain's larger side.
+        progress: called as progress(step, steps) after each step.
+
+    Returns:
+        One Trajectory per optimizer configuration, in order.
+    """
+    surface = get_surface(surface) if isinstance(surface, str) else surface
+    if not optimizers:
+        raise LandscapeError("no optimizer given: name at least one (e.g. adam)")
+    specs = [get_optimizer(o, surface=surface) for o in optimizers]
+    steps = surface.steps if steps is None else steps
+    _check_steps(steps)
+    noise = _check_noise(noise)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise LandscapeError(f"seed must be a non-negative integer, got {seed!r}")
+    device, dtype = resolve_device(device), resolve_dtype(dtype)
+    starts = check_starts(surface, surface.start if starts is None else starts)
+    (x0, x1), (y0, y1) = surface.domain
+    if tolerance is None:
+        tolerance = 0.01 * max(x1 - x0, y1 - y0)
+    if not (isinstance(tolerance, int | float) and tolerance > 0):
+        raise LandscapeError(f"tolerance must be a positive number, got {tolerance!r}")
+    n_configs, n = len(specs), len(starts)
+    if n_configs * n * (steps + 1) > MAX_POINT_STEPS:
+        raise LandscapeError(
+            f"{n_configs} configurations x {n} starts x {steps} steps is too much to record "
+            f"(at most {MAX_POINT_STEPS:,} point-steps)"
+        )
+
+    # Set up positions: one buffer for everything, each optimizer stepping views of it.
+    positions = torch.as_tensor(starts, dtype=dtype, device=device)
+    positions = positions.expand(n_configs, n, 2).clone()  # (configs, n, 2)
+    leaves: list[list[torch.Tensor]] = []  # per config: one (n, 2) leaf, or n leaves of (2,)
+    optimizers_: list[list[torch.optim.Optimizer]] = []
+    for g, spec in enumerate(specs):
+        views = [positions[g]] if spec.elementwise else list(positions[g])
+        group = [v.detach().requires_grad_() for v in views]  # leaves sharing the buffer
+        leaves.append(group)
+        optimizers_.append([spec.build([leaf]) for leaf in group])
+
+    center = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=device)
+    reach = BOUND_SPANS * torch.tensor([x1 - x0, y1 - y0], dtype=dtype, device=device)
+    xy = torch.empty((steps + 1, n_configs, n, 2), dtype=dtype, device=device)
+    loss = torch.empty((steps + 1, n_configs, n), dtype=dtype, device=device)
+    grad_norm = torch.empty_like(loss)
+    diverged_at = torch.full((n_configs, n), -1, dtype=torch.long, device=device)
+    frozen = positions.clone()  # last valid position of each start
+    generator = torch.Generator(device=device).manual_seed(seed)
+
+    for t in range(steps + 1):
+        # Stop starts that left the bound or went non-finite: park them at their last valid
+        # position so that they never feed NaN into the shared computation again.
+        inside = ((positions - center).abs() <= reach).all(-1)  # (configs, n), False for NaN
+        alive = diverged_at < 0
+        diverged_at = torch.where(alive & ~inside, t, diverged_at)
+        alive = diverged_at < 0
+        positions.copy_(torch.where(alive[..., None], positions, frozen))
+        frozen.copy_(positions)
+
+        points = positions.detach().requires_grad_()
+        values = surface(points)  # (configs, n)
+        (grad,) = torch.autograd.grad(values.sum(), points, allow_unused=True, materialize_grads=True)
+        finite = torch.isfinite(values) & torch.isfinite(grad).all(-1)
+        diverged_at = torch.where(alive & ~finite, t, diverged_at)
+        alive = diverged_at < 0
+        xy[t], loss[t] = positions, values.detach()
+        grad_norm[t] = torch.linalg.vector_norm(grad, dim=-1)
+        if t == steps:
+            break
+
+        # Step every optimizer on the (noisy) gradient; parked starts get a zero gradient.
+        grad = torch.where(alive[..., None], grad, 0.0)
+        draw = torch.zeros((n, 2), dtype=dtype, device=device)
+        if noise:  # the same draw for every configuration
+            draw = noise * torch.randn((n, 2), generator=generator, dtype=dtype, device=device)
+            grad = grad + draw
+        for g, spec in enumerate(specs):
+            try:
+                if spec.elementwise:
+                    (leaf,), (opt,) = leaves[g], optimizers_[g]
+                    leaf.grad = grad[g]
+                    opt.step()
+                else:
+                    _step_one_by_one(surface, leaves[g], optimizers_[g], draw, alive[g])
+            except (RuntimeError, ValueError, ArithmeticError) as err:
+                raise LandscapeError(f"{spec.label} failed at step {t}: {err}") from None
+        if progress is not None:
+            progress(t + 1, steps)
+
+    return _records(
+        surface, specs, optimizers_, xy, loss, grad_norm, diverged_at,
+        tolerance=float(tolerance), noise=noise, seed=seed, device=device, dtype=dtype,
+    )  # fmt: skip
+
+
+def _step_one_by_one(
+    surface: Surface,
+    leaves: list[torch.Tensor],
+    optimizers: list[torch.optim.Optimizer],
+    offset: torch.Tensor,  # (n, 2) what to add to each true gradient: the noise (or 0)
+    alive: torch.Tensor,  # (n,)
+) -> None:
+    # Optimizers that look across elements, or evaluate the loss several times a step
+    # (L-BFGS's line search), get a closure per start. The noise of this step is held fixed
+    # during the step.
+    for i in torch.nonzero(alive).flatten().tolist():
+        leaf, opt, extra = leaves[i], optimizers[i], offset[i]
+
+        def closure(leaf=leaf, extra=extra):
+            value = surface(leaf)
+            (grad,) = torch.autograd.grad(value, leaf, allow_unused=True, materialize_grads=True)
+            leaf.grad = grad + extra
+            return value.detach()
+
+        opt.step(closure)
+
+
+def _records(
+    surface: Surface,
+    specs: list[OptimizerSpec],
+    optimizers: list[list[torch.optim.Optimizer]],
+    xy: torch.Tensor,  # (steps+1, configs, n, 2)
+    loss: torch.Tensor,  # (steps+1, configs, n)
+    grad_norm: torch.Tensor,  # (steps+1, configs, n)
+    diverged_at: torch.Tensor,  # (configs, n)
+    *,
+    tolerance: float,
+    noise: float,
+    seed: int,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> list[Trajectory]:
+    steps = xy.shape[0] - 1
+    index = torch.arange(steps + 1, device=xy.device)[:, None, None]
+    invalid = (diverged_at >= 0) & (index >= diverged_at)  # (steps+1, configs, n)
+    xy = xy.masked_fill(invalid[..., None], math.nan)
+    loss = loss.masked_fill(invalid, math.nan)
+    grad_norm = grad_norm.masked_fill(invalid, math.nan)
+
+    # First step within tolerance of any minimum, and which one (the closest at that step).
+    reached_at = torch.full_like(diverged_at, -1)
+    reached_minimum = torch.full_like(diverged_at, -1)
+    last = torch.where(diverged_at >= 0, diverged_at - 1, steps).clamp(min=0)
+    final = xy.gather(0, last[None, ..., None].expand(1, *last.shape, 2))[0]  # (configs, n, 2)
+    distance = torch.full(diverged_at.shape, math.nan, dtype=xy.dtype, device=xy.device)
+    if surface.minima:
+        minima = torch.tensor(surface.minima, dtype=xy.dtype, device=xy.device)  # (m, 2)
+        near = torch.stack(
+            [torch.linalg.vector_norm(xy - m, dim=-1) for m in minima], -1
+        )  # (steps+1, configs, n, m)
+        within = (near <= tolerance).any(-1)  # NaN positions compare False
+        hit = within.any(0)
+        first = within.to(torch.uint8).argmax(0)
+        reached_at = torch.where(hit, first, -1)
+        at_first = near.gather(0, first[None, ..., None].expand(1, *first.shape, len(minima)))[0]
+        reached_minimum = torch.where(hit, at_first.argmin(-1), -1)
+        distance = torch.linalg.vector_norm(final[..., None, :] - minima, dim=-1).min(-1).values
+
+    host = [t.cpu().numpy() for t in (xy, loss, grad_norm, diverged_at, reached_at,
+                                      reached_minimum, distance)]  # fmt: skip
+    xy, loss, grad_norm, diverged_at, reached_at, reached_minimum, distance = host
+    return [
+        Trajectory(
+            surface=surface.name,
+            optimizer=spec.name,
+            label=spec.label,
+            settings=dict(spec.hyper),
+            hyper=_in_effect(opts[0]),
+            xy=xy[:, g],
+            loss=loss[:, g],
+            grad_norm=grad_norm[:, g],
+            diverged_at=diverged_at[g],
+            reached_at=reached_at[g],
+            reached_minimum=reached_minimum[g],
+            distance=distance[g],
+            tolerance=tolerance,
+            noise=noise,
+            seed=seed,
+            device=str(device),
+            dtype=str(dtype).removeprefix("torch."),
+        )
+        for g, (spec, opts) in enumerate(zip(specs, optimizers, strict=True))
+    ]
+
+
+def _in_effect(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    group = optimizer.param_groups[0]
+    return {k: (v.item() if isinstance(v, torch.Tensor) else v)
+            for k, v in group.items() if k != "params"}  # fmt: skip
+
+
+def check_starts(surface: Surface, starts: Any) -> np.ndarray:
+    """Validate start points -> (n, 2) float64: finite, inside the divergence bound."""
+    try:
+        array = np.asarray(starts, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LandscapeError(f"start points must be numbers (x, y), got {starts!r}") from None
+    if array.ndim == 1:
+        array = array[None]
+    if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0:
+        raise LandscapeError(f"start points must have shape (n, 2), got {array.shape}")
+    (x0, x1), (y0, y1) = surface.domain
+    for x, y in array:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise LandscapeError(f"start point ({x}, {y}) is not finite")
+        if (abs(x - (x0 + x1) / 2) > BOUND_SPANS * (x1 - x0)
+                or abs(y - (y0 + y1) / 2) > BOUND_SPANS * (y1 - y0)):  # fmt: skip
+            raise LandscapeError(
+                f"start point ({x:g}, {y:g}) is far outside {surface.name}'s domain "
+                f"x {x0:g}:{x1:g}, y {y0:g}:{y1:g}"
+            )
+    return array
+
+
+def _check_steps(steps: Any) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise LandscapeError(f"steps must be an integer from 1 to {MAX_STEPS:,}, got {steps!r}")
+
+
+def _check_noise(noise: Any) -> float:
+    if isinstance(noise, bool) or not isinstance(noise, int | float):
+        raise LandscapeError(f"noise must be a number >= 0, got {noise!r}")
+    if not math.isfinite(noise) or noise < 0:
+        raise LandscapeError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
