@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from landscape.grid import LossGrid
 from landscape.surfaces import Surface
 
 
@@ -82,7 +83,7 @@ SURFACE_CMAP = "viridis"  # perceptually uniform; the same for contours and 3-D 
 LOG_OFFSET = 1e-3  # log colour scales show log10(f - f* + LOG_OFFSET): decades down to 1e-3
 
 
-def color_values(surface: Surface, z: np.ndarray) -> np.ndarray:
+def color_values(surface: Surface | LossGrid, z: np.ndarray) -> np.ndarray:
     """What the colour scale shows: log10(f - f* + LOG_OFFSET) for log-scale surfaces, else f.
 
     Surfaces that span decades (Rosenbrock, Beale, Goldstein-Price) show nothing but one valley
