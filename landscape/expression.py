@@ -46,9 +46,8 @@ _NAMES = {
     ast.MatMult: "'@'", ast.BitAnd: "'&'", ast.BitOr: "'|'", ast.LShift: "'<<'",
     ast.RShift: "'>>'", ast.Invert: "'~'", ast.Not: "'not'",
 }  # fmt: skip
-VALID = (
-    "numbers, x, y, pi, e, + - * / **, parentheses and "
-    + ", ".join(f"{name}()" for name in FUNCTIONS)
+VALID = "numbers, x, y, pi, e, + - * / **, parentheses and " + ", ".join(
+    f"{name}()" for name in FUNCTIONS
 )
 
 

@@ -32,7 +32,8 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "sgd": Preset("SGD", torch.optim.SGD, family="gradient"),
     "momentum": Preset("Momentum", torch.optim.SGD, {"momentum": 0.9}, "gradient"),
-    "nesterov": Preset("Nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}, "gradient"),
+    "nesterov": Preset("Nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True},
+                       "gradient"),
     "asgd": Preset("ASGD", torch.optim.ASGD, family="gradient"),
     "rmsprop": Preset("RMSProp", torch.optim.RMSprop),
     "adagrad": Preset("Adagrad", torch.optim.Adagrad),
@@ -43,7 +44,8 @@ PRESETS: dict[str, Preset] = {
     "nadam": Preset("NAdam", torch.optim.NAdam),
     "radam": Preset("RAdam", torch.optim.RAdam),
     "rprop": Preset("Rprop", torch.optim.Rprop),
-    "lbfgs": Preset("L-BFGS", torch.optim.LBFGS, {"line_search_fn": "strong_wolfe"}, "quasi-newton"),
+    "lbfgs": Preset("L-BFGS", torch.optim.LBFGS, {"line_search_fn": "strong_wolfe"},
+                    "quasi-newton"),
 }  # fmt: skip
 
 # Classes whose update of each element depends only on that element's own gradient history (no
@@ -85,7 +87,7 @@ class OptimizerSpec:
 
 
 def describe(label: str, settings: Mapping[str, Any]) -> str:
-    """"Adam (lr=0.05, betas=(0.8, 0.99))"."""
+    """ "Adam (lr=0.05, betas=(0.8, 0.99))"."""
     shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
     return f"{label} ({shown})" if shown else label
 
@@ -129,7 +131,13 @@ def get_optimizer(
     key = name.lower()
     if key in PRESETS:
         preset = PRESETS[key]
-        cls, label, defaults, family, name = preset.cls, preset.label, preset.defaults, preset.family, key
+        cls, label, defaults, family, name = (
+            preset.cls,
+            preset.label,
+            preset.defaults,
+            preset.family,
+            key,
+        )
     elif "." in name:
         cls, label, defaults, family = _import_class(name), name.rsplit(".", 1)[1], {}, None
     else:
@@ -189,9 +197,7 @@ def _import_class(path: str) -> type[torch.optim.Optimizer]:
     cls = getattr(module, attr, None)
     if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
         what = "nothing" if cls is None else type(cls).__name__
-        raise LandscapeError(
-            f"{path!r} is {what}, not a torch.optim.Optimizer subclass"
-        )
+        raise LandscapeError(f"{path!r} is {what}, not a torch.optim.Optimizer subclass")
     return cls
 
 

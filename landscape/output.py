@@ -32,6 +32,8 @@ def check_output(path: str | os.PathLike, suffixes: Iterable[str]) -> Path:
     if path.is_dir():
         raise LandscapeError(f"cannot write {str(path)!r}: it is a folder")
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise LandscapeError(f"cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder")
     if not folder.is_dir():
         raise LandscapeError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from landscape.errors import LandscapeError, unknown
-from landscape.expression import compile_expression
+from landscape.expression import CONSTANTS, compile_expression
 
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Domain = tuple[tuple[float, float], tuple[float, float]]
@@ -87,9 +87,7 @@ def check_domain(domain: Sequence[Sequence[float]]) -> Domain:
         ) from None
     for axis, lo, hi in (("x", x0, x1), ("y", y0, y1)):
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-            raise LandscapeError(
-                f"domain {axis} range {lo:g}:{hi:g} must be finite with min < max"
-            )
+            raise LandscapeError(f"domain {axis} range {lo:g}:{hi:g} must be finite with min < max")
     return (x0, x1), (y0, y1)
 
 
@@ -273,7 +271,7 @@ def get_surface(
     if text in SURFACES:
         surface = SURFACES[text]
         return surface if domain is None else surface.with_domain(domain)
-    if text.isidentifier() and text not in ("x", "y"):
+    if text.isidentifier() and text not in ("x", "y", *CONSTANTS):
         # A bare word is a misspelt surface name far more often than a formula.
         raise unknown("surface", text, SURFACES)
     fn = compile_expression(name_or_expression)

@@ -20,8 +20,13 @@ from landscape.trajectory import Trajectory, trace_all
 
 @app.command("trace")
 def trace_command(
-    surface: Annotated[str, typer.Argument(help="Surface name (see 'landscape surfaces') or an "
-                                           "expression in x and y, e.g. 'x**2 + 10*y**2'.")],
+    surface: Annotated[
+        str,
+        typer.Argument(
+            help="Surface name (see 'landscape surfaces') or an "
+            "expression in x and y, e.g. 'x**2 + 10*y**2'."
+        ),
+    ],
     optimizer: run.Optimizers = None,
     lr: run.Lr = None,
     param: run.Param = None,
@@ -32,8 +37,9 @@ def trace_command(
     device: run.Device = "auto",
     dtype: run.Dtype = "float32",
     domain: run.Domain = None,
-    out: Annotated[Path | None, typer.Option(help="Write the runs to FILE: "
-                                             f"{', '.join(FORMATS)} by suffix.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help=f"Write the runs to FILE: {', '.join(FORMATS)} by suffix.")
+    ] = None,
 ) -> None:
     """Run optimizers over a surface and print, per optimizer and start, the final loss, the
     distance to the nearest minimum, the step that reached it and whether it diverged."""

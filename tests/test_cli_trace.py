@@ -1,0 +1,109 @@
+"""`landscape surfaces` and `landscape trace` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from landscape.export import load_trajectories
+
+
+def test_surfaces_json_lists_the_table(cli):
+    code, out, _ = cli("surfaces", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    names = [r["name"] for r in rows]
+    assert "rosenbrock" in names and len(names) >= 15
+    rosen = rows[names.index("rosenbrock")]
+    assert rosen["minima"] == [[1.0, 1.0]] and rosen["f_min"] == 0.0
+    assert rosen["domain"] == [[-2.0, 2.0], [-1.0, 3.0]]
+
+
+def test_surfaces_table(cli):
+    code, out, _ = cli("surfaces")
+    assert code == 0 and "himmelblau" in out and "unbounded" in out
+
+
+def test_trace_defaults_race_the_four_lesson_optimizers(cli):
+    code, out, err = cli("trace", "booth")
+    assert code == 0, err
+    for label in ("SGD", "Momentum", "RMSProp", "Adam"):
+        assert label in out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".json"])
+def test_trace_writes_by_suffix(cli, tmp_path, suffix):
+    out_file = tmp_path / f"run{suffix}"
+    args = ["x**2 + 10*y**2", "-o", "adam", "-o", "sgd", "--lr", "adam=0.1", "--param",
+            "adam.betas=0.8,0.99", "--start", "-3,4", "--start", "2,2", "--steps", "40",
+            "--noise", "0.1", "--seed", "7", "--out", str(out_file)]  # fmt: skip
+    code, out, err = cli("trace", *args)
+    assert code == 0, err
+    assert out_file.exists() and str(out_file) in out
+    if suffix != ".csv":
+        (adam, sgd), meta = load_trajectories(out_file)
+        assert adam.lr == 0.1 and tuple(adam.hyper["betas"]) == (0.8, 0.99)
+        assert adam.xy.shape == (41, 2, 2) and meta["seed"] == 7 and meta["noise"] == 0.1
+        np.testing.assert_allclose(adam.xy[0], [[-3, 4], [2, 2]])
+        assert meta["command"][0] == "landscape"
+
+
+def test_python_dash_m_is_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "landscape", "trace", "rosenbrok"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "did you mean 'rosenbrock'" in done.stderr
+
+
+BAD = [
+    (["trace"], "Missing argument"),
+    (["trace", "rosenbrok"], "did you mean 'rosenbrock'"),
+    (["trace", "x.__class__"], "attribute access"),
+    (["trace", "__import__('os').system('ls')"], "not allowed"),
+    (["trace", "lambda: 0"], "lambda"),
+    (["trace", "x +"], "cannot parse"),
+    (["trace", "booth", "-o", "adamm"], "did you mean 'adam'"),
+    (["trace", "booth", "-o", "collections.OrderedDict"], "not a torch.optim.Optimizer"),
+    (["trace", "booth", "--steps", "0"], "--steps"),
+    (["trace", "booth", "--steps", "-5"], "--steps"),
+    (["trace", "booth", "--steps", "many"], "--steps"),
+    (["trace", "booth", "--steps", "99999999999"], "--steps"),
+    (["trace", "booth", "--lr", "-1"], "positive"),
+    (["trace", "booth", "--lr", "nan"], "finite"),
+    (["trace", "booth", "--lr", "fast"], "not a number"),
+    (["trace", "booth", "--lr", "adamw=0.1"], "not among the optimizers"),
+    (["trace", "booth", "-o", "adam", "--param", "betas=1.5,0.9"], "Invalid beta"),
+    (["trace", "booth", "-o", "adam", "--param", "betaz=0.9"], "did you mean 'betas'"),
+    (["trace", "booth", "--param", "momentum"], "KEY=VALUE"),
+    (["trace", "booth", "--start", "1"], "X,Y"),
+    (["trace", "booth", "--start", "1,2,3"], "X,Y"),
+    (["trace", "booth", "--start", "a,b"], "not a number"),
+    (["trace", "booth", "--start", "inf,0"], "finite"),
+    (["trace", "booth", "--start", "1e9,0"], "far outside"),
+    (["trace", "booth", "--noise", "-1"], "--noise"),
+    (["trace", "booth", "--noise", "nan"], "noise"),
+    (["trace", "booth", "--seed", "-1"], "--seed"),
+    (["trace", "booth", "--device", "tpu"], "device"),
+    (["trace", "booth", "--device", "cuda:7"], "cuda"),
+    (["trace", "booth", "--dtype", "float16"], "dtype"),
+    (["trace", "booth", "--domain", "2:1"], "MIN must be below MAX"),
+    (["trace", "booth", "--domain", "a:b"], "not a number"),
+    (["trace", "booth", "--domain", "1:2,3"], "MIN:MAX"),
+    (["trace", "booth", "--out", "run.txt"], "not a known format"),
+    (["trace", "booth", "--out", "no/such/folder/run.csv"], "does not exist"),
+    (["trace", "booth", "--bogus"], "No such option"),
+    (["nosuchcommand"], "No such command"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2
+    assert message in err, err
+    assert err.strip().count("\n") == 0, err
+    assert "Traceback" not in err + out

@@ -1,0 +1,221 @@
+"""Surfaces against the published table: minima, f*, gradients, and the expression parser."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from landscape import surfaces
+from landscape.errors import LandscapeError
+from landscape.expression import compile_expression
+from landscape.surfaces import SURFACES, from_function, get_surface
+
+TABLE = [
+    "rosenbrock", "beale", "booth", "matyas", "himmelblau", "three_hump_camel", "six_hump_camel",
+    "goldstein_price", "mccormick", "styblinski_tang", "levi13", "rastrigin", "ackley",
+    "quadratic", "saddle",
+]  # fmt: skip
+# The published minima are rounded to 4-6 digits; f* to the same.
+ROUNDING = {"six_hump_camel": 1e-4, "mccormick": 1e-4, "styblinski_tang": 1e-4}
+
+
+def test_the_table_is_there():
+    assert set(TABLE) <= set(SURFACES)
+
+
+@pytest.mark.parametrize("name", [n for n in TABLE if SURFACES[n].minima])
+def test_published_minima_have_published_value(name):
+    s = SURFACES[name]
+    values = s(torch.tensor(s.minima, dtype=torch.float64))
+    assert values.numpy() == pytest.approx(s.f_min, abs=ROUNDING.get(name, 1e-9))
+
+
+@pytest.mark.parametrize("name", [n for n in TABLE if SURFACES[n].minima])
+def test_gradient_vanishes_at_minima(name):
+    s = SURFACES[name]
+    points = torch.tensor(s.minima, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(s(points).sum(), points)
+    assert torch.isfinite(grad).all()
+    assert grad.abs().max().item() < (1e-2 if name in ROUNDING or name == "himmelblau" else 1e-9)
+
+
+@pytest.mark.parametrize("name", [n for n in TABLE if SURFACES[n].f_min is not None])
+def test_no_point_of_the_domain_lies_below_f_min(name):
+    # A naive dense grid is the reference: the published f* must be the lowest value on it.
+    s = SURFACES[name]
+    (x0, x1), (y0, y1) = s.domain
+    gx, gy = torch.meshgrid(
+        torch.linspace(x0, x1, 801, dtype=torch.float64),
+        torch.linspace(y0, y1, 801, dtype=torch.float64),
+        indexing="ij",
+    )
+    lowest = s(torch.stack([gx, gy], -1)).min().item()
+    assert lowest >= s.f_min - ROUNDING.get(name, 1e-9)
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_metadata_is_consistent(name):
+    s = SURFACES[name]
+    (x0, x1), (y0, y1) = s.domain
+    assert x0 < x1 and y0 < y1
+    assert x0 <= s.start[0] <= x1 and y0 <= s.start[1] <= y1
+    for mx, my in s.minima:
+        assert x0 <= mx <= x1 and y0 <= my <= y1
+    assert s.title and s.formula and s.steps > 0
+    assert (s.f_min is None) == (not s.minima)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("name", TABLE)
+def test_shape_dtype_and_autograd(name, dtype):
+    s = SURFACES[name]
+    points = torch.rand(3, 4, 2, dtype=dtype, requires_grad=True)
+    values = s(points)
+    assert values.shape == (3, 4) and values.dtype == dtype
+    (grad,) = torch.autograd.grad(values.sum(), points)
+    assert grad.shape == points.shape and torch.isfinite(grad).all()
+
+
+def test_ackley_gradient_is_finite_at_its_minimum():
+    p = torch.zeros(2, requires_grad=True)
+    value = SURFACES["ackley"](p)
+    (grad,) = torch.autograd.grad(value, p)
+    assert value.item() == pytest.approx(0.0, abs=1e-6)
+    assert torch.equal(grad, torch.zeros(2))
+
+
+def test_rosenbrock_matches_its_formula():
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(-2, 2, size=(100, 2))
+    x, y = xy.T
+    expected = (1 - x) ** 2 + 100 * (y - x**2) ** 2
+    assert SURFACES["rosenbrock"](torch.tensor(xy)).numpy() == pytest.approx(expected)
+
+
+def test_points_must_be_pairs():
+    with pytest.raises(LandscapeError, match=r"\(\.\.\., 2\)"):
+        SURFACES["booth"](torch.zeros(3, 3))
+
+
+# Expressions: compiled to torch, compared with numpy evaluating the same formula.
+EXPRESSIONS = [
+    ("x**2 + 10*y**2", lambda x, y: x**2 + 10 * y**2),
+    ("sin(x)*cos(y)", lambda x, y: np.sin(x) * np.cos(y)),
+    ("-x - -y", lambda x, y: -x + y),
+    ("exp(-(x**2+y**2)/2) * tanh(x)", lambda x, y: np.exp(-(x**2 + y**2) / 2) * np.tanh(x)),
+    ("sqrt(abs(x)) + log(1 + y**2)", lambda x, y: np.sqrt(np.abs(x)) + np.log(1 + y**2)),
+    ("2**-x / (1 + y**2)", lambda x, y: 2.0**-x / (1 + y**2)),
+    ("max(x, y) - min(x, y) + pi*e", lambda x, y: np.abs(x - y) + math.pi * math.e),
+    ("atan2(y, x) + hypot(x, y)", lambda x, y: np.arctan2(y, x) + np.hypot(x, y)),
+    ("3", lambda x, y: np.full_like(x, 3.0)),
+]
+
+
+@pytest.mark.parametrize("text,reference", EXPRESSIONS)
+def test_expression_matches_numpy(text, reference):
+    xy = np.random.default_rng(1).uniform(-3, 3, size=(50, 2))
+    s = get_surface(text)
+    assert s(torch.tensor(xy)).numpy() == pytest.approx(reference(xy[:, 0], xy[:, 1]))
+    assert s.domain == ((-5.0, 5.0), (-5.0, 5.0)) and s.minima == () and s.f_min is None
+
+
+def test_expression_domain_is_settable():
+    s = get_surface("x**2 + y**2", domain=((-1, 2), (0, 3)))
+    assert s.domain == ((-1.0, 2.0), (0.0, 3.0))
+    x0, y0 = s.start
+    assert -1 <= x0 <= 2 and 0 <= y0 <= 3
+
+
+BAD_EXPRESSIONS = [
+    ("x.__class__", "attribute access"),
+    ("__import__('os')", "function '__import__'"),
+    ("().__class__.__bases__[0]", "indexing"),
+    ("().__class__", "attribute access"),
+    ("import os", "cannot parse"),
+    ("lambda: 1", "lambda"),
+    ("open('f')", "function 'open'"),
+    ("eval('1')", "function 'eval'"),
+    ("x[0]", "indexing"),
+    ("x ^ 2", r"use \*\* for powers"),
+    ("z + 1", "name 'z'"),
+    ("sin(x, y)", "takes 1"),
+    ("sin(x=1)", "keyword"),
+    ("'a'", "constant"),
+    ("x if y else 1", "if/else"),
+    ("x +", "cannot parse"),
+    ("", "empty expression"),
+    ("sin(x)(y)", "calling anything but a named function"),
+    ("x < y", "comparison"),
+    ("[x for x in ()]", "comprehension"),
+    ("x" + "+x" * 600, "characters long"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_EXPRESSIONS)
+def test_bad_expressions_are_one_line_errors(text, message):
+    with pytest.raises(LandscapeError, match=message) as err:
+        compile_expression(text)
+    assert "\n" not in str(err.value)
+
+
+def test_huge_constant_powers_do_not_hang():
+    s = get_surface("9**9**9 + x")
+    assert torch.isinf(s(torch.zeros(1, 2))).all()
+
+
+def test_misspelt_names_suggest_the_closest():
+    with pytest.raises(LandscapeError, match="did you mean 'rosenbrock'"):
+        get_surface("rosenbrok")
+
+
+def test_callables_become_surfaces():
+    s = from_function(lambda x, y: (x - 1) ** 2 + y**2, name="bowl", minima=[(1, 0)], f_min=0.0)
+    assert s(torch.tensor([1.0, 0.0])).item() == 0.0
+    assert s.minima == ((1.0, 0.0),) and s.title == "bowl"
+    with pytest.raises(LandscapeError, match="callable"):
+        from_function(3, name="three")
+
+
+@pytest.mark.parametrize(
+    "domain", [((1, 0), (0, 1)), ((0, 1),), ((0, float("nan")), (0, 1)), "abc", ((0, 0), (0, 1))]
+)
+def test_bad_domains(domain):
+    with pytest.raises(LandscapeError, match="domain"):
+        surfaces.check_domain(domain)
+
+
+_atoms = st.sampled_from(["x", "y", "1", "2.5", "pi", "e", "0"])
+_expressions = st.recursive(
+    _atoms,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(st.sampled_from(["sin", "cos", "tanh", "exp", "abs", "-"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_expressions, st.lists(st.floats(-4, 4), min_size=2, max_size=2))
+def test_valid_expressions_compile_and_evaluate(text, point):
+    s = get_surface(text)
+    value = s(torch.tensor(point, dtype=torch.float64))
+    assert value.shape == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_any_text_compiles_or_fails_cleanly(text):
+    try:
+        get_surface(text)
+    except LandscapeError as err:
+        assert "\n" not in str(err)
