@@ -6,10 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from landscape.cli.app import app
+from landscape.cli.console import console
 from landscape.surfaces import SURFACES
 
 
@@ -32,5 +32,5 @@ def surfaces_command(
             "unbounded" if s.f_min is None else f"{s.f_min:g}",
             f"({s.start[0]:g}, {s.start[1]:g})",
         )
-    Console().print(table)
+    console().print(table)
     print("Any expression in x and y is a surface too, e.g. landscape trace 'x**2 + 10*y**2'.")

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from landscape.cli import run
 from landscape.cli.app import app
+from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.export import FORMATS, command_line, manifest, save_trajectories
 from landscape.output import check_output
@@ -51,7 +51,7 @@ def trace_command(
             spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
             seed=seed, device=device, dtype=dtype, progress=progress,
         )  # fmt: skip
-    Console().print(summary_table(spec.surface.title, trajectories))
+    console().print(summary_table(spec.surface.title, trajectories))
     if out is not None:
         meta = manifest(spec.surface, trajectories, command=command_line())
         print(f"wrote {save_trajectories(trajectories, out, manifest=meta)}")
