@@ -139,7 +139,9 @@ def get_optimizer(
             key,
         )
     elif "." in name:
-        cls, label, defaults, family = _import_class(name), name.rsplit(".", 1)[1], {}, None
+        cls, label, defaults = _import_class(name), name.rsplit(".", 1)[1], {}
+        # A preset's own class by path (torch.optim.Adamax) gets that preset's lesson rates.
+        family = next((p.family for p in PRESETS.values() if p.cls is cls and not p.defaults), None)
     else:
         raise unknown("optimizer", name, [*PRESETS, "<module.path.OptimizerClass>"])
 
