@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh
 	touch $@
 
 test: setup
-	$(BIN)/ruff check landscape tests benchmarks scenes
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 demo: setup
