@@ -21,5 +21,8 @@ test: setup
 demo: setup
 	$(BIN)/landscape trace rosenbrock
 
+gallery: setup
+	$(BIN)/python scripts/gallery.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -30,7 +30,7 @@ LINESTYLES = ["-", "--", "-.", ":"]
 
 # Fixed styles for the presets, so SGD is always blue and Adam always vermillion.
 _FIXED = {
-    "sgd": OptimizerStyle("#0072B2", "o", "-"),
+    "sgd": OptimizerStyle("#0072B2", "o", ":"),  # not solid: Adam is, and in grey they match
     "momentum": OptimizerStyle("#E69F00", "s", "--"),
     "rmsprop": OptimizerStyle("#009E73", "^", "-."),
     "adam": OptimizerStyle("#D55E00", "D", "-"),
@@ -73,8 +73,9 @@ class Theme:
 THEMES = {
     "light": Theme("light", "#FFFFFF", "#1A1A1A", "#9A9A9A"),
     "dark": Theme("dark", "#111418", "#EDEDED", "#6E6E6E"),
-    # For slides with their own background: no fill; text in mid-grey reads on light and dark.
-    "transparent": Theme("transparent", "none", "#4D4D4D", "#8C8C8C", transparent=True),
+    # For slides with their own background: no fill; text in mid-grey reads on light and dark
+    # (#4D4D4D vanished on a navy slide: checked by eye on white, cream and navy).
+    "transparent": Theme("transparent", "none", "#808080", "#A0A0A0", transparent=True),
 }
 
 SURFACE_CMAP = "viridis"  # perceptually uniform; the same for contours and 3-D surfaces

@@ -163,7 +163,7 @@ _SURFACES = [
         lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
         ((-5.0, 5.0), (-5.0, 5.0)),
         ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
-        0.0, start=(-0.5, -0.5), log_scale=True, steps=200,
+        0.0, start=(0.5, -4.0), log_scale=True, steps=200,
         lr={"gradient": 5e-3, "momentum": 2e-3, "nesterov": 2e-3, "adaptive": 0.1,
             "adagrad": 1.0, "adadelta": 20.0, "rprop": 0.05},
     ),

@@ -1,0 +1,331 @@
+"""Whole figures for slides and handouts, composed from the landscape.plot helpers.
+
+Each figure function takes finished records (a LossGrid, Trajectory records) and returns a
+matplotlib Figure; save_figure writes it (PNG, SVG or PDF by suffix, atomically). The two runs
+that only figures need (a learning-rate sweep, a grid of starts) are computed here, before
+any drawing, by lr_sweep and basin_runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+
+from landscape import plot
+from landscape.errors import LandscapeError
+from landscape.grid import LossGrid
+from landscape.optimizers import OptimizerSpec, get_optimizer
+from landscape.output import atomic_path, check_output
+from landscape.style import Theme
+from landscape.surfaces import Domain, Surface
+from landscape.trajectory import Trajectory, trace_all
+
+FORMATS = (".png", ".svg", ".pdf")
+MIN_DPI, MAX_DPI = 20, 1200
+# Figure sizes in inches: at the default 150 dpi a 10 in wide figure is 1500 px, a full slide.
+SIZE_CONTOUR = (12.0, 7.0)
+SIZE_SURFACE = (12.0, 7.5)
+SIZE_LOSS = (10.0, 5.5)
+SIZE_ALL = (16.0, 9.0)
+FAN_RUNS = 30  # faint runs in a learning-rate fan
+FAN_DECADES = 3.0  # learning rates from lr / 10^1.5 to lr * 10^1.5
+BASIN_GRID = 60  # starts per side of a basin map
+
+# Views (elevation, azimuth) where no hill stands between the camera and the lesson's paths.
+VIEWS = {"rosenbrock": (55, -100), "beale": (55, -100), "himmelblau": (40, -135)}
+DEFAULT_VIEW = (45, -60)
+
+
+def _figure(size: tuple[float, float]) -> Figure:
+    fig = Figure(figsize=size, layout="constrained")
+    # Room at the edges: tick labels and the x label never touch the border of a slide.
+    fig.get_layout_engine().set(w_pad=0.12, h_pad=0.12)
+    return fig
+
+
+def _title(grid: LossGrid, what: str = "") -> str:
+    return f"{grid.title}: {what}" if grid.title and what else (grid.title or what)
+
+
+def _steps_note(trajectories: Sequence[Trajectory], markers: int = 10) -> str:
+    steps = max(t.steps for t in trajectories)
+    every = max(1, steps // markers)
+    return f"{steps} steps · a marker every {every} steps"
+
+
+def contour_figure(
+    grid: LossGrid,
+    trajectories: Sequence[Trajectory],
+    *,
+    theme: str | Theme = "light",
+    title: str | None = None,
+    size: tuple[float, float] = SIZE_CONTOUR,
+) -> Figure:
+    """The race: contours of the grid, every optimizer's path, minima and starts, a legend."""
+    with plot.themed(theme):
+        fig = _figure(size)
+        ax, key = _with_legend_column(fig)
+        _race_panel(ax, grid, trajectories)
+        key.legend(*ax.get_legend_handles_labels(), loc="center left", frameon=False)
+        fig.suptitle(title or _title(grid, _steps_note(trajectories)))
+    return fig
+
+
+def _with_legend_column(fig: Figure, projection: str | None = None):
+    """The main Axes and, to its right, an empty one that holds the legend: long legends
+    (every hyper-parameter) then never cover a path or get clipped."""
+    spec = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.35))
+    key = fig.add_subplot(spec[0, 1])
+    key.axis("off")
+    return fig.add_subplot(spec[0, 0], projection=projection), key
+
+
+def _race_panel(ax, grid: LossGrid, trajectories: Sequence[Trajectory]) -> None:
+    plot.contours(ax, grid)
+    plot.mark_minima(ax, grid.minima)
+    plot.mark_starts(ax, plot.starts_of(trajectories))
+    plot.paths(ax, trajectories)
+    ax.set_aspect("equal" if plot.equal_aspect(grid) else "auto")
+
+
+def surface_figure(
+    grid: LossGrid,
+    trajectories: Sequence[Trajectory],
+    *,
+    theme: str | Theme = "light",
+    title: str | None = None,
+    view: tuple[float, float] | None = None,
+    size: tuple[float, float] = SIZE_SURFACE,
+) -> Figure:
+    """A 3-D view of the surface with the paths lying on it."""
+    with plot.themed(theme):
+        fig = _figure(size)
+        ax, key = _with_legend_column(fig, projection="3d")
+        _surface_panel(ax, grid, trajectories, view)
+        key.legend(handles=plot.style_handles(trajectories), loc="center left", frameon=False)
+        fig.suptitle(title or _title(grid, f"{max(t.steps for t in trajectories)} steps"))
+    return fig
+
+
+def _surface_panel(ax, grid, trajectories, view) -> None:
+    plot.surface3d(ax, grid, trajectories)
+    elev, azim = view or VIEWS.get(_key(grid), DEFAULT_VIEW)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_box_aspect(None, zoom=0.88)  # room for the tick labels at the corners
+
+
+def _key(grid: LossGrid) -> str:
+    return grid.title.lower().replace(" ", "_").replace("-", "_")
+
+
+def loss_figure(
+    trajectories: Sequence[Trajectory],
+    *,
+    f_min: float | None = None,
+    theme: str | Theme = "light",
+    title: str | None = None,
+    size: tuple[float, float] = SIZE_LOSS,
+) -> Figure:
+    """Loss against step, one line per optimizer, in the path figure's styles."""
+    with plot.themed(theme):
+        fig = _figure(size)
+        ax = fig.add_subplot()
+        plot.loss_curves(ax, trajectories, f_min=f_min)
+        ax.legend(loc="best")
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def all_figure(
+    grid: LossGrid,
+    trajectories: Sequence[Trajectory],
+    *,
+    theme: str | Theme = "light",
+    title: str | None = None,
+    view: tuple[float, float] | None = None,
+    size: tuple[float, float] = SIZE_ALL,
+) -> Figure:
+    """One slide: the contour race (left), the 3-D view and loss against step (right)."""
+    with plot.themed(theme):
+        fig = _figure(size)
+        grid_spec = fig.add_gridspec(2, 2, width_ratios=(1.25, 1), height_ratios=(1.2, 1))
+        race = fig.add_subplot(grid_spec[:, 0])
+        _race_panel(race, grid, trajectories)
+        solid = fig.add_subplot(grid_spec[0, 1], projection="3d")
+        _surface_panel(solid, grid, trajectories, view)
+        losses = fig.add_subplot(grid_spec[1, 1])
+        plot.loss_curves(losses, trajectories, f_min=grid.f_min)
+        fig.legend(*race.get_legend_handles_labels(), loc="outside lower center", ncols=3,
+                   frameon=False)  # fmt: skip
+        fig.suptitle(title or _title(grid, _steps_note(trajectories)))
+    return fig
+
+
+def fan_figure(
+    grid: LossGrid,
+    sweeps: Sequence[tuple[Sequence[Trajectory], int]],
+    *,
+    theme: str | Theme = "light",
+    title: str | None = None,
+) -> Figure:
+    """Learning-rate sensitivity: per optimizer a fan of faint runs over a range of learning
+    rates behind the highlighted one, and below it final loss against learning rate.
+
+    Args:
+        sweeps: (runs, highlight) per optimizer, as lr_sweep returns them.
+    """
+    if not sweeps:
+        raise LandscapeError("a fan figure needs at least one learning-rate sweep")
+    n = len(sweeps)
+    with plot.themed(theme):
+        fig = _figure((8.0 * n, 9.0))
+        panels = fig.subplots(2, n, squeeze=False, height_ratios=(2.6, 1))
+        for k, (runs, highlight) in enumerate(sweeps):
+            top, bottom = panels[0, k], panels[1, k]
+            plot.contours(top, grid, filled=False, colorbar=False, levels=16)
+            plot.mark_minima(top, grid.minima)
+            plot.mark_starts(top, plot.starts_of(runs))
+            plot.lr_fan(top, runs, highlight)
+            top.set_aspect("equal" if plot.equal_aspect(grid) else "auto")
+            top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=3, frameon=False)
+            lrs = [t.lr for t in runs]
+            diverged = sum(bool(t.diverged.all()) for t in runs)
+            top.set_title(
+                f"{runs[highlight].label}: {len(runs)} runs, lr {min(lrs):.2g} to "
+                f"{max(lrs):.2g}" + (f", {diverged} diverged" if diverged else "")
+            )
+            plot.lr_final(bottom, runs, highlight, f_min=grid.f_min)
+            bottom.legend(loc="lower left")
+        steps = max(runs[0].steps for runs, _ in sweeps)
+        fig.suptitle(title or _title(grid, f"learning-rate sensitivity, {steps} steps"))
+    return fig
+
+
+def basin_figure(
+    grid: LossGrid,
+    trajectories: Sequence[Trajectory],
+    *,
+    theme: str | Theme = "light",
+    title: str | None = None,
+) -> Figure:
+    """Basins of attraction: per optimizer, each start of a grid coloured by the minimum it
+    reached. The runs are basin_runs' (starts on a regular grid, x fastest)."""
+    n = len(trajectories)
+    if n == 0:
+        raise LandscapeError("a basin figure needs at least one optimizer's runs")
+    cols = n if n <= 3 else 2 if n == 4 else 3
+    rows = -(-n // cols)
+    with plot.themed(theme):
+        (x0, x1), (y0, y1) = grid.domain
+        tall = min(1.3, max(0.5, (y1 - y0) / (x1 - x0))) if plot.equal_aspect(grid) else 1.0
+        fig = _figure((5.4 * cols + 0.6, (4.6 * tall + 0.9) * rows + 1.3))
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, t in zip(axes.flat, trajectories, strict=False):
+            plot.basins(ax, grid, t)
+            ax.set_title(f"{t.describe()}\n{plot.basin_summary(t, len(grid.minima))}",
+                         fontsize=12.5)  # fmt: skip
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        fig.legend(
+            handles=plot.basin_legend_handles(grid, trajectories),
+            loc="outside lower center", ncols=min(6, len(grid.minima) + 2), frameon=False,
+        )  # fmt: skip
+        side = int(np.sqrt(trajectories[0].n_starts))
+        steps = max(t.steps for t in trajectories)
+        fig.suptitle(title or _title(grid, f"where {side}×{side} starts end up in {steps} steps"))
+    return fig
+
+
+# The runs that only figures need
+
+
+def lr_sweep(
+    surface: Surface,
+    optimizers: Sequence[str | OptimizerSpec],
+    *,
+    runs: int = FAN_RUNS,
+    decades: float = FAN_DECADES,
+    **trace_options,
+) -> list[tuple[list[Trajectory], int]]:
+    """Run each optimizer at `runs` learning rates spaced evenly on a log scale around its own,
+    all in one batched trace_all. Returns (runs, index of the optimizer's own lr) per optimizer.
+    """
+    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
+        raise LandscapeError(f"a learning-rate sweep needs at least 2 runs, got {runs!r}")
+    specs, spans = [], []
+    for name in optimizers:
+        spec = get_optimizer(name, surface=surface)
+        lrs = np.geomspace(spec.lr / 10 ** (decades / 2), spec.lr * 10 ** (decades / 2), runs)
+        lrs = np.sort(np.append(lrs, spec.lr))
+        highlight = int(np.searchsorted(lrs, spec.lr))
+        spans.append((len(specs), len(lrs), highlight))
+        specs += [get_optimizer(spec, lr=float(lr)) for lr in lrs]
+    traces = trace_all(surface, specs, **trace_options)
+    return [(traces[first : first + count], highlight) for first, count, highlight in spans]
+
+
+def start_grid(domain: Domain, n: int = BASIN_GRID) -> np.ndarray:
+    """(n*n, 2) starts at the centres of an n x n grid over the domain, x fastest."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 1000:
+        raise LandscapeError(f"a grid of starts needs 2 to 1000 points per side, got {n!r}")
+    (x0, x1), (y0, y1) = domain
+    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
+    gx, gy = np.meshgrid(xs, ys)  # (n, n) each, x fastest
+    return np.stack([gx.ravel(), gy.ravel()], -1)
+
+
+def basin_runs(
+    surface: Surface,
+    optimizers: Sequence[str | OptimizerSpec],
+    *,
+    n: int = BASIN_GRID,
+    **trace_options,
+) -> list[Trajectory]:
+    """Every optimizer from every start of an n x n grid over the surface, in one trace_all."""
+    if not surface.minima:
+        raise LandscapeError(
+            f"basin maps colour starts by the minimum they reach; {surface.name} has no known "
+            f"minima (try himmelblau or six_hump_camel)"
+        )
+    return trace_all(surface, list(optimizers), starts=start_grid(surface.domain, n),
+                     **trace_options)  # fmt: skip
+
+
+# Saving
+
+
+def check_dpi(dpi: int) -> int:
+    """Validate a resolution in dots per inch."""
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not MIN_DPI <= dpi <= MAX_DPI:
+        raise LandscapeError(f"dpi must be an integer from {MIN_DPI} to {MAX_DPI}, got {dpi!r}")
+    return dpi
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path:
+    """Write a figure as PNG, SVG or PDF (by suffix), atomically; the pixel size of a PNG is
+    exactly the figure size times dpi. Returns the path."""
+    path = check_output(path, FORMATS)
+    check_dpi(dpi)
+    transparent = fig.get_facecolor()[3] == 0
+    # A fixed salt for SVG element ids: the same figure gives the same bytes.
+    with atomic_path(path) as tmp, mpl.rc_context({"svg.hashsalt": "landscape"}):
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lower()[1:], transparent=transparent,
+                    facecolor=fig.get_facecolor(), metadata=_metadata(path))  # fmt: skip
+    return path
+
+
+def _metadata(path: Path) -> dict[str, str | None]:
+    # No creation date: the same figure gives the same bytes, so the gallery diffs cleanly.
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        return {"Date": None}
+    if suffix == ".pdf":
+        return {"CreationDate": None}
+    return {"Software": "landscape (matplotlib)"}
