@@ -19,7 +19,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 demo: setup
-	$(BIN)/landscape trace rosenbrock
+	$(BIN)/landscape render adam
 
 gallery: setup
 	$(BIN)/python scripts/gallery.py

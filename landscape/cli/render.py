@@ -1,1 +1,176 @@
-"""Placeholder: filled in by the render work."""
+"""`landscape render`: animate optimizers on a surface with Manim."""
+
+from __future__ import annotations
+
+import importlib
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from landscape.cli import run
+from landscape.cli.app import app
+from landscape.cli.progress import progress_bar
+from landscape.errors import LandscapeError
+from landscape.trajectory import trace_all
+
+if TYPE_CHECKING:
+    from landscape.scenes import SceneData
+
+LESSON_SURFACE = "rosenbrock"  # `landscape render adam`: the classic curved valley
+# Surfaces that are not analytic: name -> "module:function" returning (LossGrid, paths) for
+# fn(optimizers, *, steps, lr, param, start, noise, seed, device, dtype).
+SOURCES = {"mnist": "landscape.slice.scene:mnist_scene_source"}
+
+
+class SceneKind(StrEnum):
+    descent = "descent"
+    race = "race"
+
+
+class QualityName(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    fourk = "4k"
+
+
+class FormatName(StrEnum):
+    mp4 = "mp4"
+    gif = "gif"
+    webm = "webm"
+    png = "png"
+
+
+class ThemeName(StrEnum):
+    dark = "dark"
+    light = "light"
+    transparent = "transparent"
+
+
+@app.command("render")
+def render_command(
+    optimizer: Annotated[
+        list[str],
+        typer.Argument(
+            help="Preset (sgd, momentum, rmsprop, adam, ...) or dotted class path; several race.",
+            show_default=False,
+        ),
+    ],
+    surface: Annotated[
+        str,
+        typer.Option(help="Surface name, expression in x and y, or mnist (the MNIST loss slice)."),
+    ] = LESSON_SURFACE,
+    scene: Annotated[
+        SceneKind | None,
+        typer.Option(
+            help="descent (3-D ball) or race (2-D map "
+            "and loss chart); default: descent for one optimizer, else race.",
+            show_default=False,
+        ),
+    ] = None,
+    quality: Annotated[
+        QualityName, typer.Option(help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60.")
+    ] = QualityName.low,
+    format: Annotated[
+        FormatName | None,
+        typer.Option(
+            "--format",
+            help="mp4, gif, webm, or png (the last frame); default: from --out, else mp4.",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output file; default OPTIMIZERS-SURFACE.FORMAT here.", show_default=False
+        ),
+    ] = None,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=600,
+            help="Seconds of animation at any quality; default 8 (descent) or 10 (race).",
+            show_default=False,
+        ),
+    ] = None,
+    theme: Annotated[
+        ThemeName, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
+    ] = ThemeName.dark,
+    lr: run.Lr = None,
+    param: run.Param = None,
+    steps: run.Steps = None,
+    start: run.Start = None,
+    noise: run.Noise = 0.0,
+    seed: run.Seed = 0,
+    device: run.Device = "auto",
+    dtype: run.Dtype = "float32",
+    domain: run.Domain = None,
+) -> None:
+    """Animate optimizers on a loss surface: one optimizer rolls down the 3-D surface, several
+    race on the contour map beside a live loss chart."""
+    # Manim loads only when rendering, so that the other commands start fast.
+    from landscape.render import RenderSpec, default_output, render_scene
+    from landscape.scenes import scene_data
+
+    fmt = _format(format, out)
+    kind = scene.value if scene is not None else ("descent" if len(optimizer) == 1 else "race")
+    spec = RenderSpec(scene=kind, quality=quality.value, format=fmt, seconds=duration,
+                      theme=theme.value).check()  # fmt: skip
+    if out is not None:
+        from landscape.output import check_output
+
+        check_output(out, [f".{fmt}"])  # before the work, not after it
+    if surface.strip().lower() in SOURCES:
+        grid, paths = _source(surface.strip().lower())(
+            optimizer, steps=steps, lr=lr, param=param, start=start, noise=noise, seed=seed,
+            device=device, dtype=dtype,
+        )  # fmt: skip
+        data = scene_data(grid, paths)
+    else:
+        data = _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
+                         domain)  # fmt: skip
+    target = out if out is not None else default_output(data, spec)
+    with progress_bar(f"rendering {kind}") as progress:
+        written = render_scene(data, target, spec, progress=progress)
+    print(f"wrote {written}")
+
+
+def _format(format: FormatName | None, out: Path | None) -> str:
+    formats = [f.value for f in FormatName]
+    suffix = out.suffix.lower().lstrip(".") if out is not None else ""
+    if format is None:
+        if out is None:
+            return "mp4"
+        if suffix not in formats:
+            raise LandscapeError(
+                f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
+                f"a format of render (valid: {', '.join('.' + f for f in formats)})"
+            )
+        return suffix
+    if out is not None and suffix != format.value:
+        raise LandscapeError(f"--out {str(out)!r} does not end in .{format.value} (--format)")
+    return format.value
+
+
+def _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
+              domain) -> SceneData:  # fmt: skip
+    spec = run.resolve(surface, optimizer, lr, param, start, domain)
+    with progress_bar("tracing") as progress:
+        trajectories = trace_all(
+            spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
+            seed=seed, device=device, dtype=dtype, progress=progress,
+        )  # fmt: skip
+    from landscape.scenes import scene_data
+
+    return scene_data(spec.surface, trajectories)
+
+
+def _source(name: str):
+    module, _, function = SOURCES[name].partition(":")
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        raise LandscapeError(f"the {name} surface is not available in this build") from None

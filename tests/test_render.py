@@ -1,0 +1,142 @@
+"""Rendering: real files in every format, decoded back, and the path drawn where it should be."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from manim import config
+from PIL import Image
+
+from landscape.errors import LandscapeError
+from landscape.grid import sample
+from landscape.render import RenderSpec, default_output, render_scene
+from landscape.scenes import (
+    INSET_CENTER,
+    INSET_ROOM,
+    RACE_MAP_CENTER,
+    RACE_MAP_ROOM,
+    MapView,
+    scene_data,
+)
+from landscape.style import THEMES, optimizer_style
+from landscape.surfaces import get_surface
+from landscape.trajectory import trace_all
+
+SIZE, FPS, SECONDS = (256, 144), 4, 1.0
+
+
+@pytest.fixture(scope="module")
+def data():
+    surface = get_surface("quadratic")
+    return scene_data(sample(surface, 41, device="cpu"),
+                      trace_all(surface, ["sgd", "adam"], steps=30, device="cpu"))  # fmt: skip
+
+
+def frames_of(path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgba") for f in container.decode(video=0)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "scene, fmt, theme",
+    [("descent", "mp4", "dark"), ("race", "webm", "transparent"), ("race", "gif", "light")],
+)
+def test_videos_decode_with_the_frames_asked_for(data, tmp_path, scene, fmt, theme):
+    spec = RenderSpec(scene=scene, format=fmt, seconds=SECONDS, theme=theme, size=SIZE, fps=FPS)
+    calls = []
+    out = render_scene(data, tmp_path / f"clip.{fmt}", spec,
+                       progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert out == tmp_path / f"clip.{fmt}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"clip.{fmt}"]  # no temporaries left
+    frames = frames_of(out)
+    assert frames[0].shape[:2] == (SIZE[1], SIZE[0])
+    if fmt == "gif":  # identical frames (the held end) are merged: count time, not frames
+        with Image.open(out) as gif:
+            shown = 0
+            for index in range(gif.n_frames):
+                gif.seek(index)
+                shown += gif.info["duration"] / 1000
+        assert SECONDS <= shown <= SECONDS + 2 / FPS
+    else:  # each part (the run, the held end) rounds up to whole frames
+        assert SECONDS * FPS <= len(frames) <= SECONDS * FPS + 2
+    assert calls[-1] == (calls[-1][1], calls[-1][1])
+    if theme == "transparent":  # VP9 with an alpha channel
+        with av.open(str(out)) as container:
+            assert container.streams.video[0].metadata.get("alpha_mode") == "1"
+
+
+def path_pixels(view: MapView, xy: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Pixel (column, row) of surface points drawn on a map at `view`."""
+    points = view.points(xy)
+    column = (points[:, 0] / config.frame_width + 0.5) * width
+    row = (0.5 - points[:, 1] / config.frame_height) * height
+    return np.stack([column, row], -1).round().astype(int)
+
+
+def near_color(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2) -> float:
+    """Fraction of the points with a pixel within `radius` close to `color`."""
+    target = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
+    hits = 0
+    for column, row in where:
+        patch = image[row - radius : row + radius + 1, column - radius : column + radius + 1, :3]
+        hits += (np.abs(patch.astype(int) - target).sum(-1) < 60).any()
+    return hits / len(where)
+
+
+@pytest.mark.parametrize("scene", ["race", "descent"])
+def test_the_last_frame_shows_the_whole_path_in_its_colour(data, tmp_path, scene):
+    width, height = 854, 480
+    spec = RenderSpec(scene=scene, format="png", seconds=SECONDS, size=(width, height), fps=FPS)
+    out = render_scene(data, tmp_path / "last.png", spec)
+    image = np.asarray(Image.open(out).convert("RGBA"))
+    assert image.shape == (height, width, 4)
+    center, size = (RACE_MAP_CENTER, RACE_MAP_ROOM) if scene == "race" else (
+        INSET_CENTER, INSET_ROOM)  # fmt: skip
+    view = MapView(data.grid, center, size, THEMES["dark"])
+    for path in data.paths:
+        color = optimizer_style(path.optimizer).color
+        xy = path.xy[1:-1, 0]  # the markers sit on the ends; the trail is in between
+        along = xy[np.linspace(0, len(xy) - 1, 12).round().astype(int)]
+        assert near_color(image, path_pixels(view, along, width, height), color) >= 0.75
+        # and the colour is not simply everywhere: a corner of the map does not have it
+        corner = np.array([[data.grid.x[1], data.grid.y[-2]]])
+        assert near_color(image, path_pixels(view, corner, width, height), color) == 0
+
+
+def test_transparent_png_has_a_see_through_background(data, tmp_path):
+    spec = RenderSpec(scene="race", format="png", theme="transparent", size=SIZE, fps=FPS)
+    image = np.asarray(Image.open(render_scene(data, tmp_path / "t.png", spec)).convert("RGBA"))
+    assert image[0, 0, 3] == 0  # a corner of the frame
+    assert image[..., 3].max() == 255  # the drawing itself is opaque
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        (RenderSpec(scene="orbit"), "unknown scene 'orbit'"),
+        (RenderSpec(quality="ultra"), "unknown quality 'ultra'"),
+        (RenderSpec(format="avi"), "unknown format 'avi'"),
+        (RenderSpec(theme="neon"), "unknown theme 'neon'"),
+        (RenderSpec(seconds=0), "duration must be"),
+        (RenderSpec(seconds=float("nan")), "duration must be"),
+        (RenderSpec(theme="transparent", format="mp4"), "mp4 cannot be transparent"),
+        (RenderSpec(size=(0, 10)), "positive integers"),
+        (RenderSpec(fps=2.5), "positive integers"),
+    ],
+)
+def test_bad_specs_name_the_bad_value(spec, match):
+    with pytest.raises(LandscapeError, match=match):
+        spec.check()
+
+
+def test_output_must_match_the_format(data, tmp_path):
+    with pytest.raises(LandscapeError, match="not a known format"):
+        render_scene(data, tmp_path / "clip.mp4", RenderSpec(format="gif"))
+
+
+def test_default_output_names_optimizers_and_surface(data, tmp_path):
+    path = default_output(data, RenderSpec(format="gif"), tmp_path)
+    assert path.parent == tmp_path and path.suffix == ".gif"
+    assert path.name.startswith("sgd-adam-long_valley")

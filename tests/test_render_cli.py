@@ -1,0 +1,75 @@
+"""`landscape render`: help, bad input (one line, exit 2), and a real render from the CLI."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+
+def test_help_lists_the_options(cli):
+    code, out, _ = cli("render", "--help")
+    assert code == 0
+    for option in ("--surface", "--scene", "--quality", "--format", "--out", "--steps", "--lr",
+                   "--start", "--duration", "--theme", "--param", "--noise"):  # fmt: skip
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["adamm"], "unknown optimizer 'adamm'"),
+        (["adam", "--surface", "rosenbrok"], "unknown surface 'rosenbrok'"),
+        (["adam", "--quality", "ultra"], "'ultra' is not one of"),
+        (["adam", "--format", "avi"], "'avi' is not one of"),
+        (["adam", "--scene", "orbit"], "'orbit' is not one of"),
+        (["adam", "--theme", "neon"], "'neon' is not one of"),
+        (["adam", "--duration", "0"], "--duration"),
+        (["adam", "--duration", "1e9"], "--duration"),
+        (["adam", "--out", "clip.avi"], ".avi is not a format of render"),
+        (["adam", "--out", "clip"], "no suffix is not a format of render"),
+        (["adam", "--format", "gif", "--out", "clip.mp4"], "does not end in .gif"),
+        (["adam", "--out", "missing/clip.mp4"], "does not exist"),
+        (["adam", "--theme", "transparent"], "mp4 cannot be transparent"),
+        (["adam", "--lr", "-1"], "must be positive"),
+        (["adam", "--start", "1"], "write X,Y"),
+        (["adam", "--steps", "0"], "--steps"),
+        ([], "Missing argument"),
+    ],
+)
+def test_bad_input_fails_with_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("render", *args)
+    assert code == 2, err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # failed before any work: nothing written
+
+
+def test_one_optimizer_renders_the_descent_here_and_nothing_else(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("render", "adam", "--format", "png", "--steps", "20", "--duration", "1")
+    assert code == 0, err
+    assert out.strip() == "wrote adam-rosenbrock.png"
+    assert [p.name for p in tmp_path.iterdir()] == ["adam-rosenbrock.png"]  # no media/ folder
+    assert Image.open(tmp_path / "adam-rosenbrock.png").size == (854, 480)
+
+
+def test_several_optimizers_race_into_the_file_asked_for(cli, tmp_path):
+    out_file = tmp_path / "race.png"
+    code, out, err = cli("render", "sgd", "adam", "--surface", "x**2 + 10*y**2", "--steps", "15",
+                         "--out", out_file, "--theme", "transparent")  # fmt: skip
+    assert code == 0, err
+    assert out.strip() == f"wrote {out_file}"
+    image = Image.open(out_file)
+    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+
+
+def test_the_cli_offers_the_formats_qualities_and_scenes_of_the_renderer():
+    from landscape.cli.render import FormatName, QualityName, SceneKind, ThemeName
+    from landscape.render import FORMATS, QUALITIES, SCENES
+    from landscape.style import THEMES
+
+    assert [f.value for f in FormatName] == list(FORMATS)
+    assert [q.value for q in QualityName] == list(QUALITIES)
+    assert [s.value for s in SceneKind] == list(SCENES)
+    assert {t.value for t in ThemeName} == set(THEMES)

@@ -1,0 +1,185 @@
+"""Scenes: the records they read, the geometry that keeps trails visible, and dry-run builds."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from manim import tempconfig
+
+from landscape import scenes
+from landscape.errors import LandscapeError
+from landscape.grid import LossGrid, sample
+from landscape.scenes import (
+    VIEWS,
+    DescentScene,
+    RaceScene,
+    SceneData,
+    Track,
+    Typewriter,
+    choose_view,
+    occluded,
+    scene_data,
+    thin,
+    tracks,
+    visible_runs,
+)
+from landscape.surfaces import get_surface
+from landscape.trajectory import trace, trace_all
+
+LESSONS = Path(__file__).resolve().parents[1] / "scenes" / "lessons.py"
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A path as the MNIST slice will give it: only the fields scenes read."""
+
+    optimizer: str
+    label: str
+    xy: np.ndarray
+    loss: np.ndarray
+
+    def describe(self) -> str:
+        return self.label
+
+
+def small_data(*optimizers: str, steps: int = 12) -> SceneData:
+    surface = get_surface("quadratic")
+    return scene_data(sample(surface, 41, device="cpu"),
+                      trace_all(surface, list(optimizers), steps=steps, device="cpu"))  # fmt: skip
+
+
+def test_scene_data_samples_a_surface_and_keeps_the_runs():
+    surface = get_surface("himmelblau")
+    run = trace(surface, "adam", steps=5, device="cpu")
+    data = scene_data(surface, [run], resolution=31)
+    assert data.grid.loss.shape == (31, 31)
+    assert data.paths == (run,)
+    assert data.title == "Himmelblau"
+    assert data.steps == 5
+
+
+def test_scene_data_takes_any_grid_and_path_like_records():
+    x = np.linspace(-1, 1, 11)
+    grid = LossGrid(x=x, y=x, loss=np.add.outer(x**2, x**2), title="slice")
+    xy = np.linspace([0.9, 0.9], [0, 0], 7)[:, None, :]  # (steps+1, 1, 2)
+    path = Projected("sgd", "SGD", xy, (xy**2).sum(-1))
+    data = scene_data(grid, [path])
+    assert data.grid is grid and data.steps == 6 and data.title == "slice"
+
+
+@pytest.mark.parametrize(
+    "xy, loss, match",
+    [
+        (np.zeros((5, 2)), np.zeros(5), "xy"),  # no start axis
+        (np.zeros((5, 1, 2)), np.zeros((4, 1)), "loss"),  # lengths disagree
+        (np.zeros((1, 1, 2)), np.zeros((1, 1)), "steps >= 1"),
+        (np.full((3, 1, 2), np.nan), np.zeros((3, 1)), "start point"),
+    ],
+)
+def test_scene_data_rejects_bad_paths(xy, loss, match):
+    grid = sample(get_surface("booth"), 5, device="cpu")
+    with pytest.raises(LandscapeError, match=match):
+        scene_data(grid, [Projected("sgd", "SGD", xy, loss)])
+
+
+def test_scene_data_needs_a_run():
+    with pytest.raises(LandscapeError, match="at least one"):
+        scene_data(get_surface("booth"), [])
+
+
+def test_tracks_stop_where_a_start_diverged():
+    xy = np.zeros((6, 2, 2))
+    xy[:, 0] = np.arange(6)[:, None]
+    xy[3:, 1] = np.nan  # the second start diverged at step 3
+    loss = np.where(np.isnan(xy[..., 0]), np.nan, 1.0)
+    first, second = tracks(SceneData(sample(get_surface("booth"), 5), (Projected(
+        "adam", "Adam", xy, loss),), "t"))  # fmt: skip
+    assert len(first.xy) == 6 and len(second.xy) == 3
+    assert (first.path, first.start, second.start) == (0, 0, 1)
+
+
+def test_track_interpolates_between_steps_and_holds_at_the_end():
+    track = Track(np.array([[0.0, 0.0], [2.0, 4.0], [4.0, 4.0]]), np.array([3.0, 2.0, 1.0]), 0, 0)
+    xy, loss, step = track.at(0.5)
+    np.testing.assert_allclose(xy, [1.0, 2.0])
+    assert step == 0
+    xy, loss, step = track.at(99)
+    np.testing.assert_allclose(xy, [4.0, 4.0])
+    assert (loss, step) == (1.0, 2)
+
+
+def test_occluded_finds_a_wall_between_the_point_and_the_camera():
+    x = np.linspace(-1, 1, 41)
+    flat = LossGrid(x=x, y=x, loss=np.zeros((41, 41)) + np.add.outer(x * 0, x * 0))
+    wall = np.where(np.abs(x + 0.6) < 0.1, 10.0, 0.0)[:, None] * np.ones((1, 41))  # at y = -0.6
+    walled = LossGrid(x=x, y=x, loss=wall + 1e-3 * np.add.outer(x**2, x**2))
+    point = np.array([[0.0, 0.0]])
+    from_front = scenes.View(phi=65, theta=-90, height=2.6)  # camera towards -y: wall between
+    from_back = scenes.View(phi=65, theta=90, height=2.6)
+    assert not occluded(flat, point, from_front).any()
+    assert occluded(walled, point, from_front).all()
+    assert not occluded(walled, point, from_back).any()
+
+
+def test_choose_view_hides_no_point_of_the_lesson_paths():
+    data = small_data("adam", steps=40)
+    view = choose_view(data)
+    points = np.concatenate([t.xy for t in tracks(data)])
+    assert view in VIEWS
+    assert not occluded(data.grid, points, view).any()
+
+
+def test_visible_runs_and_thin():
+    assert visible_runs(np.array([False, False, True, False, False, False, True, False])) == [
+        (0, 1), (3, 5)]  # fmt: skip
+    points = np.array([[0.0, 0], [0.001, 0], [0.002, 0], [1, 0], [1.001, 0]])
+    np.testing.assert_array_equal(thin(points, 0.5), [0, 3, 4])
+
+
+def test_typewriter_glyphs_are_distinct():
+    assert len(set(Typewriter.GLYPHS)) == len(Typewriter.GLYPHS)
+
+
+def _lesson_classes() -> list[type]:
+    spec = importlib.util.spec_from_file_location("lessons", LESSONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [c for _, c in inspect.getmembers(module, inspect.isclass)
+            if c.__module__ == "lessons"]  # fmt: skip
+
+
+DRY_RUN = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
+           "pixel_height": 180}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "scene, theme",
+    [(DescentScene, "dark"), (DescentScene, "transparent"), (RaceScene, "light"),
+     (RaceScene, "transparent")],
+)  # fmt: skip
+def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
+    data = small_data("sgd", "adam")
+    with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):  # Text caches its SVGs there
+        built = type("Built", (scene,), {"data": data, "theme": theme, "seconds": 1.0})()
+        built.render()
+    # The length set, whatever the frame rate (each of the two parts rounds up to a frame).
+    assert 1.0 <= built.time <= 1.0 + 2 / DRY_RUN["frame_rate"]
+
+
+@pytest.mark.slow
+def test_every_lesson_preset_builds_in_a_dry_run(monkeypatch, tmp_path):
+    classes = _lesson_classes()
+    assert {"AdamOnRosenbrock", "LessonRace"} <= {c.__name__ for c in classes}
+    # The presets' own runs are the surfaces' lessons; a few steps show the same code path.
+    real = scenes.lesson_data
+    monkeypatch.setattr(
+        scenes, "lesson_data", lambda surface, optimizers: real(surface, optimizers, steps=10)
+    )
+    for cls in classes:
+        with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
+            type(cls.__name__, (cls,), {"seconds": 0.5})().render()
