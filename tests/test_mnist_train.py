@@ -1,0 +1,255 @@
+"""The seed's MLP and its training: the batched trainer against the plain torch loop."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from landscape.errors import LandscapeError
+from landscape.mnist import (
+    KERAS,
+    MNIST,
+    N_PARAMS,
+    evaluate,
+    glorot_init_,
+    load_mnist,
+    load_runs,
+    mlp,
+    mnist_optimizer,
+    save_runs,
+    train,
+    train_or_load,
+    train_plain,
+)
+from landscape.mnist.data import FILES
+
+train_module = importlib.import_module("landscape.mnist.train")  # `train` is also a function
+
+SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
+pytestmark = pytest.mark.skipif(
+    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
+    reason="the verified MNIST copy is not beside the project",
+)
+
+
+@pytest.fixture(scope="module")
+def small():
+    """2,000 training images (1,600 train, 400 validation) and 500 test images."""
+    mnist = load_mnist()
+    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500],
+                 mnist.test_y[:500])  # fmt: skip
+
+
+SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
+
+
+# The model
+
+
+def test_mlp_is_the_seeds_network():
+    model = mlp()
+    kinds = [type(m).__name__ for m in model]
+    assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
+    assert (model[1].in_features, model[1].out_features, model[4].out_features) == (784, 128, 10)
+    assert model[3].p == 0.2
+    assert sum(p.numel() for p in model.parameters()) == N_PARAMS == 101770
+
+
+def test_glorot_uniform_matches_keras_formula():
+    model = glorot_init_(mlp(), torch.Generator().manual_seed(3))
+    for layer in (model[1], model[4]):
+        fan_out, fan_in = layer.weight.shape
+        limit = math.sqrt(6 / (fan_in + fan_out))
+        w = layer.weight.detach()
+        assert float(w.abs().max()) <= limit and float(w.abs().max()) > 0.95 * limit
+        # U(-a, a) has standard deviation a / sqrt(3)
+        assert float(w.std()) == pytest.approx(limit / math.sqrt(3), rel=0.05)
+        assert not layer.bias.detach().any()
+
+
+def test_optimizers_get_the_seeds_keras_settings():
+    assert mnist_optimizer("sgd").hyper == {"lr": 0.01}
+    assert mnist_optimizer("rmsprop").hyper == {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}
+    assert mnist_optimizer("adam").hyper == {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}
+    assert mnist_optimizer("momentum").hyper == {"lr": 0.01, "momentum": 0.9}
+    assert mnist_optimizer("torch.optim.Adagrad").hyper == {"lr": 0.01}  # the class's default
+    assert mnist_optimizer("adam", lr=0.01).hyper["lr"] == 0.01
+    assert set(KERAS) == {"sgd", "rmsprop", "adam"}
+
+
+# The trainer against the plain torch loop
+
+
+@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad"])
+def test_batched_training_equals_the_plain_torch_loop(small, name):
+    (fast,) = train([name], data=small, **SMALL)
+    plain = train_plain(name, data=small, **SMALL)
+    assert fast.snapshots.shape == plain.snapshots.shape == (11, N_PARAMS)
+    np.testing.assert_allclose(fast.snapshots, plain.snapshots, rtol=0, atol=2e-5)
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(fast.history[key], plain.history[key], rtol=1e-5)
+    assert fast.test_loss == pytest.approx(plain.test_loss, rel=1e-5)
+    assert fast.test_accuracy == pytest.approx(plain.test_accuracy, abs=1 / 500)
+
+
+def test_a_run_does_not_depend_on_its_companions(small):
+    together = train(["sgd", "rmsprop", "adam"], data=small, **SMALL)
+    (alone,) = train(["adam"], data=small, **SMALL)
+    np.testing.assert_array_equal(alone.snapshots, together[2].snapshots)
+    assert alone.history == together[2].history
+    assert together[0].trained_with == ["sgd", "rmsprop", "adam"]
+
+
+def test_non_elementwise_optimizer_runs_alone_with_the_same_randomness(small):
+    lbfgs = mnist_optimizer("lbfgs", max_iter=4)
+    lbfgs, adam = train([lbfgs, "adam"], data=small, epochs=1, batch_size=400, threads=1)
+    assert lbfgs.trained_with == ["lbfgs"] and adam.trained_with == ["adam"]
+    np.testing.assert_array_equal(lbfgs.init, adam.init)
+    plain = train_plain(mnist_optimizer("lbfgs", max_iter=4), data=small, epochs=1, batch_size=400,
+                        threads=1)  # fmt: skip
+    np.testing.assert_array_equal(lbfgs.final, plain.final)
+    assert np.isfinite(lbfgs.test_loss)
+
+
+def test_same_seed_same_runs_other_seed_other_runs(small):
+    a = train(["sgd", "adam"], data=small, seed=5, **SMALL)
+    b = train(["sgd", "adam"], data=small, seed=5, **SMALL)
+    c = train(["sgd"], data=small, seed=6, **SMALL)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.snapshots, y.snapshots)
+        assert (x.test_loss, x.history) == (y.test_loss, y.history)
+    assert not np.array_equal(a[0].init, c[0].init)
+
+
+def test_snapshots_start_at_init_and_end_at_final(small):
+    runs = train(["sgd", "rmsprop", "adam"], data=small, **SMALL)
+    steps = 2 * math.ceil(1600 / 50)  # 64
+    for run in runs:
+        assert run.snapshot_steps.tolist() == [*range(0, steps, 7), steps]
+        assert run.steps == steps
+        np.testing.assert_array_equal(run.snapshots[0], run.init)
+        np.testing.assert_array_equal(run.snapshots[-1], run.final)
+        np.testing.assert_array_equal(run.init, runs[0].init)  # one init for joint planes
+        assert run.snapshots.dtype == np.float32 and run.init.shape == (N_PARAMS,)
+        assert [len(v) for v in run.history.values()] == [2, 2, 2]
+    # the final weights are those the test metrics belong to
+    final = torch.from_numpy(np.stack([r.final for r in runs]))
+    loss, accuracy = evaluate(final, small.test_x, small.test_y)
+    assert loss.tolist() == pytest.approx([r.test_loss for r in runs], rel=1e-6)
+    assert accuracy.tolist() == [r.test_accuracy for r in runs]
+
+
+def test_evaluate_matches_the_torch_model(small):
+    model = glorot_init_(mlp(), torch.Generator().manual_seed(0)).eval()
+    vector = torch.nn.utils.parameters_to_vector(model.parameters()).detach()
+    loss, accuracy = evaluate(vector[None], small.test_x, small.test_y)
+    with torch.no_grad():
+        logits = model(small.test_x)
+    expected = torch.nn.functional.cross_entropy(logits, small.test_y)
+    assert float(loss[0]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(accuracy[0]) == float((logits.argmax(1) == small.test_y).double().mean())
+
+
+@pytest.mark.parametrize(
+    ("epochs", "batch_size", "every", "expected"),
+    [(5, 32, None, 101), (1, 32, None, 101), (5, 128, None, 101), (50, 32, None, 101),
+     (5, 32, 500, 16), (1, 60000, None, 2)],
+)  # fmt: skip
+def test_default_snapshot_interval_keeps_about_a_hundred(epochs, batch_size, every, expected):
+    full = MNIST(torch.empty(60000, 1), torch.empty(60000), torch.empty(1, 1), torch.empty(1))
+    plan = train_module._Plan.make(epochs, batch_size, 0, every, 3, full)
+    assert len(plan.snapshot_steps) == pytest.approx(expected, abs=1)
+    assert plan.snapshot_steps[0] == 0 and plan.snapshot_steps[-1] == plan.total_steps
+
+
+# Bad input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"optimizers": ["adamm"]}, "unknown optimizer 'adamm'; did you mean 'adam'"),
+        ({"optimizers": []}, "no optimizer given"),
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"epochs": -2}, "epochs must be a positive integer, got -2"),
+        ({"epochs": 1.5}, "epochs must be a positive integer, got 1.5"),
+        ({"batch_size": 0}, "batch size must be a positive integer, got 0"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+        ({"snapshot_every": 0}, "snapshot interval must be a positive integer, got 0"),
+        ({"snapshot_every": 1}, "use an interval of at least"),  # 9 GiB of snapshots
+        ({"device": "gpu7"}, "unknown device 'gpu7'"),
+        ({"threads": 0}, "threads must be a positive integer, got 0"),
+    ],
+)
+def test_bad_training_input_is_named(kwargs, message):
+    args = {"optimizers": ["sgd", "rmsprop", "adam"], **kwargs}
+    with pytest.raises(LandscapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        train(**args)
+
+
+# Saving and the cache
+
+
+def test_save_and_load_round_trip(small, tmp_path):
+    runs = train(["sgd", "adam"], data=small, **SMALL)
+    loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
+    for a, b in zip(runs, loaded, strict=True):
+        for key in ("init", "snapshots", "snapshot_steps", "final"):
+            np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
+        for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
+                    "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
+            assert getattr(a, key) == getattr(b, key), key
+    with pytest.raises(LandscapeError, match="must end in .npz"):
+        save_runs(runs, tmp_path / "runs.json")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(LandscapeError, match="cannot read training runs"):
+        load_runs(tmp_path / "bad.npz")
+
+
+def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
+    calls = []
+    real_train = train_module.train
+
+    def counting_train(optimizers, **kwargs):
+        calls.append([getattr(o, "name", o) for o in optimizers])
+        return real_train(optimizers, **{**kwargs, "data": small})
+
+    monkeypatch.setattr(train_module, "train", counting_train)
+    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
+    options = {"epochs": 1, "batch_size": 100, "seed": 0, "device": "cpu", "data_dir": tmp_path}
+    first = train_or_load(["sgd", "adam"], **options)
+    assert len(list((tmp_path / "runs").glob("*.npz"))) == 2
+    again = train_or_load(["adam", "sgd", "rmsprop"], **options)  # only rmsprop is new
+    assert calls == [["sgd", "adam"], ["rmsprop"]]
+    np.testing.assert_array_equal(again[0].snapshots, first[1].snapshots)
+    np.testing.assert_array_equal(again[1].final, first[0].final)
+    train_or_load(["adam"], **{**options, "seed": 1})  # another seed is another run
+    train_or_load([mnist_optimizer("adam", lr=0.002)], **options)  # and another lr
+    train_or_load(["adam"], **options, refresh=True)
+    assert calls[2:] == [["adam"], ["adam"], ["adam"]]
+    assert len(list((tmp_path / "runs").glob("*.npz"))) == 5
+
+
+def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
+    monkeypatch.setattr(train_module, "_writable", lambda folder: False)
+    (run,) = train_or_load(["sgd"], epochs=1, batch_size=100, data_dir=tmp_path)
+    assert run.steps == 16 and not (tmp_path / "runs").exists()
+
+
+def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert train_module.runs_dir(tmp_path / "data") == tmp_path / "data" / "runs"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o555)  # read-only by its mode, even for root
+    try:
+        assert train_module.runs_dir(shared) == tmp_path / "xdg" / "landscape" / "runs"
+    finally:
+        shared.chmod(0o755)
