@@ -22,6 +22,7 @@ from manim import (
     DEGREES,
     DOWN,
     LEFT,
+    PI,
     RIGHT,
     UL,
     UP,
@@ -40,6 +41,7 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
+    config,
     linear,
 )
 
@@ -580,7 +582,10 @@ class DescentScene(LandscapeScene, ThreeDScene):
                   color=optimizer_style(first.optimizer, 0).color),
             label(data.title, theme, 22),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12).to_corner(UL, buff=0.35)  # fmt: skip
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
+        if title.width > config.frame_width - 0.7:  # long hyper-parameter lists
+            title.scale_to_fit_width(config.frame_width - 0.7)
+        title.to_corner(UL, buff=0.35)
         inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
         self.add_fixed_in_frame_mobjects(title, *inset.static)
 
@@ -736,8 +741,11 @@ class RaceScene(LandscapeScene, Scene):
                                         optimizer_style(p.optimizer, i).color, 0.22),
                                  label(p.describe(), theme, 18)).arrange(RIGHT, buff=0.15)
                           for i, p in enumerate(data.paths)])  # fmt: skip
-        legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14).next_to(chart.box, UP, buff=0.55)
-        legend.align_to(chart.box, LEFT)
+        legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
+        room = config.frame_width / 2 - MARGIN - chart.box.get_left()[0]
+        if legend.width > room:  # long hyper-parameter lists: shrink rather than run off
+            legend.scale_to_fit_width(room)
+        legend.next_to(chart.box, UP, buff=0.55).align_to(chart.box, LEFT)
         self.add(legend)
 
         # Animate: the clock, then everything that reads it
@@ -779,9 +787,14 @@ class RaceScene(LandscapeScene, Scene):
             found.append(label(tick_text(v), theme, 16).next_to(at, LEFT, 0.1))
         found.append(label(world.grid.xlabel, theme, 20).next_to(
             world.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
-        found.append(label(world.grid.ylabel, theme, 20).next_to(
-            world.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT, 0.55))  # fmt: skip
+        ylabel = label(world.grid.ylabel, theme, 20).rotate(PI / 2)
+        found.append(ylabel.next_to(world.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT,
+                                    0.55))  # fmt: skip
+        ylabel.shift(RIGHT * max(0.0, MARGIN - config.frame_width / 2 - ylabel.get_left()[0]))
         return found
+
+
+MARGIN = 0.15  # scene units kept clear at the frame's edges
 
 
 class Chart:

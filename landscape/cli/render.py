@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,9 +18,7 @@ if TYPE_CHECKING:
     from landscape.scenes import SceneData
 
 LESSON_SURFACE = "rosenbrock"  # `landscape render adam`: the classic curved valley
-# Surfaces that are not analytic: name -> "module:function" returning (LossGrid, paths) for
-# fn(optimizers, *, steps, lr, param, start, noise, seed, device, dtype).
-SOURCES = {"mnist": "landscape.slice.scene:mnist_scene_source"}
+MNIST = "mnist"  # the loss slice of the lesson's MNIST network, with the trained runs on it
 
 
 class SceneKind(StrEnum):
@@ -113,7 +110,6 @@ def render_command(
     race on the contour map beside a live loss chart."""
     # Manim loads only when rendering, so that the other commands start fast.
     from landscape.render import RenderSpec, default_output, render_scene
-    from landscape.scenes import scene_data
 
     fmt = _format(format, out)
     kind = scene.value if scene is not None else ("descent" if len(optimizer) == 1 else "race")
@@ -123,12 +119,11 @@ def render_command(
         from landscape.output import check_output
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
-    if surface.strip().lower() in SOURCES:
-        grid, paths = _source(surface.strip().lower())(
-            optimizer, steps=steps, lr=lr, param=param, start=start, noise=noise, seed=seed,
-            device=device, dtype=dtype,
-        )  # fmt: skip
-        data = scene_data(grid, paths)
+    if surface.strip().lower() == MNIST:
+        given = {"--lr": lr, "--param": param, "--steps": steps, "--start": start,
+                 "--noise": noise, "--domain": domain}  # fmt: skip
+        _refuse_for_mnist([option for option, value in given.items() if value])
+        data = _mnist(optimizer, seed, device, dtype)
     else:
         data = _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
                          domain)  # fmt: skip
@@ -168,9 +163,23 @@ def _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, 
     return scene_data(spec.surface, trajectories)
 
 
-def _source(name: str):
-    module, _, function = SOURCES[name].partition(":")
-    try:
-        return getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError):
-        raise LandscapeError(f"the {name} surface is not available in this build") from None
+def _refuse_for_mnist(options: list[str]) -> None:
+    if options:
+        raise LandscapeError(
+            f"{', '.join(options)} {'does' if len(options) == 1 else 'do'} not apply to "
+            "--surface mnist: its runs are the lesson's "
+            "MNIST training (Keras settings, 5 epochs); use --seed and --device"
+        )
+
+
+def _mnist(optimizers: list[str], seed: int, device: str, dtype: str) -> SceneData:
+    # Training is cached and the slice's chunks too: a second render reuses both.
+    from landscape.scenes import scene_data
+    from landscape.slice.mnist import mnist_scene_data
+
+    with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
+        grid, paths = mnist_scene_data(
+            [o.strip().lower() for o in optimizers], seed=seed, device=device, dtype=dtype,
+            progress=progress, train_progress=train_progress,
+        )  # fmt: skip
+    return scene_data(grid, paths)

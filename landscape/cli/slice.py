@@ -1,1 +1,141 @@
-"""Placeholder: filled in by the slice work."""
+"""`landscape slice`: the MNIST network's loss on a plane, with the optimizers' paths on it."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from landscape.cli import args, run
+from landscape.cli.app import app
+from landscape.cli.progress import progress_bar
+from landscape.device import resolve_device
+from landscape.errors import LandscapeError
+from landscape.export import command_line
+from landscape.output import check_output
+from landscape.slice import distributed
+from landscape.slice.figure import FIGURE_FORMATS, save_slice_figure
+from landscape.slice.mnist import DEFAULT_OPTIMIZERS, Slice, mnist_slice, save_slice
+
+FORMATS = (".npz", *FIGURE_FORMATS)
+
+
+class Directions(StrEnum):
+    pca = "pca"
+    random = "random"
+    plane = "plane"
+
+
+class Split(StrEnum):
+    test = "test"
+    train = "train"
+
+
+class View(StrEnum):
+    contour = "contour"
+    three_d = "3d"
+
+
+class Bias(StrEnum):
+    zero = "zero"
+    normalize = "normalize"
+    keep = "keep"
+
+
+@app.command("slice")
+def slice_command(
+    optimizer: Annotated[
+        list[str] | None,
+        typer.Option("--optimizer", "-o", help="Preset trained on MNIST; repeat for several. "
+                     f"Default: {', '.join(DEFAULT_OPTIMIZERS)}."),
+    ] = None,  # fmt: skip
+    directions: Annotated[Directions, typer.Option(
+        help="pca: the plane that best fits the runs' weight snapshots; random: two "
+             "filter-normalized Gaussian directions through the first run's end; plane: "
+             "through the initialization and the ends of the first two runs.")] = Directions.pca,
+    grid: Annotated[str, typer.Option(help="Grid points NXxNY, e.g. 51x51 or 81x41.")] = "51x51",
+    range_: Annotated[str | None, typer.Option("--range", help="XMIN:XMAX[,YMIN:YMAX] in plane "
+                      "coordinates; default: the paths plus a margin (random: -1:1).")] = None,
+    split: Annotated[Split, typer.Option(help="Evaluate on the test or the training images.")]
+        = Split.test,
+    epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the initial weights, shuffles, "
+                    "dropout and random directions.")] = 0,
+    device: run.Device = "auto",
+    dtype: run.Dtype = "float32",
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (MNIST, cached runs and "
+                        "slices); default $LANDSCAPE_DATA_DIR or the user cache.")] = None,
+    bias: Annotated[Bias, typer.Option(help="Random directions: how biases move (zero, "
+                    "normalize to the bias's norm, keep the Gaussian draw).")] = Bias.zero,
+    orthogonalize: Annotated[bool, typer.Option(help="Make the second direction orthogonal "
+                             "to the first.")] = False,
+    view: Annotated[View, typer.Option(help="Figures: contour or 3d.")] = View.contour,
+    resume: Annotated[bool, typer.Option(help="Keep finished chunks of the grid and continue "
+                      "an interrupted slice.")] = True,
+    out: Annotated[Path | None, typer.Option(help=f"Write FILE: {', '.join(FORMATS)} by suffix "
+                   "(NPZ: grids, paths, manifest; the others: a figure).")] = None,
+) -> None:
+    """Slice the MNIST network's loss through a plane of weight space (Li et al. 2018) and
+    project the optimizers' training paths onto it, with their distance from the plane.
+
+    Trains the seed's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
+    is shared among the processes and rank 0 writes the output."""
+    nx, ny = parse_grid(grid)
+    x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
+    if out is not None:
+        check_output(out, FORMATS)  # before the work, not after it
+    device_ = resolve_device(device)
+    distributed.init_from_env(device_)
+    main = distributed.is_main()
+    with progress_bar("training") as train_bar, progress_bar("slicing") as bar:
+        found = mnist_slice(
+            optimizer or list(DEFAULT_OPTIMIZERS), directions=directions.value, nx=nx, ny=ny,
+            x_range=x_range, y_range=y_range, split=split.value, epochs=epochs, seed=seed,
+            device=device_, dtype=dtype, data_dir=data_dir, bias=bias.value,
+            orthogonalize=orthogonalize, resume=resume,
+            progress=bar if main else None, train_progress=train_bar if main else None,
+        )  # fmt: skip
+    if not main:
+        return
+    Console().print(summary_table(found))
+    if out is not None:
+        if out.suffix.lower() == ".npz":
+            written = save_slice(found, out, command=command_line())
+        else:
+            written = save_slice_figure(found, out, view=view.value)
+        print(f"wrote {written}")
+
+
+def parse_grid(text: str) -> tuple[int, int]:
+    """'NXxNY' (or 'N' for both) -> (nx, ny), each from 2 to 2001."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", text)
+    if not match:
+        raise LandscapeError(f"--grid {text!r}: write NXxNY, e.g. 51x51")
+    nx = int(match.group(1))
+    ny = int(match.group(2)) if match.group(2) else nx
+    for n in (nx, ny):
+        if not 2 <= n <= 2001:
+            raise LandscapeError(f"--grid {text!r}: each size must be from 2 to 2001")
+    return nx, ny
+
+
+def summary_table(found: Slice) -> Table:
+    grid = found.grid
+    table = Table(title=f"{found.loss_grid().title}, {found.plane.kind} plane "
+                  f"({found.plane.xlabel}, {found.plane.ylabel}), "
+                  f"loss {grid.loss.min():.4g} to {grid.loss.max():.4g}")  # fmt: skip
+    for column in ("optimizer", "snapshots", "end (x, y)", "true loss", "loss on plane",
+                   "max distance", "accuracy"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "optimizer" else "right")
+    for p in found.paths:
+        x, y = p.xy[-1]
+        table.add_row(p.label, str(len(p.xy)), f"({x:.3g}, {y:.3g})", f"{p.true_loss[-1]:.4g}",
+                      f"{p.plane_loss[-1]:.4g}",
+                      f"{p.distance.max():.3g} ({100 * p.relative.max():.0f}%)",
+                      f"{p.true_accuracy[-1]:.4f}")  # fmt: skip
+    return table

@@ -1,0 +1,48 @@
+"""2-D slices of a network's loss through weight space (Li et al. 2018), with projected paths.
+
+directions: the planes (filter-normalized random, PCA of snapshots, through three points);
+grid: loss and accuracy over a plane, exact and fast, resumable, sharded with torchrun;
+project: snapshots on a plane with their distance from it; mnist: all of it for the seed's
+network; figure: contour and 3-D figures of a slice.
+"""
+
+from landscape.slice.directions import (
+    BIAS_MODES,
+    Plane,
+    filter_normalize,
+    flat_weights,
+    pca_plane,
+    plane_through,
+    random_plane,
+)
+from landscape.slice.grid import (
+    SliceGrid,
+    evaluate_points,
+    evaluate_weights,
+    grid_axes,
+    slice_grid,
+)
+from landscape.slice.mnist import Slice, mnist_scene_data, mnist_slice, save_slice
+from landscape.slice.project import ProjectedPath, project, project_runs
+
+__all__ = [
+    "BIAS_MODES",
+    "Plane",
+    "ProjectedPath",
+    "Slice",
+    "SliceGrid",
+    "evaluate_points",
+    "evaluate_weights",
+    "filter_normalize",
+    "flat_weights",
+    "grid_axes",
+    "mnist_scene_data",
+    "mnist_slice",
+    "pca_plane",
+    "plane_through",
+    "project",
+    "project_runs",
+    "random_plane",
+    "save_slice",
+    "slice_grid",
+]

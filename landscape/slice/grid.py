@@ -1,0 +1,481 @@
+"""Loss and accuracy of a network over a plane of weight space: exact, fast, resumable, sharded.
+
+With first-layer weights W(a, b) = W* + a·D1 + b·D2 (and biases likewise), the first layer's
+pre-activations at any grid point are S0 + a·S1 + b·S2 with S0 = X·W*ᵀ + b*, S1 = X·D1ᵀ + d1,
+S2 = X·D2ᵀ + d2: three products computed once for the whole grid (one matmul or conv with the
+three weights stacked). A group of G grid points is then evaluated in one pass over a tile of
+the data: one (G, 3) @ (3, T·features) product gives the G points' hidden activations, and the
+rest of the network runs batched over the G points (a bmm for each Linear layer, torch.func.vmap
+for anything else). Works for any nn.Sequential whose first layer with parameters is a Linear
+or a Conv2d; other networks are evaluated point by point, with the same chunks and cache.
+
+The loss is the mean cross-entropy of the logits; accuracy the share of argmax hits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, vmap
+
+from landscape.device import resolve_device, resolve_dtype
+from landscape.errors import LandscapeError
+from landscape.grid import LossGrid
+from landscape.slice import distributed
+from landscape.slice.directions import Plane
+
+MAX_POINTS = 1_000_000
+CHUNK = 128  # grid points per saved chunk: the unit of resuming and of sharding
+GROUP = 32  # grid points evaluated together in one pass over a data tile
+TILE_BYTES = 4 << 20  # one group's hidden activations per data tile: stays in cache
+PRODUCTS_BYTES = 1 << 30  # keep the three first-layer products for the whole data set below this
+CACHE_VERSION = 1  # bump when the computation changes, so old chunks are not reused
+
+
+@dataclass(frozen=True)
+class SliceGrid:
+    """Loss and accuracy on a grid of a plane: loss[j, i] is at (x[i], y[j])."""
+
+    x: np.ndarray = field(repr=False)  # (nx,) increasing
+    y: np.ndarray = field(repr=False)  # (ny,) increasing
+    loss: np.ndarray = field(repr=False)  # (ny, nx) mean cross-entropy
+    accuracy: np.ndarray = field(repr=False)  # (ny, nx) share of correct predictions
+    fast: bool = True  # whether the three-products path computed it
+
+    def to_loss_grid(
+        self, *, title: str = "", xlabel: str = "x", ylabel: str = "y", log_scale: bool = True
+    ) -> LossGrid:
+        """The record figures and scenes draw."""
+        return LossGrid(x=self.x, y=self.y, loss=self.loss, title=title, log_scale=log_scale,
+                        xlabel=xlabel, ylabel=ylabel)  # fmt: skip
+
+
+def grid_axes(
+    x_range: tuple[float, float], y_range: tuple[float, float], nx: int, ny: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(nx,) and (ny,) evenly spaced float64 coordinates; 0 and negative ends are fine."""
+    for n, what in ((nx, "nx"), (ny, "ny")):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+            raise LandscapeError(f"grid size {what} must be an integer >= 2, got {n!r}")
+    if nx * ny > MAX_POINTS:
+        raise LandscapeError(f"grid {nx}x{ny} is too large (at most {MAX_POINTS:,} points)")
+    axes = []
+    for (lo, hi), what in ((x_range, "x"), (y_range, "y")):
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+            raise LandscapeError(f"{what} range {lo:g}:{hi:g} must be finite with MIN below MAX")
+        axes.append(np.linspace(lo, hi, nx if what == "x" else ny))
+    return axes[0], axes[1]
+
+
+def slice_grid(
+    model: nn.Module,
+    plane: Plane,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    dtype: str | torch.dtype = "float32",
+    device: str | torch.device = "auto",
+    chunk: int = CHUNK,
+    cache_dir: str | os.PathLike | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    fast: bool = True,
+) -> SliceGrid:
+    """Loss and accuracy of `model` at every (x[i], y[j]) of `plane`, on (inputs, targets).
+
+    Args:
+        model: the network; its parameters give the layout of the plane's vectors.
+        plane: origin and directions, (P,) each.
+        inputs: (N, ...) data; targets: (N,) class indices.
+        x, y: (nx,) and (ny,) coordinates along d1 and d2 (see grid_axes).
+        dtype: "float32" or "float64" for the evaluation.
+        device: "auto", "cpu", "cuda", ...; under torchrun each rank uses its own GPU.
+        chunk: grid points per chunk, the unit that is saved, resumed and sharded.
+        cache_dir: where finished chunks are saved, under a hash of everything that determines
+            them (network, weights, directions, data, grid, dtype); a rerun with the same inputs
+            continues where an interrupted one stopped. None: nothing is saved.
+        progress: called as progress(done, total) after each chunk of this rank.
+        fast: False forces point-by-point evaluation (the reference).
+
+    Returns:
+        The SliceGrid, identical on every rank when run under torch.distributed.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1 or len(x) < 2 or len(y) < 2:
+        raise LandscapeError(f"x and y must be 1-D with >= 2 values, got {x.shape}, {y.shape}")
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise LandscapeError(f"chunk must be a positive integer, got {chunk!r}")
+    gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx): row j is y[j], no serpentine order
+    coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2), row-major over (j, i)
+    evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device, fast=fast)
+    store = None
+    if cache_dir is not None:
+        store = _ChunkStore(Path(cache_dir), _key(evaluator, plane, inputs, targets, x, y, chunk))
+
+    n_chunks = math.ceil(len(coords) / chunk)
+    mine = [k for k in range(n_chunks) if distributed.owns(k)]
+    values = np.zeros((2, len(coords)))  # loss, accuracy; zero where another rank fills in
+    todo = []
+    for k in mine:
+        found = store.load(k) if store is not None else None
+        if found is None:
+            todo.append(k)
+        else:
+            values[:, k * chunk : (k + 1) * chunk] = found
+    done = len(mine) - len(todo)
+    if progress is not None:
+        progress(done, len(mine))
+    for k in todo:
+        part = evaluator(coords[k * chunk : (k + 1) * chunk])  # (2, points)
+        values[:, k * chunk : (k + 1) * chunk] = part
+        if store is not None:
+            store.save(k, part)
+        done += 1
+        if progress is not None:
+            progress(done, len(mine))
+    values = distributed.combine(values)
+    shape = (len(y), len(x))
+    return SliceGrid(x=x, y=y, loss=values[0].reshape(shape), accuracy=values[1].reshape(shape),
+                     fast=isinstance(evaluator, _Fast))  # fmt: skip
+
+
+def evaluate_points(
+    model: nn.Module,
+    plane: Plane,
+    coords: np.ndarray,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    dtype: str | torch.dtype = "float32",
+    device: str | torch.device = "auto",
+    fast: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, accuracy), each (n,), at the points (n, 2) of `plane`; no cache, no sharding."""
+    coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+    evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device, fast=fast)
+    loss, accuracy = evaluator(coords)
+    return loss, accuracy
+
+
+def evaluate_weights(
+    model: nn.Module,
+    weights: torch.Tensor | np.ndarray,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    dtype: str | torch.dtype = "float32",
+    device: str | torch.device = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, accuracy), each (k,), of the network with each row of `weights` (k, P) loaded.
+
+    The plain way, and the reference the fast path is tested against: load the weights into
+    the network, evaluate the whole data set.
+    """
+    weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
+    evaluator = _PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
+    results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
+    return results[:, 0], results[:, 1]
+
+
+def _evaluator(model, plane, inputs, targets, *, dtype, device, fast):
+    dtype = resolve_dtype(dtype)
+    device = distributed.local_device(resolve_device(device))
+    if plane.size != _size(model):
+        raise LandscapeError(f"the plane has {plane.size} values, the model has "
+                             f"{_size(model)} parameters")  # fmt: skip
+    if len(inputs) != len(targets) or len(inputs) == 0:
+        raise LandscapeError(f"{len(inputs)} inputs and {len(targets)} targets: need as many, > 0")
+    if fast:
+        first = _first_layer(model)
+        if first is not None:
+            return _Fast(model, first, plane, inputs, targets, dtype, device)
+    return _PlanePoints(model, plane, inputs, targets, dtype, device)
+
+
+def _size(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _modules(module: nn.Module) -> list[nn.Module]:
+    """The layers of nested nn.Sequentials, in order."""
+    if type(module) is nn.Sequential:
+        return [m for child in module for m in _modules(child)]
+    return [module]
+
+
+def _first_layer(model: nn.Module) -> int | None:
+    """Index in _modules(model) of the first layer when the fast path applies, else None.
+
+    It applies to an nn.Sequential whose first layer with parameters is a Linear or a Conv2d
+    with zero padding; layers before it have no parameters (Flatten).
+    """
+    if type(model) is not nn.Sequential:
+        return None
+    layers = _modules(model)
+    i = next((i for i, layer in enumerate(layers) if any(True for _ in layer.parameters())), None)
+    if i is None:
+        return None
+    first = layers[i]
+    if type(first) is nn.Linear or (type(first) is nn.Conv2d and first.padding_mode == "zeros"):
+        return i
+    return None
+
+
+class _Fast:
+    """The three-products evaluation (see the module's docstring)."""
+
+    def __init__(self, model, first, plane, inputs, targets, dtype, device):
+        self.model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
+        modules = _modules(self.model)
+        self.lead, self.first, self.rest = modules[:first], modules[first], modules[first + 1 :]
+        self.dtype, self.device = dtype, device
+        self.inputs = inputs.to(device=device, dtype=dtype)
+        self.targets = targets.to(device=device, dtype=torch.long)
+        basis = plane.vectors().to(device=device, dtype=dtype)  # (3, P)
+        where = _offsets(self.model)
+        self.first_w = _slice(basis, where, self.first.weight)  # (3, out, in...)
+        bias = self.first.bias
+        self.first_b = (_slice(basis, where, bias) if bias is not None
+                        else torch.zeros(3, self.first_w.shape[1], dtype=dtype, device=device))
+        self.rest_basis = [
+            {name: (_slice(basis, where, p).reshape(3, -1), p.shape)
+             for name, p in m.named_parameters()}
+            for m in self.rest
+        ]  # fmt: skip
+        with torch.no_grad():
+            probe = self._products(0, 1)  # (3, 1, features...)
+        self.features = probe.shape[2:]
+        feature_size = math.prod(self.features)
+        itemsize = torch.finfo(dtype).bits // 8
+        self.tile = max(1, TILE_BYTES // (GROUP * feature_size * itemsize))
+        n = len(self.inputs)
+        self.all_products = None
+        if 3 * n * feature_size * itemsize <= PRODUCTS_BYTES:
+            with torch.no_grad(), self._one_thread():
+                self.all_products = torch.cat(
+                    [self._products(s, min(s + self.tile, n)) for s in range(0, n, self.tile)], 1
+                )  # (3, N, features...)
+
+    def _products(self, start: int, stop: int) -> torch.Tensor:
+        """(3, T, features...): S0, S1, S2 for samples start:stop."""
+        z = self.inputs[start:stop]
+        for layer in self.lead:
+            z = layer(z)
+        w = self.first_w.reshape(-1, *self.first_w.shape[2:])  # (3*out, in...)
+        if isinstance(self.first, nn.Linear):
+            out = F.linear(z, w)  # (T, 3*out)
+        else:
+            c = self.first
+            out = F.conv2d(z, w, None, c.stride, c.padding, c.dilation, c.groups)
+        out = out.unflatten(1, (3, -1)).transpose(0, 1)  # (3, T, out, ...)
+        bias = self.first_b.reshape(3, 1, -1, *([1] * (out.dim() - 3)))
+        return (out + bias).contiguous()
+
+    def __call__(self, coords: np.ndarray) -> np.ndarray:
+        """(2, n): mean loss and accuracy at the points (n, 2)."""
+        groups = [coords[s : s + GROUP] for s in range(0, len(coords), GROUP)]
+        if self.device.type != "cpu":
+            return np.concatenate([self._group(g) for g in groups], 1)
+        # The kernels here are small: on the CPU, single-threaded kernels with one group per
+        # worker thread beat splitting each kernel, and a group's result does not depend on
+        # the number of threads (torchrun's ranks run with one).
+        workers = torch.get_num_threads()
+        # The thread count is per thread in OpenMP: each worker sets its own.
+        with self._one_thread(), ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
+                                                    initargs=(1,)) as pool:  # fmt: skip
+            return np.concatenate(list(pool.map(self._group, groups)), 1)
+
+    @contextlib.contextmanager
+    def _one_thread(self) -> Iterator[None]:
+        """CPU kernels on one thread each: the same rounding whatever the thread count."""
+        if self.device.type != "cpu":
+            yield
+            return
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+    def _group(self, coords: np.ndarray) -> np.ndarray:
+        """(2, G): mean loss and accuracy at G points (G, 2), in one pass over the data."""
+        if len(coords) == 1:
+            # Batches of one take other BLAS paths, whose last bits can depend on the number
+            # of threads: evaluate the point twice so it rounds as in any other group.
+            return self._group(np.repeat(coords, 2, 0))[:, :1]
+        n_data, g = len(self.inputs), len(coords)
+        c = torch.as_tensor(coords, dtype=torch.float64)
+        weights = torch.cat([torch.ones(g, 1, dtype=c.dtype), c], 1)  # (G, 3): 1, a, b
+        weights = weights.to(device=self.device, dtype=self.dtype)
+        a, b = (weights[:, i].view(g, *[1] * (1 + len(self.features))) for i in (1, 2))
+        # Points of one grid row share b: S0 + b·S2 is made once per row and tile, where the
+        # group holds few rows (grids); scattered points (paths) take two passes each.
+        cut = np.flatnonzero(np.diff(coords[:, 1])) + 1
+        rows = list(zip(np.r_[0, cut].tolist(), np.r_[cut, g].tolist(), strict=True))
+        by_rows = 4 * len(rows) <= g
+        params = [{name: (weights @ basis).view(g, *shape)
+                   for name, (basis, shape) in layer.items()}
+                  for layer in self.rest_basis]  # fmt: skip
+        loss = torch.zeros(g, dtype=torch.float64, device=self.device)
+        correct = torch.zeros(g, dtype=torch.long, device=self.device)
+        # One buffer for every tile's activations: fresh memory each tile costs page faults.
+        size = math.prod(self.features)
+        buffer = torch.empty(g * self.tile * size, dtype=self.dtype, device=self.device)
+        row = torch.empty(self.tile * size, dtype=self.dtype, device=self.device)
+        with torch.no_grad():
+            for s in range(0, n_data, self.tile):
+                e = min(s + self.tile, n_data)
+                products = (self.all_products[:, s:e] if self.all_products is not None
+                            else self._products(s, e))  # fmt: skip
+                # (G, T, features...): (S0 + b·S2) + a·S1 for each point of the group
+                h = buffer[: g * (e - s) * size].view(g, e - s, *self.features)
+                if by_rows:
+                    shared = row[: (e - s) * size].view(e - s, *self.features)
+                    for i, j in rows:  # the same arithmetic as below, per element
+                        torch.addcmul(products[0], b[i], products[2], out=shared)
+                        torch.addcmul(shared, a[i:j], products[1], out=h[i:j])
+                else:
+                    torch.addcmul(products[0], b, products[2], out=h).addcmul_(a, products[1])
+                logits = self._rest(h, params)  # (G, C, T)
+                y = self.targets[s:e].expand(g, 1, -1)  # (G, 1, T)
+                picked = logits.gather(1, y)[:, 0]  # (G, T)
+                top = logits.amax(1)  # (G, T)
+                lse = logits.sub_(top[:, None]).exp_().sum(1).log_().add_(top)
+                loss += (lse - picked).sum(1, dtype=torch.float64)
+                # argmax == target, ties aside (with float logits they do not happen)
+                correct += (picked >= top).sum(1)
+        return torch.stack([loss / n_data, correct.double() / n_data]).cpu().numpy()
+
+    def _rest(self, h: torch.Tensor, params: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """(G, C, T) logits from (G, T, features...) first-layer pre-activations.
+
+        Classes come first so that the loss's reductions over a few classes run along rows of
+        T samples; a final Linear layer writes them in that layout directly.
+        """
+        g, t = h.shape[:2]
+        last = len(self.rest) - 1
+        for i, (layer, p) in enumerate(zip(self.rest, params, strict=True)):
+            if i == last and type(layer) is nn.Linear and h.dim() == 3 and p:
+                w, hidden = p["weight"], h.transpose(1, 2)  # (G, C, in), (G, in, T)
+                return torch.baddbmm(p["bias"][..., None], w, hidden) if "bias" in p else (
+                    torch.bmm(w, hidden))  # fmt: skip
+            if type(layer) is nn.ReLU:
+                h = h.relu_()  # h is ours: no copy
+            elif type(layer) is nn.Dropout:
+                continue  # evaluation mode: the identity
+            elif not p:  # no parameters: the same function for every point
+                h = layer(h.reshape(g * t, *h.shape[2:]))
+                h = h.view(g, t, *h.shape[1:])
+            elif type(layer) is nn.Linear and h.dim() == 3:
+                w = p["weight"].transpose(1, 2)  # (G, in, out)
+                h = torch.baddbmm(p["bias"][:, None], h, w) if "bias" in p else torch.bmm(h, w)
+            else:
+                h = vmap(lambda q, z, layer=layer: functional_call(layer, q, (z,)))(p, h)
+        return h.transpose(1, 2).contiguous()
+
+
+class _PerPoint:
+    """Load the weights into the network, evaluate the whole data set: the reference."""
+
+    BATCH = 10_000
+
+    def __init__(self, model, inputs, targets, dtype, device):
+        self.model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
+        self.inputs = inputs.to(device=device, dtype=dtype)
+        self.targets = targets.to(device=device, dtype=torch.long)
+        self.dtype, self.device = dtype, device
+
+    def evaluate(self, weights: torch.Tensor) -> tuple[float, float]:
+        weights = weights.to(device=self.device, dtype=self.dtype)
+        torch.nn.utils.vector_to_parameters(weights, self.model.parameters())
+        loss, correct = 0.0, 0
+        with torch.no_grad():
+            for s in range(0, len(self.inputs), self.BATCH):
+                logits = self.model(self.inputs[s : s + self.BATCH])
+                y = self.targets[s : s + self.BATCH]
+                loss += float(F.cross_entropy(logits, y, reduction="sum"))
+                correct += int((logits.argmax(-1) == y).sum())
+        return loss / len(self.inputs), correct / len(self.inputs)
+
+
+class _PlanePoints(_PerPoint):
+    """Point-by-point evaluation of plane points: networks the fast path does not cover."""
+
+    def __init__(self, model, plane, inputs, targets, dtype, device):
+        super().__init__(model, inputs, targets, dtype, device)
+        self.plane = plane
+
+    def __call__(self, coords: np.ndarray) -> np.ndarray:
+        vectors = self.plane.vectors().double()
+        return np.array([self.evaluate(vectors[0] + a * vectors[1] + b * vectors[2])
+                         for a, b in coords]).reshape(-1, 2).T  # fmt: skip
+
+
+def _offsets(model: nn.Module) -> dict[int, int]:
+    """id(parameter) -> its offset in parameters_to_vector(model.parameters())."""
+    where, offset = {}, 0
+    for p in model.parameters():
+        where[id(p)] = offset
+        offset += p.numel()
+    return where
+
+
+def _slice(basis: torch.Tensor, where: dict[int, int], param: torch.Tensor) -> torch.Tensor:
+    start = where[id(param)]
+    return basis[:, start : start + param.numel()].reshape(3, *param.shape)
+
+
+class _ChunkStore:
+    """Finished chunks on disk: one .npy file per chunk, written atomically."""
+
+    def __init__(self, root: Path, key: str):
+        self.folder = root / key
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LandscapeError(f"cannot use cache folder {str(root)!r}: {err}") from None
+
+    def _path(self, k: int) -> Path:
+        return self.folder / f"chunk-{k:06d}.npy"
+
+    def load(self, k: int) -> np.ndarray | None:
+        try:
+            return np.load(self._path(k), allow_pickle=False)
+        except (OSError, ValueError):  # missing or torn: compute it again
+            return None
+
+    def save(self, k: int, values: np.ndarray) -> None:
+        tmp = self.folder / f".chunk-{k:06d}.{os.getpid()}.tmp.npy"
+        np.save(tmp, values)
+        os.replace(tmp, self._path(k))
+
+
+def _key(evaluator, plane, inputs, targets, x, y, chunk) -> str:
+    """A content hash of everything that determines the chunks."""
+    digest = hashlib.sha256()
+    meta = {"version": CACHE_VERSION, "network": str(evaluator.model), "chunk": chunk,
+            "dtype": str(evaluator.dtype), "fast": isinstance(evaluator, _Fast),
+            "grid": [len(x), len(y)], "data": [list(inputs.shape), str(inputs.dtype)]}  # fmt: skip
+    digest.update(json.dumps(meta, sort_keys=True).encode())
+    for tensor in (*plane.vectors(), inputs, targets):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for array in (x, y):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:32]
+
+

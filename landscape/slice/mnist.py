@@ -1,0 +1,250 @@
+"""The seed's MNIST network sliced: train (or reuse) runs, choose a plane, grid it, project paths.
+
+This is what `landscape slice` and the MNIST scenes call; the pieces (directions, grid,
+project) work on any network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from landscape.device import resolve_device, resolve_dtype
+from landscape.errors import LandscapeError, unknown
+from landscape.export import _jsonable, versions
+from landscape.grid import LossGrid
+from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.data import data_dir as mnist_data_dir
+from landscape.mnist.data import user_cache_dir
+from landscape.output import atomic_path, check_output
+from landscape.slice import distributed
+from landscape.slice.directions import Plane, pca_plane, plane_through, random_plane
+from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
+from landscape.slice.project import ProjectedPath, project, project_runs
+from landscape.trajectory import Trajectory
+
+DIRECTIONS = ("pca", "random", "plane")
+SPLITS = ("test", "train")
+DEFAULT_OPTIMIZERS = ("sgd", "rmsprop", "adam")  # the seed's three
+MARGIN = 0.25  # an automatic range reaches this share of the paths' extent beyond them
+RANDOM_RANGE = (-1.0, 1.0)  # filter-normalized units: ±1 moves every unit by its own norm
+
+Range = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A loss slice of the MNIST network with the optimizers' paths projected onto it."""
+
+    plane: Plane
+    grid: SliceGrid
+    paths: list[ProjectedPath]
+    split: str  # "test" or "train"
+    settings: dict[str, Any]  # what made it: optimizers, epochs, seed, directions, ...
+
+    @property
+    def title(self) -> str:
+        return f"MNIST MLP {self.split} loss"
+
+    def loss_grid(self) -> LossGrid:
+        """The record figures and scenes draw (log colour scale, explained variance in labels)."""
+        return self.grid.to_loss_grid(title=self.title, xlabel=self.plane.xlabel,
+                                      ylabel=self.plane.ylabel, log_scale=True)  # fmt: skip
+
+    def trajectories(self, *, on_plane: bool = False) -> list[Trajectory]:
+        """One Trajectory per run: xy the projected snapshots, loss the snapshots' true loss
+        (on_plane: the loss at the projected points, so that paths lie on the drawn surface)."""
+        return [_trajectory(p, self.settings, on_plane) for p in self.paths]
+
+
+def mnist_slice(
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    *,
+    directions: str = "pca",
+    nx: int = 51,
+    ny: int = 51,
+    x_range: Range | None = None,
+    y_range: Range | None = None,
+    split: str = "test",
+    epochs: int = 5,
+    batch_size: int = 32,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    dtype: str = "float32",
+    data_dir: str | os.PathLike | None = None,
+    bias: str = "zero",
+    orthogonalize: bool = False,
+    resume: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    train_progress: Callable[[int, int], None] | None = None,
+) -> Slice:
+    """Train (or reuse cached) runs, slice the loss through a plane and project the paths.
+
+    Args:
+        optimizers: presets trained from one initialization (the seed's: sgd, rmsprop, adam).
+        directions: "pca" (the plane that best fits all runs' snapshots: joint PCA),
+            "random" (two filter-normalized Gaussian directions through the first run's end,
+            seeded by `seed`) or "plane" (through the initialization and the first two runs'
+            ends).
+        nx, ny: grid points along x and y.
+        x_range, y_range: (min, max) of the grid; default: the paths' extent plus a margin
+            (random directions: -1:1).
+        split: evaluate on the "test" (10k) or the "train" (60k) images.
+        epochs, batch_size, seed, device, data_dir: training (float32) and evaluation.
+        dtype: "float32" or "float64" for evaluating the slice.
+        bias: how random directions move biases: "zero", "normalize" or "keep".
+        orthogonalize: make the second direction orthogonal to the first.
+        resume: keep finished chunks on disk and continue an interrupted slice.
+        progress: progress(done, total) over the grid's chunks.
+        train_progress: progress(done, total) over training steps.
+    """
+    # Check everything before any work.
+    directions = _choice("directions", directions, DIRECTIONS)
+    split = _choice("split", split, SPLITS)
+    names = list(optimizers) or list(DEFAULT_OPTIMIZERS)
+    if directions == "plane" and len(names) < 2:
+        raise LandscapeError("--directions plane needs two optimizers: the plane runs through "
+                             "the initialization and the ends of the first two")  # fmt: skip
+    for r in (x_range, y_range):
+        if r is not None:
+            grid_axes(r, (0.0, 1.0), nx, ny)
+    device_ = distributed.local_device(resolve_device(device))
+    resolve_dtype(dtype)
+
+    # Train: rank 0 first, so that the other ranks read its cached runs.
+    def runs():
+        # float32 training, as the seed's; `dtype` is for evaluating the slice.
+        return train_or_load(names, epochs=epochs, batch_size=batch_size, seed=seed,
+                             device=device_, data_dir=data_dir,
+                             progress=train_progress)  # fmt: skip
+
+    found = runs() if distributed.is_main() else None
+    distributed.barrier()
+    found = found if found is not None else runs()
+    data = load_mnist(data_dir)
+    inputs, targets = (data.test_x, data.test_y) if split == "test" else (
+        data.train_x, data.train_y)  # fmt: skip
+    model = mlp()
+
+    plane = _plane(directions, model, found, bias=bias, orthogonalize=orthogonalize, seed=seed)
+    origin, d1, d2 = distributed.broadcast(plane.vectors())
+    plane = replace(plane, origin=origin, d1=d1, d2=d2)
+    xy = np.concatenate([project(plane, r.snapshots)[0] for r in found])  # (all snapshots, 2)
+    auto_x, auto_y = _auto_range(directions, xy)
+    x, y = grid_axes(x_range or auto_x, y_range or auto_y, nx, ny)
+    grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
+                      cache_dir=slices_dir(data_dir) if resume else None,
+                      progress=progress)  # fmt: skip
+    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_)
+    settings = {"optimizers": names, "directions": directions, "epochs": epochs,
+                "batch_size": batch_size, "seed": seed, "device": str(device_), "dtype": dtype,
+                "bias": bias, "orthogonalize": orthogonalize, "split": split,
+                "explained_variance": list(plane.explained) if plane.explained else None,
+                "test": {r.label: [r.test_loss, r.test_accuracy] for r in found}}  # fmt: skip
+    return Slice(plane=plane, grid=grid, paths=paths, split=split, settings=settings)
+
+
+def mnist_scene_data(
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, *, on_plane: bool = False, **options: Any
+) -> tuple[LossGrid, list[Trajectory]]:
+    """(LossGrid, trajectories) for the Manim scenes: mnist_slice(optimizers, **options).
+
+    The trajectories' loss is the snapshots' true loss; with `on_plane`, the loss at their
+    projected points (the height of the drawn surface under them).
+    """
+    found = mnist_slice(optimizers, **options)
+    return found.loss_grid(), found.trajectories(on_plane=on_plane)
+
+
+def slices_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """Where finished grid chunks are kept: <data dir>/slices, else the user cache; None when
+    neither can be written (the slice is then computed without saving chunks)."""
+    for folder in (mnist_data_dir(data_dir) / "slices", user_cache_dir() / "slices"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    return None
+
+
+def _choice(what: str, value: str, valid: Sequence[str]) -> str:
+    text = str(value).strip().lower()
+    if text not in valid:
+        raise unknown(what, str(value), valid)
+    return text
+
+
+def _plane(directions, model, runs, *, bias, orthogonalize, seed) -> Plane:
+    if directions == "pca":  # principal components are orthogonal already
+        return pca_plane([r.snapshots for r in runs])
+    if directions == "random":
+        return random_plane(model, torch.as_tensor(runs[0].final), bias=bias,
+                            orthogonalize=orthogonalize, seed=seed)  # fmt: skip
+    return plane_through(runs[0].init, runs[0].final, runs[1].final, orthogonalize=orthogonalize,
+                         names=("init", f"{runs[0].label} end", f"{runs[1].label} end"))
+
+
+def _auto_range(directions: str, xy: np.ndarray) -> tuple[Range, Range]:
+    if directions == "random":
+        return RANDOM_RANGE, RANDOM_RANGE
+    points = np.concatenate([xy, np.zeros((1, 2))])  # the origin is always shown
+    lo, hi = points.min(0), points.max(0)
+    span = np.maximum(hi - lo, 1e-3 * max(float((hi - lo).max()), 1e-6))
+    lo, hi = lo - MARGIN * span, hi + MARGIN * span
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+def _trajectory(path: ProjectedPath, settings: dict[str, Any], on_plane: bool) -> Trajectory:
+    k = len(path.xy)
+    nan = np.full((k, 1), math.nan)
+    none = np.array([-1])
+    return Trajectory(
+        surface="mnist", optimizer=path.optimizer, label=path.label,
+        settings=dict(path.settings), hyper=dict(path.hyper), xy=path.xy[:, None, :],
+        loss=(path.plane_loss if on_plane else path.true_loss)[:, None], grad_norm=nan,
+        diverged_at=none, reached_at=none, reached_minimum=none, distance=np.array([math.nan]),
+        seed=settings["seed"], device=settings["device"], dtype=settings["dtype"],
+    )  # fmt: skip
+
+
+NPZ_PATH_FIELDS = ("steps", "xy", "distance", "relative", "true_loss", "plane_loss",
+                   "true_accuracy", "plane_accuracy")  # fmt: skip
+
+
+def save_slice(
+    found: Slice, path: str | os.PathLike, *, command: Sequence[str] | None = None
+) -> Path:
+    """Write a slice as NPZ: x (nx,), y (ny,), loss and accuracy (ny, nx), the plane's vectors,
+    explained_variance (2,) (NaN unless PCA), per path i `path{i}_<field>`, and `manifest`
+    (JSON text: settings, versions, the paths' labels and largest distance from the plane)."""
+    path = check_output(path, (".npz",))
+    arrays: dict[str, np.ndarray] = {
+        "x": found.grid.x, "y": found.grid.y, "loss": found.grid.loss,
+        "accuracy": found.grid.accuracy, "origin": found.plane.origin.numpy(),
+        "d1": found.plane.d1.numpy(), "d2": found.plane.d2.numpy(),
+        "explained_variance": np.array(found.plane.explained or (math.nan, math.nan)),
+    }  # fmt: skip
+    for i, p in enumerate(found.paths):
+        for name in NPZ_PATH_FIELDS:
+            arrays[f"path{i}_{name}"] = getattr(p, name)
+    meta = {
+        "command": list(command) if command is not None else None, "versions": versions(),
+        "title": found.title, "xlabel": found.plane.xlabel, "ylabel": found.plane.ylabel,
+        "kind": found.plane.kind, "settings": found.settings, "fast": found.grid.fast,
+        "paths": [{"optimizer": p.optimizer, "label": p.label, "settings": p.settings,
+                   "max_distance": float(p.distance.max()),
+                   "max_relative": float(p.relative.max())} for p in found.paths],
+    }  # fmt: skip
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, manifest=np.array(json.dumps(_jsonable(meta))), **arrays)
+    return path

@@ -1,0 +1,151 @@
+"""`landscape slice`: bad input fails fast with one line; outputs hold what they promise."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+import landscape.slice.mnist as slice_mnist
+from landscape.mnist import mlp
+from landscape.slice import flat_weights
+
+SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A writable data folder holding the verified MNIST copy."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "mnist").symlink_to(SHARED_MNIST.resolve())
+    return folder
+
+
+@pytest.fixture
+def quick_runs(monkeypatch):
+    """Stand-in training: short random walks from one Glorot-like start (no optimizer steps)."""
+    calls = []
+
+    def train_or_load(names, **options):
+        calls.append((list(names), options))
+        torch.manual_seed(options["seed"])
+        start = flat_weights(mlp())
+        runs = []
+        for i, name in enumerate(names):
+            g = torch.Generator().manual_seed(i + 1)
+            walk = torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0)
+            snapshots = torch.cat([start[None], start + walk]).numpy()  # (9, P)
+            runs.append(SimpleNamespace(
+                optimizer=name, label=name.upper(), settings={"lr": 0.01}, hyper={"lr": 0.01},
+                init=snapshots[0], final=snapshots[-1], snapshots=snapshots,
+                snapshot_steps=np.arange(9) * 10, test_loss=2.3, test_accuracy=0.1,
+            ))  # fmt: skip
+        return runs
+
+    monkeypatch.setattr(slice_mnist, "train_or_load", train_or_load)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--grid", "51"], None),  # fine: N means NxN (checked below not to fail)
+        (["--grid", "0x5"], "--grid '0x5': each size must be from 2 to 2001"),
+        (["--grid", "51x"], "--grid '51x': write NXxNY"),
+        (["--grid", "axb"], "--grid 'axb': write NXxNY"),
+        (["--grid", "1x5"], "each size must be from 2 to 2001"),
+        (["--range", "1:0"], "--range '1:0': MIN must be below MAX"),
+        (["--range", "a:b"], "is not a number"),
+        (["--range", "0:1,2"], "write MIN:MAX"),
+        (["--range", "-1:1,1:1"], "MIN must be below MAX"),
+        (["--range", "0:1,2:3,4:5"], "write XMIN:XMAX,YMIN:YMAX"),
+        (["--out", "slice.txt"], "'.txt' is not a known format"),
+        (["--out", "missing/slice.npz"], "does not exist"),
+        (["--directions", "pcb"], "pcb"),
+        (["--split", "validation"], "validation"),
+        (["--directions", "plane", "-o", "adam"], "needs two optimizers"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+        (["--dtype", "float16"], "unknown dtype 'float16'"),
+    ],
+)
+def test_bad_input_fails_before_any_work(cli, quick_runs, data_dir, tmp_path, monkeypatch,
+                                         arguments, message):  # fmt: skip
+    if message is None:
+        from landscape.cli.slice import parse_grid
+
+        assert parse_grid(arguments[1]) == (51, 51)
+        return
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("slice", *arguments, "--data-dir", data_dir)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not quick_runs  # nothing trained
+
+
+def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
+    out = tmp_path / "slice.npz"
+    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "7x5",
+                            "--range", "-1:0,0:2", "--epochs", "1", "--device", "cpu",
+                            "--data-dir", data_dir, "--out", out)  # fmt: skip
+    assert code == 0, err
+    assert quick_runs[0][0] == ["sgd", "adam"] and quick_runs[0][1]["epochs"] == 1
+    with np.load(out) as f:
+        np.testing.assert_allclose(f["x"], np.linspace(-1, 0, 7))
+        np.testing.assert_allclose(f["y"], np.linspace(0, 2, 5))
+        assert f["loss"].shape == f["accuracy"].shape == (5, 7)
+        assert np.isfinite(f["loss"]).all() and ((f["accuracy"] >= 0) & (f["accuracy"] <= 1)).all()
+        assert f["path0_xy"].shape == (9, 2) and f["path1_distance"].shape == (9,)
+        assert f["path1_true_loss"].shape == f["path1_plane_loss"].shape == (9,)
+        explained = f["explained_variance"]
+        assert 0 < explained.sum() <= 1
+        meta = json.loads(str(f["manifest"]))
+    assert meta["xlabel"] == f"PC1 ({100 * explained[0]:.1f}%)"
+    assert [p["label"] for p in meta["paths"]] == ["SGD", "ADAM"]
+    assert meta["settings"]["split"] == "test" and meta["fast"] is True
+    assert "wrote" in stdout and "ADAM" in stdout
+
+
+@pytest.mark.parametrize("directions", ["random", "plane"])
+def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, directions):
+    out = tmp_path / f"{directions}.png"
+    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--directions", directions,
+                       "--grid", "6x4", "--device", "cpu", "--data-dir", data_dir,
+                       "--out", out)  # fmt: skip
+    assert code == 0, err
+    assert out.stat().st_size > 10_000
+
+
+def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
+    grid, trajectories = slice_mnist.mnist_scene_data(["adam"], nx=4, ny=3, device="cpu",
+                                                      data_dir=data_dir)  # fmt: skip
+    assert grid.loss.shape == (3, 4) and grid.log_scale and grid.title == "MNIST MLP test loss"
+    assert grid.xlabel.startswith("PC1 (")
+    (adam,) = trajectories
+    assert adam.xy.shape == (9, 1, 2) and adam.loss.shape == (9, 1)
+    assert adam.steps == 8 and not adam.diverged.any() and np.isnan(adam.grad_norm).all()
+    (x0, x1), (y0, y1) = grid.domain
+    assert (x0 < adam.xy[..., 0]).all() and (adam.xy[..., 0] < x1).all()
+    assert (y0 < adam.xy[..., 1]).all() and (adam.xy[..., 1] < y1).all()
+
+
+@pytest.mark.slow
+def test_real_training_slice(data_dir):
+    """One real run end to end: its true loss at the last snapshot is its test loss."""
+    found = slice_mnist.mnist_slice(["adam"], epochs=1, nx=4, ny=3, device="cpu",
+                                    data_dir=data_dir)  # fmt: skip
+    (path,) = found.paths
+    from landscape.mnist import train_or_load
+
+    (run,) = train_or_load(["adam"], epochs=1, device="cpu", data_dir=data_dir)  # cached now
+    assert path.true_loss[-1] == pytest.approx(run.test_loss, abs=1e-4)
+    assert path.true_accuracy[-1] == pytest.approx(run.test_accuracy, abs=1e-4)
+    assert len(path.xy) == len(run.snapshots) > 10
+    assert sum(found.plane.explained) <= 1
+    assert np.isfinite(found.grid.loss).all()
