@@ -179,8 +179,18 @@ def test_interrupted_grid_resumes_where_it_stopped(tmp_path):
         slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
                    cache_dir=tmp_path, progress=stop_after(2))  # fmt: skip
     seen: list[int] = []
-    resumed = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
-                         cache_dir=tmp_path, progress=lambda done, total: seen.append(done))
+    resumed = slice_grid(
+        model,
+        plane,
+        inputs,
+        targets,
+        x,
+        y,
+        device="cpu",
+        chunk=4,
+        cache_dir=tmp_path,
+        progress=lambda done, total: seen.append(done),
+    )
     assert seen == [2, 3, 4, 5]  # two chunks came from the cache, three were computed
     whole = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4)
     np.testing.assert_array_equal(resumed.loss, whole.loss)

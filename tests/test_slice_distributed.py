@@ -41,8 +41,18 @@ def _rank(rank: int, world: int, store: str, out: str, cache: str) -> None:
         # The conv grid again, its chunks already in a cache that one process filled.
         model, plane, inputs, targets, x, y = problem("conv")
         seen: list[int] = []
-        grid = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=2,
-                          cache_dir=cache, progress=lambda done, total: seen.append(done))
+        grid = slice_grid(
+            model,
+            plane,
+            inputs,
+            targets,
+            x,
+            y,
+            device="cpu",
+            chunk=2,
+            cache_dir=cache,
+            progress=lambda done, total: seen.append(done),
+        )
         found.update(cached_loss=grid.loss, cached_first=seen[0])
         np.savez(f"{out}.{rank}.npz", **found)
     finally:

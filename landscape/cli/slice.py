@@ -51,34 +51,71 @@ class Bias(StrEnum):
 def slice_command(
     optimizer: Annotated[
         list[str] | None,
-        typer.Option("--optimizer", "-o", help="Preset trained on MNIST; repeat for several. "
-                     f"Default: {', '.join(DEFAULT_OPTIMIZERS)}."),
+        typer.Option(
+            "--optimizer",
+            "-o",
+            help="Preset trained on MNIST; repeat for several. "
+            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
+        ),
     ] = None,  # fmt: skip
-    directions: Annotated[Directions, typer.Option(
-        help="pca: the plane that best fits the runs' weight snapshots; random: two "
-             "filter-normalized Gaussian directions through the first run's end; plane: "
-             "through the initialization and the ends of the first two runs.")] = Directions.pca,
+    directions: Annotated[
+        Directions,
+        typer.Option(
+            help="pca: the plane that best fits the runs' weight snapshots; random: two "
+            "filter-normalized Gaussian directions through the first run's end; plane: "
+            "through the initialization and the ends of the first two runs."
+        ),
+    ] = Directions.pca,
     grid: Annotated[str, typer.Option(help="Grid points NXxNY, e.g. 51x51 or 81x41.")] = "51x51",
-    range_: Annotated[str | None, typer.Option("--range", help="XMIN:XMAX[,YMIN:YMAX] in plane "
-                      "coordinates; default: the paths plus a margin (random: -1:1).")] = None,
-    split: Annotated[Split, typer.Option(help="Evaluate on the test or the training images.")]
-        = Split.test,
+    range_: Annotated[
+        str | None,
+        typer.Option(
+            "--range",
+            help="XMIN:XMAX[,YMIN:YMAX] in plane "
+            "coordinates; default: the paths plus a margin (random: -1:1).",
+        ),
+    ] = None,
+    split: Annotated[
+        Split, typer.Option(help="Evaluate on the test or the training images.")
+    ] = Split.test,
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the initial weights, shuffles, "
-                    "dropout and random directions.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Seed of the initial weights, shuffles, dropout and random directions."
+        ),
+    ] = 0,
     device: run.Device = "auto",
     dtype: run.Dtype = "float32",
-    data_dir: Annotated[Path | None, typer.Option(help="Data folder (MNIST, cached runs and "
-                        "slices); default $LANDSCAPE_DATA_DIR or the user cache.")] = None,
-    bias: Annotated[Bias, typer.Option(help="Random directions: how biases move (zero, "
-                    "normalize to the bias's norm, keep the Gaussian draw).")] = Bias.zero,
-    orthogonalize: Annotated[bool, typer.Option(help="Make the second direction orthogonal "
-                             "to the first.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data folder (MNIST, cached runs and "
+            "slices); default $LANDSCAPE_DATA_DIR or the user cache."
+        ),
+    ] = None,
+    bias: Annotated[
+        Bias,
+        typer.Option(
+            help="Random directions: how biases move (zero, "
+            "normalize to the bias's norm, keep the Gaussian draw)."
+        ),
+    ] = Bias.zero,
+    orthogonalize: Annotated[
+        bool, typer.Option(help="Make the second direction orthogonal to the first.")
+    ] = False,
     view: Annotated[View, typer.Option(help="Figures: contour or 3d.")] = View.contour,
-    resume: Annotated[bool, typer.Option(help="Keep finished chunks of the grid and continue "
-                      "an interrupted slice.")] = True,
-    out: Annotated[Path | None, typer.Option(help=f"Write FILE: {', '.join(FORMATS)} by suffix "
-                   "(NPZ: grids, paths, manifest; the others: a figure).")] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(help="Keep finished chunks of the grid and continue an interrupted slice."),
+    ] = True,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"Write FILE: {', '.join(FORMATS)} by suffix "
+            "(NPZ: grids, paths, manifest; the others: a figure)."
+        ),
+    ] = None,
 ) -> None:
     """Slice the MNIST network's loss through a plane of weight space (Li et al. 2018) and
     project the optimizers' training paths onto it, with their distance from the plane.

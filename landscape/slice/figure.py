@@ -35,8 +35,10 @@ def slice_figure(found: Slice, *, view: str = "contour") -> Figure:
     if view == "3d":
         ax = fig.add_subplot(projection="3d")
         # Heights on the drawn surface: the loss at the projected points.
-        on_surface = [replace(t, loss=o.loss) for t, o in
-                      zip(trajectories, found.trajectories(on_plane=True), strict=True)]
+        on_surface = [
+            replace(t, loss=o.loss)
+            for t, o in zip(trajectories, found.trajectories(on_plane=True), strict=True)
+        ]
         plot.surface3d(ax, grid, on_surface)
         ax.view_init(elev=38, azim=-60)
     else:
@@ -49,7 +51,7 @@ def slice_figure(found: Slice, *, view: str = "contour") -> Figure:
 
 
 def off_plane(path: ProjectedPath) -> str:
-    """"≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
+    """ "≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
     that distance as a share of the run's reach (ProjectedPath.relative)."""
     return f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)"
 

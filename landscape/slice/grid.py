@@ -249,8 +249,11 @@ class _Fast:
         where = _offsets(self.model)
         self.first_w = _slice(basis, where, self.first.weight)  # (3, out, in...)
         bias = self.first.bias
-        self.first_b = (_slice(basis, where, bias) if bias is not None
-                        else torch.zeros(3, self.first_w.shape[1], dtype=dtype, device=device))
+        self.first_b = (
+            _slice(basis, where, bias)
+            if bias is not None
+            else torch.zeros(3, self.first_w.shape[1], dtype=dtype, device=device)
+        )
         self.rest_basis = [
             {name: (_slice(basis, where, p).reshape(3, -1), p.shape)
              for name, p in m.named_parameters()}
@@ -477,5 +480,3 @@ def _key(evaluator, plane, inputs, targets, x, y, chunk) -> str:
     for array in (x, y):
         digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
     return digest.hexdigest()[:32]
-
-

@@ -190,8 +190,13 @@ def _plane(directions, model, runs, *, bias, orthogonalize, seed) -> Plane:
     if directions == "random":
         return random_plane(model, torch.as_tensor(runs[0].final), bias=bias,
                             orthogonalize=orthogonalize, seed=seed)  # fmt: skip
-    return plane_through(runs[0].init, runs[0].final, runs[1].final, orthogonalize=orthogonalize,
-                         names=("init", f"{runs[0].label} end", f"{runs[1].label} end"))
+    return plane_through(
+        runs[0].init,
+        runs[0].final,
+        runs[1].final,
+        orthogonalize=orthogonalize,
+        names=("init", f"{runs[0].label} end", f"{runs[1].label} end"),
+    )
 
 
 def _auto_range(directions: str, xy: np.ndarray) -> tuple[Range, Range]:
