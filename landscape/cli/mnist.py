@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from landscape.cli.app import app
+from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
@@ -51,8 +51,7 @@ def data_command(
     for s in statuses:
         table.add_row(s.name, "ok" if s.ok else ("missing" if s.path is None else "BAD"),
                       str(s.path) if s.path else "-")  # fmt: skip
-    console = Console()
-    console.print(table)
+    console().print(table)
     cached = sorted(runs_dir(data_dir_).glob("*.npz")) if runs_dir(data_dir_).is_dir() else []
     print(f"data dir: {root}")
     print(f"cached training runs: {len(cached)} in {runs_dir(data_dir_)}")
@@ -120,7 +119,7 @@ def compare_command(
     if json_:
         print(json.dumps(results(runs)))
     else:
-        Console().print(compare_table(runs))
+        console().print(compare_table(runs))
 
 
 def _check_out_dir(out_dir: Path) -> None:

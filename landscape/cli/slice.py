@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from landscape.cli import args, run
 from landscape.cli.app import app
+from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
@@ -139,7 +139,7 @@ def slice_command(
         )  # fmt: skip
     if not main:
         return
-    Console().print(summary_table(found))
+    console().print(summary_table(found))
     if out is not None:
         if out.suffix.lower() == ".npz":
             written = save_slice(found, out, command=command_line())
