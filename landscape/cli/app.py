@@ -27,6 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, prog_name="landscape",
                      standalone_mode=False)  # fmt: skip
+        if result == 130:  # typer turns Ctrl-C into a silent return of 130
+            return _interrupted()
         return result if isinstance(result, int) else 0
     except LandscapeError as err:
         return _fail(str(err))
@@ -40,8 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         return _fail(f"{err.format_message()}{hint}".replace("\n", " "))
     except (KeyboardInterrupt, typer.Abort):
-        print("Interrupted.", file=sys.stderr)
-        return 130
+        return _interrupted()
     except BrokenPipeError:
         return 0
     except Exception as err:  # noqa: BLE001  (anything unexpected: short message, traceback kept)
@@ -50,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"internal error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
         print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
         return 1
+
+
+def _interrupted() -> int:
+    # Outputs are written atomically, so nothing half-written is left; grids resume.
+    print("Interrupted.", file=sys.stderr)
+    return 130
 
 
 def _fail(message: str) -> int:

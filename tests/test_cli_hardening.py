@@ -1,0 +1,176 @@
+"""Hardening across every command: bad input is one line and exit 2, Ctrl-C is prompt and
+leaves nothing behind, an internal error keeps its traceback out of the user's way."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def corrupt_data(tmp_path_factory) -> Path:
+    """A data folder whose test labels are truncated (and still gzip-valid)."""
+    root = tmp_path_factory.mktemp("corrupt")
+    (root / "mnist").mkdir()
+    for f in (SHARED_DATA / "mnist").iterdir():
+        shutil.copyfile(f, root / "mnist" / f.name)
+    labels = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-100]))
+    return root
+
+
+@pytest.fixture(scope="module")
+def a_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("f") / "plain-file"
+    path.write_text("not a folder")
+    return path
+
+
+ESCAPES = ["x.__class__", "__import__('os').system('true')", "lambda: 0", "import os",
+           "().__class__.__bases__[0].__subclasses__()", "open('/etc/passwd')", "eval('1')",
+           "x if x else y", "[x for x in y]", "globals()"]  # fmt: skip
+
+BAD = [
+    # names and misspellings
+    (["trace", "rosenbrok"], "did you mean 'rosenbrock'"),
+    (["plot", "himelblau"], "did you mean 'himmelblau'"),
+    (["render", "adma"], "did you mean"),
+    (["render", "adam", "--surface", "bael"], "did you mean 'beale'"),
+    (["compare", "-o", "rmsrop"], "did you mean 'rmsprop'"),
+    (["slice", "-o", "sdg"], "did you mean 'sgd'"),
+    (["trace", "booth", "-o", "torch.optim.Adamm"], "not a torch.optim.Optimizer"),
+    (["plot", "booth", "--kind", "pie"], "'pie' is not one of"),
+    (["plot", "booth", "--theme", "neon"], "'neon' is not one of"),
+    (["render", "adam", "--quality", "ultra"], "'ultra' is not one of"),
+    (["render", "adam", "--format", "avi"], "'avi' is not one of"),
+    (["render", "adam", "--scene", "waltz"], "'waltz' is not one of"),
+    (["slice", "--directions", "pcaa"], "'pcaa' is not one of"),
+    (["slice", "--split", "valid"], "'valid' is not one of"),
+    (["compare", "--device", "tpu"], "unknown device 'tpu'"),
+    # numbers: negative, zero, NaN, huge
+    (["trace", "booth", "--steps", "0"], "--steps"),
+    (["trace", "booth", "--steps", "10000000000"], "--steps"),
+    (["trace", "booth", "--lr", "-0.1"], "positive"),
+    (["trace", "booth", "--lr", "nan"], "finite"),
+    (["trace", "booth", "--lr", "1e999"], "finite"),
+    (["trace", "booth", "--noise", "nan"], "noise"),
+    (["plot", "booth", "--dpi", "0"], "--dpi"),
+    (["plot", "booth", "--dpi", "100000"], "--dpi"),
+    (["plot", "himmelblau", "--kind", "basins", "--grid", "1"], "--grid"),
+    (["render", "adam", "--duration", "0"], "--duration"),
+    (["render", "adam", "--duration", "-3"], "--duration"),
+    (["compare", "--epochs", "0"], "epochs must be a positive integer"),
+    (["compare", "--batch-size", "-32"], "batch size must be a positive integer"),
+    (["slice", "--epochs", "0"], "--epochs"),
+    # malformed ranges, grids and start points
+    (["trace", "booth", "--start", "1"], "X,Y"),
+    (["trace", "booth", "--start", "1,2,3"], "X,Y"),
+    (["render", "adam", "--start", "nan,0"], "finite"),
+    (["trace", "booth", "--start", "1e12,0"], "far outside"),
+    (["trace", "booth", "--domain", "3:1"], "MIN must be below MAX"),
+    (["plot", "booth", "--domain", "0:1,x:2"], "not a number"),
+    (["slice", "--grid", "51by51"], "NXxNY"),
+    (["slice", "--grid", "0x5"], "from 2 to"),
+    (["slice", "--grid", "axb"], "NXxNY"),
+    (["slice", "--range", "1:0"], "MIN must be below MAX"),
+    (["slice", "--range", "0:1,2"], "MIN:MAX"),
+    # output paths: unknown suffixes, missing or impossible folders
+    (["trace", "booth", "--out", "run.xlsx"], "not a known format"),
+    (["plot", "booth", "--out", "figure.gif"], "not a known format"),
+    (["render", "adam", "--out", "clip.avi"], "not a format of render"),
+    (["render", "adam", "--out", "clip.mp4", "--format", "gif"], "does not end in .gif"),
+    (["slice", "--out", "slice.txt"], "not a known format"),
+    (["trace", "booth", "--out", "/no/such/folder/run.csv"], "does not exist"),
+    (["plot", "booth", "--out", "/no/such/folder/f.png"], "does not exist"),
+    (["render", "adam", "--out", "/no/such/folder/a.mp4"], "does not exist"),
+    (["slice", "--out", "/no/such/folder/s.npz"], "does not exist"),
+    # options that do not fit the surface
+    (["render", "adam", "--surface", "mnist", "--lr", "0.1"], "does not apply"),
+    (["plot", "saddle", "--kind", "basins"], "no known minima"),
+    # expressions that try to reach Python
+    *[
+        (["trace", text], "cannot parse" if text.startswith("import") else "not allowed")
+        for text in ESCAPES
+    ],  # fmt: skip
+    (["plot", "x.__dict__"], "attribute access"),
+    (["render", "adam", "--surface", "__import__('os')"], "not allowed"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, even by mistake
+    code, out, err = cli(*args)
+    assert code == 2, (out, err)
+    assert message in err, err
+    assert err.strip().count("\n") == 0 and err.startswith("Error: "), err
+    assert "Traceback" not in out + err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_there_are_at_least_40_bad_inputs():
+    assert len(BAD) >= 40
+
+
+@pytest.mark.parametrize("command", ["compare", "data"])
+def test_corrupt_data_file_is_named_with_the_fix(cli, corrupt_data, command):
+    code, _, err = cli(command, "--data-dir", str(corrupt_data))
+    assert code == 2
+    assert "t10k-labels-idx1-ubyte" in err and "corrupt or truncated" in err
+    assert "landscape data --fetch" in err
+
+
+@pytest.mark.parametrize("command", ["compare", "data", "slice"])
+def test_data_dir_that_is_a_file(cli, a_file, command):
+    code, _, err = cli(command, "--data-dir", str(a_file))
+    assert code == 2 and "is not a folder" in err
+
+
+def test_output_under_a_file_is_refused(cli, a_file):
+    code, _, err = cli("trace", "booth", "--out", str(a_file / "run.csv"))
+    assert code == 2 and "is a file, not a folder" in err
+
+
+def test_internal_error_prints_a_short_message_and_keeps_the_traceback(cli, monkeypatch):
+    import landscape.cli.trace as trace_cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something inside broke\nsecond line")
+
+    monkeypatch.setattr(trace_cli, "trace_all", broken)
+    code, out, err = cli("trace", "booth")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[0] == "internal error: RuntimeError: something inside broke"
+    saved = Path(lines[1].split(" is in ")[1].split(";")[0])
+    assert "Traceback" in saved.read_text() and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
+    out = tmp_path / "runs.npz"
+    out.write_bytes(b"previous")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "landscape", "trace", "rosenbrock", "--steps", "1000000",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(6)  # past start-up, inside the run
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, err = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert process.returncode == 130 and err.strip() == "Interrupted."
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.npz"]
