@@ -8,6 +8,7 @@ nccl on CUDA.
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import numpy as np
@@ -39,7 +40,15 @@ def init_from_env(device: torch.device) -> bool:
         if device.type == "cuda":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
         dist.init_process_group(backend)
+        # A process group still alive at interpreter exit can abort the process from gloo's
+        # threads ("terminate called without an active exception", seen here): close it first.
+        atexit.register(_close)
     return True
+
+
+def _close() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
