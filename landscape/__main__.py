@@ -1,5 +1,9 @@
 import sys
 
-from landscape.cli import main
+try:
+    from landscape.cli import main
+except KeyboardInterrupt:  # Ctrl-C while torch is still loading
+    print("Interrupted.", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -170,7 +170,7 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=30)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
     assert process.returncode == 130 and err.strip() == "Interrupted."
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["runs.npz"]
