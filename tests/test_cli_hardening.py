@@ -142,12 +142,12 @@ def test_output_under_a_file_is_refused(cli, a_file):
 
 
 def test_internal_error_prints_a_short_message_and_keeps_the_traceback(cli, monkeypatch):
-    import landscape.cli.trace as trace_cli
+    import landscape.cli.run as run_cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("something inside broke\nsecond line")
 
-    monkeypatch.setattr(trace_cli, "trace_all", broken)
+    monkeypatch.setattr(run_cli, "trace_all", broken)
     code, out, err = cli("trace", "booth")
     assert code == 1
     lines = err.strip().splitlines()

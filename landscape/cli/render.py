@@ -12,7 +12,6 @@ from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.trajectory import trace_all
 
 if TYPE_CHECKING:
     from landscape.scenes import SceneData
@@ -153,11 +152,7 @@ def _format(format: FormatName | None, out: Path | None) -> str:
 def _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
               domain) -> SceneData:  # fmt: skip
     spec = run.resolve(surface, optimizer, lr, param, start, domain)
-    with progress_bar("tracing") as progress:
-        trajectories = trace_all(
-            spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
-            seed=seed, device=device, dtype=dtype, progress=progress,
-        )  # fmt: skip
+    trajectories = run.trace(spec, steps, noise, seed, device, dtype)
     from landscape.scenes import scene_data
 
     return scene_data(spec.surface, trajectories)

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from landscape.cli import args
+from landscape.cli.progress import progress_bar
 from landscape.optimizers import OptimizerSpec, get_optimizer
 from landscape.surfaces import Surface, get_surface
+from landscape.trajectory import Trajectory, trace_all
 
 LESSON = ["sgd", "momentum", "rmsprop", "adam"]  # the default race
 
@@ -79,3 +81,14 @@ def resolve(
     ]
     starts = [args.point(s) for s in start] if start else None
     return Run(the_surface, specs, starts)
+
+
+def trace(
+    spec: Run, steps: int | None, noise: float, seed: int, device: str, dtype: str
+) -> list[Trajectory]:
+    """Run what the options asked for, with a progress bar."""
+    with progress_bar("tracing") as progress:
+        return trace_all(
+            spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
+            seed=seed, device=device, dtype=dtype, progress=progress,
+        )  # fmt: skip

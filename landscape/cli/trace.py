@@ -12,10 +12,9 @@ from rich.table import Table
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.progress import progress_bar
 from landscape.export import FORMATS, command_line, manifest, save_trajectories
 from landscape.output import check_output
-from landscape.trajectory import Trajectory, trace_all
+from landscape.trajectory import Trajectory
 
 
 @app.command("trace")
@@ -46,11 +45,7 @@ def trace_command(
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     spec = run.resolve(surface, optimizer, lr, param, start, domain)
-    with progress_bar("tracing") as progress:
-        trajectories = trace_all(
-            spec.surface, spec.optimizers, starts=spec.starts, steps=steps, noise=noise,
-            seed=seed, device=device, dtype=dtype, progress=progress,
-        )  # fmt: skip
+    trajectories = run.trace(spec, steps, noise, seed, device, dtype)
     console().print(summary_table(spec.surface.title, trajectories))
     if out is not None:
         meta = manifest(spec.surface, trajectories, command=command_line())
