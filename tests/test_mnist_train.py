@@ -29,7 +29,7 @@ from landscape.mnist import (
 )
 from landscape.mnist.data import FILES
 
-train_module = importlib.import_module("landscape.mnist.train")  # `train` is also a function
+train_module = importlib.import_module("landscape.mnist.training")
 
 SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
 pytestmark = pytest.mark.skipif(

@@ -16,7 +16,7 @@ from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
-from landscape.mnist.train import SEED_TABLE, TrainingRun, runs_dir, save_runs, train_or_load
+from landscape.mnist.training import SEED_TABLE, TrainingRun, runs_dir, save_runs, train_or_load
 from landscape.output import atomic_path
 
 SEED_OPTIMIZERS = ["sgd", "rmsprop", "adam"]

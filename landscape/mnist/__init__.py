@@ -2,7 +2,7 @@
 
 from landscape.mnist.data import MNIST, data_dir, fetch_mnist, load_mnist, parse_idx
 from landscape.mnist.model import N_PARAMS, glorot_init_, mlp
-from landscape.mnist.train import (
+from landscape.mnist.training import (
     KERAS,
     SEED_TABLE,
     TrainingRun,

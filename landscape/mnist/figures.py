@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
-from landscape.mnist.train import SEED_TABLE, TrainingRun
+from landscape.mnist.training import SEED_TABLE, TrainingRun
 from landscape.style import optimizer_style
 
 CURVES = {
