@@ -396,11 +396,9 @@ def surface3d(
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
     if grid.log_scale:
-        decades = [k for k in range(1, 16) if math.log10(1 + 10.0**k) <= hi]
-        every = max(1, math.ceil(len(decades) / 4))  # at most about four labels on a short axis
-        ticks = [0.0] + [10.0**k for k in decades[::-1][::every][::-1]]
+        ticks = height_ticks(lo, hi + rise)
         ax.zaxis.set_major_locator(FixedLocator([math.log10(1 + g) for g in ticks]))
-        ax.zaxis.set_major_formatter(FixedFormatter([_gap_label(g) for g in ticks]))
+        ax.zaxis.set_major_formatter(FixedFormatter(_gap_labels(ticks)))
     else:
         ax.zaxis.set_major_locator(MaxNLocator(5))
     return artists
@@ -419,10 +417,33 @@ def surface_height(grid: LossGrid, loss: np.ndarray) -> np.ndarray:
     return np.log10(1.0 + np.maximum(loss - floor, 0.0))
 
 
-def _gap_label(gap: float) -> str:
-    if gap == 0:
-        return "0"
-    return "1" if gap == 1 else f"$10^{{{int(round(math.log10(gap)))}}}$"
+def height_ticks(lo: float, hi: float) -> list[float]:
+    """Gaps (loss − f*) to label on a 3-D log-scale axis whose heights log10(1 + gap) run
+    from lo to hi: decades on a tall axis (Rosenbrock, 0 to 10^4), 1-2-5 steps on a short one
+    (a trained network's loss, 0.1 to 3); never closer than a fifth of the axis.
+    """
+
+    def height(gap: float) -> float:
+        return math.log10(1 + gap)
+
+    steps = [0.0] + [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]
+    inside = [g for g in steps if lo <= height(g) <= hi]
+    decades = [g for g in inside if g == 0 or (g >= 10 and math.log10(g).is_integer())]
+    chosen: list[float] = []
+    for g in reversed(decades if len(decades) >= 3 else inside):  # from the top down
+        if not chosen or height(chosen[-1]) - height(g) >= (hi - lo) / 5:
+            chosen.append(g)
+    if len(chosen) >= 2:
+        return chosen[::-1]
+    # No round value fits a very short axis: three evenly spaced ones, to two digits.
+    return [float(f"{10**z - 1:.2g}") for z in np.linspace(lo, hi, 3)]
+
+
+def _gap_labels(ticks: list[float]) -> list[str]:
+    """Powers of ten as 10^k where every tick is a decade (tall axes), else plain numbers."""
+    if all(g == 0 or (g >= 10 and math.log10(g).is_integer()) for g in ticks):
+        return [f"$10^{{{round(math.log10(g))}}}$" if g else "0" for g in ticks]
+    return [f"{g:g}" for g in ticks]
 
 
 def _grid_value(grid: LossGrid, z: np.ndarray, x: float, y: float) -> float:

@@ -3,6 +3,8 @@ diverged runs, each theme."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from matplotlib.colors import to_hex
@@ -200,6 +202,35 @@ def test_surface3d_lays_paths_just_above_the_surface(log_grid, race):
 def test_surface3d_height_is_flat_at_the_minimum_and_logarithmic_on_the_walls(log_grid):
     h = plot.surface_height(log_grid, np.array([0.0, 9.0, 999.0]))
     np.testing.assert_allclose(h, [0.0, 1.0, 3.0])
+
+
+def _height_ticks(ax):
+    """(gap values read back from the z tick labels, tick heights) inside the z limits."""
+    lo, hi = ax.get_zlim()
+    ticks = [z for z in ax.get_zticks() if lo <= z <= hi]
+    labels = ax.zaxis.get_major_formatter().format_ticks(ticks)
+    values = [float(t.replace("$10^{", "1e").rstrip("}$")) for t in labels]
+    return np.array(values), np.array(ticks)
+
+
+@pytest.mark.parametrize("which", ["tall", "short"])
+def test_surface3d_height_ticks_say_the_loss_at_their_height(which, log_grid, foreign_grid):
+    # Rosenbrock spans four decades; a network's loss, 0.3 to 4, less than one
+    grid = log_grid if which == "tall" else dataclasses.replace(foreign_grid, log_scale=True)
+    ax = Figure().add_subplot(projection="3d")
+    plot.surface3d(ax, grid)
+    values, heights = _height_ticks(ax)
+    assert len(values) >= 3
+    np.testing.assert_allclose(heights, np.log10(1 + values))  # the label is the gap there
+    if which == "tall":
+        np.testing.assert_array_equal(values, [0, 10, 100, 1000, 10000][: len(values)])
+    else:
+        assert np.all((values > 0) & (values < 10))  # not one decade: 1-2-5 steps
+
+
+def test_height_ticks_of_a_very_short_axis_are_still_labelled():
+    values = plot.height_ticks(0.2, 0.25)  # gaps 0.58 to 0.78: no 1-2-5 value inside
+    assert len(values) == 3 and all(0.2 <= np.log10(1 + v) <= 0.25 for v in values[1:-1])
 
 
 def test_surface3d_on_a_foreign_grid_and_a_diverged_run(foreign_grid, diverged):
