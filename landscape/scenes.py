@@ -234,6 +234,11 @@ def inside(grid: LossGrid, point: Sequence[float]) -> bool:
     return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
 
 
+def _reach(mob: Text, direction: np.ndarray) -> float:
+    """Half the extent of `mob` along the unit screen direction (x, y)."""
+    return 0.5 * (abs(direction[0]) * mob.width + abs(direction[1]) * mob.height)
+
+
 def tick_text(value: float) -> str:
     return f"{value:g}".replace("-", "−")
 
@@ -637,30 +642,31 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
                     edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
-        """Upright tick labels and axis names beside the two front floor edges."""
+        """Upright tick labels and axis names beside the two front floor edges, on the outer
+        side, the names beyond the ticks: however foreshortened an edge, nothing overlaps."""
         found = []
-        center = self.camera.project_point(floor.mean(0))
+        center = self.camera.project_point(floor.mean(0))[:2]
         for k, (a, b) in enumerate(edges):
             axis = 0 if corners[a][1] == corners[b][1] else 1
             lo, hi = sorted((corners[a][axis], corners[b][axis]))
             span = corners[b][axis] - corners[a][axis]
+            start, end = (self.camera.project_point(floor[i])[:2] for i in (a, b))
+            along = (end - start) / (np.linalg.norm(end - start) or 1.0)
+            normal = np.array([-along[1], along[0]])
+            if normal @ ((start + end) / 2 - center) < 0:
+                normal = -normal  # away from the floor's middle
+            depth = 0.0  # how far the tick labels reach out from the edge
             for value in nice_ticks(lo, hi):
                 if k == 1 and math.isclose(value, corners[a][axis]):
                     continue  # the front corner has the first edge's tick already
-                at = floor[a] + (value - corners[a][axis]) / span * (floor[b] - floor[a])
-                found.append(self.projected(label(tick_text(value), theme, 16), at, center))
-            name = grid.xlabel if axis == 0 else grid.ylabel
-            found.append(self.projected(label(name, theme, 22), (floor[a] + floor[b]) / 2,
-                                        center, 0.65))  # fmt: skip
+                at = start + (value - corners[a][axis]) / span * (end - start)
+                tick = label(tick_text(value), theme, 16)
+                depth = max(depth, 2 * _reach(tick, normal))
+                found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
+            name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
+            mid = (start + end) / 2 + (0.22 + depth + _reach(name, normal)) * normal
+            found.append(name.move_to([*mid, 0]))
         return found
-
-    def projected(self, mob: Text, point: np.ndarray, center: np.ndarray,
-                  push: float = 0.3) -> Text:  # fmt: skip
-        """Place `mob` at the screen position of a 3-D point, pushed away from `center`."""
-        at = self.camera.project_point(point)
-        away = at - center
-        away[2] = 0
-        return mob.move_to(at + push * away / (np.linalg.norm(away) or 1.0))
 
     def ball(self, color: str, track: Track, hidden: np.ndarray, world,
              clock: ValueTracker) -> VGroup:  # fmt: skip

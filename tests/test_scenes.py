@@ -171,6 +171,41 @@ def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
     assert 1.0 <= built.time <= 1.0 + 2 / DRY_RUN["frame_rate"]
 
 
+@pytest.mark.parametrize("surface", ["pca", "rosenbrock"])
+def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(surface, monkeypatch,
+                                                                      tmp_path):  # fmt: skip
+    if surface == "pca":  # an MNIST PCA plane: one long, one short side, long names
+        x, y = np.linspace(-25.6, 19.5, 31), np.linspace(-9.4, 5.7, 21)
+        loss = 0.1 + 0.01 * (x[None, :] - 15) ** 2 + 0.05 * y[:, None] ** 2
+        grid = LossGrid(x=x, y=y, loss=loss, title="MNIST", xlabel="PC1 (80.5%)",
+                        ylabel="PC2 (7.6%)")  # fmt: skip
+        path = Projected("adam", "Adam", np.stack([np.linspace(-20, 15, 9), np.zeros(9)], 1)[
+            :, None], np.linspace(2, 0.1, 9)[:, None])  # fmt: skip
+        data = scene_data(grid, [path])
+    else:
+        data = scenes.lesson_data("rosenbrock", ["adam"], steps=20)
+    seen = {}
+    real = DescentScene.axis_labels
+
+    def spy(self, grid, corners, floor, edges, theme):
+        seen["labels"] = real(self, grid, corners, floor, edges, theme)
+        seen["edges"] = [(self.camera.project_point(floor[a])[:2],
+                          self.camera.project_point(floor[b])[:2]) for a, b in edges]  # fmt: skip
+        return seen["labels"]
+
+    monkeypatch.setattr(DescentScene, "axis_labels", spy)
+    with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
+        type("Built", (DescentScene,), {"data": data, "seconds": 0.5})().render()
+    boxes = [(m.get_center()[:2], np.array([m.width, m.height]) / 2) for m in seen["labels"]]
+    assert len(boxes) >= 6  # ticks on both edges and two names
+    for i, (c1, r1) in enumerate(boxes):
+        for c2, r2 in boxes[i + 1 :]:
+            assert np.any(np.abs(c1 - c2) >= r1 + r2), "two axis labels overlap"
+        for start, end in seen["edges"]:
+            line = start + np.linspace(0, 1, 200)[:, None] * (end - start)
+            assert not np.any(np.all(np.abs(line - c1) < r1, 1)), "an edge runs through a label"
+
+
 @pytest.mark.slow
 def test_every_lesson_preset_builds_in_a_dry_run(monkeypatch, tmp_path):
     classes = _lesson_classes()
