@@ -140,14 +140,15 @@ def slice_grid(
     done = len(mine) - len(todo)
     if progress is not None:
         progress(done, len(mine))
-    for k in todo:
-        part = evaluator(coords[k * chunk : (k + 1) * chunk])  # (2, points)
-        values[:, k * chunk : (k + 1) * chunk] = part
-        if store is not None:
-            store.save(k, part)
-        done += 1
-        if progress is not None:
-            progress(done, len(mine))
+    parts = [coords[k * chunk : (k + 1) * chunk] for k in todo]
+    with contextlib.closing(evaluator.stream(parts)) as results:
+        for k, part in zip(todo, results, strict=True):  # part: (2, points)
+            values[:, k * chunk : (k + 1) * chunk] = part
+            if store is not None:
+                store.save(k, part)
+            done += 1
+            if progress is not None:
+                progress(done, len(mine))
     values = distributed.combine(values)
     shape = (len(y), len(x))
     return SliceGrid(x=x, y=y, loss=values[0].reshape(shape), accuracy=values[1].reshape(shape),
@@ -295,17 +296,30 @@ class _Fast:
 
     def __call__(self, coords: np.ndarray) -> np.ndarray:
         """(2, n): mean loss and accuracy at the points (n, 2)."""
-        groups = [coords[s : s + GROUP] for s in range(0, len(coords), GROUP)]
+        with contextlib.closing(self.stream([coords])) as results:
+            return next(results)
+
+    def stream(self, parts: list[np.ndarray]) -> Iterator[np.ndarray]:
+        """(2, n_k) for each part (n_k, 2) of points, in order, as they are done."""
+        groups = [[p[s : s + GROUP] for s in range(0, len(p), GROUP)] for p in parts]
         if self.device.type != "cpu":
-            return np.concatenate([self._group(g) for g in groups], 1)
+            for part in groups:
+                yield np.concatenate([self._group(g) for g in part], 1)
+            return
         # The kernels here are small: on the CPU, single-threaded kernels with one group per
         # worker thread beat splitting each kernel, and a group's result does not depend on
-        # the number of threads (torchrun's ranks run with one).
+        # the number of threads (torchrun's ranks run with one). All parts' groups go to one
+        # pool, so that no worker idles at the end of a part while the other finishes.
         workers = torch.get_num_threads()
         # The thread count is per thread in OpenMP: each worker sets its own.
         with self._one_thread(), ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
                                                     initargs=(1,)) as pool:  # fmt: skip
-            return np.concatenate(list(pool.map(self._group, groups)), 1)
+            futures = [[pool.submit(self._group, g) for g in part] for part in groups]
+            try:
+                for part in futures:
+                    yield np.concatenate([f.result() for f in part], 1)
+            finally:  # stopped early (Ctrl-C, an error): drop the groups not started
+                pool.shutdown(cancel_futures=True)
 
     @contextlib.contextmanager
     def _one_thread(self) -> Iterator[None]:
@@ -429,6 +443,11 @@ class _PlanePoints(_PerPoint):
     def __init__(self, model, plane, inputs, targets, dtype, device):
         super().__init__(model, inputs, targets, dtype, device)
         self.plane = plane
+
+    def stream(self, parts: list[np.ndarray]) -> Iterator[np.ndarray]:
+        """(2, n_k) for each part (n_k, 2) of points, in order."""
+        for part in parts:
+            yield self(part)
 
     def __call__(self, coords: np.ndarray) -> np.ndarray:
         vectors = self.plane.vectors().double()
