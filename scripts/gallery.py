@@ -1,4 +1,5 @@
-"""Regenerate the imgs/ gallery with the tool itself: every figure is a `landscape plot` command.
+"""Regenerate the imgs/ gallery with the tool itself: every picture is a `landscape` command
+(plot, slice, render); the README's animation is then made small enough for a README.
 
 Usage: python scripts/gallery.py [FOLDER]   (default: imgs/ beside this script's repository)
 """
@@ -6,6 +7,7 @@ Usage: python scripts/gallery.py [FOLDER]   (default: imgs/ beside this script's
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from landscape.cli import main
@@ -28,13 +30,46 @@ FIGURES = [
 ]  # fmt: skip
 
 
+SLICE = ("mnist-slice.png", [])  # sgd, rmsprop, adam on their joint PCA plane
+ANIMATION = ("render-adam-rosenbrock.gif", ["adam", "--duration", "6"])
+GIF_WIDTH, GIF_FPS = 640, 10  # a README picture: about 250 kB
+
+
 def build(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for name, args in FIGURES:
         code = main(["plot", *args, "--dpi", DPI, "--out", str(folder / name)])
         if code:
             return code
+    name, args = SLICE
+    if code := main(["slice", *args, "--out", str(folder / name)]):
+        return code
+    name, args = ANIMATION
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "render.mp4"
+        if code := main(["render", *args, "--out", str(video)]):
+            return code
+        small_gif(video, folder / name)
     return 0
+
+
+def small_gif(video: Path, gif: Path) -> None:
+    """GIF_WIDTH px wide at GIF_FPS, with the shared palette of landscape.render.write_gif."""
+    import av
+    from PIL import Image
+
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        fps = float(stream.average_rate)
+        images = [frame.to_image() for frame in container.decode(stream)]
+    keep = [images[round(i * fps / GIF_FPS)] for i in range(int(len(images) * GIF_FPS / fps))]
+    keep.append(images[-1])  # the finished path
+    size = (GIF_WIDTH, round(GIF_WIDTH * keep[0].height / keep[0].width))
+    keep = [im.resize(size, Image.Resampling.LANCZOS) for im in keep]
+    palette = keep[-1].quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in keep]
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+                   duration=round(1000 / GIF_FPS))  # fmt: skip
 
 
 if __name__ == "__main__":
