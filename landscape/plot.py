@@ -136,8 +136,14 @@ def contours(
         bar = ax.figure.colorbar(fill, ax=ax, shrink=0.9, pad=0.02)
         bar.set_label(_loss_label(grid))
         if grid.log_scale:
-            bar.set_ticks(np.arange(math.ceil(lo), math.floor(hi) + 1))
-            bar.ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+            decades = np.arange(math.ceil(lo), math.floor(hi) + 1)
+            if len(decades) >= 3:
+                bar.set_ticks(decades)
+                bar.ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
+            else:  # less than two decades (a trained network's loss): 1-2-5 steps
+                gaps = colorbar_gaps(lo, hi)
+                bar.set_ticks([math.log10(g + LOG_OFFSET) for g in gaps],
+                              labels=[f"{g:g}" for g in gaps])  # fmt: skip
             bar.ax.minorticks_off()
         artists.append(bar)
     (x0, x1), (y0, y1) = grid.domain
@@ -150,8 +156,19 @@ def contours(
 
 def _loss_label(grid: LossGrid) -> str:
     if grid.log_scale and grid.f_min is not None:
-        return "loss − f*  (log scale)" if grid.f_min else "loss  (log scale)"
-    return "loss  (log scale)" if grid.log_scale else "loss"
+        return "loss − f* (log scale)" if grid.f_min else "loss (log scale)"
+    return "loss (log scale)" if grid.log_scale else "loss"
+
+
+def colorbar_gaps(lo: float, hi: float) -> list[float]:
+    """Gaps (loss − f*) to label on a log colour bar running from lo to hi in
+    log10(gap + LOG_OFFSET) that spans less than two decades: the 1-2-5 values inside, else
+    three evenly spaced ones to two digits."""
+    steps = [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]
+    inside = [g for g in steps if lo <= math.log10(g + LOG_OFFSET) <= hi]
+    if len(inside) >= 2:
+        return inside
+    return [float(f"{10**v - LOG_OFFSET:.2g}") for v in np.linspace(lo, hi, 3)]
 
 
 def _decade_label(value: float, _pos: int) -> str:

@@ -15,7 +15,7 @@ from landscape import plot
 from landscape.errors import LandscapeError
 from landscape.figures import lr_sweep, start_grid
 from landscape.grid import LossGrid, sample
-from landscape.style import LINESTYLES, color_values, optimizer_style
+from landscape.style import LINESTYLES, LOG_OFFSET, color_values, optimizer_style
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace, trace_all
 
@@ -81,6 +81,15 @@ def test_log_contours_are_evenly_spaced_in_log_loss(ax, log_grid):
     labels = [bar.ax.yaxis.get_major_formatter()(v, 0) for v in bar.get_ticks()]
     assert labels[0] == "0" and "$10^{3}$" in labels
     assert ax.get_xlim() == log_grid.domain[0] and ax.get_ylim() == log_grid.domain[1]
+
+
+def test_a_short_log_colour_bar_is_labelled_in_round_losses(ax, foreign_grid):
+    # A trained network's loss, 0.3 to about 4: one decade, so 1-2-5 steps, each where it is.
+    grid = dataclasses.replace(foreign_grid, log_scale=True)
+    _fill, _lines, bar = plot.contours(ax, grid)
+    labels = [t.get_text() for t in bar.ax.get_yticklabels()]
+    assert labels == ["0.5", "1", "2"]
+    np.testing.assert_allclose(bar.get_ticks(), np.log10(np.array([0.5, 1, 2]) + LOG_OFFSET))
 
 
 def test_linear_contours_use_the_loss_itself(ax, linear_grid):
