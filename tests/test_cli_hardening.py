@@ -95,7 +95,7 @@ BAD = [
     (["render", "adam", "--out", "/no/such/folder/a.mp4"], "does not exist"),
     (["slice", "--out", "/no/such/folder/s.npz"], "does not exist"),
     # options that do not fit the surface
-    (["render", "adam", "--surface", "mnist", "--lr", "0.1"], "does not apply"),
+    (["render", "adam", "--surface", "mnist", "--start", "0,0"], "does not apply"),
     (["plot", "saddle", "--kind", "basins"], "no known minima"),
     # expressions that try to reach Python
     *[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -80,9 +81,9 @@ def test_compare_help_names_the_options(cli):
 def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, monkeypatch):
     asked = {}
 
-    def fake_train_or_load(names, **kwargs):
-        asked.update(kwargs, names=names)
-        return [r for r in small_runs if r.optimizer in names]
+    def fake_train_or_load(specs, **kwargs):
+        asked.update(kwargs, names=[s.name for s in specs])
+        return [r for s in specs for r in small_runs if r.optimizer == s.name]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
     code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--epochs", "2",
@@ -102,6 +103,44 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
     assert json.loads((tmp_path / "out" / "results.json").read_text())["sgd"]["test_accuracy"] == (
         small_runs[0].test_accuracy
     )
+
+
+def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs, monkeypatch):
+    asked = []
+
+    def fake_train_or_load(specs, **kwargs):
+        asked.extend(specs)
+        # runs with the settings asked for: the seed's numbers no longer compare
+        return [dataclasses.replace(r, settings=dict(s.hyper))
+                for s in specs for r in small_runs if r.optimizer == s.name]  # fmt: skip
+
+    monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
+    code, out, err = cli("compare", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01",
+                         "-p", "sgd.momentum=0.5")  # fmt: skip
+    assert code == 0, err
+    sgd, adam = asked
+    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the seed's rate, the momentum asked
+    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # Keras's eps kept
+    for row in ("│ SGD", "│ Adam"):
+        line = next(line for line in out.splitlines() if line.startswith(row))
+        assert "0.9362" not in line and "0.9763" not in line  # no seed number beside them
+    assert "Adam (lr=0.01, betas=(0.9, 0.999), eps=1e-07)" in " ".join(out.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "0"], "the learning rate must be positive"),
+        (["--lr", "fast"], "is not a number"),
+        (["-o", "sgd", "--lr", "adam=0.1"], "names 'adam', which is not among the optimizers"),
+        (["-p", "adam.nope=1"], "unknown hyper-parameter of Adam 'nope'"),
+        (["-p", "momentum"], "KEY=VALUE"),
+    ],
+)
+def test_compare_bad_learning_rates_and_arguments(cli, monkeypatch, args, message):
+    monkeypatch.setattr(cli_mnist, "train_or_load", lambda *a, **k: pytest.fail("trained"))
+    code, _, err = cli("compare", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
 @pytest.mark.slow

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import landscape.slice.mnist as slice_mnist
-from landscape.mnist import mlp
+from landscape.errors import LandscapeError
+from landscape.mnist import mlp, mnist_optimizer
 from landscape.slice import flat_weights
 
 SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
@@ -32,12 +33,13 @@ def quick_runs(monkeypatch):
     """Stand-in training: short random walks from one Glorot-like start (no optimizer steps)."""
     calls = []
 
-    def train_or_load(names, **options):
-        calls.append((list(names), options))
+    def train_or_load(optimizers, **options):
+        specs = [mnist_optimizer(o) for o in optimizers]
+        calls.append(([s.name for s in specs], options, specs))
         torch.manual_seed(options["seed"])
         start = flat_weights(mlp())
         runs = []
-        for i, name in enumerate(names):
+        for i, name in enumerate(s.name for s in specs):
             g = torch.Generator().manual_seed(i + 1)
             walk = torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0)
             snapshots = torch.cat([start[None], start + walk]).numpy()  # (9, P)
@@ -110,6 +112,34 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
     assert [p["label"] for p in meta["paths"]] == ["SGD", "ADAM"]
     assert meta["settings"]["split"] == "test" and meta["fast"] is True
     assert "wrote" in stdout and "ADAM" in stdout
+
+
+def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_dir):
+    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01", "-p",
+                       "sgd.momentum=0.9", "--grid", "4x3", "--device", "cpu",
+                       "--data-dir", data_dir)  # fmt: skip
+    assert code == 0, err
+    sgd, adam = quick_runs[0][2]
+    assert sgd.hyper == {"lr": 0.01, "momentum": 0.9}
+    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the seed's
+
+
+def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, monkeypatch):
+    import landscape.cli.render as cli_render
+
+    asked = []
+
+    def stand_in(specs, *_):  # what would train and slice: stop once the specs are seen
+        asked.extend(specs)
+        raise LandscapeError("stand-in reached")
+
+    monkeypatch.setattr(cli_render, "_mnist", stand_in)
+    code, _, err = cli("render", "adam", "--surface", "mnist", "--lr", "0.01", "-p",
+                       "betas=0.8,0.99")  # fmt: skip
+    assert code == 2 and "stand-in reached" in err
+    assert asked[0].hyper["lr"] == 0.01 and asked[0].hyper["betas"] == (0.8, 0.99)
+    code, _, err = cli("render", "adam", "--surface", "mnist", "--steps", "10")
+    assert code == 2 and "--steps does not apply to --surface mnist" in err
 
 
 @pytest.mark.parametrize("directions", ["random", "plane"])

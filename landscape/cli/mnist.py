@@ -11,12 +11,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
-from landscape.mnist.training import SEED_TABLE, TrainingRun, runs_dir, save_runs, train_or_load
+from landscape.mnist.training import (
+    SEED_TABLE,
+    TrainingRun,
+    runs_dir,
+    save_runs,
+    seed_result,
+    train_or_load,
+)
 from landscape.output import atomic_path
 
 SEED_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
@@ -77,6 +85,8 @@ def compare_command(
             "dotted class path; repeat for several. Default: sgd, rmsprop, adam.",
         ),
     ] = None,
+    lr: run.MnistLr = None,
+    param: run.Param = None,
     epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 5,
     batch_size: Annotated[int, typer.Option(help="Samples per optimizer step.")] = 32,
     seed: Annotated[int, typer.Option(help="Initial weights, shuffles and dropout masks.")] = 0,
@@ -106,11 +116,12 @@ def compare_command(
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")
+    specs = run.mnist_optimizers(names, lr, param)
     check_data_dir(data_dir(data_dir_))
     if out_dir is not None:
         _check_out_dir(out_dir)
     with progress_bar("training") as progress:
-        runs = train_or_load(names, epochs=epochs, batch_size=batch_size, seed=seed,
+        runs = train_or_load(specs, epochs=epochs, batch_size=batch_size, seed=seed,
                              device=device, data_dir=data_dir_, snapshot_every=snapshot_every,
                              refresh=True, progress=progress)  # fmt: skip
     if out_dir is not None:
@@ -154,7 +165,7 @@ def compare_table(runs: list[TrainingRun]) -> Table:
     for column in ("optimizer", "loss", "seed", "accuracy", "seed", "Δ pp", "time (s)", "seed"):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for r in runs:
-        seed = SEED_TABLE.get(r.optimizer)
+        seed = seed_result(r)
         table.add_row(
             r.label, f"{r.test_loss:.4f}", f"{seed[0]:.4f}" if seed else "-",
             f"{r.test_accuracy:.4f}", f"{seed[1]:.4f}" if seed else "-",

@@ -14,6 +14,7 @@ from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 
 if TYPE_CHECKING:
+    from landscape.optimizers import OptimizerSpec
     from landscape.scenes import SceneData
 
 LESSON_SURFACE = "rosenbrock"  # `landscape render adam`: the classic curved valley
@@ -95,7 +96,14 @@ def render_command(
     theme: Annotated[
         ThemeName, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
     ] = ThemeName.dark,
-    lr: run.Lr = None,
+    lr: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lr",
+            help="Learning rate for all optimizers, or NAME=VALUE for one; "
+            "default: the surface's lesson rate (mnist: the seed's).",
+        ),
+    ] = None,  # fmt: skip
     param: run.Param = None,
     steps: run.Steps = None,
     start: run.Start = None,
@@ -119,10 +127,9 @@ def render_command(
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
     if surface.strip().lower() == MNIST:
-        given = {"--lr": lr, "--param": param, "--steps": steps, "--start": start,
-                 "--noise": noise, "--domain": domain}  # fmt: skip
+        given = {"--steps": steps, "--start": start, "--noise": noise, "--domain": domain}
         _refuse_for_mnist([option for option, value in given.items() if value])
-        data = _mnist(optimizer, seed, device, dtype)
+        data = _mnist(run.mnist_optimizers(optimizer, lr, param), seed, device, dtype)
     else:
         data = _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
                          domain)  # fmt: skip
@@ -163,18 +170,18 @@ def _refuse_for_mnist(options: list[str]) -> None:
         raise LandscapeError(
             f"{', '.join(options)} {'does' if len(options) == 1 else 'do'} not apply to "
             "--surface mnist: its runs are the lesson's "
-            "MNIST training (Keras settings, 5 epochs); use --seed and --device"
+            "MNIST training (5 epochs); use --lr, --param, --seed and --device"
         )
 
 
-def _mnist(optimizers: list[str], seed: int, device: str, dtype: str) -> SceneData:
+def _mnist(optimizers: list[OptimizerSpec], seed: int, device: str, dtype: str) -> SceneData:
     # Training is cached and the slice's chunks too: a second render reuses both.
     from landscape.scenes import scene_data
     from landscape.slice.mnist import mnist_scene_data
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
         grid, paths = mnist_scene_data(
-            [o.strip().lower() for o in optimizers], seed=seed, device=device, dtype=dtype,
+            optimizers, seed=seed, device=device, dtype=dtype,
             progress=progress, train_progress=train_progress,
         )  # fmt: skip
     return scene_data(grid, paths)

@@ -1,4 +1,5 @@
-"""The run options shared by `trace`, `plot` and `render`, and what they resolve to."""
+"""The run options shared by `trace`, `plot` and `render` (and `compare`, `slice` for MNIST's
+runs), and what they resolve to."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
+from landscape.mnist.training import mnist_optimizer
 from landscape.optimizers import OptimizerSpec, get_optimizer
 from landscape.surfaces import Surface, get_surface
 from landscape.trajectory import Trajectory, trace_all
@@ -29,6 +31,11 @@ Param = Annotated[
     list[str] | None,
     typer.Option("--param", "-p", help="Any constructor argument: KEY=VALUE for all, "
                  "NAME.KEY=VALUE for one (e.g. adam.betas=0.8,0.99)."),
+]  # fmt: skip
+MnistLr = Annotated[
+    list[str] | None,
+    typer.Option("--lr", help="Learning rate for all optimizers, or NAME=VALUE for one; "
+                 "default: the seed's (Keras) rate."),
 ]  # fmt: skip
 Steps = Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Optimizer steps; "
                                             "default: the surface's.")]  # fmt: skip
@@ -81,6 +88,22 @@ def resolve(
     ]
     starts = [args.point(s) for s in start] if start else None
     return Run(the_surface, specs, starts)
+
+
+def mnist_optimizers(
+    names: list[str], lr: list[str] | None, param: list[str] | None
+) -> list[OptimizerSpec]:
+    """The MNIST runs' optimizers: the seed's Keras settings, then --lr and --param on top."""
+    keys = [n.strip().lower() for n in names]
+    lrs = args.per_optimizer_lr(lr or [], keys)
+    params = args.per_optimizer_params(param or [], keys)
+    specs = []
+    for name, key in zip(names, keys, strict=True):
+        hyper = {**params.get(None, {}), **params.get(key, {})}
+        if key in lrs or None in lrs:
+            hyper["lr"] = lrs.get(key, lrs.get(None))
+        specs.append(mnist_optimizer(name, **hyper))
+    return specs
 
 
 def trace(

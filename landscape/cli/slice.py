@@ -58,6 +58,8 @@ def slice_command(
             f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
         ),
     ] = None,  # fmt: skip
+    lr: run.MnistLr = None,
+    param: run.Param = None,
     directions: Annotated[
         Directions,
         typer.Option(
@@ -123,6 +125,7 @@ def slice_command(
     Trains the seed's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
+    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), lr, param)
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
@@ -131,7 +134,7 @@ def slice_command(
     main = distributed.is_main()
     with progress_bar("training") as train_bar, progress_bar("slicing") as bar:
         found = mnist_slice(
-            optimizer or list(DEFAULT_OPTIMIZERS), directions=directions.value, nx=nx, ny=ny,
+            optimizers, directions=directions.value, nx=nx, ny=ny,
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs, seed=seed,
             device=device_, dtype=dtype, data_dir=data_dir, bias=bias.value,
             orthogonalize=orthogonalize, resume=resume,

@@ -9,7 +9,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
-from landscape.mnist.training import SEED_TABLE, TrainingRun
+from landscape.mnist.training import TrainingRun, seed_result
 from landscape.style import optimizer_style
 
 CURVES = {
@@ -49,7 +49,7 @@ def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Bar
     ours = ax.bar(x - width / 2, [getattr(r, metric) for r in runs], width, color=colors,
                   label="this run")  # fmt: skip
     drawn = [ours]
-    seed = [SEED_TABLE[r.optimizer][column] if r.optimizer in SEED_TABLE else np.nan for r in runs]
+    seed = [found[column] if (found := seed_result(r)) else np.nan for r in runs]
     if not np.all(np.isnan(seed)):
         drawn.append(ax.bar(x + width / 2, seed, width, color="none", edgecolor=colors,
                             hatch="//", label="seed (Keras)"))  # fmt: skip

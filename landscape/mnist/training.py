@@ -112,6 +112,15 @@ def mnist_optimizer(name: str | OptimizerSpec, **hyper: Any) -> OptimizerSpec:
     return get_optimizer(name, **merged)
 
 
+def seed_result(run: TrainingRun) -> tuple[float, float, float] | None:
+    """The seed's (test loss, test accuracy, seconds) for the run's optimizer, or None where
+    the seed has none or the run changed its settings (then the numbers do not compare)."""
+    seed = SEED_TABLE.get(run.optimizer)
+    if seed is None or run.settings != dict(mnist_optimizer(run.optimizer).hyper):
+        return None
+    return seed
+
+
 def train(
     optimizers: Sequence[str | OptimizerSpec],
     *,

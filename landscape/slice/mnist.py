@@ -24,6 +24,7 @@ from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.mnist.data import user_cache_dir
+from landscape.optimizers import OptimizerSpec
 from landscape.output import atomic_path, check_output
 from landscape.slice import distributed
 from landscape.slice.directions import Plane, pca_plane, plane_through, random_plane
@@ -66,7 +67,7 @@ class Slice:
 
 
 def mnist_slice(
-    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    optimizers: Sequence[str | OptimizerSpec] = DEFAULT_OPTIMIZERS,
     *,
     directions: str = "pca",
     nx: int = 51,
@@ -89,7 +90,8 @@ def mnist_slice(
     """Train (or reuse cached) runs, slice the loss through a plane and project the paths.
 
     Args:
-        optimizers: presets trained from one initialization (the seed's: sgd, rmsprop, adam).
+        optimizers: presets (the seed's Keras settings: mnist_optimizer), dotted paths or
+            specs, trained from one initialization; default the seed's sgd, rmsprop, adam.
         directions: "pca" (the plane that best fits all runs' snapshots: joint PCA),
             "random" (two filter-normalized Gaussian directions through the first run's end,
             seeded by `seed`) or "plane" (through the initialization and the first two runs'
@@ -144,16 +146,19 @@ def mnist_slice(
                       cache_dir=slices_dir(data_dir) if resume else None,
                       progress=progress)  # fmt: skip
     paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_)
-    settings = {"optimizers": names, "directions": directions, "epochs": epochs,
-                "batch_size": batch_size, "seed": seed, "device": str(device_), "dtype": dtype,
-                "bias": bias, "orthogonalize": orthogonalize, "split": split,
+    settings = {"optimizers": [r.optimizer for r in found], "directions": directions,
+                "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": str(device_),
+                "dtype": dtype, "bias": bias, "orthogonalize": orthogonalize, "split": split,
                 "explained_variance": list(plane.explained) if plane.explained else None,
                 "test": {r.label: [r.test_loss, r.test_accuracy] for r in found}}  # fmt: skip
     return Slice(plane=plane, grid=grid, paths=paths, split=split, settings=settings)
 
 
 def mnist_scene_data(
-    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, *, on_plane: bool = False, **options: Any
+    optimizers: Sequence[str | OptimizerSpec] = DEFAULT_OPTIMIZERS,
+    *,
+    on_plane: bool = False,
+    **options: Any,
 ) -> tuple[LossGrid, list[Trajectory]]:
     """(LossGrid, trajectories) for the Manim scenes: mnist_slice(optimizers, **options).
 
