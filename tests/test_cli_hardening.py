@@ -96,6 +96,7 @@ BAD = [
     (["slice", "--out", "/no/such/folder/s.npz"], "does not exist"),
     # options that do not fit the surface
     (["render", "adam", "--surface", "mnist", "--start", "0,0"], "does not apply"),
+    (["render", "adam", "adam", "--surface", "mnist"], "given twice"),
     (["plot", "saddle", "--kind", "basins"], "no known minima"),
     # expressions that try to reach Python
     *[

@@ -72,6 +72,8 @@ def quick_runs(monkeypatch):
         (["--directions", "pcb"], "pcb"),
         (["--split", "validation"], "validation"),
         (["--directions", "plane", "-o", "adam"], "needs two optimizers"),
+        (["-o", "adam", "-o", "Adam"], "optimizer 'adam' given twice"),
+        (["--lr", "sgd=0"], "the learning rate must be positive"),
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--dtype", "float16"], "unknown dtype 'float16'"),
     ],

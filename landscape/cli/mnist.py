@@ -113,9 +113,6 @@ def compare_command(
     print test loss, test accuracy and training time beside the lesson's published numbers."""
     names = [n.strip().lower() if n.strip().lower() in SEED_TABLE else n.strip()
              for n in (optimizer or SEED_OPTIMIZERS)]  # fmt: skip
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")
     specs = run.mnist_optimizers(names, lr, param)
     check_data_dir(data_dir(data_dir_))
     if out_dir is not None:

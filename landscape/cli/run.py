@@ -10,6 +10,7 @@ import typer
 
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
+from landscape.errors import LandscapeError
 from landscape.mnist.training import mnist_optimizer
 from landscape.optimizers import OptimizerSpec, get_optimizer
 from landscape.surfaces import Surface, get_surface
@@ -95,6 +96,9 @@ def mnist_optimizers(
 ) -> list[OptimizerSpec]:
     """The MNIST runs' optimizers: the seed's Keras settings, then --lr and --param on top."""
     keys = [n.strip().lower() for n in names]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:  # the same run twice: one path drawn over the other
+        raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")
     lrs = args.per_optimizer_lr(lr or [], keys)
     params = args.per_optimizer_params(param or [], keys)
     specs = []
