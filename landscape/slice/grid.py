@@ -356,8 +356,10 @@ class _Fast:
             # of threads: evaluate the point twice so it rounds as in any other group.
             return self._group(np.repeat(coords, 2, 0))[:, :1]
         g = len(coords)
-        spaces = self.workspaces.__dict__.setdefault("by_size", {})
-        space = spaces.get(g) or spaces.setdefault(g, _Workspace(self, g))
+        spaces = self.workspaces.__dict__.setdefault("by_size", {})  # this thread's
+        space = spaces.get(g)
+        if space is None:
+            space = spaces[g] = _Workspace(self, g)
         c = torch.as_tensor(coords, dtype=torch.float64)
         weights = torch.cat([torch.ones(g, 1, dtype=c.dtype), c], 1)  # (G, 3): 1, a, b
         weights = weights.to(device=self.device, dtype=self.dtype)
