@@ -177,7 +177,7 @@ def _validated(spec: OptimizerSpec) -> OptimizerSpec:
     try:
         spec.build([torch.zeros(2, requires_grad=True)])
     except (ValueError, TypeError, RuntimeError) as err:
-        raise LandscapeError(f"{spec.label}: {err}") from None
+        raise LandscapeError(f"{spec.describe()}: {err}") from None  # the values beside it
     return spec
 
 

@@ -72,6 +72,7 @@ def test_dotted_path():
         ("adam", {"lr": float("inf")}, "positive"),
         ("sgd", {"momentum": -0.5}, "Invalid momentum"),
         ("rmsprop", {"alpha": "x"}, "RMSProp"),
+        ("adam", {"betas": 0.9}, r"Adam \(lr=[0-9.]+, betas=0.9\): "),  # the bad value named
     ],
 )
 def test_bad_optimizers(name, kwargs, message):
