@@ -153,7 +153,8 @@ def results(runs: list[TrainingRun]) -> dict[str, dict[str, float]]:
 def compare_table(runs: list[TrainingRun]) -> Table:
     first = runs[0]
     together = sum(r.train_seconds for r in runs if len(r.trained_with) > 1)
-    lines = [f"{first.epochs} epochs, batch {first.batch_size}, seed {first.seed}, {first.device}."]
+    epochs = f"{first.epochs} epoch{'s' if first.epochs != 1 else ''}"
+    lines = [f"{epochs}, batch {first.batch_size}, seed {first.seed}, {first.device}."]
     if together:
         lines.append(f"Side-by-side runs share {together:.2f} s of training; each shows its share.")
     lines += [r.describe() for r in runs]
