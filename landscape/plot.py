@@ -27,6 +27,8 @@ from landscape.grid import LossGrid
 from landscape.style import LOG_OFFSET, SURFACE_CMAP, THEMES, Theme, color_values, optimizer_style
 from landscape.trajectory import Trajectory
 
+ROUND_VALUES = [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]  # 1-2-5 ticks
+
 FAN_CMAP = "plasma"  # learning rate, low to high, in the sensitivity fan
 # Paul Tol's "muted" scheme: one colour per minimum in basin maps, apart from the optimizers'.
 BASIN_COLORS = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99",
@@ -164,8 +166,7 @@ def colorbar_gaps(lo: float, hi: float) -> list[float]:
     """Gaps (loss − f*) to label on a log colour bar running from lo to hi in
     log10(gap + LOG_OFFSET) that spans less than two decades: the 1-2-5 values inside, else
     three evenly spaced ones to two digits."""
-    steps = [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]
-    inside = [g for g in steps if lo <= math.log10(g + LOG_OFFSET) <= hi]
+    inside = [g for g in ROUND_VALUES if lo <= math.log10(g + LOG_OFFSET) <= hi]
     if len(inside) >= 2:
         return inside
     return [float(f"{10**v - LOG_OFFSET:.2g}") for v in np.linspace(lo, hi, 3)]
@@ -443,8 +444,7 @@ def height_ticks(lo: float, hi: float) -> list[float]:
     def height(gap: float) -> float:
         return math.log10(1 + gap)
 
-    steps = [0.0] + [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]
-    inside = [g for g in steps if lo <= height(g) <= hi]
+    inside = [g for g in [0.0, *ROUND_VALUES] if lo <= height(g) <= hi]
     decades = [g for g in inside if g == 0 or (g >= 10 and math.log10(g).is_integer())]
     chosen: list[float] = []
     for g in reversed(decades if len(decades) >= 3 else inside):  # from the top down

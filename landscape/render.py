@@ -168,10 +168,16 @@ def write_gif(video: str | os.PathLike, gif: str | os.PathLike, fps: int) -> Non
     holds the whole path) unchanged regions stay identical and Pillow stores only what moved.
     """
     import av
-    from PIL import Image
 
     with av.open(str(video)) as container:
         images = [frame.to_image() for frame in container.decode(video=0)]
+    save_gif(images, gif, fps)
+
+
+def save_gif(images: list, gif: str | os.PathLike, fps: float) -> None:
+    """Write PIL images as a GIF with the last one's palette, undithered (see write_gif)."""
+    from PIL import Image
+
     palette = images[-1].quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
     frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], loop=0,

@@ -54,9 +54,11 @@ def build(folder: Path) -> int:
 
 
 def small_gif(video: Path, gif: Path) -> None:
-    """GIF_WIDTH px wide at GIF_FPS, with the shared palette of landscape.render.write_gif."""
+    """GIF_WIDTH px wide at GIF_FPS, written as landscape.render writes its GIFs."""
     import av
     from PIL import Image
+
+    from landscape.render import save_gif
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
@@ -65,11 +67,7 @@ def small_gif(video: Path, gif: Path) -> None:
     keep = [images[round(i * fps / GIF_FPS)] for i in range(int(len(images) * GIF_FPS / fps))]
     keep.append(images[-1])  # the finished path
     size = (GIF_WIDTH, round(GIF_WIDTH * keep[0].height / keep[0].width))
-    keep = [im.resize(size, Image.Resampling.LANCZOS) for im in keep]
-    palette = keep[-1].quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in keep]
-    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=round(1000 / GIF_FPS))  # fmt: skip
+    save_gif([im.resize(size, Image.Resampling.LANCZOS) for im in keep], gif, GIF_FPS)
 
 
 if __name__ == "__main__":
