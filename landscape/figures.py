@@ -1,8 +1,9 @@
 """Whole figures for slides and handouts, composed from the landscape.plot helpers.
 
-Each figure function takes finished records (a LossGrid, Trajectory records) and returns a
-matplotlib Figure; save_figure writes it (PNG, SVG or PDF by suffix, atomically). The runs that
-only figures need (a learning-rate sweep, a grid of starts) are landscape.sweeps'.
+Each figure function takes finished records (a LossGrid and runs: PathRecords, or the
+Trajectory records of the fan and basin figures) and returns a matplotlib Figure; save_figure
+writes it (PNG, SVG or PDF by suffix, atomically). The runs that only figures need (a
+learning-rate sweep, a grid of starts) are landscape.sweeps'.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from landscape import plot
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
 from landscape.output import atomic_path, check_output
+from landscape.paths import PathRecord, path_steps
 from landscape.style import Theme
 from landscape.trajectory import Trajectory
 
@@ -31,9 +33,7 @@ SIZE_SURFACE = (12.0, 7.5)
 SIZE_LOSS = (10.0, 5.5)
 SIZE_ALL = (16.0, 9.0)
 
-# Views (elevation, azimuth) where no hill stands between the camera and the lesson's paths.
-VIEWS = {"rosenbrock": (55, -100), "beale": (55, -100), "himmelblau": (40, -135)}
-DEFAULT_VIEW = (45, -60)
+DEFAULT_VIEW = (45, -60)  # (elevation, azimuth) of 3-D views unless told (Surface.view)
 
 
 def _figure(size: tuple[float, float]) -> Figure:
@@ -47,25 +47,27 @@ def _title(grid: LossGrid, what: str = "") -> str:
     return f"{grid.title}: {what}" if grid.title and what else (grid.title or what)
 
 
-def _steps_note(trajectories: Sequence[Trajectory], markers: int = 10) -> str:
-    steps = max(t.steps for t in trajectories)
+def _steps_note(trajectories: Sequence[PathRecord], markers: int = 10) -> str:
+    steps = max(path_steps(t) for t in trajectories)
     every = max(1, steps // markers)
     return f"{steps} steps · a marker every {every} steps"
 
 
 def contour_figure(
     grid: LossGrid,
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     theme: str | Theme = "light",
     title: str | None = None,
     size: tuple[float, float] = SIZE_CONTOUR,
 ) -> Figure:
-    """The race: contours of the grid, every optimizer's path, minima and starts, a legend."""
+    """The race: contours of the grid, every optimizer's path, minima and starts, a legend
+    (each path's describe(), or `labels`)."""
     with plot.themed(theme):
         fig = _figure(size)
         ax, key = _with_legend_column(fig)
-        _race_panel(ax, grid, trajectories)
+        _race_panel(ax, grid, trajectories, labels)
         key.legend(*ax.get_legend_handles_labels(), loc="center left", frameon=False)
         fig.suptitle(title or _title(grid, _steps_note(trajectories)))
     return fig
@@ -80,47 +82,48 @@ def _with_legend_column(fig: Figure, projection: str | None = None):
     return fig.add_subplot(spec[0, 0], projection=projection), key
 
 
-def _race_panel(ax, grid: LossGrid, trajectories: Sequence[Trajectory]) -> None:
+def _race_panel(ax, grid: LossGrid, trajectories: Sequence[PathRecord], labels) -> None:
     plot.contours(ax, grid)
     plot.mark_minima(ax, grid.minima)
     plot.mark_starts(ax, plot.starts_of(trajectories))
-    plot.paths(ax, trajectories)
+    plot.paths(ax, trajectories, labels=labels)
     ax.set_aspect("equal" if plot.equal_aspect(grid) else "auto")
 
 
 def surface_figure(
     grid: LossGrid,
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     theme: str | Theme = "light",
     title: str | None = None,
     view: tuple[float, float] | None = None,
     size: tuple[float, float] = SIZE_SURFACE,
 ) -> Figure:
-    """A 3-D view of the surface with the paths lying on it."""
+    """A 3-D view of the surface with the paths lying on it, seen from `view` (elevation,
+    azimuth; default DEFAULT_VIEW; the built-in surfaces carry theirs as Surface.view)."""
     with plot.themed(theme):
         fig = _figure(size)
         ax, key = _with_legend_column(fig, projection="3d")
-        _surface_panel(ax, grid, trajectories, view)
-        key.legend(handles=plot.style_handles(trajectories), loc="center left", frameon=False)
-        fig.suptitle(title or _title(grid, f"{max(t.steps for t in trajectories)} steps"))
+        _surface_panel(ax, grid, trajectories, view, labels)
+        key.legend(handles=plot.style_handles(trajectories, labels), loc="center left",
+                   frameon=False)  # fmt: skip
+        steps = max(path_steps(t) for t in trajectories)
+        fig.suptitle(title or _title(grid, f"{steps} steps"))
     return fig
 
 
-def _surface_panel(ax, grid, trajectories, view) -> None:
-    plot.surface3d(ax, grid, trajectories)
-    elev, azim = view or VIEWS.get(_key(grid), DEFAULT_VIEW)
+def _surface_panel(ax, grid, trajectories, view, labels) -> None:
+    plot.surface3d(ax, grid, trajectories, labels=labels)
+    elev, azim = view or DEFAULT_VIEW
     ax.view_init(elev=elev, azim=azim)
     ax.set_box_aspect(None, zoom=0.88)  # room for the tick labels at the corners
 
 
-def _key(grid: LossGrid) -> str:
-    return grid.title.lower().replace(" ", "_").replace("-", "_")
-
-
 def loss_figure(
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     f_min: float | None = None,
     theme: str | Theme = "light",
     title: str | None = None,
@@ -130,7 +133,7 @@ def loss_figure(
     with plot.themed(theme):
         fig = _figure(size)
         ax = fig.add_subplot()
-        plot.loss_curves(ax, trajectories, f_min=f_min)
+        plot.loss_curves(ax, trajectories, labels=labels, f_min=f_min)
         ax.legend(loc="best")
         if title:
             fig.suptitle(title)
@@ -139,8 +142,9 @@ def loss_figure(
 
 def all_figure(
     grid: LossGrid,
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     theme: str | Theme = "light",
     title: str | None = None,
     view: tuple[float, float] | None = None,
@@ -151,11 +155,11 @@ def all_figure(
         fig = _figure(size)
         grid_spec = fig.add_gridspec(2, 2, width_ratios=(1.25, 1), height_ratios=(1.2, 1))
         race = fig.add_subplot(grid_spec[:, 0])
-        _race_panel(race, grid, trajectories)
+        _race_panel(race, grid, trajectories, labels)
         solid = fig.add_subplot(grid_spec[0, 1], projection="3d")
-        _surface_panel(solid, grid, trajectories, view)
+        _surface_panel(solid, grid, trajectories, view, labels)
         losses = fig.add_subplot(grid_spec[1, 1])
-        plot.loss_curves(losses, trajectories, f_min=grid.f_min)
+        plot.loss_curves(losses, trajectories, labels=labels, f_min=grid.f_min)
         fig.legend(*race.get_legend_handles_labels(), loc="outside lower center", ncols=3,
                    frameon=False)  # fmt: skip
         fig.suptitle(title or _title(grid, _steps_note(trajectories)))

@@ -1,9 +1,11 @@
 """Matplotlib helpers: each takes an Axes and finished records, draws, and returns the artists.
 
 Nothing here computes a run or samples a surface: the caller passes a LossGrid (an analytic
-surface sampled by landscape.grid.sample, or a network loss slice) and Trajectory records
-(landscape.trajectory.trace_all). The caller owns the Figure, its layout and the saving;
-landscape.figures composes whole figures from these helpers.
+surface sampled by landscape.grid.sample, or a network loss slice) and runs: any PathRecord
+(landscape.paths) for paths, 3-D views and loss curves, as scenes take them; the Trajectory
+records of landscape.trajectory and landscape.sweeps for learning-rate fans and basin maps,
+which read their learning rates and minima. The caller owns the Figure, its layout and the
+saving; landscape.figures composes whole figures from these helpers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, MaxNL
 
 from landscape.errors import LandscapeError, unknown
 from landscape.grid import LossGrid
+from landscape.paths import PathRecord, diverged, last_valid, path_steps
 from landscape.style import LOG_OFFSET, SURFACE_CMAP, THEMES, Theme, color_values, optimizer_style
 from landscape.trajectory import Trajectory
 
@@ -208,7 +211,7 @@ def mark_starts(
     return [line]
 
 
-def starts_of(trajectories: Sequence[Trajectory]) -> np.ndarray:
+def starts_of(trajectories: Sequence[PathRecord]) -> np.ndarray:
     """(n, 2) distinct start points of the runs."""
     return np.unique(np.concatenate([t.xy[0] for t in trajectories]), axis=0)
 
@@ -216,22 +219,32 @@ def starts_of(trajectories: Sequence[Trajectory]) -> np.ndarray:
 # Draw paths
 
 
-def path_label(t: Trajectory) -> str:
-    """Legend text: "Adam (lr=0.05)", with a word on divergence where every start diverged."""
-    label = t.describe()
-    if t.diverged.all():
-        steps = sorted(set(int(s) for s in t.diverged_at))
-        at = f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]}–{steps[-1]}"
+def path_label(t: PathRecord, label: str | None = None) -> str:
+    """Legend text: `label` (default t.describe(), "Adam (lr=0.05)"), with a word on divergence
+    where a start diverged."""
+    label = t.describe() if label is None else label
+    stopped = diverged(t)
+    if stopped.all():
+        at = sorted(set((last_valid(t) + 1).tolist()))
+        at = f"step {at[0]}" if len(at) == 1 else f"steps {at[0]}–{at[-1]}"
         label += f" — diverged at {at}"
-    elif t.diverged.any():
-        label += f" — {int(t.diverged.sum())}/{t.n_starts} diverged"
+    elif stopped.any():
+        label += f" — {int(stopped.sum())}/{len(stopped)} diverged"
     return label
+
+
+def _labels(trajectories: Sequence[PathRecord], labels: Sequence[str] | None) -> list[str]:
+    if labels is not None and len(labels) != len(trajectories):
+        raise LandscapeError(f"{len(labels)} labels for {len(trajectories)} paths")
+    return [path_label(t, None if labels is None else labels[k])
+            for k, t in enumerate(trajectories)]  # fmt: skip
 
 
 def paths(
     ax: Axes,
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     markers: int = 10,
     arrows: Sequence[float] = (0.15, 0.45, 0.75),
     linewidth: float = 2.2,
@@ -241,7 +254,8 @@ def paths(
 
     Direction shows by arrow heads at the given fractions of each path's length; speed by the
     optimizer's marker every steps/`markers` steps. A diverged run stops at its last valid
-    point, marked with an ×. The first line of each trajectory carries path_label(t).
+    point, marked with an ×. The first line of each trajectory carries path_label(t), or the
+    matching one of `labels`.
 
     Returns:
         The lines, arrow patches and × markers, in drawing order.
@@ -253,26 +267,28 @@ def paths(
     # stopped early is never hidden under one that went on along the same route.
     lengths = [np.nansum(np.linalg.norm(np.diff(t.xy, axis=0), axis=-1)) for t in trajectories]
     rank = {k: r for r, k in enumerate(np.argsort(lengths)[::-1])}
+    texts = _labels(trajectories, labels)
     for index, t in enumerate(trajectories):
         style = optimizer_style(t.optimizer, index)
         color = _readable(style.color, ax)
         layer = 4 + 0.01 * rank[index]
-        every = max(1, t.steps // markers) if markers else None
-        few = t.n_starts <= 5  # markers and arrows on each path only while they stay legible
-        for s in range(t.n_starts):
-            xy = t.xy[: t.last[s] + 1, s]  # (valid steps, 2)
+        every = max(1, path_steps(t) // markers) if markers else None
+        last, stopped = last_valid(t), diverged(t)
+        few = len(last) <= 5  # markers and arrows on each path only while they stay legible
+        for s in range(len(last)):
+            xy = t.xy[: last[s] + 1, s]  # (valid steps, 2)
             (line,) = ax.plot(
                 xy[:, 0], xy[:, 1], color=color, linestyle=style.linestyle,
                 linewidth=linewidth if few else 1.0, alpha=1.0 if few else 0.7,
                 marker=style.marker if (few and every) else None, markevery=every,
                 markersize=7, markeredgecolor="white", markeredgewidth=0.8,
                 path_effects=effects if few else None, zorder=layer,
-                label=path_label(t) if s == 0 else "_nolegend_",
+                label=texts[index] if s == 0 else "_nolegend_",
             )  # fmt: skip
             artists.append(line)
             if few:
                 artists += _arrows(ax, xy, arrows, color, layer)
-            if t.diverged[s] and len(xy):
+            if stopped[s] and len(xy):
                 (cross,) = ax.plot(
                     *xy[-1], linestyle="none", marker="X", markersize=13, color=color,
                     markeredgecolor="white", markeredgewidth=1.2, zorder=8, label="_nolegend_",
@@ -332,8 +348,9 @@ def _luminance(color) -> float:
 def surface3d(
     ax: Axes,
     grid: LossGrid,
-    trajectories: Sequence[Trajectory] = (),
+    trajectories: Sequence[PathRecord] = (),
     *,
+    labels: Sequence[str] | None = None,
     lift: float = 0.015,
     stride: int | None = None,
     cmap: str = SURFACE_CMAP,
@@ -343,7 +360,8 @@ def surface3d(
     Height is surface_height (log10(1 + loss - f*) on log-scale grids, so the valley is not a
     flat floor under walls 10^3 high); colours are the contour figure's. Paths are drawn `lift` (a
     fraction of the height range) above the surface and after it, so the surface never hides
-    them; pick the view (ax.view_init) so that no hill stands between camera and path.
+    them; pick the view (ax.view_init) so that no hill stands between camera and path. Legend
+    text as in paths.
 
     Returns:
         [surface, minima markers..., then per trajectory its lines and end markers].
@@ -381,27 +399,29 @@ def surface3d(
             markeredgecolor="black",
             zorder=6,
         )
+    texts = _labels(trajectories, labels)
     for index, t in enumerate(trajectories):
         style = optimizer_style(t.optimizer, index)
         height = surface_height(grid, t.loss) + rise  # (steps+1, n)
-        for s in range(t.n_starts):
-            last = t.last[s]
+        ends, stopped = last_valid(t), diverged(t)
+        for s in range(len(ends)):
+            last = ends[s]
             xy, h = t.xy[: last + 1, s], height[: last + 1, s]
             artists += ax.plot(
                 xy[:, 0], xy[:, 1], h, color=style.color, linestyle=style.linestyle,
-                linewidth=2.4, zorder=5, label=path_label(t) if s == 0 else "_nolegend_",
+                linewidth=2.4, zorder=5, label=texts[index] if s == 0 else "_nolegend_",
                 axlim_clip=True,  # a run that leaves the domain leaves the box, not the figure
                 path_effects=[patheffects.Stroke(linewidth=4.6, foreground=HALO, alpha=0.85),
                               patheffects.Normal()],
             )  # fmt: skip
-            end = "X" if t.diverged[s] else style.marker
+            end = "X" if stopped[s] else style.marker
             artists += ax.plot(
                 [xy[-1, 0]], [xy[-1, 1]], [h[-1]], linestyle="none", marker=end,
-                markersize=11 if t.diverged[s] else 8, color=style.color,
+                markersize=11 if stopped[s] else 8, color=style.color,
                 markeredgecolor="white", zorder=7, axlim_clip=True,
             )  # fmt: skip
         artists += ax.plot(t.xy[0, :, 0], t.xy[0, :, 1], height[0], linestyle="none",
-                           marker="o", markersize=10 if t.n_starts <= 5 else 4,
+                           marker="o", markersize=10 if len(ends) <= 5 else 4,
                            markerfacecolor="white", markeredgecolor="black",
                            zorder=7)  # fmt: skip
     (x0, x1), (y0, y1) = grid.domain
@@ -475,8 +495,9 @@ def _grid_value(grid: LossGrid, z: np.ndarray, x: float, y: float) -> float:
 
 def loss_curves(
     ax: Axes,
-    trajectories: Sequence[Trajectory],
+    trajectories: Sequence[PathRecord],
     *,
+    labels: Sequence[str] | None = None,
     f_min: float | None = None,
     floor: float = 1e-12,
 ) -> list[Artist]:
@@ -484,30 +505,32 @@ def loss_curves(
 
     With f_min known the y axis is log(loss - f_min), floored at `floor` (the float
     resolution reached at the minimum); without it, log(loss) where every loss is positive, else
-    linear. A diverged run ends with an × at its last valid step.
+    linear. A diverged run ends with an × at its last valid step. Legend text as in paths.
     """
     values = [t.loss - f_min if f_min is not None else t.loss for t in trajectories]
     finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
     log = f_min is not None or (finite.size > 0 and finite.min() > 0)
     artists: list[Artist] = []
-    steps = np.arange(max(t.steps for t in trajectories) + 1)
+    texts = _labels(trajectories, labels)
+    step = np.arange(max(path_steps(t) for t in trajectories) + 1)
     for index, (t, v) in enumerate(zip(trajectories, values, strict=True)):
         style = optimizer_style(t.optimizer, index)
         color = _readable(style.color, ax)
         if log:
             v = np.maximum(v, floor)
-        few = t.n_starts <= 5
-        for s in range(t.n_starts):
-            last = t.last[s]
+        ends, stopped = last_valid(t), diverged(t)
+        few = len(ends) <= 5
+        for s in range(len(ends)):
+            last = ends[s]
             (line,) = ax.plot(
-                steps[: last + 1], v[: last + 1, s], color=color, linestyle=style.linestyle,
+                step[: last + 1], v[: last + 1, s], color=color, linestyle=style.linestyle,
                 linewidth=2.2 if few else 1.0, alpha=1.0 if few else 0.5,
-                marker=style.marker if few else None, markevery=max(1, t.steps // 10),
+                marker=style.marker if few else None, markevery=max(1, path_steps(t) // 10),
                 markersize=7, markeredgecolor="white", markeredgewidth=0.8,
-                label=path_label(t) if s == 0 else "_nolegend_",
+                label=texts[index] if s == 0 else "_nolegend_",
             )  # fmt: skip
             artists.append(line)
-            if t.diverged[s] and last >= 0:
+            if stopped[s] and last >= 0:
                 (cross,) = ax.plot(
                     [last], [v[last, s]], linestyle="none", marker="X", markersize=12,
                     color=color, markeredgecolor="white", zorder=5, label="_nolegend_",
@@ -523,7 +546,7 @@ def loss_curves(
                 "data"), xytext=(0, 3), textcoords="offset points", fontsize="small",
                 color=mpl.rcParams["grid.color"], va="bottom",
             ))  # fmt: skip
-    ax.set_xlim(0, steps[-1])
+    ax.set_xlim(0, step[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("loss − f*" if f_min is not None and f_min != 0 else "loss")
     ax.grid(True, which="major")
@@ -695,9 +718,9 @@ def basin_legend_handles(grid: LossGrid, trajectories: Sequence[Trajectory]) -> 
         Patch(facecolor=c, edgecolor="black", label=f"→ ({x:.3g}, {y:.3g})")
         for c, (x, y) in zip(colors, grid.minima, strict=True)
     ]
-    steps = max(t.steps for t in trajectories)
+    most = max(t.steps for t in trajectories)
     handles.append(Patch(facecolor=NOT_REACHED, edgecolor="black",
-                         label=f"elsewhere after {steps} steps"))  # fmt: skip
+                         label=f"elsewhere after {most} steps"))  # fmt: skip
     if any(t.diverged.any() for t in trajectories):
         handles.append(Patch(facecolor=DIVERGED, edgecolor="black", label="diverged"))
     return handles
@@ -728,12 +751,15 @@ def equal_aspect(grid: LossGrid) -> bool:
     return 0.5 <= (x1 - x0) / (y1 - y0) <= 2.0
 
 
-def style_handles(trajectories: Sequence[Trajectory]) -> list[Line2D]:
-    """Legend handles showing each optimizer's colour, marker and line style."""
+def style_handles(
+    trajectories: Sequence[PathRecord], labels: Sequence[str] | None = None
+) -> list[Line2D]:
+    """Legend handles showing each optimizer's colour, marker and line style (text as in paths)."""
     handles = []
-    for index, t in enumerate(trajectories):
+    for index, (t, text) in enumerate(zip(trajectories, _labels(trajectories, labels),
+                                          strict=True)):  # fmt: skip
         style = optimizer_style(t.optimizer, index)
         handles.append(Line2D([], [], color=style.color, linestyle=style.linestyle,
                               marker=style.marker, linewidth=2.2, markersize=7,
-                              markeredgecolor="white", label=path_label(t)))  # fmt: skip
+                              markeredgecolor="white", label=text))  # fmt: skip
     return handles

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import torch
 
@@ -27,7 +28,8 @@ DEFAULT_LR = {"gradient": 1e-2, "adaptive": 5e-2, "quasi-newton": 1.0}
 
 @dataclass(frozen=True)
 class Surface:
-    """A loss surface f(x, y) with what a lesson needs to show it."""
+    """A loss surface f(x, y) with what a lesson needs to show it. Immutable and hashable: the
+    registry's entries are shared by everyone who asks for them."""
 
     name: str  # registry name, or the expression text for custom surfaces
     title: str  # display title: "Rosenbrock"
@@ -39,8 +41,14 @@ class Surface:
     start: tuple[float, float] = (0.0, 0.0)  # a start that makes a good lesson
     log_scale: bool = False  # colour by log(f - f_min): surfaces spanning decades
     steps: int = 200  # default number of optimizer steps
-    lr: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_LR))
-    # ^ default learning rate by optimizer family ("gradient", "adaptive") or preset name
+    lr: Mapping[str, float] = field(default_factory=lambda: DEFAULT_LR, hash=False)
+    # ^ default learning rate by optimizer family ("gradient", "adaptive") or preset name;
+    #   read-only (a registry entry is shared), and left out of the hash (a mapping has none)
+    view: tuple[float, float] | None = None  # (elevation, azimuth) of 3-D figures, None: any
+    # ^ where set, no hill stands between the camera and the lesson's paths
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lr", MappingProxyType(dict(self.lr)))
 
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
         """Loss at `points` (..., 2) -> (...)."""
@@ -132,6 +140,7 @@ _SURFACES = [
         start=(-1.5, 2.0), log_scale=True, steps=1000,
         lr={"gradient": 1e-3, "adaptive": 0.1, "rmsprop": 1e-2, "adagrad": 0.5,
             "adadelta": 10.0, "rprop": 1e-2},
+        view=(55, -100),
     ),
     Surface(
         "beale", "Beale", "(1.5-x+xy)^2 + (2.25-x+xy^2)^2 + (2.625-x+xy^3)^2",
@@ -141,6 +150,7 @@ _SURFACES = [
         start=(1.0, 1.5), log_scale=True, steps=500,
         lr={"gradient": 1e-2, "momentum": 2e-3, "nesterov": 2e-3, "adaptive": 0.1,
             "adagrad": 0.5, "adadelta": 10.0, "rprop": 1e-2},
+        view=(55, -100),
     ),
     Surface(
         "booth", "Booth", "(x+2y-7)^2 + (2x+y-5)^2",
@@ -166,6 +176,7 @@ _SURFACES = [
         0.0, start=(0.5, -4.0), log_scale=True, steps=200,
         lr={"gradient": 5e-3, "momentum": 2e-3, "nesterov": 2e-3, "adaptive": 0.1,
             "adagrad": 1.0, "adadelta": 20.0, "rprop": 0.05},
+        view=(40, -135),
     ),
     Surface(
         "three_hump_camel", "Three-hump camel", "2x^2 - 1.05x^4 + x^6/6 + xy + y^2",
@@ -291,6 +302,7 @@ def from_function(
     log_scale: bool = False,
     steps: int = 200,
     lr: Mapping[str, float] | None = None,
+    view: tuple[float, float] | None = None,
 ) -> Surface:
     """Wrap a Python callable f(x, y) -> loss on torch tensors as a Surface."""
     if not callable(fn):
@@ -307,5 +319,6 @@ def from_function(
         start=tuple(map(float, start)) if start is not None else _corner_start(domain),
         log_scale=log_scale,
         steps=steps,
-        lr=dict(lr) if lr else dict(DEFAULT_LR),
+        lr=lr or DEFAULT_LR,
+        view=view,
     )

@@ -11,9 +11,10 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 
-from landscape import plot
+from landscape import paths, plot
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid, sample
+from landscape.paths import PlainPath
 from landscape.style import LINESTYLES, LOG_OFFSET, color_values, optimizer_style
 from landscape.surfaces import get_surface
 from landscape.sweeps import lr_sweep, start_grid
@@ -174,9 +175,36 @@ def test_many_starts_draw_thin_lines_without_markers(ax, log_grid, rosenbrock):
     assert len(marks.get_xydata()) == 25
 
 
-def test_paths_on_a_foreign_grid(ax, foreign_grid, race):
+def test_paths_on_a_foreign_grid_keep_the_grid_s_view(ax, foreign_grid, race):
     plot.contours(ax, foreign_grid)
-    assert plot.paths(ax, race[:1])
+    line = plot.paths(ax, race[:1])[0]
+    np.testing.assert_allclose(line.get_xydata(), race[0].xy[:, 0])
+    assert (ax.get_xlim(), ax.get_ylim()) == foreign_grid.domain  # the path does not rescale
+
+
+def test_helpers_take_any_path_record_with_labels_in_other_words(log_grid):
+    # A record with only what PathRecord names: no divergence, minima or gradient norms. Its
+    # second start stops (NaN) after step 2; nothing else says so.
+    xy = np.array([[[-1.5, 2.0], [0.5, 0.5]], [[-1.0, 1.5], [0.6, 0.4]], [[-0.5, 1.0], [0.7, 0.3]],
+                   [[0.0, 0.5], [np.nan, np.nan]]])  # (4, 2, 2)  # fmt: skip
+    path = PlainPath("adam", "Adam", (("lr", 0.1),), xy, np.arange(8.0).reshape(4, 2))
+    assert path.describe() == "Adam (lr=0.1)"
+    np.testing.assert_array_equal(paths.last_valid(path), [3, 2])
+    np.testing.assert_array_equal(paths.diverged(path), [False, True])
+    flat, solid = Figure().add_subplot(), Figure().add_subplot(projection="3d")
+    lines = [a for a in plot.paths(flat, [path], labels=["Adam: 4% off the plane"])
+             if hasattr(a, "get_xdata")]  # fmt: skip
+    assert lines[0].get_label() == "Adam: 4% off the plane — 1/2 diverged"
+    np.testing.assert_allclose(lines[1].get_xydata(), xy[:3, 1])
+    assert lines[2].get_marker() == "X" and tuple(lines[2].get_xydata()[0]) == (0.7, 0.3)
+    labels = [a.get_label() for a in plot.surface3d(solid, log_grid, [path], labels=["A"])]
+    assert "A — 1/2 diverged" in labels
+    curves = plot.loss_curves(Figure().add_subplot(), [path], labels=["B"])
+    assert curves[0].get_label() == "B — 1/2 diverged" and len(curves[1].get_xdata()) == 3
+    (handle,) = plot.style_handles([path], ["C"])
+    assert handle.get_label() == "C — 1/2 diverged"
+    with pytest.raises(LandscapeError, match="2 labels for 1 paths"):
+        plot.paths(flat, [path], labels=["a", "b"])
 
 
 def test_black_paths_stay_visible_on_the_dark_theme(race):

@@ -12,8 +12,10 @@ import pytest
 import torch
 
 import landscape.slice.mnist as slice_mnist
+from landscape import figures
 from landscape.errors import LandscapeError
 from landscape.mnist import mlp, mnist_optimizer
+from landscape.paths import PlainPath
 from landscape.slice import flat_weights
 
 SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
@@ -152,6 +154,32 @@ def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, direction
                        "--out", out)  # fmt: skip
     assert code == 0, err
     assert out.stat().st_size > 10_000
+
+
+def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
+    cli, quick_runs, data_dir, tmp_path, monkeypatch
+):
+    drawn, draw = [], figures.contour_figure
+
+    def contour_figure(grid, paths, **options):
+        drawn.append((paths, options))
+        return draw(grid, paths, **options)
+
+    monkeypatch.setattr(figures, "contour_figure", contour_figure)
+    out = tmp_path / "slice.npz"
+    for name in ("slice.npz", "slice.png"):
+        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "6x4", "--device",
+                           "cpu", "--data-dir", data_dir, "--out", tmp_path / name)  # fmt: skip
+        assert code == 0, err
+    saved = np.load(out)
+    (sgd, adam), options = drawn[0]
+    assert isinstance(sgd, PlainPath) and (sgd.label, adam.label) == ("SGD", "ADAM")
+    np.testing.assert_array_equal(adam.xy[:, 0], saved["path1_xy"])
+    np.testing.assert_array_equal(adam.loss[:, 0], saved["path1_true_loss"])
+    farthest = saved["path1_distance"].max()
+    assert options["labels"][1] == (f"ADAM (lr=0.01)\n≤ {farthest:.2g} off the plane "
+                                    f"({100 * saved['path1_relative'].max():.0f}%)")  # fmt: skip
+    assert options["title"] == "MNIST MLP test loss: PCA plane of the runs' snapshots"
 
 
 def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):

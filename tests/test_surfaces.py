@@ -97,6 +97,20 @@ def test_rosenbrock_matches_its_formula():
     assert SURFACES["rosenbrock"](torch.tensor(xy)).numpy() == pytest.approx(expected)
 
 
+def test_a_registry_entry_is_hashable_and_nothing_can_change_it():
+    rosenbrock = get_surface("rosenbrock")
+    assert hash(rosenbrock) == hash(SURFACES["rosenbrock"]) and {rosenbrock: 1}[rosenbrock] == 1
+    assert rosenbrock.default_lr("rmsprop", "adaptive") == rosenbrock.lr["rmsprop"] == 0.01
+    with pytest.raises(TypeError):
+        rosenbrock.lr["rmsprop"] = 1.0
+    with pytest.raises(AttributeError):
+        rosenbrock.lr = {"rmsprop": 1.0}
+    custom = from_function(lambda x, y: x * y, name="xy", lr={"adaptive": 0.3})
+    assert custom.lr == {"adaptive": 0.3} and hash(custom) == hash(
+        custom.with_domain(custom.domain)
+    )
+
+
 def test_points_must_be_pairs():
     with pytest.raises(LandscapeError, match=r"\(\.\.\., 2\)"):
         SURFACES["booth"](torch.zeros(3, 3))

@@ -107,7 +107,7 @@ def plot_command(
     if kind == "contour":
         fig = figures.contour_figure(loss_grid, traces, theme=theme)
     elif kind == "surface":
-        fig = figures.surface_figure(loss_grid, traces, theme=theme)
+        fig = figures.surface_figure(loss_grid, traces, theme=theme, view=the_surface.view)
     elif kind == "loss":
         fig = figures.loss_figure(traces, f_min=the_surface.f_min, theme=theme,
                                   title=f"{the_surface.title}: loss against step")  # fmt: skip
@@ -116,7 +116,7 @@ def plot_command(
     elif kind == "basins":
         fig = figures.basin_figure(loss_grid, traces, theme=theme)
     else:
-        fig = figures.all_figure(loss_grid, traces, theme=theme)
+        fig = figures.all_figure(loss_grid, traces, theme=theme, view=the_surface.view)
     print(f"wrote {figures.save_figure(fig, path, dpi=dpi)}")
 
 
