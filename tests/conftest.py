@@ -27,3 +27,18 @@ def cli(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """What the commands hand landscape.figures.contour_figure: a list of (paths, options)."""
+    from landscape import figures
+
+    calls, draw = [], figures.contour_figure
+
+    def contour_figure(grid, paths, **options):
+        calls.append((paths, options))
+        return draw(grid, paths, **options)
+
+    monkeypatch.setattr(figures, "contour_figure", contour_figure)
+    return calls

@@ -56,14 +56,7 @@ def test_format_follows_the_suffix(cli, tmp_path, suffix, magic):
     assert code == 0 and out.read_bytes().startswith(magic)
 
 
-def test_run_options_reach_the_figure(cli, tmp_path, monkeypatch):
-    drawn, draw = [], figures.contour_figure
-
-    def contour_figure(grid, trajectories, **kwargs):
-        drawn.append((trajectories, kwargs))
-        return draw(grid, trajectories, **kwargs)
-
-    monkeypatch.setattr(figures, "contour_figure", contour_figure)
+def test_run_options_reach_the_figure(cli, tmp_path, drawn):
     out = tmp_path / "q.png"
     code, _out, err = cli("plot", "x**2 + 10*y**2", "-o", "adam", "--lr", "0.3", "--param",
                           "betas=0.8,0.99", "--start", "-4,3", "--steps", "12", "--noise", "0.5",

@@ -12,7 +12,6 @@ import pytest
 import torch
 
 import landscape.slice.mnist as slice_mnist
-from landscape import figures
 from landscape.errors import LandscapeError
 from landscape.mnist import mlp, mnist_optimizer
 from landscape.paths import PlainPath
@@ -157,15 +156,8 @@ def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, direction
 
 
 def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
-    cli, quick_runs, data_dir, tmp_path, monkeypatch
+    cli, quick_runs, data_dir, tmp_path, drawn
 ):
-    drawn, draw = [], figures.contour_figure
-
-    def contour_figure(grid, paths, **options):
-        drawn.append((paths, options))
-        return draw(grid, paths, **options)
-
-    monkeypatch.setattr(figures, "contour_figure", contour_figure)
     out = tmp_path / "slice.npz"
     for name in ("slice.npz", "slice.png"):
         code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "6x4", "--device",

@@ -20,6 +20,9 @@ from landscape.surfaces import SURFACES
 
 # The learning-rate fan compares the plain and the adaptive step unless told otherwise.
 FAN_DEFAULT = ["sgd", "adam"]
+GRID_HELP = f"basins only: starts per side of the grid of starts (default {sweeps.BASIN_GRID})."
+RUNS_HELP = (f"fan only: learning rates per optimizer, spaced evenly over 3 decades around its "
+             f"own (default {sweeps.FAN_RUNS}).")  # fmt: skip
 
 
 @app.command("plot")
@@ -54,26 +57,8 @@ def plot_command(
     theme: Annotated[
         run.Theme, typer.Option(help="light, dark, or transparent (no background, for slides).")
     ] = "light",
-    grid: Annotated[
-        int | None,
-        typer.Option(
-            min=2,
-            max=300,
-            show_default=False,
-            help="basins only: starts per side of the grid of starts "
-            f"(default {sweeps.BASIN_GRID}).",
-        ),
-    ] = None,  # fmt: skip
-    runs: Annotated[
-        int | None,
-        typer.Option(
-            min=2,
-            max=200,
-            show_default=False,
-            help=f"fan only: learning rates per optimizer, spaced evenly over 3 decades around "
-            f"its own (default {sweeps.FAN_RUNS}).",
-        ),
-    ] = None,  # fmt: skip
+    grid: Annotated[int | None, typer.Option(min=2, max=300, help=GRID_HELP)] = None,
+    runs: Annotated[int | None, typer.Option(min=2, max=200, help=RUNS_HELP)] = None,
     *,
     options: RunOptions,
 ) -> None:
