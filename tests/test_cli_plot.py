@@ -36,17 +36,23 @@ def test_default_writes_the_lesson_race_beside_the_user(cli, tmp_path, monkeypat
 
 
 @pytest.mark.parametrize(
-    ("kind", "extra"),
-    [("contour", []), ("surface", []), ("loss", []), ("all", []),
-     ("fan", ["--runs", "3"]), ("basins", ["--grid", "4", "-o", "sgd", "-o", "adam"])],
+    ("kind", "extra", "size"),
+    [("contour", [], figures.SIZE_CONTOUR), ("surface", [], figures.SIZE_SURFACE),
+     ("loss", [], figures.SIZE_LOSS), ("all", [], figures.SIZE_ALL),
+     ("fan", ["--runs", "3"], (16.0, 9.0)),  # a column per optimizer: sgd and adam
+     ("basins", ["--grid", "4", "-o", "sgd", "-o", "adam"], None)],
 )  # fmt: skip
-def test_every_kind_writes_a_figure(cli, tmp_path, kind, extra):
+def test_every_kind_writes_a_figure(cli, tmp_path, drawn, kind, extra, size):
     out = tmp_path / f"{kind}.png"
     code, stdout, err = cli("plot", "himmelblau", "--kind", kind, "--steps", "15", "--dpi", "30",
                             "--out", out, *extra)  # fmt: skip
     assert (code, err) == (0, "")
     assert stdout.strip() == f"wrote {out}"
-    assert png_size(out)[0] > 100
+    if size is not None:
+        assert png_size(out) == (round(size[0] * 30), round(size[1] * 30))
+    image = imread(out)
+    assert np.ptp(image[..., :3]) > 0.5  # drawn, not blank
+    assert bool(drawn) == (kind == "contour")  # each kind draws its own figure
 
 
 @pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF")])

@@ -145,14 +145,20 @@ def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, 
     assert code == 2 and "--steps does not apply to --surface mnist" in err
 
 
-@pytest.mark.parametrize("directions", ["random", "plane"])
-def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, directions):
+@pytest.mark.parametrize(
+    ("directions", "plane"),
+    [("random", "random filter-normalized plane"), ("plane", "plane through three weight vectors")],
+)
+def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, drawn, directions, plane):
     out = tmp_path / f"{directions}.png"
     code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--directions", directions,
                        "--grid", "6x4", "--device", "cpu", "--data-dir", data_dir,
                        "--out", out)  # fmt: skip
     assert code == 0, err
-    assert out.stat().st_size > 10_000
+    ((sgd, adam), options) = drawn[0]
+    assert options["title"] == f"MNIST MLP test loss: {plane}"
+    assert sgd.xy.shape == adam.xy.shape == (9, 1, 2)  # the stand-in runs' 9 snapshots
+    assert out.read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
