@@ -55,7 +55,7 @@ def plot_command(
         ),
     ] = 150,
     theme: Annotated[
-        run.Theme, typer.Option(help="light, dark, or transparent (no background, for slides).")
+        run.ThemeName, typer.Option(help="light, dark, or transparent (no background, for slides).")
     ] = "light",
     grid: Annotated[int | None, typer.Option(min=2, max=300, help=GRID_HELP)] = None,
     runs: Annotated[int | None, typer.Option(min=2, max=200, help=RUNS_HELP)] = None,

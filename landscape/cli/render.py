@@ -71,7 +71,8 @@ def render_command(
         ),
     ] = None,
     theme: Annotated[
-        run.Theme, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
+        run.ThemeName,
+        typer.Option(help="dark, light, or transparent (for slides; gif, webm or png)."),
     ] = "dark",
     *,
     options: RunOptions,

@@ -34,7 +34,7 @@ Optimizers = Annotated[
     typer.Option("--optimizer", "-o", help="Preset (sgd, momentum, rmsprop, adam, ...) or "
                  "dotted class path; repeat for several. Default: sgd, momentum, rmsprop, adam."),
 ]  # fmt: skip
-Theme = Literal[tuple(THEMES)]  # light, dark, transparent: the choices are the library's
+ThemeName = Literal[tuple(THEMES)]  # light, dark, transparent: the choices are the library's
 
 # The nine run options: (annotation, default) by RunOptions field, in landscape.options.FLAGS'
 # order.
