@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
-
 
 @pytest.fixture(scope="module")
-def corrupt_data(tmp_path_factory) -> Path:
+def corrupt_data(tmp_path_factory, mnist_gz) -> Path:
     """A data folder whose test labels are truncated (and still gzip-valid)."""
     root = tmp_path_factory.mktemp("corrupt")
     (root / "mnist").mkdir()
-    for f in (SHARED_DATA / "mnist").iterdir():
+    for f in mnist_gz.iterdir():
         shutil.copyfile(f, root / "mnist" / f.name)
     labels = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
     labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-100]))

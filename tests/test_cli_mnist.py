@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-import os
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -16,11 +14,7 @@ from landscape.mnist import MNIST, SEED_TABLE, load_mnist, load_runs, train
 from landscape.mnist.data import FILES
 
 cli_mnist = importlib.import_module("landscape.cli.mnist")
-SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
-pytestmark = pytest.mark.skipif(
-    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
-    reason="the verified MNIST copy is not beside the project",
-)
+pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +27,11 @@ def small_runs():
 
 
 @pytest.fixture
-def corrupt_dir(tmp_path):
+def corrupt_dir(tmp_path, mnist_gz):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name in FILES:
-        (folder / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+        (folder / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 4)
     return tmp_path
@@ -144,11 +138,11 @@ def test_compare_bad_learning_rates_and_arguments(cli, monkeypatch, args, messag
 
 
 @pytest.mark.slow
-def test_compare_reproduces_the_seeds_table(cli, tmp_path):
+def test_compare_reproduces_the_seeds_table(cli, tmp_path, mnist_gz):
     data = tmp_path / "data"
     (data / "mnist").mkdir(parents=True)
     for name in FILES:
-        (data / "mnist" / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+        (data / "mnist" / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
     code, out, err = cli("compare", "--json", "--device", "cpu", "--out-dir", tmp_path,
                          "--data-dir", data)  # fmt: skip
     assert code == 0, err

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,15 +14,13 @@ from landscape.errors import LandscapeError
 from landscape.mnist import mlp, mnist_optimizer
 from landscape.slice import flat_weights
 
-SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
-
 
 @pytest.fixture
-def data_dir(tmp_path):
+def data_dir(tmp_path, mnist_data_dir):
     """A writable data folder holding the verified MNIST copy."""
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "mnist").symlink_to(SHARED_MNIST.resolve())
+    (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
     return folder
 
 
