@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 
 import numpy as np
@@ -180,6 +181,27 @@ def test_huge_constant_powers_do_not_hang():
     assert torch.isinf(s(torch.zeros(1, 2))).all()
 
 
+@pytest.mark.parametrize("text,value", [("3", 3.0), ("-pi*e", -math.pi * math.e), ("2**-3", 0.125)])
+def test_a_finite_constant_is_a_flat_surface(text, value):
+    s = get_surface(text)
+    points = torch.tensor([[0.0, 0.0], [1e3, -7.0]], dtype=torch.float64, requires_grad=True)
+    values = s(points)
+    (grad,) = torch.autograd.grad(values.sum(), points)  # a graph to differentiate: zero
+    np.testing.assert_array_equal(values.detach().numpy(), [value, value])
+    assert torch.equal(grad, torch.zeros_like(points))
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [("9**9**9**9", "is inf"), ("1e308*10", "is inf"), ("0/0", "is nan"), ("log(0)", "is -inf"),
+     ("-(9**999)", "is -inf"), ("sqrt(-1)", "is nan")],
+)  # fmt: skip
+def test_a_constant_that_is_not_finite_is_a_one_line_error(text, shown):
+    with pytest.raises(LandscapeError, match=f"does not depend on x or y and {shown}") as err:
+        get_surface(text)
+    assert "\n" not in str(err.value) and repr(text) in str(err.value)
+
+
 def test_misspelt_names_suggest_the_closest():
     with pytest.raises(LandscapeError, match="did you mean 'rosenbrock'"):
         get_surface("rosenbrok")
@@ -219,6 +241,14 @@ _expressions = st.recursive(
 @settings(max_examples=150, deadline=None)
 @given(_expressions, st.lists(st.floats(-4, 4), min_size=2, max_size=2))
 def test_valid_expressions_compile_and_evaluate(text, point):
+    names = {node.id for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Name)}
+    if not names & {"x", "y"}:
+        # A constant: a flat surface when finite, else refused.
+        value = compile_expression(f"{text} + 0*x")(*torch.zeros(2, dtype=torch.float64))
+        if not torch.isfinite(value):
+            with pytest.raises(LandscapeError, match="not a finite number"):
+                get_surface(text)
+            return
     s = get_surface(text)
     value = s(torch.tensor(point, dtype=torch.float64))
     assert value.shape == ()
