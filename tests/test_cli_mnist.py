@@ -1,4 +1,4 @@
-"""`landscape compare`: the seed's table, its outputs, and bad input."""
+"""`landscape compare`: the lesson's table, its outputs, and bad input."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
 
     def fake_train_or_load(specs, **kwargs):
         asked.extend(specs)
-        # runs with the settings asked for: the seed's numbers no longer compare
+        # runs with the settings asked for: the lesson's numbers no longer compare
         return [dataclasses.replace(r, settings=dict(s.hyper))
                 for s in specs for r in small_runs if r.optimizer == s.name]  # fmt: skip
 
@@ -113,11 +113,11 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
                          "-p", "sgd.momentum=0.5")  # fmt: skip
     assert code == 0, err
     sgd, adam = asked
-    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the seed's rate, the momentum asked
+    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the lesson's rate, the momentum asked
     assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # Keras's eps kept
     for row in ("│ SGD", "│ Adam"):
         line = next(line for line in out.splitlines() if line.startswith(row))
-        assert "0.9362" not in line and "0.9763" not in line  # no seed number beside them
+        assert "0.9362" not in line and "0.9763" not in line  # no lesson number beside them
     assert "Adam (lr=0.01, betas=(0.9, 0.999), eps=1e-07)" in " ".join(out.split())
 
 

@@ -1,4 +1,4 @@
-"""The seed's MLP and its training: the batched trainer against the plain torch loop."""
+"""The lesson's MLP and its training: the batched trainer against the plain torch loop."""
 
 from __future__ import annotations
 

@@ -119,7 +119,7 @@ def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_d
     assert code == 0, err
     sgd, adam = quick_runs[0][2]
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.9}
-    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the seed's
+    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the lesson's
 
 
 def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, monkeypatch):

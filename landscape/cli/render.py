@@ -101,7 +101,7 @@ def render_command(
         typer.Option(
             "--lr",
             help="Learning rate for all optimizers, or NAME=VALUE for one; "
-            "default: the surface's lesson rate (mnist: the seed's).",
+            "default: the surface's lesson rate (mnist: the lesson's).",
         ),
     ] = None,  # fmt: skip
     param: run.Param = None,

@@ -36,7 +36,7 @@ Param = Annotated[
 MnistLr = Annotated[
     list[str] | None,
     typer.Option("--lr", help="Learning rate for all optimizers, or NAME=VALUE for one; "
-                 "default: the seed's (Keras) rate."),
+                 "default: the lesson's (Keras) rate."),
 ]  # fmt: skip
 Steps = Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Optimizer steps; "
                                             "default: the surface's.")]  # fmt: skip
@@ -94,7 +94,7 @@ def resolve(
 def mnist_optimizers(
     names: list[str], lr: list[str] | None, param: list[str] | None
 ) -> list[OptimizerSpec]:
-    """The MNIST runs' optimizers: the seed's Keras settings, then --lr and --param on top."""
+    """The MNIST runs' optimizers: the lesson's Keras settings, then --lr and --param on top."""
     keys = [n.strip().lower() for n in names]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:  # the same run twice: one path drawn over the other
