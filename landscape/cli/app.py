@@ -48,9 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as err:  # noqa: BLE001  (anything unexpected: short message, traceback kept)
         print(f"internal error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
-        saved = _save_traceback(traceback.format_exc())
+        text = traceback.format_exc()
+        saved = _save_traceback(text)
         if saved is None:
-            print(traceback.format_exc(), file=sys.stderr, end="")
+            print(text, file=sys.stderr, end="")
             print("The traceback could not be saved to a file; please report it.", file=sys.stderr)
         else:
             print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
