@@ -1,11 +1,12 @@
 # Two commands set everything up on a fresh Debian machine with Python 3.11:
 #   make demo   # creates .venv if missing, then runs the main job
 #   make test   # creates .venv if missing, then runs ruff and pytest
+#   make test-oldest  # the suite again in .venv-oldest, with every dependency at its floor
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup test demo gallery clean
+.PHONY: setup test test-oldest demo gallery clean
 
 setup: $(VENV)/.installed
 
@@ -18,6 +19,9 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
+test-oldest:
+	PYTHON=$(PYTHON) bash scripts/test_oldest.sh
+
 demo: setup
 	$(BIN)/landscape render adam
 
@@ -25,4 +29,4 @@ gallery: setup
 	$(BIN)/python scripts/gallery.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-oldest build *.egg-info

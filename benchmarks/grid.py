@@ -1,4 +1,4 @@
-"""Benchmark: a 51x51 loss slice of the seed's trained MNIST network over the 10k test set,
+"""Benchmark: a 51x51 loss slice of the lesson's trained MNIST network over the 10k test set,
 the fast path (three first-layer products, batched points) against per-point evaluation (load
 the weights, evaluate the whole set), in one run. The reference is timed on a subset of the
 points and scaled; the two agree on every point measured both ways. JSON summary last.
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     args = parser.parse_args()
 
-    # The seed's network (Adam, 5 epochs), trained or read from the cache of finished runs.
+    # The lesson's network (Adam, 5 epochs), trained or read from the cache of finished runs.
     (run,) = train_or_load(["adam"], epochs=args.epochs, seed=0, device=args.device,
                            data_dir=args.data_dir)  # fmt: skip
     data = load_mnist(args.data_dir)

@@ -65,12 +65,28 @@ def compile_expression(text: str) -> Fn:
     except SyntaxError as err:
         col = f" at column {err.offset}" if err.offset else ""
         raise LandscapeError(f"cannot parse expression {text!r}: {err.msg}{col}") from None
-    return _Compiler(text).visit(tree.body)
+    compiler = _Compiler(text)
+    fn = compiler.visit(tree.body)
+    return fn if compiler.uses_xy else _flat(text, fn)
+
+
+def _flat(text: str, fn: Fn) -> Fn:
+    """A constant expression as a flat surface; refused when the constant is inf or NaN."""
+    zero = torch.zeros((), dtype=torch.float64)
+    value = float(fn(zero, zero))
+    if not math.isfinite(value):
+        raise LandscapeError(
+            f"expression {text!r} does not depend on x or y and is {value}, not a finite "
+            "number; write a formula in x and y, e.g. 'x**2 + 10*y**2'"
+        )
+    # 0 * x ties the value to the points, so that autograd gives the flat surface's zero gradient.
+    return lambda x, y: value + 0 * x
 
 
 class _Compiler:
     def __init__(self, text: str):
         self.text = text
+        self.uses_xy = False  # set when the tree names x or y
 
     def fail(self, node: ast.AST, what: str) -> LandscapeError:
         col = getattr(node, "col_offset", None)
@@ -89,8 +105,10 @@ class _Compiler:
             return lambda x, y: torch.tensor(value, dtype=x.dtype, device=x.device)
         if isinstance(node, ast.Name):
             if node.id == "x":
+                self.uses_xy = True
                 return lambda x, y: x
             if node.id == "y":
+                self.uses_xy = True
                 return lambda x, y: y
             if node.id in CONSTANTS:
                 value = CONSTANTS[node.id]

@@ -71,8 +71,9 @@ class Trajectory:
 
     @property
     def last(self) -> np.ndarray:
-        """(n,) index of each start's last valid step."""
-        return np.where(self.diverged, self.diverged_at - 1, self.steps)
+        """(n,) index of each start's last valid step; 0 for a start invalid from the outset (its
+        row 0 is NaN), never -1, which would index the last row."""
+        return np.where(self.diverged, self.diverged_at - 1, self.steps).clip(min=0)
 
     @property
     def final_xy(self) -> np.ndarray:

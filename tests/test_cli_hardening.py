@@ -7,22 +7,24 @@ import gzip
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SHARED_DATA
+from landscape.mnist import data as mnist_data
 
 
 @pytest.fixture(scope="module")
-def corrupt_data(tmp_path_factory) -> Path:
+def corrupt_data(tmp_path_factory, mnist_gz) -> Path:
     """A data folder whose test labels are truncated (and still gzip-valid)."""
     root = tmp_path_factory.mktemp("corrupt")
     (root / "mnist").mkdir()
-    for f in (SHARED_DATA / "mnist").iterdir():
+    for f in mnist_gz.iterdir():
         shutil.copyfile(f, root / "mnist" / f.name)
     labels = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
     labels.write_bytes(gzip.compress(gzip.decompress(labels.read_bytes())[:-100]))
@@ -149,19 +151,59 @@ def test_output_under_a_file_is_refused(cli, a_file):
     assert code == 2 and "is a file, not a folder" in err
 
 
-def test_internal_error_prints_a_short_message_and_keeps_the_traceback(cli, monkeypatch):
+@pytest.fixture
+def broken_trace(monkeypatch):
     import landscape.options as run_cli
 
     def broken(*args, **kwargs):
         raise RuntimeError("something inside broke\nsecond line")
 
     monkeypatch.setattr(run_cli, "trace_all", broken)
-    code, out, err = cli("trace", "booth")
-    assert code == 1
+
+
+def _saved_traceback(err: str) -> Path:
     lines = err.strip().splitlines()
     assert lines[0] == "internal error: RuntimeError: something inside broke"
-    saved = Path(lines[1].split(" is in ")[1].split(";")[0])
-    assert "Traceback" in saved.read_text() and "Traceback" not in err
+    assert "Traceback" not in err
+    return Path(lines[1].split(" is in ")[1].split(";")[0])
+
+
+def test_internal_error_keeps_the_traceback_in_a_fresh_private_file(cli, broken_trace, tmp_path,
+                                                                    monkeypatch):  # fmt: skip
+    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "cache")
+    saved = []
+    for _ in range(2):
+        code, _, err = cli("trace", "booth")
+        assert code == 1
+        saved.append(_saved_traceback(err))
+    assert saved[0] != saved[1]  # each error its own file
+    for path in saved:
+        assert path.parent == tmp_path / "cache" / "errors"
+        assert "Traceback" in path.read_text() and "something inside broke" in path.read_text()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_internal_error_without_a_cache_folder_uses_a_private_temp_file(
+    cli, broken_trace, tmp_path, monkeypatch
+):
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "not-a-folder")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, _, err = cli("trace", "booth")
+    path = _saved_traceback(err)
+    assert code == 1 and path.parent == tmp_path / "tmp" and path.name != "landscape-error.txt"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and "Traceback" in path.read_text()
+
+
+def test_internal_error_with_nowhere_to_save_prints_the_traceback(cli, broken_trace, tmp_path,
+                                                                   monkeypatch):  # fmt: skip
+    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "file" / "cache")
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    code, _, err = cli("trace", "booth")
+    assert code == 1 and "Traceback" in err and "something inside broke" in err
+    assert err.strip().endswith("could not be saved to a file; please report it.")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

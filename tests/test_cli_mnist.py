@@ -1,12 +1,10 @@
-"""`landscape compare`: the seed's table, its outputs, and bad input."""
+"""`landscape compare`: the lesson's table, its outputs, and bad input."""
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import json
-import os
-from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -16,11 +14,7 @@ from landscape.mnist import MNIST, SEED_TABLE, load_mnist, load_runs, train
 from landscape.mnist.data import FILES
 
 cli_mnist = importlib.import_module("landscape.cli.mnist")
-SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
-pytestmark = pytest.mark.skipif(
-    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
-    reason="the verified MNIST copy is not beside the project",
-)
+pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +27,11 @@ def small_runs():
 
 
 @pytest.fixture
-def corrupt_dir(tmp_path):
+def corrupt_dir(tmp_path, mnist_gz):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name in FILES:
-        (folder / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+        (folder / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
     (folder / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 4)
     return tmp_path
@@ -110,7 +104,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
 
     def fake_train_or_load(specs, **kwargs):
         asked.extend(specs)
-        # runs with the settings asked for: the seed's numbers no longer compare
+        # runs with the settings asked for: the lesson's numbers no longer compare
         return [dataclasses.replace(r, settings=dict(s.hyper))
                 for s in specs for r in small_runs if r.optimizer == s.name]  # fmt: skip
 
@@ -119,11 +113,11 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
                          "-p", "sgd.momentum=0.5")  # fmt: skip
     assert code == 0, err
     sgd, adam = asked
-    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the seed's rate, the momentum asked
+    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the lesson's rate, the momentum asked
     assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # Keras's eps kept
     for row in ("│ SGD", "│ Adam"):
         line = next(line for line in out.splitlines() if line.startswith(row))
-        assert "0.9362" not in line and "0.9763" not in line  # no seed number beside them
+        assert "0.9362" not in line and "0.9763" not in line  # no lesson number beside them
     assert "Adam (lr=0.01, betas=(0.9, 0.999), eps=1e-07)" in " ".join(out.split())
 
 
@@ -144,11 +138,11 @@ def test_compare_bad_learning_rates_and_arguments(cli, monkeypatch, args, messag
 
 
 @pytest.mark.slow
-def test_compare_reproduces_the_seeds_table(cli, tmp_path):
+def test_compare_reproduces_the_seeds_table(cli, tmp_path, mnist_gz):
     data = tmp_path / "data"
     (data / "mnist").mkdir(parents=True)
     for name in FILES:
-        (data / "mnist" / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
+        (data / "mnist" / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
     code, out, err = cli("compare", "--json", "--device", "cpu", "--out-dir", tmp_path,
                          "--data-dir", data)  # fmt: skip
     assert code == 0, err

@@ -55,6 +55,16 @@ def test_every_kind_writes_a_figure(cli, tmp_path, drawn, kind, extra, size):
     assert bool(drawn) == (kind == "contour")  # each kind draws its own figure
 
 
+@pytest.mark.parametrize("kind", ["contour", "surface", "loss", "all"])
+def test_a_start_invalid_from_the_outset_is_drawn_without_it(cli, tmp_path, kind):
+    # log(x) is NaN at the first start: it diverges at step 0 and has nothing to draw.
+    out = tmp_path / f"{kind}.png"
+    code, _, err = cli("plot", "log(x) + y**2", "--start", "-1,0", "--start", "2,1", "--kind",
+                       kind, "--steps", "5", "--dpi", "30", "--out", out)  # fmt: skip
+    assert (code, err) == (0, "")
+    assert png_size(out)[0] > 100
+
+
 @pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF")])
 def test_format_follows_the_suffix(cli, tmp_path, suffix, magic):
     out = tmp_path / f"race{suffix}"

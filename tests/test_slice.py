@@ -122,7 +122,7 @@ def test_float64_matches_per_point_closely():
     np.testing.assert_allclose(loss, reference, rtol=0, atol=1e-12)
 
 
-def test_grid_on_mnist_matches_per_point():
+def test_grid_on_mnist_matches_per_point(mnist_data_dir):
     from landscape.mnist import load_mnist
     from landscape.mnist import mlp as mnist_mlp
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -17,15 +15,13 @@ from landscape.mnist import mlp, mnist_optimizer
 from landscape.paths import PlainPath
 from landscape.slice import flat_weights
 
-SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
-
 
 @pytest.fixture
-def data_dir(tmp_path):
+def data_dir(tmp_path, mnist_data_dir):
     """A writable data folder holding the verified MNIST copy."""
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "mnist").symlink_to(SHARED_MNIST.resolve())
+    (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
     return folder
 
 
@@ -124,7 +120,7 @@ def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_d
     assert code == 0, err
     sgd, adam = quick_runs[0][2]
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.9}
-    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the seed's
+    assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the lesson's
 
 
 def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, monkeypatch):

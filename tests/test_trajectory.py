@@ -117,6 +117,16 @@ def test_divergence_stops_a_start_without_stopping_the_others():
     assert t.last[0] == k - 1 and np.isfinite(t.final_xy).all()
 
 
+def test_a_start_invalid_from_the_outset_ends_at_step_0():
+    # log(x) is NaN at x = -1: the first start diverges at step 0, before any step.
+    t = trace(get_surface("log(x) + y**2"), "adam", starts=[(-1.0, 0.0), (2.0, 1.0)], steps=5)
+    assert t.diverged_at.tolist() == [0, -1]
+    assert t.last.tolist() == [0, 5]
+    assert np.isnan(t.final_xy[0]).all() and np.isnan(t.final_loss[0])
+    np.testing.assert_array_equal(t.final_xy[1], t.xy[5, 1])
+    assert t.final_loss[1] == t.loss[5, 1]
+
+
 def test_non_finite_values_mark_divergence():
     surface = get_surface("log(x) + y**2", domain=((-1, 3), (-1, 1)))
     t = trace(surface, "sgd", lr=1.0, starts=[(0.5, 0.5), (2.0, 0.5)], steps=20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import traceback
@@ -46,11 +47,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as err:  # noqa: BLE001  (anything unexpected: short message, traceback kept)
-        saved = Path(tempfile.gettempdir()) / "landscape-error.txt"
-        saved.write_text(traceback.format_exc())
         print(f"internal error: {type(err).__name__}: {err}".splitlines()[0], file=sys.stderr)
-        print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
+        text = traceback.format_exc()
+        saved = _save_traceback(text)
+        if saved is None:
+            print(text, file=sys.stderr, end="")
+            print("The traceback could not be saved to a file; please report it.", file=sys.stderr)
+        else:
+            print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
         return 1
+
+
+def _save_traceback(text: str) -> Path | None:
+    """Write `text` to a fresh file only this user can read: in the user's cache folder, else in
+    the temp folder. A fixed name in a shared folder could be read, or pre-created as a symlink,
+    by another user."""
+    from landscape.mnist.data import user_cache_dir
+
+    for folder in (user_cache_dir() / "errors", None):  # None: the temp folder
+        try:
+            if folder is not None:
+                folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix="landscape-error-", suffix=".txt", dir=folder)
+            with os.fdopen(handle, "w") as file:
+                file.write(text)
+            return Path(name)
+        except OSError:
+            continue
+    return None
 
 
 def _interrupted() -> int:

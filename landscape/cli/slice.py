@@ -116,7 +116,7 @@ def slice_command(
     """Slice the MNIST network's loss through a plane of weight space (Li et al. 2018) and
     project the optimizers' training paths onto it, with their distance from the plane.
 
-    Trains the seed's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
+    Trains the lesson's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
     optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)

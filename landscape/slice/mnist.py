@@ -1,4 +1,4 @@
-"""The seed's MNIST network sliced: train (or reuse) runs, choose a plane, grid it, project paths.
+"""The lesson's MNIST network sliced: train (or reuse) runs, choose a plane, grid it, project paths.
 
 This is what `landscape slice` and the MNIST scenes call; the pieces (directions, grid,
 project) work on any network.
@@ -34,7 +34,7 @@ from landscape.trajectory import Trajectory
 
 DIRECTIONS = ("pca", "random", "plane")
 SPLITS = ("test", "train")
-DEFAULT_OPTIMIZERS = ("sgd", "rmsprop", "adam")  # the seed's three
+DEFAULT_OPTIMIZERS = ("sgd", "rmsprop", "adam")  # the lesson's three
 MARGIN = 0.25  # an automatic range reaches this share of the paths' extent beyond them
 RANDOM_RANGE = (-1.0, 1.0)  # filter-normalized units: ±1 moves every unit by its own norm
 
@@ -90,8 +90,8 @@ def mnist_slice(
     """Train (or reuse cached) runs, slice the loss through a plane and project the paths.
 
     Args:
-        optimizers: presets (the seed's Keras settings: mnist_optimizer), dotted paths or
-            specs, trained from one initialization; default the seed's sgd, rmsprop, adam.
+        optimizers: presets (the lesson's Keras settings: mnist_optimizer), dotted paths or
+            specs, trained from one initialization; default the lesson's sgd, rmsprop, adam.
         directions: "pca" (the plane that best fits all runs' snapshots: joint PCA),
             "random" (two filter-normalized Gaussian directions through the first run's end,
             seeded by `seed`) or "plane" (through the initialization and the first two runs'
@@ -123,7 +123,7 @@ def mnist_slice(
 
     # Train: rank 0 first, so that the other ranks read its cached runs.
     def runs():
-        # float32 training, as the seed's; `dtype` is for evaluating the slice.
+        # float32 training, as the lesson's; `dtype` is for evaluating the slice.
         return train_or_load(names, epochs=epochs, batch_size=batch_size, seed=seed,
                              device=device_, data_dir=data_dir,
                              progress=train_progress)  # fmt: skip
