@@ -81,7 +81,10 @@ def test_optimizers_get_the_lessons_keras_settings():
 # The trainer against the plain torch loop
 
 
-@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad"])
+@pytest.mark.parametrize(
+    "name",
+    ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad", "keras-rmsprop", "keras-adam"],
+)
 def test_batched_training_equals_the_plain_torch_loop(small, name):
     (fast,) = train([name], data=small, **SMALL)
     plain = train_plain(name, data=small, **SMALL)
@@ -161,7 +164,9 @@ def test_every_snapshot_is_evaluated_on_the_test_set(small):
 
 
 @pytest.mark.parametrize(("name", "keeps"), [("sgd", False), ("momentum", False),
-                                              ("rmsprop", True), ("adam", True)])  # fmt: skip
+                                              ("rmsprop", True), ("adam", True),
+                                              ("keras-sgd", False), ("keras-rmsprop", True),
+                                              ("keras-adam", True)])  # fmt: skip
 def test_second_moments_are_recorded_at_each_snapshot(small, name, keeps):
     (fast,) = train([name], data=small, **SMALL)
     plain = train_plain(name, data=small, **SMALL)  # per-tensor state, concatenated
