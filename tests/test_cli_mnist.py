@@ -160,7 +160,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
 
     def fake_train_or_load(specs, **kwargs):
         asked.extend(specs)
-        # runs with the settings asked for: the seed's numbers no longer compare
+        # runs with the settings asked for: the lesson's numbers no longer compare
         return [dataclasses.replace(r, settings=dict(s.hyper))
                 for s in specs for r in small_runs if r.optimizer == s.name]  # fmt: skip
 
@@ -169,7 +169,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
                          "-p", "sgd.momentum=0.5")  # fmt: skip
     assert code == 0, err
     sgd, adam = asked
-    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the seed's rate, the momentum asked
+    assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the lesson's rate, the momentum asked
     assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # Keras's eps kept
     for row in ("│ SGD", "│ Adam"):
         line = next(line for line in out.splitlines() if line.startswith(row))
