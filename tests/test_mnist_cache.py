@@ -82,6 +82,23 @@ def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
     assert len(list((tmp_path / "runs").glob("*.npz"))) == 5
 
 
+def test_snapshot_metrics_are_evaluated_once_when_first_asked(small, tmp_path, monkeypatch):
+    calls = []
+    real_train = cache_module.train
+    monkeypatch.setattr(cache_module, "train", lambda o, **k: calls.append(1) or real_train(
+        o, **{**k, "data": small}))  # fmt: skip
+    monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
+    options = {"epochs": 1, "batch_size": 100, "device": "cpu", "data_dir": tmp_path}
+    (quick,) = train_or_load(["adam"], **options, refresh=True, snapshot_metrics=False)  # compare
+    assert not quick.has_snapshot_metrics and quick.snapshot_test_loss.shape == (0,)
+    (asked,) = train_or_load(["adam"], **options)  # slice: evaluated now, saved with the run
+    (again,) = load_runs(next((tmp_path / "runs").glob("*.npz")))
+    assert calls == [1] and asked.has_snapshot_metrics and again.has_snapshot_metrics
+    np.testing.assert_array_equal(again.snapshot_test_loss, asked.snapshot_test_loss)
+    assert asked.snapshot_test_loss[-1] == pytest.approx(quick.test_loss, rel=1e-6)
+    np.testing.assert_array_equal(asked.snapshots, quick.snapshots)
+
+
 def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
     monkeypatch.setattr(cache_module, "_writable", lambda folder: False)

@@ -135,7 +135,8 @@ def compare_command(
     with progress_bar("training") as progress:
         runs = train_or_load(specs, epochs=epochs, batch_size=batch_size, seed=seed,
                              device=device, data_dir=data_dir_, snapshot_every=snapshot_every,
-                             refresh=True, progress=progress)  # fmt: skip
+                             refresh=True, progress=progress,
+                             snapshot_metrics=False)  # fmt: skip
     if out_dir is not None:
         for path in write_outputs(runs, out_dir):
             print(f"wrote {path}", file=sys.stderr if json_ else sys.stdout)

@@ -22,7 +22,7 @@ from landscape.mnist import data, engine, model, reference, run, threads
 from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
-from landscape.mnist.run import Progress, TrainingRun, check_settings
+from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
 from landscape.optimizers import OptimizerSpec
 from landscape.output import atomic_path
 
@@ -136,12 +136,15 @@ def train_or_load(
     cache: bool = True,
     refresh: bool = False,
     progress: Progress | None = None,
+    snapshot_metrics: bool = True,
 ) -> list[TrainingRun]:
     """Like train, but reuse finished runs cached in runs_dir(data_dir)/<content hash>.npz.
 
     A run does not depend on which optimizers train beside it, so each is cached on its own.
     Where the runs folder cannot be written, runs are trained and not cached. `refresh` trains
     again and replaces the cached runs; `cache=False` neither reads nor writes the cache.
+    `snapshot_metrics` evaluates every snapshot on the test set where a run lacks it, and saves
+    it with the run (compare skips it; the first slice then pays it, once).
     """
     specs = mnist_optimizers(optimizers)
     check_settings(epochs, batch_size, seed, snapshot_every)
@@ -163,11 +166,19 @@ def train_or_load(
     if todo:
         trained = train([specs[i] for i in todo], epochs=epochs, batch_size=batch_size, seed=seed,
                         device=device_, dtype=dtype_, data=load_mnist(data_dir),
-                        snapshot_every=snapshot_every, progress=progress)  # fmt: skip
+                        snapshot_every=snapshot_every, progress=progress,
+                        snapshot_metrics=snapshot_metrics)  # fmt: skip
         for i, trained_run in zip(todo, trained, strict=True):
             found[i] = trained_run
             if cache and _writable(folder):
                 save_runs([trained_run], folder / f"{keys[i]}.npz", key=keys[i])
+    lacking = [i for i in found if snapshot_metrics and not found[i].has_snapshot_metrics]
+    if lacking:
+        test = load_mnist(data_dir)
+        for i in lacking:
+            found[i] = with_snapshot_metrics(found[i], test, device_)
+            if cache and _writable(folder):
+                save_runs([found[i]], folder / f"{keys[i]}.npz", key=keys[i])
     return [found[i] for i in range(len(specs))]
 
 

@@ -39,6 +39,7 @@ from landscape.mnist.run import (
     TrainingRun,
     check_settings,
     record,
+    with_snapshot_metrics,
 )
 from landscape.mnist.threads import cpu_threads, default_threads
 from landscape.optimizers import OptimizerSpec
@@ -58,6 +59,7 @@ def train(
     snapshot_every: int | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    snapshot_metrics: bool = True,
 ) -> list[TrainingRun]:
     """Train the lesson's MLP once per optimizer, all from the same initial weights.
 
@@ -73,6 +75,7 @@ def train(
             about TARGET_SNAPSHOTS per run.
         threads: CPU threads; default default_threads() (the cores not busy now).
         progress: called as progress(done, total) in steps as training goes.
+        snapshot_metrics: evaluate every snapshot on the test set (with_snapshot_metrics).
 
     Returns:
         One TrainingRun per optimizer, in order.
@@ -100,6 +103,8 @@ def train(
             runs.update(zip(batched, group, strict=True))
         for i in alone:
             runs[i] = run_plain(specs[i], plan, device, dtype, advance, shared_randomness=True)
+        if snapshot_metrics:
+            runs = {i: with_snapshot_metrics(r, plan.data, device) for i, r in runs.items()}
     return [runs[i] for i in range(len(specs))]
 
 

@@ -25,6 +25,7 @@ from landscape.mnist.run import (
     TrainingRun,
     check_settings,
     record,
+    with_snapshot_metrics,
 )
 from landscape.mnist.threads import cpu_threads, default_threads
 from landscape.optimizers import OptimizerSpec
@@ -43,6 +44,7 @@ def train_plain(
     shared_randomness: bool = True,
     threads: int | None = None,
     progress: Progress | None = None,
+    snapshot_metrics: bool = True,
 ) -> TrainingRun:
     """Train the lesson's MLP with one optimizer in the plain torch loop.
 
@@ -64,8 +66,9 @@ def train_plain(
     device = resolve_device(device)
     threads = default_threads() if threads is None else threads
     with cpu_threads(threads if device.type == "cpu" else None):
-        return run_plain(spec, plan, device, resolve_dtype(dtype), advance,
-                         shared_randomness=shared_randomness)  # fmt: skip
+        run = run_plain(spec, plan, device, resolve_dtype(dtype), advance,
+                        shared_randomness=shared_randomness)  # fmt: skip
+        return with_snapshot_metrics(run, plan.data, device) if snapshot_metrics else run
 
 
 def run_plain(
