@@ -39,7 +39,8 @@ class TrainingRun:
     # What later analysis needs at each snapshot, recorded once here (and cached with the run):
     snapshot_test_loss: np.ndarray = field(repr=False)  # (k,) float64 test cross-entropy
     snapshot_test_accuracy: np.ndarray = field(repr=False)  # (k,) float64 test accuracy
-    # ^ both (0,) where not evaluated: ~0.9 s of CPU per 100 snapshots, so `compare` skips them
+    # ^ both (0,) where not evaluated: 2.8 s of CPU per run of 101 snapshots (one thread, under
+    #   load), about what training it takes, so `compare` skips them
     #   and the cache evaluates them once, when a caller first asks (train_or_load).
     second_moments: np.ndarray = field(repr=False)
     # ^ (k, P) float32: the optimizer's running mean of g^2 (v: torch's exp_avg_sq or
