@@ -168,6 +168,8 @@ def get_optimizer(
 
 def _default_lr(cls, name: str, family: str | None, surface: Surface | None) -> float:
     if family is not None:
+        # A Keras rule takes the lesson rate of the preset it stands in for.
+        name = {keras: torch_name for torch_name, keras in KERAS_RULES.items()}.get(name, name)
         return surface.default_lr(name, family) if surface is not None else DEFAULT_LR[family]
     default = inspect.signature(cls).parameters.get("lr")
     if default is None or not isinstance(default.default, int | float):

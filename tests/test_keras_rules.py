@@ -11,6 +11,7 @@ import torch
 from landscape.errors import LandscapeError
 from landscape.keras_rules import KerasAdam, KerasRMSprop, KerasSGD
 from landscape.optimizers import get_optimizer
+from landscape.surfaces import get_surface
 
 STEPS = 25
 
@@ -104,6 +105,14 @@ def test_keras_and_torch_rules_differ_where_eps_matters(keras_cls, torch_cls, hy
     assert tiny.sum() >= 3 and large.sum() >= 3
     gap = np.abs(ours[0] - theirs[0]) / np.abs(theirs[0])
     assert gap[tiny].min() > 0.1 and gap[large].max() < 1e-3
+
+
+@pytest.mark.parametrize("surface", ["rosenbrock", "beale", "quadratic"])
+def test_keras_rules_take_the_lesson_rates_of_their_torch_presets(surface):
+    for name in ("sgd", "rmsprop", "adam"):
+        the_surface = get_surface(surface)
+        torch_lr = get_optimizer(name, surface=the_surface).lr
+        assert get_optimizer(f"keras-{name}", surface=the_surface).lr == torch_lr
 
 
 def test_keras_defaults():
