@@ -59,7 +59,8 @@ def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Bar
         ax.annotate(format(value, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8, xytext=(0, 2),
                     textcoords="offset points")  # fmt: skip
-    ax.set_xticks(x, [r.label for r in runs])
+    # "RMSProp (Keras rule)" on two lines: three such labels side by side overlapped.
+    ax.set_xticks(x, [r.label.replace(" (", "\n(") for r in runs])
     ax.set_ylabel(LABELS[metric])
     if metric == "test_accuracy":
         low = min(v for v in [getattr(r, metric) for r in runs] + lesson if np.isfinite(v))
