@@ -35,6 +35,30 @@ def load(path: Path, name: str):
     return module
 
 
+def draws(source: str, seed: int, epochs: int):
+    """Initial W1 (128, 784) and W2 (10, 128), and per epoch the order of the 48,000 training
+    samples and the (1500, 32, 128) keep-masks: numpy's, or exactly those `landscape compare`
+    draws for this seed (landscape.mnist.run.Randomness, written out: the same torch calls)."""
+    if source == "numpy":
+        rng = np.random.default_rng(seed)
+        w1, w2 = (rng.uniform(-1, 1, (o, i)).astype(np.float32) * np.float32(np.sqrt(6 / (i + o)))
+                  for o, i in ((128, 784), (10, 128)))  # fmt: skip
+        orders = [rng.permutation(N_TRAIN) for _ in range(epochs)]
+        masks = [rng.random((N_TRAIN // BATCH, BATCH, 128)) >= 1 - KEEP for _ in range(epochs)]
+        return w1, w2, orders, masks
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    w1, w2 = ((torch.rand((o, i), generator=generator) * 2 - 1) * np.sqrt(6.0 / (i + o))
+              for o, i in ((128, 784), (10, 128)))  # fmt: skip
+    orders, masks = [], []
+    for _ in range(epochs):
+        orders.append(torch.randperm(N_TRAIN, generator=generator).numpy())
+        masks.append((torch.rand((N_TRAIN // BATCH, BATCH, 128), generator=generator)
+                      >= 1 - KEEP).numpy())  # fmt: skip
+    return w1.numpy(), w2.numpy(), orders, masks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("optimizer", choices=["sgd", "rmsprop", "adam"])
@@ -42,6 +66,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument(
+        "--draws",
+        choices=["numpy", "landscape"],
+        default="numpy",
+        help="numpy's generator, or landscape.mnist.run.Randomness' own stream",
+    )
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "torch")
     import keras
@@ -53,11 +83,7 @@ def main() -> None:
     root = args.data_dir or Path(os.environ.get("LANDSCAPE_DATA_DIR", "~/.cache/landscape"))
     x_train, y_train, x_test, y_test = lesson.load(root.expanduser() / "mnist")
     x_train, x_test = x_train.reshape(len(x_train), -1), x_test.reshape(len(x_test), -1)
-    rng = np.random.default_rng(args.seed)
-    w1, w2 = (rng.uniform(-1, 1, (o, i)).astype(np.float32) * np.float32(np.sqrt(6 / (i + o)))
-              for o, i in ((128, 784), (10, 128)))  # fmt: skip
-    orders = [rng.permutation(N_TRAIN) for _ in range(args.epochs)]
-    masks = [rng.random((N_TRAIN // BATCH, BATCH, 128)) >= 1 - KEEP for _ in range(args.epochs)]
+    w1, w2, orders, masks = draws(args.draws, args.seed, args.epochs)
 
     # Keras: the lesson's model and loss, with the shared weights, order and masks.
     queue: list[np.ndarray] = []
@@ -142,6 +168,7 @@ def main() -> None:
         vector = torch.nn.utils.parameters_to_vector(net.parameters()).detach().numpy()
         steps[f"max_diff_{kind}"] = float(np.abs(vector - keras_first).max())
     print(json.dumps({"optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed,
+                      "draws": args.draws,
                       "keras_version": keras.__version__, "test_loss": result,
                       "first_steps": steps}))  # fmt: skip
 

@@ -207,7 +207,7 @@ def test_compare_reproduces_the_lessons_table(cli, tmp_path):
     assert list(results) == ["keras-sgd", "keras-rmsprop", "keras-adam"]  # the lesson's rules
     for name, (_, accuracy, _) in LESSON_TABLE.items():
         assert results[f"keras-{name}"]["test_accuracy"] == pytest.approx(accuracy, abs=0.006)
-        assert results[name]["train_seconds"] > 0
+        assert results[f"keras-{name}"]["train_seconds"] > 0
     runs = load_runs(tmp_path / "runs.npz")
     assert runs[0].snapshots.shape == (101, 101770)
     assert runs[0].snapshot_steps[-1] == 5 * 1500

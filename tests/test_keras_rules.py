@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from landscape.errors import LandscapeError
-from landscape.keras_rules import KerasAdam, KerasRMSprop, KerasSGD
+from landscape.keras_rules import KerasAdam, KerasRMSprop, KerasSGD, keras_cross_entropy
 from landscape.optimizers import get_optimizer
 from landscape.surfaces import get_surface
 
@@ -135,3 +135,18 @@ def test_bad_keras_hyper_parameters_are_named(name, hyper, message):
     with pytest.raises(LandscapeError, match=message.replace("(", r"\(").replace(")", r"\)")
                        .replace("[", r"\[").replace("]", r"\]")):  # fmt: skip
         get_optimizer(name, **hyper)
+
+
+def test_keras_loss_follows_keras_formula_and_clipped_samples_give_no_gradient():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [30.0, -30.0, 0.0], [-30.0, 30.0, 0.0]],
+                          dtype=torch.float64, requires_grad=True)  # fmt: skip
+    target = torch.tensor([0, 0, 0])  # confident right, then confidently wrong (p < 1e-7)
+    loss = keras_cross_entropy(logits, target)
+    z = logits.detach().numpy()
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    expected = -np.log(np.clip(p[np.arange(3), [0, 0, 0]], 1e-7, 1 - 1e-7)).mean()
+    assert float(loss) == pytest.approx(expected, rel=1e-12)
+    loss.backward()
+    assert logits.grad[0].abs().sum() > 0.01  # inside the clip: softmax - one-hot, over 3
+    assert not logits.grad[1:].any()  # p_y above 1 - 1e-7 and below 1e-7: clipped, no gradient

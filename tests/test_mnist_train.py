@@ -96,6 +96,16 @@ def test_batched_training_equals_the_plain_torch_loop(small, name):
     assert fast.test_accuracy == pytest.approx(plain.test_accuracy, abs=1 / 500)
 
 
+def test_keras_rules_train_on_keras_clipped_loss(small):
+    # A rate this high drives samples past the clip (p_y < 1e-7 or > 1 - 1e-7), where Keras'
+    # loss gives no gradient and caps the loss at -log(1e-7); torch's cross-entropy does neither.
+    settings = {**SMALL, "epochs": 1}
+    (keras_loss,) = train([mnist_optimizer("keras-sgd", lr=2.0)], data=small, **settings)
+    (torch_loss,) = train([mnist_optimizer("sgd", lr=2.0)], data=small, **settings)
+    assert np.abs(keras_loss.final - torch_loss.final).max() > 1e-2  # the clip made a difference
+    assert keras_loss.history["train_loss"][0] < torch_loss.history["train_loss"][0]
+
+
 def test_a_run_does_not_depend_on_its_companions(small):
     together = train(["sgd", "rmsprop", "adam"], data=small, **SMALL)
     (alone,) = train(["adam"], data=small, **SMALL)

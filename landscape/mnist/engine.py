@@ -27,6 +27,7 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
+from landscape.keras_rules import KERAS_CLASSES, P_MAX, P_MIN
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
 from landscape.mnist.lesson import mnist_optimizers
@@ -124,6 +125,9 @@ def _train_batched(
     grad = torch.zeros_like(flat)  # (G, P), written in place every step
     W1, b1, W2, b2 = mlp_model.split(flat)  # (G,128,784) (G,128) (G,10,128) (G,10)
     gW1, gb1, gW2, gb2 = mlp_model.split(grad)
+    # Keras' rules train on Keras' loss: log p clipped, and no gradient from a clipped sample.
+    keras_loss = torch.tensor([s.cls in KERAS_CLASSES for s in specs], device=device)[:, None, None]
+    with_keras_loss = bool(keras_loss.any())
     optimizers = []
     for g, spec in enumerate(specs):
         leaf = flat[g].detach().requires_grad_()  # shares flat's storage
@@ -160,11 +164,18 @@ def _train_batched(
                 logits = torch.baddbmm(b2[:, None], h, W2.transpose(1, 2))  # (G, b, 10)
                 logp = torch.log_softmax(logits, -1)
                 picked = logp.gather(2, y.expand(G, b)[..., None])  # (G, b, 1)
+                if with_keras_loss:  # in Keras' own terms, so that the clip decides the same
+                    p = torch.softmax(logits, -1)
+                    p_y = (p / p.sum(-1, keepdim=True)).gather(2, y.expand(G, b)[..., None])
+                    inside = (p_y >= P_MIN) & (p_y <= P_MAX) | ~keras_loss  # clamp's gradient
+                    picked = torch.where(keras_loss, p_y.clamp(P_MIN, P_MAX).log(), picked)
                 loss_sum -= picked.sum((1, 2), dtype=torch.float64)
 
                 # Backward: mean cross-entropy over the batch, per model.
                 dz = logp.exp_()
                 dz.scatter_add_(2, y.expand(G, b)[..., None], torch.full_like(picked, -1.0))
+                if with_keras_loss:
+                    dz.mul_(inside)
                 dz.div_(b)  # (G, b, 10)
                 gW2.copy_(torch.bmm(dz.transpose(1, 2), h))
                 gb2.copy_(dz.sum(1))

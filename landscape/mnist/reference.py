@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
+from landscape.keras_rules import KERAS_CLASSES, keras_cross_entropy
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
 from landscape.mnist.lesson import mnist_optimizer
@@ -86,6 +87,7 @@ def run_plain(
     model = mlp_model.mlp().to(device, dtype)
     torch.nn.utils.vector_to_parameters(rng.init.to(device, dtype), model.parameters())
     optimizer = spec.build(model.parameters())
+    loss_fn = keras_cross_entropy if spec.cls in KERAS_CLASSES else F.cross_entropy
     if not shared_randomness:
         torch.manual_seed(plan.seed)
     snapshots = torch.empty((len(plan.snapshot_steps), mlp_model.N_PARAMS), dtype=dtype,
@@ -113,7 +115,7 @@ def run_plain(
 
             def closure(x=x, y=y, mask=mask):
                 optimizer.zero_grad()
-                loss = F.cross_entropy(mlp_model.forward(model, x, mask), y)
+                loss = loss_fn(mlp_model.forward(model, x, mask), y)
                 loss.backward()
                 return loss
 
