@@ -8,7 +8,7 @@ dropout masks from torch's nn.Dropout, so its accuracies differ from the fast pa
 run-to-run noise only; `agree` asks for every gap to be within 0.6 percentage points.
 Keras is not a dependency: with --keras-python (or $KERAS_PYTHON) naming the Python of a venv
 that has it, scripts/keras_lesson.py runs there on the same seed and thread count, and the
-summary adds its seconds and `keras_ratio` (Keras' time over the fast path's).
+summary adds its seconds and `keras_ratio` (Keras' time over the fast path's), in CPU seconds too.
 
     .venv/bin/python benchmarks/train.py [--epochs 5] [--threads N] [--keras-python PATH]
 """
@@ -90,8 +90,12 @@ def main() -> None:
     if args.keras_python:
         keras = keras_lesson(args.keras_python, args.epochs, args.seed, threads)
         seconds = sum(r["train_seconds"] for r in keras["results"].values())
+        cpu_seconds = sum(r["train_cpu_seconds"] for r in keras["results"].values())
+        # CPU seconds compare fairly when the load changes between the two runs.
         summary.update(keras=keras["keras"], keras_seconds=round(seconds, 3),
                        keras_ratio=round(seconds / fast_seconds, 3),
+                       keras_cpu_seconds=round(cpu_seconds, 3),
+                       keras_cpu_ratio=round(cpu_seconds / fast_cpu, 3),
                        keras_loss={k: round(r["test_loss"], 4)
                                    for k, r in keras["results"].items()},
                        load_average_after_keras=round(os.getloadavg()[0], 2))  # fmt: skip

@@ -88,13 +88,14 @@ def main() -> None:
         runs = []
         for seed in args.seeds:
             keras.utils.set_random_seed(seed)
-            start = time.time()
+            start, cpu = time.time(), time.process_time()
             model = create_model(keras, name)
             model.fit(X_train, y_train, epochs=args.epochs, validation_split=0.2, verbose=0)
-            seconds = time.time() - start
+            seconds, cpu_seconds = time.time() - start, time.process_time() - cpu
             loss, accuracy = model.evaluate(X_test, y_test, verbose=0)
             runs.append({"seed": seed, "test_loss": loss, "test_accuracy": accuracy,
-                         "train_seconds": round(seconds, 3)})  # fmt: skip
+                         "train_seconds": round(seconds, 3),
+                         "train_cpu_seconds": round(cpu_seconds, 3)})  # fmt: skip
             print(f"{name} seed {seed}: {loss:.4f} / {accuracy:.4f} in {seconds:.1f} s",
                   file=sys.stderr)  # fmt: skip
         results[name] = {"runs": runs, **summary(runs)}
@@ -109,7 +110,7 @@ def main() -> None:
 def summary(runs: list[dict]) -> dict:
     """Mean and spread (sample standard deviation; 0 for one seed) of each metric."""
     out = {}
-    for key in ("test_loss", "test_accuracy", "train_seconds"):
+    for key in ("test_loss", "test_accuracy", "train_seconds", "train_cpu_seconds"):
         values = [r[key] for r in runs]
         out[key] = statistics.fmean(values)
         out[f"{key}_spread"] = statistics.stdev(values) if len(values) > 1 else 0.0
