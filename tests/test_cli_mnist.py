@@ -10,7 +10,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from landscape.mnist import MNIST, SEED_TABLE, load_mnist, load_runs, train
+from landscape.mnist import LESSON_TABLE, MNIST, load_mnist, load_runs, train
 from landscape.mnist.data import FILES
 
 cli_mnist = importlib.import_module("landscape.cli.mnist")
@@ -53,6 +53,8 @@ def corrupt_dir(tmp_path, mnist_gz):
         (["--data-dir", "{corrupt}"], "t10k-labels-idx1-ubyte' is corrupt or truncated"),
         (["--out-dir", "{file}"], "is a file, not a folder"),
         (["--epochs", "two"], "Invalid value for '--epochs'"),
+        (["--rules", "tf"], "Invalid value for '--rules'"),
+        (["--rules", "torch", "-o", "adam"], "--rules torch chooses the default optimizers"),
     ],
 )
 def test_compare_bad_input_fails_in_one_line(cli, tmp_path, corrupt_dir, args, message):
@@ -67,9 +69,14 @@ def test_compare_bad_input_fails_in_one_line(cli, tmp_path, corrupt_dir, args, m
 def test_compare_help_names_the_options(cli):
     code, out, _ = cli("compare", "--help")
     assert code == 0
-    for option in ("--optimizer", "--epochs", "--batch-size", "--seed", "--device",
+    for option in ("--optimizer", "--rules", "--epochs", "--batch-size", "--seed", "--device",
                    "--data-dir", "--json", "--out-dir"):  # fmt: skip
         assert option in out
+
+
+def as_lesson(run, epochs=5, batch_size=32):
+    """A small run relabelled with the given settings (the table reads only the record)."""
+    return dataclasses.replace(run, epochs=epochs, batch_size=batch_size)
 
 
 def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, monkeypatch):
@@ -77,17 +84,18 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
 
     def fake_train_or_load(specs, **kwargs):
         asked.update(kwargs, names=[s.name for s in specs])
-        return [r for s in specs for r in small_runs if r.optimizer == s.name]
+        return [as_lesson(r) for s in specs for r in small_runs if r.optimizer == s.name]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
-    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--epochs", "2",
-                         "--out-dir", tmp_path / "out")  # fmt: skip
+    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--out-dir", tmp_path / "out")
     assert code == 0, err
-    assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 2
+    assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 5
     sgd_row = next(line for line in out.splitlines() if line.startswith("│ SGD"))
     assert f"{small_runs[0].test_accuracy:.4f}" in sgd_row and "0.9362" in sgd_row
     momentum_row = next(line for line in out.splitlines() if line.startswith("│ Momentum"))
     assert "-" in momentum_row  # no published number for momentum
+    header = next(line for line in out.splitlines() if "optimizer" in line)
+    assert header.split("┃")[3].strip() == "lesson" and "seed" not in header
     for name in ("curves.png", "results.png"):
         image = matplotlib.image.imread(tmp_path / "out" / name)
         assert image.shape[0] > 300 and image.shape[1] > 1000
@@ -97,6 +105,48 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
     assert json.loads((tmp_path / "out" / "results.json").read_text())["sgd"]["test_accuracy"] == (
         small_runs[0].test_accuracy
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "names", "labels"),
+    [([], ["keras-sgd", "keras-rmsprop", "keras-adam"],
+      ["SGD (Keras rule)", "RMSProp (Keras rule)", "Adam (Keras rule)"]),
+     (["--rules", "keras"], ["keras-sgd", "keras-rmsprop", "keras-adam"], ["RMSProp (Keras rule)"]),
+     (["--rules", "torch"], ["sgd", "rmsprop", "adam"], ["SGD", "RMSProp", "Adam"]),
+     (["-o", "rmsprop"], ["rmsprop"], ["RMSProp"])],
+)  # fmt: skip
+def test_compare_runs_the_lessons_rules_unless_told(cli, small_runs, monkeypatch, args, names,
+                                                    labels):  # fmt: skip
+    by_name = {r.optimizer: r for r in small_runs}
+    asked = []
+
+    def fake_train_or_load(specs, **kwargs):
+        asked.extend(s.name for s in specs)
+        runs = [by_name[s.name.removeprefix("keras-")] for s in specs]
+        return [as_lesson(dataclasses.replace(r, optimizer=s.name, label=s.label,
+                settings=dict(s.hyper))) for r, s in zip(runs, specs, strict=True)]  # fmt: skip
+
+    monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
+    code, out, err = cli("compare", *args)
+    assert code == 0, err
+    assert asked == names
+    rows = [line for line in out.splitlines() if line.startswith("│ ") and "optimizer" not in line]
+    for label in labels:
+        row = next(line for line in rows if line.startswith(f"│ {label} "))
+        assert row.split("│")[3].strip() in ("0.2307", "0.1050", "0.0792")  # the lesson's loss
+
+
+@pytest.mark.parametrize(("epochs", "batch_size"), [(1, 32), (5, 64)])
+def test_the_lessons_numbers_only_beside_runs_with_its_settings(cli, small_runs, monkeypatch,
+                                                                  epochs, batch_size):  # fmt: skip
+    monkeypatch.setattr(cli_mnist, "train_or_load", lambda specs, **kw: [
+        as_lesson(r, epochs, batch_size) for r in small_runs[:3]])  # fmt: skip
+    code, out, err = cli("compare", "--rules", "torch", "--epochs", str(epochs), "--batch-size",
+                         str(batch_size))  # fmt: skip
+    assert code == 0, err
+    for published in ("0.2307", "0.9362", "0.1050", "0.9720", "0.0792", "0.9763"):
+        assert published not in out
+    assert "do not compare" in out
 
 
 def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs, monkeypatch):
@@ -127,7 +177,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
         (["--lr", "0"], "the learning rate must be positive"),
         (["--lr", "fast"], "is not a number"),
         (["-o", "sgd", "--lr", "adam=0.1"], "names 'adam', which is not among the optimizers"),
-        (["-p", "adam.nope=1"], "unknown hyper-parameter of Adam 'nope'"),
+        (["-p", "keras-adam.nope=1"], "unknown hyper-parameter of Adam (Keras rule) 'nope'"),
         (["-p", "momentum"], "KEY=VALUE"),
     ],
 )
@@ -138,7 +188,7 @@ def test_compare_bad_learning_rates_and_arguments(cli, monkeypatch, args, messag
 
 
 @pytest.mark.slow
-def test_compare_reproduces_the_seeds_table(cli, tmp_path, mnist_gz):
+def test_compare_reproduces_the_lessons_table(cli, tmp_path, mnist_gz):
     data = tmp_path / "data"
     (data / "mnist").mkdir(parents=True)
     for name in FILES:
@@ -148,10 +198,10 @@ def test_compare_reproduces_the_seeds_table(cli, tmp_path, mnist_gz):
     assert code == 0, err
     assert len(list((data / "runs").glob("*.npz"))) == 3  # cached for `landscape slice`
     results = json.loads(out.strip().splitlines()[-1])
-    assert list(results) == ["sgd", "rmsprop", "adam"]
-    for name, (_, accuracy, _) in SEED_TABLE.items():
-        assert results[name]["test_accuracy"] == pytest.approx(accuracy, abs=0.006), name
-        assert results[name]["train_seconds"] > 0
+    assert list(results) == ["keras-sgd", "keras-rmsprop", "keras-adam"]  # the lesson's rules
+    for name, (_, accuracy, _) in LESSON_TABLE.items():
+        assert results[f"keras-{name}"]["test_accuracy"] == pytest.approx(accuracy, abs=0.006)
+        assert results[f"keras-{name}"]["train_seconds"] > 0
     runs = load_runs(tmp_path / "runs.npz")
     assert runs[0].snapshots.shape == (101, 101770)
     assert runs[0].snapshot_steps[-1] == 5 * 1500

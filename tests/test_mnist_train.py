@@ -1,8 +1,7 @@
-"""The lesson's MLP and its training: the batched trainer against the plain torch loop."""
+"""The lesson's MLP and its training: the batched engine against the plain torch loop."""
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -17,16 +16,12 @@ from landscape.mnist import (
     evaluate,
     glorot_init_,
     load_mnist,
-    load_runs,
     mlp,
     mnist_optimizer,
-    save_runs,
     train,
-    train_or_load,
     train_plain,
 )
-
-train_module = importlib.import_module("landscape.mnist.training")
+from landscape.mnist.run import Plan, Randomness
 
 pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 
@@ -45,7 +40,7 @@ SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
 # The model
 
 
-def test_mlp_is_the_seeds_network():
+def test_mlp_is_the_lessons_network():
     model = mlp()
     kinds = [type(m).__name__ for m in model]
     assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
@@ -66,7 +61,7 @@ def test_glorot_uniform_matches_keras_formula():
         assert not layer.bias.detach().any()
 
 
-def test_optimizers_get_the_seeds_keras_settings():
+def test_optimizers_get_the_lessons_keras_settings():
     assert mnist_optimizer("sgd").hyper == {"lr": 0.01}
     assert mnist_optimizer("rmsprop").hyper == {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}
     assert mnist_optimizer("adam").hyper == {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}
@@ -79,7 +74,10 @@ def test_optimizers_get_the_seeds_keras_settings():
 # The trainer against the plain torch loop
 
 
-@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad"])
+@pytest.mark.parametrize(
+    "name",
+    ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad", "keras-rmsprop", "keras-adam"],
+)
 def test_batched_training_equals_the_plain_torch_loop(small, name):
     (fast,) = train([name], data=small, **SMALL)
     plain = train_plain(name, data=small, **SMALL)
@@ -89,6 +87,16 @@ def test_batched_training_equals_the_plain_torch_loop(small, name):
         np.testing.assert_allclose(fast.history[key], plain.history[key], rtol=1e-5)
     assert fast.test_loss == pytest.approx(plain.test_loss, rel=1e-5)
     assert fast.test_accuracy == pytest.approx(plain.test_accuracy, abs=1 / 500)
+
+
+def test_keras_rules_train_on_keras_clipped_loss(small):
+    # A rate this high drives samples past the clip (p_y < 1e-7 or > 1 - 1e-7), where Keras'
+    # loss gives no gradient and caps the loss at -log(1e-7); torch's cross-entropy does neither.
+    settings = {**SMALL, "epochs": 1}
+    (keras_loss,) = train([mnist_optimizer("keras-sgd", lr=2.0)], data=small, **settings)
+    (torch_loss,) = train([mnist_optimizer("sgd", lr=2.0)], data=small, **settings)
+    assert np.abs(keras_loss.final - torch_loss.final).max() > 1e-2  # the clip made a difference
+    assert keras_loss.history["train_loss"][0] < torch_loss.history["train_loss"][0]
 
 
 def test_a_run_does_not_depend_on_its_companions(small):
@@ -138,6 +146,57 @@ def test_snapshots_start_at_init_and_end_at_final(small):
     assert accuracy.tolist() == [r.test_accuracy for r in runs]
 
 
+def test_every_snapshot_is_evaluated_on_the_test_set(small):
+    sgd, adam = train(["sgd", "adam"], data=small, **SMALL)
+    for run in (sgd, adam):
+        assert run.snapshot_test_loss.shape == run.snapshot_test_accuracy.shape == (11,)
+        assert run.snapshot_test_loss[-1] == pytest.approx(run.test_loss, rel=1e-6)
+        assert run.snapshot_test_accuracy[-1] == run.test_accuracy
+        for i in (0, 4):  # against nn.Sequential holding the snapshot's weights
+            model = mlp().eval()
+            torch.nn.utils.vector_to_parameters(torch.from_numpy(run.snapshots[i]),
+                                                model.parameters())  # fmt: skip
+            with torch.no_grad():
+                logits = model(small.test_x)
+            expected = torch.nn.functional.cross_entropy(logits, small.test_y)
+            assert run.snapshot_test_loss[i] == pytest.approx(float(expected), rel=1e-5)
+            right = float((logits.argmax(1) == small.test_y).double().mean())
+            assert run.snapshot_test_accuracy[i] == right
+    assert sgd.snapshot_test_loss[0] == adam.snapshot_test_loss[0]  # one init
+    assert sgd.snapshot_test_loss[-1] < sgd.snapshot_test_loss[0]
+
+
+@pytest.mark.parametrize(("name", "keeps"), [("sgd", False), ("momentum", False),
+                                              ("rmsprop", True), ("adam", True),
+                                              ("keras-sgd", False), ("keras-rmsprop", True),
+                                              ("keras-adam", True)])  # fmt: skip
+def test_second_moments_are_recorded_at_each_snapshot(small, name, keeps):
+    (fast,) = train([name], data=small, **SMALL)
+    plain = train_plain(name, data=small, **SMALL)  # per-tensor state, concatenated
+    assert fast.has_second_moments == plain.has_second_moments == keeps
+    if not keeps:
+        assert fast.second_moments.shape == (0, N_PARAMS)
+        return
+    assert fast.second_moments.shape == (11, N_PARAMS) and fast.second_moments.dtype == np.float32
+    assert not fast.second_moments[0].any() and (fast.second_moments >= 0).all()
+    np.testing.assert_allclose(fast.second_moments, plain.second_moments, rtol=1e-4, atol=1e-12)
+
+
+def test_the_second_moment_after_one_step_is_the_first_gradient_squared(small):
+    # v_1 = (1 - beta2) g_1^2 (Adam), with g_1 computed here by autograd on the first batch.
+    (run,) = train(["adam"], data=small, epochs=1, batch_size=50, snapshot_every=1, threads=1)
+    plan = Plan.make(1, 50, 0, 1, 1, small)
+    rng = Randomness(plan)
+    order, keep = rng.epoch()
+    model = mlp()
+    torch.nn.utils.vector_to_parameters(rng.init, model.parameters())
+    x, y = small.train_x[order[:50]], small.train_y[order[:50]]
+    hidden = torch.relu(model[1](x)) * keep[0] / 0.8
+    torch.nn.functional.cross_entropy(model[4](hidden), y).backward()
+    g = torch.cat([p.grad.reshape(-1) for p in model.parameters()]).numpy()
+    np.testing.assert_allclose(run.second_moments[1], 0.001 * g**2, rtol=1e-4, atol=1e-15)
+
+
 def test_evaluate_matches_the_torch_model(small):
     model = glorot_init_(mlp(), torch.Generator().manual_seed(0)).eval()
     vector = torch.nn.utils.parameters_to_vector(model.parameters()).detach()
@@ -156,7 +215,7 @@ def test_evaluate_matches_the_torch_model(small):
 )  # fmt: skip
 def test_default_snapshot_interval_keeps_about_a_hundred(epochs, batch_size, every, expected):
     full = MNIST(torch.empty(60000, 1), torch.empty(60000), torch.empty(1, 1), torch.empty(1))
-    plan = train_module._Plan.make(epochs, batch_size, 0, every, 3, full)
+    plan = Plan.make(epochs, batch_size, 0, every, 3, full)
     assert len(plan.snapshot_steps) == pytest.approx(expected, abs=1)
     assert plan.snapshot_steps[0] == 0 and plan.snapshot_steps[-1] == plan.total_steps
 
@@ -184,65 +243,3 @@ def test_bad_training_input_is_named(kwargs, message):
     args = {"optimizers": ["sgd", "rmsprop", "adam"], **kwargs}
     with pytest.raises(LandscapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         train(**args)
-
-
-# Saving and the cache
-
-
-def test_save_and_load_round_trip(small, tmp_path):
-    runs = train(["sgd", "adam"], data=small, **SMALL)
-    loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
-    for a, b in zip(runs, loaded, strict=True):
-        for key in ("init", "snapshots", "snapshot_steps", "final"):
-            np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
-        for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
-                    "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
-            assert getattr(a, key) == getattr(b, key), key
-    with pytest.raises(LandscapeError, match="must end in .npz"):
-        save_runs(runs, tmp_path / "runs.json")
-    (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(LandscapeError, match="cannot read training runs"):
-        load_runs(tmp_path / "bad.npz")
-
-
-def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
-    calls = []
-    real_train = train_module.train
-
-    def counting_train(optimizers, **kwargs):
-        calls.append([getattr(o, "name", o) for o in optimizers])
-        return real_train(optimizers, **{**kwargs, "data": small})
-
-    monkeypatch.setattr(train_module, "train", counting_train)
-    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
-    options = {"epochs": 1, "batch_size": 100, "seed": 0, "device": "cpu", "data_dir": tmp_path}
-    first = train_or_load(["sgd", "adam"], **options)
-    assert len(list((tmp_path / "runs").glob("*.npz"))) == 2
-    again = train_or_load(["adam", "sgd", "rmsprop"], **options)  # only rmsprop is new
-    assert calls == [["sgd", "adam"], ["rmsprop"]]
-    np.testing.assert_array_equal(again[0].snapshots, first[1].snapshots)
-    np.testing.assert_array_equal(again[1].final, first[0].final)
-    train_or_load(["adam"], **{**options, "seed": 1})  # another seed is another run
-    train_or_load([mnist_optimizer("adam", lr=0.002)], **options)  # and another lr
-    train_or_load(["adam"], **options, refresh=True)
-    assert calls[2:] == [["adam"], ["adam"], ["adam"]]
-    assert len(list((tmp_path / "runs").glob("*.npz"))) == 5
-
-
-def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
-    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
-    monkeypatch.setattr(train_module, "_writable", lambda folder: False)
-    (run,) = train_or_load(["sgd"], epochs=1, batch_size=100, data_dir=tmp_path)
-    assert run.steps == 16 and not (tmp_path / "runs").exists()
-
-
-def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert train_module.runs_dir(tmp_path / "data") == tmp_path / "data" / "runs"
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o555)  # read-only by its mode, even for root
-    try:
-        assert train_module.runs_dir(shared) == tmp_path / "xdg" / "landscape" / "runs"
-    finally:
-        shared.chmod(0o755)

@@ -15,7 +15,7 @@ import typer
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.mnist.training import mnist_optimizer
+from landscape.mnist.lesson import mnist_optimizer
 from landscape.optimizers import OptimizerSpec
 from landscape.options import RunOptions
 from landscape.style import THEMES

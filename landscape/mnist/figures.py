@@ -9,7 +9,8 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
-from landscape.mnist.training import TrainingRun, seed_result
+from landscape.mnist.lesson import lesson_result
+from landscape.mnist.run import TrainingRun
 from landscape.style import optimizer_style
 
 CURVES = {
@@ -41,7 +42,7 @@ def plot_curve(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Line2
 
 def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[BarContainer]:
     """Bars of test_loss, test_accuracy or train_seconds per run; beside them, hatched, the
-    seed's numbers."""
+    lesson's numbers where a run has the lesson's settings."""
     column = {"test_loss": 0, "test_accuracy": 1, "train_seconds": 2}[metric]
     x = np.arange(len(runs))
     width = 0.38
@@ -49,19 +50,20 @@ def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Bar
     ours = ax.bar(x - width / 2, [getattr(r, metric) for r in runs], width, color=colors,
                   label="this run")  # fmt: skip
     drawn = [ours]
-    seed = [found[column] if (found := seed_result(r)) else np.nan for r in runs]
-    if not np.all(np.isnan(seed)):
-        drawn.append(ax.bar(x + width / 2, seed, width, color="none", edgecolor=colors,
-                            hatch="//", label="seed (Keras)"))  # fmt: skip
+    lesson = [found[column] if (found := lesson_result(r)) else np.nan for r in runs]
+    if not np.all(np.isnan(lesson)):
+        drawn.append(ax.bar(x + width / 2, lesson, width, color="none", edgecolor=colors,
+                            hatch="//", label="the lesson (Keras)"))  # fmt: skip
     digits = ".2f" if metric == "train_seconds" else ".4f"
     for bar, value in zip(ours, [getattr(r, metric) for r in runs], strict=True):
         ax.annotate(format(value, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                     ha="center", va="bottom", fontsize=8, xytext=(0, 2),
                     textcoords="offset points")  # fmt: skip
-    ax.set_xticks(x, [r.label for r in runs])
+    # "RMSProp (Keras rule)" on two lines: three such labels side by side overlapped.
+    ax.set_xticks(x, [r.label.replace(" (", "\n(") for r in runs])
     ax.set_ylabel(LABELS[metric])
     if metric == "test_accuracy":
-        low = min(v for v in [getattr(r, metric) for r in runs] + seed if np.isfinite(v))
+        low = min(v for v in [getattr(r, metric) for r in runs] + lesson if np.isfinite(v))
         ax.set_ylim(max(0.0, low - 0.05), 1.0)
     else:
         ax.margins(y=0.12)  # room for the value labels
