@@ -42,9 +42,11 @@ def frames_of(path) -> list[np.ndarray]:
 def test_videos_decode_with_the_frames_asked_for(data, tmp_path, scene, fmt, theme):
     spec = RenderSpec(scene=scene, format=fmt, seconds=SECONDS, theme=theme, size=SIZE, fps=FPS)
     calls = []
-    out = render_scene(data, tmp_path / f"clip.{fmt}", spec,
-                       progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    rendered = render_scene(data, tmp_path / f"clip.{fmt}", spec,
+                            progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    out = rendered.out
     assert out == tmp_path / f"clip.{fmt}"
+    assert (rendered.frames, rendered.fps, rendered.duration) == (SECONDS * FPS, FPS, SECONDS)
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"clip.{fmt}"]  # no temporaries left
     frames = frames_of(out)
     assert frames[0].shape[:2] == (SIZE[1], SIZE[0])
@@ -54,9 +56,9 @@ def test_videos_decode_with_the_frames_asked_for(data, tmp_path, scene, fmt, the
             for index in range(gif.n_frames):
                 gif.seek(index)
                 shown += gif.info["duration"] / 1000
-        assert SECONDS <= shown <= SECONDS + 2 / FPS
-    else:  # each part (the run, the held end) rounds up to whole frames
-        assert SECONDS * FPS <= len(frames) <= SECONDS * FPS + 2
+        assert shown == pytest.approx(SECONDS)  # the delays add up to the duration
+    else:
+        assert len(frames) == SECONDS * FPS
     assert calls[-1] == (calls[-1][1], calls[-1][1])
     if theme == "transparent":  # VP9 with an alpha channel
         with av.open(str(out)) as container:
@@ -85,7 +87,7 @@ def near_color(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2
 def test_the_last_frame_shows_the_whole_path_in_its_colour(data, tmp_path, scene):
     width, height = 854, 480
     spec = RenderSpec(scene=scene, format="png", seconds=SECONDS, size=(width, height), fps=FPS)
-    out = render_scene(data, tmp_path / "last.png", spec)
+    out = render_scene(data, tmp_path / "last.png", spec).out
     image = np.asarray(Image.open(out).convert("RGBA"))
     assert image.shape == (height, width, 4)
     center, size = (RACE_MAP_CENTER, RACE_MAP_ROOM) if scene == "race" else (
@@ -103,7 +105,7 @@ def test_the_last_frame_shows_the_whole_path_in_its_colour(data, tmp_path, scene
 
 def test_transparent_png_has_a_see_through_background(data, tmp_path):
     spec = RenderSpec(scene="race", format="png", theme="transparent", size=SIZE, fps=FPS)
-    image = np.asarray(Image.open(render_scene(data, tmp_path / "t.png", spec)).convert("RGBA"))
+    image = np.asarray(Image.open(render_scene(data, tmp_path / "t.png", spec).out).convert("RGBA"))
     assert image[0, 0, 3] == 0  # a corner of the frame
     assert image[..., 3].max() == 255  # the drawing itself is opaque
 

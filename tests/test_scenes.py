@@ -28,6 +28,9 @@ from landscape.scenes.geometry import (
     VIEWS,
     View,
     choose_view,
+    clip_to_view,
+    exit_of,
+    loss_axis,
     occluded,
     thin,
     visible_runs,
@@ -173,8 +176,8 @@ def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
     with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):  # Text caches its SVGs there
         built = type("Built", (scene,), {"data": data, "theme": theme, "seconds": 1.0})()
         built.render()
-    # The length set, whatever the frame rate (each of the two parts rounds up to a frame).
-    assert 1.0 <= built.time <= 1.0 + 2 / DRY_RUN["frame_rate"]
+    # The length set, in whole frames, whatever the frame rate.
+    assert built.time == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("surface", ["pca", "rosenbrock"])
@@ -246,7 +249,9 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
                                atol=0.02)  # fmt: skip
     # The chosen view hides nothing: one visible stretch per start covers the whole track.
     (drawn,) = plan.tracks
-    assert drawn.stretches == ((0, len(drawn.track.xy) - 1),)
+    (stretch,) = drawn.stretches
+    np.testing.assert_array_equal(stretch.steps, np.arange(len(drawn.track.xy)))
+    np.testing.assert_array_equal(stretch.xy, drawn.track.xy)
     assert not drawn.hidden.any()
     # The mesh corners sit on the relief: a corner of the domain at its relief height.
     np.testing.assert_allclose(plan.vertices[0, 0], plan.place(np.array([x[0], y[0]])))
@@ -261,3 +266,55 @@ def test_race_plan_styles_every_path_and_scales_its_chart_to_the_losses():
     losses = np.concatenate([t.loss for t in plan.tracks])
     values = plan.axis.values(losses)
     assert plan.axis.lo <= values.min() and values.max() <= plan.axis.hi
+
+
+def test_clip_to_view_cuts_a_path_at_the_edges_it_crosses():
+    domain = ((0.0, 1.0), (0.0, 1.0))
+    # in, out through x = 1 (at y = 0.5), back in through y = 1 (at x = 0.75), in
+    xy = np.array([[0.5, 0.5], [1.5, 0.5], [1.0, 1.5], [0.5, 0.5]])
+    first, second = clip_to_view(xy, domain)
+    np.testing.assert_allclose(first.xy, [[0.5, 0.5], [1.0, 0.5]])
+    np.testing.assert_allclose(first.steps, [0.0, 0.5])
+    np.testing.assert_allclose(second.xy, [[0.75, 1.0], [0.5, 0.5]])
+    np.testing.assert_allclose(second.steps, [2.5, 3.0])
+    point, direction, step = exit_of(xy, 1, domain)
+    np.testing.assert_allclose([*point, *direction, step], [1.0, 0.5, 1.0, 0.0, 0.5])
+    assert clip_to_view(np.array([[2.0, 2.0], [3.0, 2.0]]), domain) == []
+
+
+def test_tracks_carry_the_steps_a_run_diverged_left_the_view_and_reached_a_minimum():
+    surface = get_surface("saddle")
+    runs = trace_all(surface, ["sgd", "adam"], steps=80, device="cpu")
+    data = scene_data(surface, runs, resolution=21)
+    (x0, x1), (y0, y1) = data.grid.domain
+    for track in tracks(data):
+        run = runs[track.path]
+        xy = run.xy[:, track.start]
+        expected = int(run.diverged_at[track.start])
+        assert track.diverged_at == (expected if expected >= 0 else None)
+        finite = np.isfinite(xy).all(-1)
+        off = finite & ((xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0) | (xy[:, 1] > y1))
+        assert track.left_at == (int(np.flatnonzero(off)[0]) if off.any() else None)
+    # Adam escapes the saddle's top along y and leaves the view well within 80 steps.
+    assert tracks(data)[1].left_at is not None
+
+
+@pytest.mark.parametrize("surface, f_star", [("rosenbrock", 0.0), ("six_hump_camel", -1.0316)])
+def test_loss_axis_plots_loss_minus_f_star_down_to_the_smallest_gap(surface, f_star):
+    data = lesson_data(surface, ["sgd", "adam"], steps=400)
+    found = tracks(data)
+    axis = loss_axis(data.grid, found, data.steps)
+    gaps = np.concatenate([t.loss for t in found]) - data.grid.f_min
+    assert abs(data.grid.f_min - f_star) < 1e-4
+    assert axis.log and axis.name == "loss − f* (log scale)"
+    lowest = 10 ** axis.ticks[0][0]
+    assert lowest <= gaps[gaps > 0].min() < 10 * lowest  # the bottom follows the data
+    np.testing.assert_allclose(axis.values(gaps[:3] + data.grid.f_min), np.log10(gaps[:3]))
+
+
+def test_loss_axis_is_linear_where_the_loss_is_unbounded():
+    data = lesson_data("saddle", ["adam"], steps=60)
+    axis = loss_axis(data.grid, tracks(data), data.steps)
+    losses = tracks(data)[0].loss
+    assert not axis.log and axis.name == "loss"
+    assert axis.lo <= losses.min() < 0 and axis.values(np.array(-3.0)) == -3.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -112,6 +114,15 @@ def render_command(
     device: run.Device = "auto",
     dtype: run.Dtype = "float32",
     domain: run.Domain = None,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (last line): the file, frames, fps, "
+            "size, duration and per run its colour and the steps it diverged, left the "
+            "view and reached a minimum.",
+        ),
+    ] = False,  # fmt: skip
 ) -> None:
     """Animate optimizers on a loss surface: one optimizer rolls down the 3-D surface, several
     race on the contour map beside a live loss chart."""
@@ -135,8 +146,10 @@ def render_command(
                          domain)  # fmt: skip
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
-        written = render_scene(data, target, spec, progress=progress)
-    print(f"wrote {written}")
+        rendered = render_scene(data, target, spec, progress=progress)
+    print(f"wrote {rendered.out}", file=sys.stderr if json_ else sys.stdout)
+    if json_:
+        print(json.dumps(rendered.to_json()))
 
 
 def _format(format: FormatName | None, out: Path | None) -> str:

@@ -15,7 +15,9 @@ import numpy as np
 from manim import (
     DOWN,
     LEFT,
+    RIGHT,
     UL,
+    UP,
     Dot,
     Line,
     Star,
@@ -27,35 +29,54 @@ from manim import (
     VGroup,
     VMobject,
     config,
-    linear,
 )
 
 from landscape.grid import LossGrid
 from landscape.scenes.base import LandscapeScene
-from landscape.scenes.data import SceneData, Track, tracks
+from landscape.scenes.data import (
+    SceneData,
+    Track,
+    path_events,
+    scene_styles,
+    shown_steps,
+    tracks,
+)
 from landscape.scenes.geometry import (
     DEGREES,
     Box,
+    Stretch,
     View,
     bilinear,
     box,
     choose_view,
+    clip_to_view,
     colors,
     heights,
     inside,
+    inside_domain,
     nice_ticks,
     occluded,
     tick_text,
     view_direction,
     visible_runs,
 )
-from landscape.scenes.widgets import MapView, Typewriter, growing_path, label, marker
-from landscape.style import Theme, optimizer_style
+from landscape.scenes.widgets import (
+    MARGIN,
+    MapView,
+    Typewriter,
+    appear_at,
+    event_marks,
+    growing_path,
+    label,
+    marker,
+    outline_color,
+)
+from landscape.style import Theme
 
 SURFACE_RESOLUTION = 32  # faces per side: the static surface is drawn once, so 32 is cheap
 FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
 FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
-INSET_CENTER, INSET_ROOM = np.array([4.6, 0.9, 0.0]), (3.8, 3.3)  # the contour map beside it
+INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,8 @@ class DescentTrack:
     color: str  # hex
     marker: str  # matplotlib marker code
     hidden: np.ndarray = field(repr=False)  # (m,) bool: behind a hill or off the drawn domain
-    stretches: tuple[tuple[int, int], ...]  # (first, last) steps of the visible trail pieces
+    stretches: tuple[Stretch, ...]  # the trail pieces in view and not behind a hill
+    map_stretches: tuple[Stretch, ...]  # the pieces in view (the flat map hides nothing)
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,7 @@ class DescentPlan:
     """Everything the descent scene draws, computed from a SceneData without rendering."""
 
     data: SceneData
+    steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     view: View  # camera angles and relief height
     geometry: Box  # surface (x, y, relief) -> world, before `offset`
     offset: np.ndarray = field(repr=False)  # (3,) world shift that frames the relief
@@ -87,6 +110,15 @@ class DescentPlan:
     left: int  # corner whose height edge is drawn: the leftmost on screen
     minima: np.ndarray = field(repr=False)  # (k, 3) world points of the visible minima
     tracks: tuple[DescentTrack, ...]
+    legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
+    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
+
+    def screen(self, xy: np.ndarray) -> np.ndarray:
+        """(k, 2) surface points -> (k, 3) frame points where the camera shows them (for
+        marks drawn flat over the picture: Cairo has no depth to respect anyway)."""
+        points = camera_for(self.view, self.zoom).project_points(self.place(xy))
+        points[:, 2] = 0.0
+        return points
 
     def place(self, xy: np.ndarray) -> np.ndarray:
         """(..., 2) surface points -> (..., 3) world points on the relief."""
@@ -153,18 +185,28 @@ def descent_plan(data: SceneData) -> DescentPlan:
     left = int(np.argmin(screen[:, 0]))
 
     minima = np.array([m for m in grid.minima if inside(grid, m)]).reshape(-1, 2)
-    shown = minima[~occluded(grid, minima, view)] if len(minima) else minima
+    shown_minima = minima[~occluded(grid, minima, view)] if len(minima) else minima
     drawn = []
-    for track in tracks(data):
-        style = optimizer_style(data.paths[track.path].optimizer, track.path)
+    found = tracks(data)
+    styles = scene_styles(data)
+    for track in found:
+        style = styles[track.path]
         # Not drawn: what the surface hides, and what lies off the drawn domain.
         outside = np.array([not inside(grid, p) for p in track.xy])
         hidden = occluded(grid, track.xy, view) | outside
-        drawn.append(DescentTrack(track, style.color, style.marker, hidden,
-                                  tuple(visible_runs(hidden))))  # fmt: skip
-    return DescentPlan(data, view, geometry, offset, zoom, relief, vertices, face_colors,
-                       corners, floor, edges, left, place(shown).reshape(-1, 3),
-                       tuple(drawn))  # fmt: skip
+        in_view = clip_to_view(track.xy, grid.domain)
+        shown = []
+        for stretch in in_view:
+            behind = occluded(grid, stretch.xy, view)
+            shown += [Stretch(stretch.xy[a : b + 1], stretch.steps[a : b + 1])
+                      for a, b in visible_runs(behind)]  # fmt: skip
+        drawn.append(DescentTrack(track, style.color, style.marker, hidden, tuple(shown),
+                                  tuple(in_view)))  # fmt: skip
+    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom, relief,
+                       vertices, face_colors, corners, floor, edges, left,
+                       place(shown_minima).reshape(-1, 3),
+                       tuple(drawn), tuple(p.describe() for p in data.paths),
+                       path_events(data, found))  # fmt: skip
 
 
 class DescentScene(LandscapeScene, ThreeDScene):
@@ -176,7 +218,6 @@ class DescentScene(LandscapeScene, ThreeDScene):
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
         data, grid = plan.data, plan.data.grid
-        run_time, hold = self.timing()
         if not theme.transparent:
             self.camera.background_color = theme.background
         self.set_camera_orientation(phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES,
@@ -214,40 +255,39 @@ class DescentScene(LandscapeScene, ThreeDScene):
             self.add_fixed_orientation_mobjects(*stars)
 
         # Set up the map and the text
-        first = data.paths[0]
         title = VGroup(
-            label(" + ".join(p.describe() for p in data.paths), theme, 30,
-                  color=optimizer_style(first.optimizer, 0).color),
-            label(data.title, theme, 22),
+            label(data.title, theme, 30),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
-        if title.width > config.frame_width - 0.7:  # long hyper-parameter lists
-            title.scale_to_fit_width(config.frame_width - 0.7)
         title.to_corner(UL, buff=0.35)
         inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
         self.add_fixed_in_frame_mobjects(title, *inset.static)
 
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
         clock = ValueTracker(0)
+        outline = outline_color(theme)
         trails: list[VMobject] = []
         pins: list[VMobject] = []
         balls: list[VGroup] = []
+        marks: list[VMobject] = []
         for drawn in plan.tracks:
             track = drawn.track
-            points = plan.place(track.xy)
-            for a, b in drawn.stretches:
-                trails.append(growing_path(points[a : b + 1], a, clock, drawn.color, 4.5))
-            pins.append(growing_path(inset.points(track.xy), 0, clock, drawn.color, 3))
-            pin = marker(drawn.marker, drawn.color, 0.2)
-            pins.append(pin.add_updater(lambda m, t=track: m.move_to(inset.points(t.at(
-                clock.get_value())[0][None])[0]), call_updater=True))  # fmt: skip
+            for stretch in drawn.stretches:
+                trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
+                                           drawn.color, 4.5, outline))  # fmt: skip
+            for stretch in drawn.map_stretches:
+                pins.append(growing_path(inset.points(stretch.xy), stretch.steps, clock,
+                                         drawn.color, 3, outline))  # fmt: skip
+            pins.append(self.pin(drawn, inset, clock, outline))
             balls.append(self.ball(drawn, plan, clock))
-        readout = self.readout(plan.tracks[0].track, data.steps, clock, theme, inset)
+            for mark, step in event_marks(track, plan.screen, grid.domain, drawn.color, theme,
+                                          UP):  # fmt: skip
+                marks.append(appear_at(mark, step, clock))
+        readout = self.readout(plan, clock, theme, inset)
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
-        self.add_fixed_in_frame_mobjects(*pins, readout)
-        self.play(clock.animate.set_value(data.steps), run_time=run_time, rate_func=linear)
-        self.wait(hold)
+        self.add_fixed_in_frame_mobjects(*pins, *marks, *readout)
+        self.run_clock(clock, plan.steps)
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
                     edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
@@ -279,48 +319,92 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
     def ball(self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker) -> VGroup:
         """A shaded ball facing the camera, resting on the surface at the clock's step; gone
-        while a hill stands in front of it."""
+        while a hill stands in front of it, off the view, or after the run diverged."""
         r = 0.13
         body = Dot(radius=r, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
         shine = Dot(radius=0.35 * r, color="#FFFFFF", fill_opacity=0.75)
         ball = VGroup(body, shine.shift([-0.35 * r, 0.35 * r, 0]))
         lift = np.array([0, 0, 0.8 * r])
         track, hidden = drawn.track, drawn.hidden
+        domain = plan.data.grid.domain
 
         def roll(mob: VGroup) -> None:
             t = clock.get_value()
-            mob.move_to(plan.place(track.at(t)[0]) + lift)
-            shown = 0.0 if hidden[min(int(round(t)), len(hidden) - 1)] else 1.0
+            xy = track.at(t)[0]
+            gone = hidden[min(int(round(t)), len(hidden) - 1)] or not inside_domain(xy, domain)
+            gone = gone or (track.diverged and t >= track.diverged_at)
+            shown = 0.0 if gone else 1.0
+            if shown:
+                mob.move_to(plan.place(xy) + lift)
             body.set_fill(opacity=shown).set_stroke(opacity=shown)
             shine.set_fill(opacity=0.75 * shown)
 
         return ball.add_updater(roll, call_updater=True)
 
-    def readout(self, track: Track, steps: int, clock: ValueTracker, theme: Theme,
-                inset: MapView) -> VGroup:  # fmt: skip
-        """'step k / N' and 'loss v' under the map, rebuilt only when the numbers change."""
+    def pin(self, drawn: DescentTrack, inset: MapView, clock: ValueTracker,
+            outline: str) -> VMobject:  # fmt: skip
+        """The run's marker on the map; gone while off the map or after the run diverged."""
+        pin = marker(drawn.marker, drawn.color, 0.2).set_stroke(outline)
+        track, domain = drawn.track, inset.grid.domain
+
+        def move(m: VMobject) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = not inside_domain(xy, domain) or (track.diverged and t >= track.diverged_at)
+            m.move_to(inset.points(xy[None])[0]).set_opacity(0.0 if gone else 1.0)
+
+        return pin.add_updater(move, call_updater=True)
+
+    def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
+                inset: MapView) -> list[VMobject]:  # fmt: skip
+        """Under the map: 'step k/N', then per run its legend line (optimizer and
+        hyper-parameters) and 'loss v', rebuilt only when the numbers change."""
+        steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
-        rows = [Typewriter(theme, 24, corner), Typewriter(theme, 24, corner + [0, -0.45, 0])]
+        room = config.frame_width / 2 - MARGIN - corner[0]
         width = len(str(steps))
-        shown: dict[str, tuple[str, str]] = {}
+        step_row = Typewriter(theme, 22, corner)
+        found: list[VMobject] = [step_row.write(f"step {0:>{width}d}/{steps}", 6 + 2 * width)]
+        found[0].add_updater(lambda m: step_row.retype(
+            m, f"step {int(clock.get_value()):>{width}d}/{steps}"))  # fmt: skip
+        firsts = {}
+        for drawn in plan.tracks:
+            firsts.setdefault(drawn.track.path, drawn)
+        y = corner[1] - 0.5
+        for index, line in enumerate(plan.legend):
+            drawn = firsts[index]
+            entry = VGroup(marker(drawn.marker, drawn.color, 0.2), label(line, theme, 16))
+            entry.arrange(RIGHT, buff=0.12)
+            if entry.width > room:
+                entry.scale_to_fit_width(room)
+            entry.move_to([corner[0], y, 0], aligned_edge=UL)
+            row = Typewriter(theme, 20, np.array([corner[0] + 0.32, y - 0.34, 0]))
+            found += [entry, self.loss_row(row, drawn.track, clock)]
+            note, step = plan.events[index]
+            if note:
+                text = label(note, theme, 14).move_to([corner[0] + 0.32, y - 0.78, 0],
+                                                      aligned_edge=UL)  # fmt: skip
+                found.append(appear_at(text, step, clock))
+                y -= 0.25
+            y -= 0.8 if len(plan.legend) > 1 else 0.9
+        return found
 
-        def lines(t: float) -> tuple[str, str]:
-            _, loss, step = track.at(t)
-            gone = track.diverged and t > step + 1
-            return (f"step {int(t):>{width}d}/{steps}",
-                    "loss diverged" if gone else f"loss {loss:.4g}")  # fmt: skip
+    @staticmethod
+    def loss_row(row: Typewriter, track: Track, clock: ValueTracker) -> VGroup:
+        shown: dict[str, str] = {}
 
-        first = lines(0.0)
-        readout = VGroup(rows[0].write(first[0], 6 + 2 * width), rows[1].write(first[1], 16))
+        def text(t: float) -> str:
+            loss = track.at(t)[1]
+            return "loss diverged" if track.diverged and t >= track.diverged_at else (
+                f"loss {loss:.4g}")  # fmt: skip
 
         def update(mob: VGroup) -> None:
-            text = lines(clock.get_value())
-            if shown.get("text") != text:
-                shown["text"] = text
-                rows[0].retype(mob[0], text[0])
-                rows[1].retype(mob[1], text[1])
+            now = text(clock.get_value())
+            if shown.get("text") != now:
+                shown["text"] = now
+                row.retype(mob, now)
 
-        return readout.add_updater(update)
+        return row.write(text(0.0), 16).add_updater(update)
 
 
 def _reach(mob: Text, direction: np.ndarray) -> float:

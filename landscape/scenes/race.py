@@ -18,23 +18,41 @@ from manim import (
     Text,
     ValueTracker,
     VGroup,
+    VMobject,
     config,
-    linear,
 )
 
 from landscape.scenes.base import LandscapeScene
-from landscape.scenes.data import SceneData, Track, tracks
-from landscape.scenes.geometry import LossAxis, loss_axis, nice_ticks, tick_text
+from landscape.scenes.data import (
+    SceneData,
+    Track,
+    path_events,
+    scene_styles,
+    shown_steps,
+    tracks,
+)
+from landscape.scenes.geometry import (
+    LossAxis,
+    clip_to_view,
+    inside_domain,
+    loss_axis,
+    nice_ticks,
+    tick_text,
+    trail_widths,
+)
 from landscape.scenes.widgets import (
     MARGIN,
     Chart,
     MapView,
     Typewriter,
+    appear_at,
+    event_marks,
     growing_path,
     label,
     marker,
+    outline_color,
 )
-from landscape.style import OptimizerStyle, Theme, optimizer_style
+from landscape.style import OptimizerStyle, Theme
 
 RACE_MAP_CENTER, RACE_MAP_ROOM = np.array([-3.4, -0.3, 0.0]), (6.2, 5.8)
 CHART_CORNER, CHART_SIZE = np.array([1.0, -3.0, 0]), (5.7, 3.2)
@@ -45,18 +63,23 @@ class RacePlan:
     """Everything the race scene draws, computed from a SceneData without rendering."""
 
     data: SceneData
+    steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     tracks: tuple[Track, ...]  # every start of every run, cut where it diverged
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
+    widths: tuple[float, ...]  # trail width per path: the first drawn widest (see trail_widths)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
+    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
     axis: LossAxis  # the loss chart's value axis
 
 
 def race_plan(data: SceneData) -> RacePlan:
-    """The runs' tracks, their styles and legend lines, and the loss chart's axis."""
+    """The runs' tracks, styles, trail widths, legend lines and events, and the chart's axis."""
     found = tuple(tracks(data))
-    styles = tuple(optimizer_style(p.optimizer, i) for i, p in enumerate(data.paths))
-    return RacePlan(data, found, styles, tuple(p.describe() for p in data.paths),
-                    loss_axis(data.grid, found, data.steps))  # fmt: skip
+    styles = scene_styles(data)
+    steps = shown_steps(data, found)
+    return RacePlan(data, steps, found, styles, trail_widths(len(data.paths)),
+                    tuple(p.describe() for p in data.paths), path_events(data, found),
+                    loss_axis(data.grid, found, steps))  # fmt: skip
 
 
 class RaceScene(LandscapeScene, Scene):
@@ -68,8 +91,8 @@ class RaceScene(LandscapeScene, Scene):
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
-        data, steps = plan.data, plan.data.steps
-        run_time, hold = self.timing()
+        data, steps = plan.data, plan.steps
+        outline = outline_color(theme)
         if not theme.transparent:
             self.camera.background_color = theme.background
 
@@ -95,20 +118,24 @@ class RaceScene(LandscapeScene, Scene):
 
         # Animate: the clock, then everything that reads it
         clock = ValueTracker(0)
-        movers = []
+        movers, marks = [], []
+        domain = data.grid.domain
         for track in plan.tracks:
-            style = plan.styles[track.path]
-            pin = marker(style.marker, style.color, 0.24)
-            pin.add_updater(lambda m, t=track: m.move_to(map_view.points(t.at(
-                clock.get_value())[0][None])[0]), call_updater=True)  # fmt: skip
-            head = Dot(radius=0.05, color=style.color)
-            head.add_updater(lambda m, t=track: m.move_to(chart.point(
-                t, clock.get_value())), call_updater=True)  # fmt: skip
-            movers += [
-                growing_path(map_view.points(track.xy), 0, clock, style.color, 3.5),
-                growing_path(chart.points(track), 0, clock, style.color, 3),
-            ]
-            movers += [pin, head]
+            style, width = plan.styles[track.path], plan.widths[track.path]
+            for stretch in clip_to_view(track.xy, domain):
+                movers.append(growing_path(map_view.points(stretch.xy), stretch.steps, clock,
+                                           style.color, width, outline))  # fmt: skip
+            movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
+                                       style.color, 3, outline))  # fmt: skip
+            movers += [self.pin(track, style, map_view, clock, outline),
+                       Dot(radius=0.05, color=style.color).add_updater(lambda m, t=track: m.move_to(
+                           chart.point(t, clock.get_value())), call_updater=True)]  # fmt: skip
+            for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP):
+                marks.append(appear_at(mark, step, clock))
+        for line, (text, step) in zip(legend, plan.events, strict=True):
+            if text:
+                note = label(text, theme, 18).next_to(line, RIGHT, buff=0.25)
+                marks.append(appear_at(note, step, clock))
         typewriter = Typewriter(theme, 26, np.array([3.75, 3.75, 0]))
         width = len(str(steps))
 
@@ -117,9 +144,23 @@ class RaceScene(LandscapeScene, Scene):
 
         counter = typewriter.write(f"step {0:>{width}d}/{steps}", 6 + 2 * width)
         counter.add_updater(tick)
-        self.add(*movers, counter)
-        self.play(clock.animate.set_value(steps), run_time=run_time, rate_func=linear)
-        self.wait(hold)
+        self.add(*movers, *marks, counter)
+        self.run_clock(clock, steps)
+
+    def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
+            outline: str) -> VMobject:  # fmt: skip
+        """The run's marker at the clock's step; gone while it is off the map or diverged."""
+        pin = marker(style.marker, style.color, 0.24).set_stroke(outline)
+        domain = map_view.grid.domain
+
+        def move(m: VMobject) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = track.diverged and t >= track.diverged_at
+            shown = inside_domain(xy, domain) and not gone
+            m.move_to(map_view.points(xy[None])[0]).set_opacity(1.0 if shown else 0.0)
+
+        return pin.add_updater(move, call_updater=True)
 
     def map_ticks(self, map_view: MapView, theme: Theme) -> list[Text]:
         (x0, x1), (y0, y1) = map_view.grid.domain

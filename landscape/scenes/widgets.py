@@ -11,6 +11,7 @@ from manim import (
     RIGHT,
     UL,
     UP,
+    Arrow,
     Circle,
     ImageMobject,
     Line,
@@ -22,15 +23,19 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
+    config,
 )
+from manim.constants import DL, UR, LineJointType
 
 from landscape.grid import LossGrid
 from landscape.scenes.data import Track
 from landscape.scenes.geometry import (
     LossAxis,
     contour_lines,
+    exit_of,
     heatmap,
     inside,
+    inside_domain,
     thin,
 )
 from landscape.style import Theme
@@ -38,6 +43,7 @@ from landscape.style import Theme
 FONT = "DejaVu Sans"  # ships with every Linux; Pango falls back elsewhere
 MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
+OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
 
 
 def marker(code: str, color: str, size: float) -> VMobject:
@@ -124,9 +130,10 @@ class MapView:
         image = ImageMobject(heatmap(grid))
         image.stretch_to_fit_width(self.width).stretch_to_fit_height(self.height)
         image.move_to(center)
-        lines = VGroup(*[VMobject().set_points_as_corners(self.points(line))
-                         for line in contour_lines(grid)])  # fmt: skip
-        lines.set_stroke("#FFFFFF", width=0.8, opacity=0.45)
+        # Light lines over the dark (low) half of the grey scale, dark over the light half.
+        lines = VGroup(*[VMobject().set_points_as_corners(self.points(line)).set_stroke(
+            "#FFFFFF" if level < 0.5 else "#000000", width=0.8, opacity=0.4)
+            for level, line in contour_lines(grid)])  # fmt: skip
         frame = Rectangle(width=self.width, height=self.height).move_to(center)
         frame.set_stroke(theme.muted, width=1.5)
         minima = VGroup(*[Star(5, outer_radius=0.09, density=2).set_fill("#FFFFFF", 1)
@@ -135,26 +142,106 @@ class MapView:
         self.static = [image, lines, frame, minima]
 
     def points(self, xy: np.ndarray) -> np.ndarray:
-        """(m, 2) surface points -> (m, 3) frame points (clamped to the map)."""
+        """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
+        callers clip paths with landscape.scenes.geometry.clip_to_view)."""
         (x0, x1), (y0, y1) = self.grid.domain
-        u = np.clip((xy[:, 0] - x0) / (x1 - x0), 0, 1) * self.width
-        v = np.clip((xy[:, 1] - y0) / (y1 - y0), 0, 1) * self.height
+        u = (xy[:, 0] - x0) / (x1 - x0) * self.width
+        v = (xy[:, 1] - y0) / (y1 - y0) * self.height
         return self.origin + np.stack([u, v, np.zeros_like(u)], -1)
 
 
-def growing_path(points: np.ndarray, first: int, clock: ValueTracker, color: str,
-                 width: float, spacing: float = 0.015) -> VMobject:  # fmt: skip
-    """A polyline through `points` (one per step from step `first` on) drawn up to the clock."""
+def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
+                 width: float, outline: str | None = None,
+                 spacing: float = 0.015) -> VMobject:  # fmt: skip
+    """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
+    up to the clock; `outline` draws a thin contrasting edge behind it."""
     keep = thin(points, spacing)
-    full = VMobject().set_points_as_corners(points[keep]).set_stroke(color, width=width)
+    # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
+    full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
+    full.set_stroke(color, width=width)
+    if outline is not None:
+        full.set_stroke(outline, width=width + OUTLINE, background=True)
     progress = np.linspace(0.0, 1.0, len(keep))
     trail = full.copy()
 
     def grow(mob: VMobject) -> None:
-        done = float(np.interp(clock.get_value(), first + keep, progress, left=0.0))
+        done = float(np.interp(clock.get_value(), steps[keep], progress, left=0.0))
         mob.pointwise_become_partial(full, 0, done)
 
     return trail.add_updater(grow, call_updater=True)
+
+
+def appear_at(mob: VMobject, step: float, clock: ValueTracker) -> VMobject:
+    """Hide `mob` until the clock reaches `step` (the moment its event happens)."""
+    state = {"shown": None}
+
+    def update(m: VMobject) -> None:
+        shown = clock.get_value() >= step
+        if shown != state["shown"]:
+            state["shown"] = shown
+            m.set_opacity(1.0 if shown else 0.0)
+
+    return mob.add_updater(update, call_updater=True)
+
+
+def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
+    """An x in `color` with a contrasting edge: where a run diverged."""
+    r = size / 2
+    arms = [Line(center + [-r, -r, 0], center + [r, r, 0]),
+            Line(center + [-r, r, 0], center + [r, -r, 0])]  # fmt: skip
+    edge = VGroup(*[a.copy().set_stroke(outline, width=9) for a in arms])
+    return VGroup(edge, VGroup(*arms).set_stroke(color, width=5))
+
+
+def event_marks(track: Track, place, domain, color: str, theme: Theme,
+                up: np.ndarray) -> list[tuple[VMobject, float]]:  # fmt: skip
+    """What marks a run's divergence and its exit from the view, each with the step at which
+    it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
+    direction that reads as up on screen (labels sit above their mark)."""
+    marks: list[tuple[VMobject, float]] = []
+    outline = outline_color(theme)
+    if track.left_at is not None and track.left_at > 0:
+        point, direction, step = exit_of(track.xy, track.left_at, domain)
+        at = place(point[None])[0]
+        toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
+        toward = toward / (np.linalg.norm(toward) or 1.0)
+        arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
+                      max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
+        edge = arrow.copy().set_color(outline).set_stroke(width=10)
+        text = label(f"left at step {track.left_at}", theme, 16)
+        reach = 0.5 * (abs(toward[0]) * text.width + abs(toward[1]) * text.height)
+        text.move_to(at + (0.62 + reach) * toward)  # beyond the tip, where the run went
+        _keep_in_frame(text)
+        marks.append((VGroup(edge, arrow, text), step))
+    if track.diverged_at is not None:
+        last = track.xy[-1]
+        text = label(f"diverged at step {track.diverged_at}", theme, 16)
+        if inside_domain(last, domain):
+            at = place(last[None])[0]
+            mark = cross(at, color, 0.22, outline)
+            text.move_to(at + (0.2 + text.height / 2) * up)
+            marks.append((VGroup(mark, text), float(track.diverged_at)))
+        elif marks:  # it left first: the word goes under the exit's
+            text.next_to(marks[-1][0][-1], -up, buff=0.08)
+            marks.append((text, float(track.diverged_at)))
+    return marks
+
+
+def outline_color(theme: Theme) -> str:
+    """The thin edge around trails and marks: the background, so touching trails part."""
+    return "#000000" if theme.transparent else theme.background
+
+
+def _span(domain) -> float:
+    (x0, x1), (y0, y1) = domain
+    return max(x1 - x0, y1 - y0)
+
+
+def _keep_in_frame(mob: VMobject) -> None:
+    """Shift `mob` inside the frame, MARGIN from its edges."""
+    half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
+    low, high = mob.get_corner(DL)[:2], mob.get_corner(UR)[:2]
+    mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
 
 
 class Chart:
