@@ -10,8 +10,8 @@ from PIL import Image
 
 from landscape.errors import LandscapeError
 from landscape.grid import sample
-from landscape.render import RenderSpec, default_output, render_scene
-from landscape.scenes import scene_data
+from landscape.render import RenderSpec, default_output, gif_delays, render_scene, save_gif
+from landscape.scenes import lesson_data, scene_data
 from landscape.scenes.descent import INSET_CENTER, INSET_ROOM
 from landscape.scenes.race import RACE_MAP_CENTER, RACE_MAP_ROOM
 from landscape.scenes.widgets import MapView
@@ -138,3 +138,41 @@ def test_default_output_names_optimizers_and_surface(data, tmp_path):
     path = default_output(data, RenderSpec(format="gif"), tmp_path)
     assert path.parent == tmp_path and path.suffix == ".gif"
     assert path.name.startswith("sgd-adam-long_valley")
+
+
+def test_gif_palettes_keep_the_path_colours_exact(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)  # thousands of colours
+    keep = ["#0072B2", "#E41A1C"]
+    images = []
+    for k in range(3):
+        frame = noise.copy()
+        frame[10 + k, :40] = (0x00, 0x72, 0xB2)
+        frame[30, 10 + k * 10 :] = (0xE4, 0x1A, 0x1C)
+        images.append(Image.fromarray(frame))
+    save_gif(images, tmp_path / "p.gif", 15, keep)
+    decoded = frames_of(tmp_path / "p.gif")
+    for k, frame in enumerate(decoded):
+        assert (frame[10 + k, :40, :3] == (0x00, 0x72, 0xB2)).all()
+        assert (frame[30, 10 + k * 10 :, :3] == (0xE4, 0x1A, 0x1C)).all()
+
+
+@pytest.mark.parametrize("fps, count", [(15, 120), (30, 7), (4, 4), (60, 600)])
+def test_gif_delays_add_up_to_the_duration(fps, count):
+    delays = gif_delays(count, fps)
+    assert len(delays) == count and all(d % 10 == 0 and d > 0 for d in delays)
+    assert abs(sum(delays) - 1000 * count / fps) <= 5  # within half a centisecond
+
+
+@pytest.mark.slow
+def test_the_lesson_race_last_frame_shows_every_colour_and_none_covers_the_frame(tmp_path):
+    data = lesson_data("rosenbrock", ["sgd", "momentum", "rmsprop", "adam"])
+    rendered = render_scene(data, tmp_path / "race.png", RenderSpec(scene="race", format="png"))
+    image = np.asarray(Image.open(rendered.out).convert("RGB")).astype(int)
+    total = image.shape[0] * image.shape[1]
+    left = image[:, : image.shape[1] // 2]  # the map: each trail must show there, not only in
+    for run in rendered.runs:  # the chart or the legend
+        target = np.array([int(run.color[i : i + 2], 16) for i in (1, 3, 5)])
+        near = np.abs(image - target).sum(-1) <= 24
+        assert near.sum() / total <= 0.015, run.label  # not camouflage, not a flood
+        assert (np.abs(left - target).sum(-1) <= 24).sum() >= 60, run.label  # visible on the map

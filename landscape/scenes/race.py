@@ -66,7 +66,7 @@ class RacePlan:
     steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     tracks: tuple[Track, ...]  # every start of every run, cut where it diverged
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
-    widths: tuple[float, ...]  # trail width per path: the first drawn widest (see trail_widths)
+    widths: tuple[float, ...]  # trail width per path, drawn widest first (see trail_widths)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
     events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
     axis: LossAxis  # the loss chart's value axis
@@ -77,7 +77,11 @@ def race_plan(data: SceneData) -> RacePlan:
     found = tuple(tracks(data))
     styles = scene_styles(data)
     steps = shown_steps(data, found)
-    return RacePlan(data, steps, found, styles, trail_widths(len(data.paths)),
+    lengths = np.zeros(len(data.paths))
+    for track in found:
+        for stretch in clip_to_view(track.xy, data.grid.domain):
+            lengths[track.path] += np.linalg.norm(np.diff(stretch.xy, axis=0), axis=-1).sum()
+    return RacePlan(data, steps, found, styles, trail_widths(lengths),
                     tuple(p.describe() for p in data.paths), path_events(data, found),
                     loss_axis(data.grid, found, steps))  # fmt: skip
 
@@ -120,7 +124,7 @@ class RaceScene(LandscapeScene, Scene):
         clock = ValueTracker(0)
         movers, marks = [], []
         domain = data.grid.domain
-        for track in plan.tracks:
+        for track in sorted(plan.tracks, key=lambda t: -plan.widths[t.path]):
             style, width = plan.styles[track.path], plan.widths[track.path]
             for stretch in clip_to_view(track.xy, domain):
                 movers.append(growing_path(map_view.points(stretch.xy), stretch.steps, clock,
