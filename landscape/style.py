@@ -67,10 +67,11 @@ def optimizer_style(name: str, index: int = 0) -> OptimizerStyle:
 
 def styles_for(names: Sequence[str]) -> list[OptimizerStyle]:
     """One style per optimizer of one figure or scene, colours all different up to
-    len(PALETTE): the lesson four keep theirs, the others (and repeats) take the free colours
-    in order."""
+    len(PALETTE): the lesson four keep theirs, the others (and repeats) take the free colours,
+    the four extra ones first."""
     taken = {LESSON_COLORS[n] for n in names if n in LESSON_COLORS}
-    free = [c for c in PALETTE if c not in taken]
+    extra = PALETTE[len(LESSON_COLORS) :] + PALETTE[: len(LESSON_COLORS)]
+    free = [c for c in extra if c not in taken]
     used: set[str] = set()
     found = []
     for index, name in enumerate(names):
