@@ -54,6 +54,7 @@ class RenderSpec:
     theme: str = "dark"  # a key of landscape.style.THEMES; "transparent" needs gif, webm or png
     size: tuple[int, int] | None = None  # (width, height) pixels instead of the quality's
     fps: int | None = None  # frame rate instead of the quality's
+    camera: tuple[float, float] | None = None  # descent: (azimuth, elevation) degrees
 
     def check(self) -> RenderSpec:
         """Raise LandscapeError naming the first bad value; return self."""
@@ -77,6 +78,14 @@ class RenderSpec:
                 "an mp4 cannot be transparent: use --format webm, gif or png with "
                 "--theme transparent"
             )
+        if self.camera is not None:
+            if self.scene != "descent":
+                raise LandscapeError(f"a camera applies to the descent scene, not {self.scene}")
+            azimuth, elevation = self.camera
+            if not (math.isfinite(azimuth) and 0 < elevation < 90):
+                raise LandscapeError(
+                    f"camera elevation must be between 0 and 90 degrees, got {elevation!r}"
+                )
         for value in (*(self.size or ()), self.fps):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):  # fmt: skip
@@ -140,6 +149,8 @@ def render_scene(
     out = check_output(out, [f".{spec.format}"])
     base = SCENES[spec.scene]
     attributes = {"data": data, "theme": spec.theme, "fixed_length": spec.seconds is not None}
+    if spec.camera is not None:
+        attributes["view_angles"] = spec.camera
     if spec.seconds is not None:
         attributes["seconds"] = float(spec.seconds)
     width, height, fps = spec.frame
@@ -167,8 +178,9 @@ def render_scene(
 
         with tempconfig(options):
             # The plan projects with Manim's camera, so it is made under the render's config.
-            attributes["plan"] = base.make_plan(data)
-            scene = type(base.__name__, (base,), attributes)()
+            scene_class = type(base.__name__, (base,), attributes)
+            scene_class.plan = scene_class.make_plan(data)
+            scene = scene_class()
             total = max(1, round(scene.length() * fps))
             if progress is not None:
                 scene.add_updater(lambda _: progress(min(round(scene.time * fps), total), total))

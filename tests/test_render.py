@@ -122,6 +122,8 @@ def test_transparent_png_has_a_see_through_background(data, tmp_path):
         (RenderSpec(theme="transparent", format="mp4"), "mp4 cannot be transparent"),
         (RenderSpec(size=(0, 10)), "positive integers"),
         (RenderSpec(fps=2.5), "positive integers"),
+        (RenderSpec(scene="race", camera=(-90, 30)), "applies to the descent"),
+        (RenderSpec(camera=(-90, 95)), "elevation must be between 0 and 90"),
     ],
 )
 def test_bad_specs_name_the_bad_value(spec, match):

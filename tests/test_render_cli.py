@@ -33,6 +33,8 @@ def test_help_lists_the_options(cli):
         (["adam", "--lr", "-1"], "must be positive"),
         (["adam", "--start", "1"], "write X,Y"),
         (["adam", "--steps", "0"], "--steps"),
+        (["adam", "--camera", "30"], "--camera '30': write X,Y"),
+        (["sgd", "adam", "--camera", "-90,30"], "applies to the descent scene, not race"),
         ([], "Missing argument"),
     ],
 )

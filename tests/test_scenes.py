@@ -135,12 +135,19 @@ def test_occluded_finds_a_wall_between_the_point_and_the_camera():
     assert not occluded(walled, point, from_back).any()
 
 
-def test_choose_view_hides_no_point_of_the_lesson_paths():
+def test_choose_view_hides_no_point_of_the_lesson_paths_and_depends_on_the_surface_alone():
     data = small_data("adam", steps=40)
-    view = choose_view(data)
+    view = choose_view(data.grid)
     points = np.concatenate([t.xy for t in tracks(data)])
     assert view in VIEWS
     assert not occluded(data.grid, points, view).any()
+    other = small_data("sgd", "rmsprop", steps=7)
+    assert descent_plan(other).view == descent_plan(data).view == view
+
+
+def test_camera_angles_override_the_view():
+    plan = descent_plan(small_data("adam", steps=5), camera=(-60.0, 30.0))
+    assert (plan.view.theta, plan.view.phi) == (-60.0, 60.0)
 
 
 def test_visible_runs_and_thin():
@@ -234,7 +241,7 @@ def test_every_lesson_preset_builds_in_a_dry_run(monkeypatch, tmp_path):
 def test_descent_plan_is_made_without_rendering_and_shows_the_path():
     data = small_data("adam", steps=40)
     plan = descent_plan(data)
-    assert plan.view == choose_view(data)
+    assert plan.view == choose_view(data.grid)
     n = plan.face_colors.shape[0]
     assert plan.vertices.shape == (n + 1, n + 1, 3) and plan.face_colors.shape == (n, n, 4)
     # Each face's colour is the colour scale at the loss in its middle (a face near a corner).

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from landscape.cli import run
+from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
@@ -75,6 +75,14 @@ def render_command(
     theme: Annotated[
         run.Theme, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
     ] = "dark",
+    camera: Annotated[
+        str | None,
+        typer.Option(
+            help="AZ,EL: the descent's camera, azimuth and elevation in degrees (-90,35 looks "
+            "from the front, 35 degrees up); default: the surface's own view.",
+            show_default=False,
+        ),
+    ] = None,
     json_: Annotated[
         bool,
         typer.Option(
@@ -94,8 +102,9 @@ def render_command(
 
     fmt = _format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
-    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration,
-                      theme=theme).check()  # fmt: skip
+    angles = args.point(camera, "--camera") if camera is not None else None
+    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
+                      camera=angles).check()  # fmt: skip
     if out is not None:
         from landscape.output import check_output
 

@@ -28,8 +28,9 @@ class LandscapeScene:
     fixed_length: bool = False  # True: last `seconds` even when every run settles early
     theme: str = "dark"
 
-    @staticmethod
-    def make_plan(data: SceneData) -> Any:
+    @classmethod
+    def make_plan(cls, data: SceneData) -> Any:
+        """The plan `construct` draws (descent_plan, race_plan)."""
         raise NotImplementedError
 
     def setup(self) -> None:

@@ -48,6 +48,7 @@ from landscape.scenes.geometry import (
     View,
     bilinear,
     box,
+    camera_view,
     choose_view,
     clip_to_view,
     colors,
@@ -73,7 +74,7 @@ from landscape.scenes.widgets import (
 )
 from landscape.style import Theme
 
-SURFACE_RESOLUTION = 32  # faces per side: the static surface is drawn once, so 32 is cheap
+SURFACE_RESOLUTION = 32  # faces per side at 480p; more at larger sizes (mesh_resolution)
 FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
 FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
 INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
@@ -108,7 +109,7 @@ class DescentPlan:
     floor: np.ndarray = field(repr=False)  # (4, 3) world points of the corners at height 0
     edges: tuple[tuple[int, int], ...]  # corner pairs of the two front floor edges
     left: int  # corner whose height edge is drawn: the leftmost on screen
-    minima: np.ndarray = field(repr=False)  # (k, 3) world points of the visible minima
+    minima: np.ndarray = field(repr=False)  # (k, 3) frame points of every minimum in view
     tracks: tuple[DescentTrack, ...]
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
     events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
@@ -116,14 +117,19 @@ class DescentPlan:
     def screen(self, xy: np.ndarray) -> np.ndarray:
         """(k, 2) surface points -> (k, 3) frame points where the camera shows them (for
         marks drawn flat over the picture: Cairo has no depth to respect anyway)."""
-        points = camera_for(self.view, self.zoom).project_points(self.place(xy))
-        points[:, 2] = 0.0
-        return points
+        return project(camera_for(self.view, self.zoom), self.place(xy))
 
     def place(self, xy: np.ndarray) -> np.ndarray:
         """(..., 2) surface points -> (..., 3) world points on the relief."""
         grid = self.data.grid
         return self.geometry.world(xy, bilinear(grid, self.relief, xy)) + self.offset
+
+
+def mesh_resolution(pixel_height: int) -> int:
+    """Faces per side: about one per 15 pixels of height, so that steep valleys show no
+    sawtooth of flat faces at large sizes. The static surface is drawn once, so this costs
+    once per render, not per frame."""
+    return int(min(max(SURFACE_RESOLUTION, round(pixel_height / 15)), 72))
 
 
 def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
@@ -134,6 +140,13 @@ def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
     camera.set_zoom(zoom)
     camera.reset_rotation_matrix()
     return camera
+
+
+def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
+    """(k, 3) world points -> (k, 3) frame points (z = 0) where the camera shows them."""
+    found = camera.project_points(points) if len(points) else np.zeros((0, 3))
+    found[:, 2] = 0.0
+    return found
 
 
 def frame_relief(grid: LossGrid, view: View, geometry: Box,
@@ -156,10 +169,13 @@ def frame_relief(grid: LossGrid, view: View, geometry: Box,
     return -camera.get_rotation_matrix().T @ shift, float(zoom)
 
 
-def descent_plan(data: SceneData) -> DescentPlan:
-    """Choose the view, frame the relief, colour its faces and find what of each path shows."""
+def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> DescentPlan:
+    """Choose the view (the surface's own, or `camera` = (azimuth, elevation) degrees), frame
+    the relief, colour its faces and find what of each path shows."""
     grid = data.grid
-    view = choose_view(data)
+    view = choose_view(grid)
+    if camera is not None:
+        view = camera_view(*camera, height=view.height)
     relief, geometry = heights(grid), box(grid, view.height)
     offset, zoom = frame_relief(grid, view, geometry, relief)
 
@@ -168,7 +184,7 @@ def descent_plan(data: SceneData) -> DescentPlan:
 
     # The mesh: corners on the relief, each face coloured by the loss at its centre.
     (x0, x1), (y0, y1) = grid.domain
-    n = SURFACE_RESOLUTION
+    n = mesh_resolution(config.pixel_height)
     us, vs = np.linspace(x0, x1, n + 1), np.linspace(y0, y1, n + 1)
     vertices = place(np.stack(np.meshgrid(us, vs, indexing="ij"), -1))  # (n+1, n+1, 3)
     mid_u, mid_v = (us[:-1] + us[1:]) / 2, (vs[:-1] + vs[1:]) / 2
@@ -185,7 +201,6 @@ def descent_plan(data: SceneData) -> DescentPlan:
     left = int(np.argmin(screen[:, 0]))
 
     minima = np.array([m for m in grid.minima if inside(grid, m)]).reshape(-1, 2)
-    shown_minima = minima[~occluded(grid, minima, view)] if len(minima) else minima
     drawn = []
     found = tracks(data)
     styles = scene_styles(data)
@@ -204,7 +219,7 @@ def descent_plan(data: SceneData) -> DescentPlan:
                                   tuple(in_view)))  # fmt: skip
     return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom, relief,
                        vertices, face_colors, corners, floor, edges, left,
-                       place(shown_minima).reshape(-1, 3),
+                       project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
                        tuple(drawn), tuple(p.describe() for p in data.paths),
                        path_events(data, found))  # fmt: skip
 
@@ -213,7 +228,11 @@ class DescentScene(LandscapeScene, ThreeDScene):
     """A ball rolls down the loss surface, leaving a trail, with the same path on a contour map
     beside it, the optimizer and its hyper-parameters, the step and the loss."""
 
-    make_plan = staticmethod(descent_plan)
+    view_angles: tuple[float, float] | None = None  # (azimuth, elevation); None: the surface's
+
+    @classmethod
+    def make_plan(cls, data: SceneData) -> DescentPlan:
+        return descent_plan(data, cls.view_angles)
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
@@ -225,7 +244,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
         # Draw surface
         (x0, x1), (y0, y1) = grid.domain
-        n = SURFACE_RESOLUTION
+        n = plan.face_colors.shape[0]
 
         def vertex(u: float, v: float) -> np.ndarray:
             i = int(round((u - x0) / (x1 - x0) * n))
@@ -248,11 +267,11 @@ class DescentScene(LandscapeScene, ThreeDScene):
         self.add(axes)
         self.add_fixed_in_frame_mobjects(*self.axis_labels(grid, plan.corners, floor,
                                                            list(plan.edges), theme))  # fmt: skip
+        # Minima are painted over the relief: a minimum in a pit is never hidden by its rim.
         stars = [Star(5, outer_radius=0.1, density=2).set_fill("#FFFFFF", 1)
-                 .set_stroke("#000000", 1).move_to(m + [0, 0, 0.05])
-                 for m in plan.minima]  # fmt: skip
+                 .set_stroke("#000000", 1.5).move_to(m) for m in plan.minima]  # fmt: skip
         if stars:
-            self.add_fixed_orientation_mobjects(*stars)
+            self.add_fixed_in_frame_mobjects(*stars)
 
         # Set up the map and the text
         title = VGroup(

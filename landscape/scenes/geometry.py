@@ -12,7 +12,7 @@ import numpy as np
 from contourpy import contour_generator
 
 from landscape.grid import LossGrid
-from landscape.scenes.data import SceneData, Track, tracks
+from landscape.scenes.data import Track
 from landscape.style import SURFACE_CMAP, color_values
 
 CONTOUR_LEVELS = 14
@@ -281,21 +281,28 @@ def occluded(grid: LossGrid, points_xy: np.ndarray, view: View) -> np.ndarray:
     return (inside & (ground > ray[..., 2] + 0.02 * geometry.height)).any(-1)
 
 
-def choose_view(data: SceneData) -> View:
-    """The first of VIEWS that hides no point of any path, else the one that hides fewest."""
-    points = np.concatenate([t.xy for t in tracks(data)])
-    points = points[[inside(data.grid, p) for p in points]]  # the rest is not drawn anyway
-    if len(points) == 0:
-        return VIEWS[0]
-    points = points[np.linspace(0, len(points) - 1, min(len(points), 160)).round().astype(int)]
+def choose_view(grid: LossGrid) -> View:
+    """The first of VIEWS that hides none of the surface's low ground (its lowest third, where
+    runs go), else the one that hides least of it. It depends on the surface alone, so a
+    surface always gets the same camera, whatever runs are drawn on it."""
+    relief = heights(grid)
+    low = np.argwhere(relief <= np.quantile(relief, 1 / 3))  # (k, 2) rows (y, x)
+    low = low[np.linspace(0, len(low) - 1, min(len(low), 160)).round().astype(int)]
+    points = np.stack([np.asarray(grid.x)[low[:, 1]], np.asarray(grid.y)[low[:, 0]]], -1)
     best, fewest = VIEWS[0], math.inf
     for view in VIEWS:
-        hidden = int(occluded(data.grid, points, view).sum())
+        hidden = int(occluded(grid, points, view).sum())
         if hidden == 0:
             return view
         if hidden < fewest:
             best, fewest = view, hidden
     return best
+
+
+def camera_view(azimuth: float, elevation: float, height: float = VIEWS[0].height) -> View:
+    """A View from `--camera AZ,EL`: azimuth in degrees (-90 looks from the front, -y),
+    elevation in degrees above the floor's plane."""
+    return View(phi=90.0 - elevation, theta=azimuth, height=height)
 
 
 def visible_runs(hidden: np.ndarray) -> list[tuple[int, int]]:

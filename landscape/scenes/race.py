@@ -91,7 +91,10 @@ class RaceScene(LandscapeScene, Scene):
     chart of their losses."""
 
     seconds = 10.0
-    make_plan = staticmethod(race_plan)
+
+    @classmethod
+    def make_plan(cls, data: SceneData) -> RacePlan:
+        return race_plan(data)
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
