@@ -325,3 +325,20 @@ def test_loss_axis_is_linear_where_the_loss_is_unbounded():
     losses = tracks(data)[0].loss
     assert not axis.log and axis.name == "loss"
     assert axis.lo <= losses.min() < 0 and axis.values(np.array(-3.0)) == -3.0
+
+
+def test_a_view_is_fitted_to_paths_that_use_little_of_the_domain():
+    beale = get_surface("beale")
+    runs = trace_all(beale, ["sgd", "momentum", "rmsprop", "adam"], device="cpu")
+    data = scene_data(beale, runs, resolution=41)
+    (x0, x1), (y0, y1) = data.grid.domain
+    assert (x1 - x0) * (y1 - y0) < 0.5 * 9.0**2  # well inside [-4.5, 4.5]^2
+    points = np.concatenate([r.xy[:, 0] for r in runs])
+    points = points[np.isfinite(points).all(-1)]
+    assert ((points[:, 0] >= x0) & (points[:, 0] <= x1)).all()
+    assert ((points[:, 1] >= y0) & (points[:, 1] <= y1)).all()
+    assert x0 <= 3.0 <= x1 and y0 <= 0.5 <= y1  # the minimum stays in view
+    assert scene_data(beale, runs, resolution=41, fit=False).grid.domain == beale.domain
+    # Rosenbrock's lesson race uses a third of its domain: left as it is.
+    rosenbrock = lesson_data("rosenbrock", ["sgd", "adam"], steps=300)
+    assert rosenbrock.grid.domain == get_surface("rosenbrock").domain

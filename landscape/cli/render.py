@@ -115,7 +115,7 @@ def render_command(
                      "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
         data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
-        data = _analytic(run.resolve(surface, optimizer, options))
+        data = _analytic(run.resolve(surface, optimizer, options), fit=options.domain is None)
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         rendered = render_scene(data, target, spec, progress=progress)
@@ -140,11 +140,11 @@ def _format(format: str | None, out: Path | None) -> str:
     return format
 
 
-def _analytic(spec: run.Run) -> SceneData:
+def _analytic(spec: run.Run, fit: bool) -> SceneData:
     trajectories = run.trace(spec)
     from landscape.scenes import scene_data
 
-    return scene_data(spec.surface, trajectories)
+    return scene_data(spec.surface, trajectories, fit=fit)
 
 
 def _mnist(optimizers: list[OptimizerSpec], options: RunOptions) -> SceneData:

@@ -63,6 +63,7 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.widgets import (
     MARGIN,
+    MIN_FONT,
     MapView,
     Typewriter,
     appear_at,
@@ -74,7 +75,7 @@ from landscape.scenes.widgets import (
 )
 from landscape.style import Theme
 
-SURFACE_RESOLUTION = 32  # faces per side at 480p; more at larger sizes (mesh_resolution)
+SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
 FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
 FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
 INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
@@ -126,10 +127,10 @@ class DescentPlan:
 
 
 def mesh_resolution(pixel_height: int) -> int:
-    """Faces per side: about one per 15 pixels of height, so that steep valleys show no
-    sawtooth of flat faces at large sizes. The static surface is drawn once, so this costs
-    once per render, not per frame."""
-    return int(min(max(SURFACE_RESOLUTION, round(pixel_height / 15)), 72))
+    """Faces per side: about one per 10 pixels of height, so that steep valleys show no
+    sawtooth of flat faces. The static surface is drawn once, so this costs once per render,
+    not per frame."""
+    return int(min(max(SURFACE_RESOLUTION, round(pixel_height / 10)), 96))
 
 
 def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
@@ -241,6 +242,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
             self.camera.background_color = theme.background
         self.set_camera_orientation(phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES,
                                     zoom=plan.zoom)  # fmt: skip
+        self.renderer.camera.reset_rotation_matrix()  # else projections use the old angles
 
         # Draw surface
         (x0, x1), (y0, y1) = grid.domain
@@ -328,7 +330,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 if k == 1 and math.isclose(value, corners[a][axis]):
                     continue  # the front corner has the first edge's tick already
                 at = start + (value - corners[a][axis]) / span * (end - start)
-                tick = label(tick_text(value), theme, 16)
+                tick = label(tick_text(value), theme, MIN_FONT)
                 depth = max(depth, 2 * _reach(tick, normal))
                 found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
             name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
@@ -376,8 +378,8 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
     def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
                 inset: MapView) -> list[VMobject]:  # fmt: skip
-        """Under the map: 'step k/N', then per run its legend line (optimizer and
-        hyper-parameters) and 'loss v', rebuilt only when the numbers change."""
+        """Under the map: 'step k/N', then per run its name and loss (rebuilt only when the
+        numbers change), its hyper-parameters, and what befell it, when it does."""
         steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
         room = config.frame_width / 2 - MARGIN - corner[0]
@@ -389,23 +391,31 @@ class DescentScene(LandscapeScene, ThreeDScene):
         firsts = {}
         for drawn in plan.tracks:
             firsts.setdefault(drawn.track.path, drawn)
-        y = corner[1] - 0.5
+        y = corner[1] - 0.55
+        names = [label(line.partition(" (")[0], theme, 20) for line in plan.legend]
+        column = corner[0] + 0.32 + max(n.width for n in names) + 0.25  # where losses start
         for index, line in enumerate(plan.legend):
+            # "■ Momentum   1.965e-05" over "lr=0.002, momentum=0.9": words stay >= MIN_FONT.
             drawn = firsts[index]
-            entry = VGroup(marker(drawn.marker, drawn.color, 0.2), label(line, theme, 16))
-            entry.arrange(RIGHT, buff=0.12)
-            if entry.width > room:
-                entry.scale_to_fit_width(room)
-            entry.move_to([corner[0], y, 0], aligned_edge=UL)
-            row = Typewriter(theme, 20, np.array([corner[0] + 0.32, y - 0.34, 0]))
+            settings = line.partition(" (")[2]
+            entry = VGroup(marker(drawn.marker, drawn.color, 0.2), names[index])
+            entry.arrange(RIGHT, buff=0.12).move_to([corner[0], y, 0], aligned_edge=UL)
+            row = Typewriter(theme, 20, np.array([column, y + 0.02, 0]))
             found += [entry, self.loss_row(row, drawn.track, clock)]
+            y -= entry.height + 0.08
+            if settings:
+                words = label(settings.removesuffix(")"), theme, MIN_FONT, color=theme.muted)
+                if words.width > room - 0.32:
+                    words.scale_to_fit_width(room - 0.32)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
             note, step = plan.events[index]
             if note:
-                text = label(note, theme, 14).move_to([corner[0] + 0.32, y - 0.78, 0],
-                                                      aligned_edge=UL)  # fmt: skip
+                text = label(note, theme, MIN_FONT).move_to([corner[0] + 0.32, y, 0],
+                                                            aligned_edge=UL)  # fmt: skip
                 found.append(appear_at(text, step, clock))
-                y -= 0.25
-            y -= 0.8 if len(plan.legend) > 1 else 0.9
+                y -= text.height + 0.08
+            y -= 0.14
         return found
 
     @staticmethod
@@ -414,8 +424,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
         def text(t: float) -> str:
             loss = track.at(t)[1]
-            return "loss diverged" if track.diverged and t >= track.diverged_at else (
-                f"loss {loss:.4g}")  # fmt: skip
+            return "diverged" if track.diverged and t >= track.diverged_at else f"{loss:.4g}"
 
         def update(mob: VGroup) -> None:
             now = text(clock.get_value())
@@ -423,7 +432,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 shown["text"] = now
                 row.retype(mob, now)
 
-        return row.write(text(0.0), 16).add_updater(update)
+        return row.write(text(0.0), 10).add_updater(update)
 
 
 def _reach(mob: Text, direction: np.ndarray) -> float:

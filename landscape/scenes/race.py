@@ -42,6 +42,7 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.widgets import (
     MARGIN,
+    MIN_FONT,
     Chart,
     MapView,
     Typewriter,
@@ -174,10 +175,10 @@ class RaceScene(LandscapeScene, Scene):
         found = []
         for v in nice_ticks(x0, x1):
             at = map_view.points(np.array([[v, y0]]))[0]
-            found.append(label(tick_text(v), theme, 16).next_to(at, DOWN, 0.1))
+            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, DOWN, 0.1))
         for v in nice_ticks(y0, y1):
             at = map_view.points(np.array([[x0, v]]))[0]
-            found.append(label(tick_text(v), theme, 16).next_to(at, LEFT, 0.1))
+            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1))
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
         ylabel = label(map_view.grid.ylabel, theme, 20).rotate(PI / 2)

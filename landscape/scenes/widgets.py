@@ -12,6 +12,7 @@ from manim import (
     UL,
     UP,
     Arrow,
+    BackgroundRectangle,
     Circle,
     ImageMobject,
     Line,
@@ -43,6 +44,7 @@ from landscape.style import Theme
 FONT = "DejaVu Sans"  # ships with every Linux; Pango falls back elsewhere
 MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
+MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
 OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
 
 
@@ -208,22 +210,23 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme,
         arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
                       max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
-        text = label(f"left at step {track.left_at}", theme, 16)
+        text = label(f"left at step {track.left_at}", theme, MIN_FONT)
         reach = 0.5 * (abs(toward[0]) * text.width + abs(toward[1]) * text.height)
         text.move_to(at + (0.62 + reach) * toward)  # beyond the tip, where the run went
         _keep_in_frame(text)
-        marks.append((VGroup(edge, arrow, text), step))
+        marks.append((VGroup(edge, arrow, _backed(text, theme)), step))
     if track.diverged_at is not None:
         last = track.xy[-1]
-        text = label(f"diverged at step {track.diverged_at}", theme, 16)
+        text = label(f"diverged at step {track.diverged_at}", theme, MIN_FONT)
         if inside_domain(last, domain):
             at = place(last[None])[0]
             mark = cross(at, color, 0.22, outline)
-            text.move_to(at + (0.2 + text.height / 2) * up)
-            marks.append((VGroup(mark, text), float(track.diverged_at)))
+            text.move_to(at + (0.22 + text.height / 2) * up)
+            _keep_in_frame(text)
+            marks.append((VGroup(mark, _backed(text, theme)), float(track.diverged_at)))
         elif marks:  # it left first: the word goes under the exit's
             text.next_to(marks[-1][0][-1], -up, buff=0.08)
-            marks.append((text, float(track.diverged_at)))
+            marks.append((_backed(text, theme), float(track.diverged_at)))
     return marks
 
 
@@ -235,6 +238,12 @@ def outline_color(theme: Theme) -> str:
 def _span(domain) -> float:
     (x0, x1), (y0, y1) = domain
     return max(x1 - x0, y1 - y0)
+
+
+def _backed(text: Text, theme: Theme) -> VGroup:
+    """The text on a patch of the background: readable over a light surface or a trail."""
+    patch = BackgroundRectangle(text, color=outline_color(theme), fill_opacity=0.8, buff=0.05)
+    return VGroup(patch, text)
 
 
 def _keep_in_frame(mob: VMobject) -> None:
@@ -256,10 +265,10 @@ class Chart:
         self.box.set_stroke(theme.muted, width=1.5)
         ticks = []
         for s, text in axis.step_ticks:
-            ticks.append(label(text, theme, 16).next_to(self.at(s, axis.lo), DOWN, 0.1))
+            ticks.append(label(text, theme, MIN_FONT).next_to(self.at(s, axis.lo), DOWN, 0.1))
         for v, text in axis.ticks:
             at = self.at(0, v)
-            ticks.append(label(text, theme, 16).next_to(at, LEFT, 0.1))
+            ticks.append(label(text, theme, MIN_FONT).next_to(at, LEFT, 0.1))
             ticks.append(
                 Line(at, at + np.array([width, 0, 0])).set_stroke(theme.muted, 0.6, opacity=0.5)
             )
