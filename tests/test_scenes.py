@@ -35,7 +35,7 @@ from landscape.scenes.geometry import (
     thin,
     visible_runs,
 )
-from landscape.scenes.widgets import Typewriter
+from landscape.scenes.widgets import Typewriter, math_text
 from landscape.style import optimizer_style
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace, trace_all
@@ -342,3 +342,18 @@ def test_a_view_is_fitted_to_paths_that_use_little_of_the_domain():
     # Rosenbrock's lesson race uses a third of its domain: left as it is.
     rosenbrock = lesson_data("rosenbrock", ["sgd", "adam"], steps=300)
     assert rosenbrock.grid.domain == get_surface("rosenbrock").domain
+
+
+@pytest.mark.parametrize(
+    "expression, shown",
+    [
+        ("x**2 + 10*y**2", "x² + 10y²"),
+        ("0.5*(x - y)**4", "0.5(x − y)⁴"),
+        ("sqrt(x**2 + y**2)", "√(x² + y²)"),
+        ("x**0.5 + 2*pi*y", "x^0.5 + 2π·y"),
+        ("sin(3*x)*cos(y)", "sin(3x)·cos(y)"),
+        ("Rosenbrock", "Rosenbrock"),
+    ],
+)
+def test_custom_expressions_are_titled_in_math_notation(expression, shown):
+    assert math_text(expression) == shown

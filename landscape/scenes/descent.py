@@ -71,6 +71,7 @@ from landscape.scenes.widgets import (
     growing_path,
     label,
     marker,
+    math_text,
     outline_color,
 )
 from landscape.style import Theme
@@ -277,7 +278,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
         # Set up the map and the text
         title = VGroup(
-            label(data.title, theme, 30),
+            label(math_text(data.title), theme, 30),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
         title.to_corner(UL, buff=0.35)

@@ -51,6 +51,7 @@ from landscape.scenes.widgets import (
     growing_path,
     label,
     marker,
+    math_text,
     outline_color,
 )
 from landscape.style import OptimizerStyle, Theme
@@ -105,7 +106,7 @@ class RaceScene(LandscapeScene, Scene):
             self.camera.background_color = theme.background
 
         # Set up the map
-        title = label(data.title, theme, 30).to_corner(UL, buff=0.3)
+        title = label(math_text(data.title), theme, 30).to_corner(UL, buff=0.3)
         map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
         self.add(title, *map_view.static)
         self.add(*self.map_ticks(map_view, theme))

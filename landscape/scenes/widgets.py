@@ -3,6 +3,8 @@ loss chart and a trail that grows with the clock. They draw what they are given.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from manim import (
     DEGREES,
@@ -72,6 +74,22 @@ def marker(code: str, color: str, size: float) -> VMobject:
     else:
         shape = Circle(radius=r)
     return shape.set_fill(color, opacity=1).set_stroke("#FFFFFF", width=1.2)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def math_text(expression: str) -> str:
+    """A Python expression as it is written in maths, in plain unicode (no LaTeX):
+    'x**2 + 10*y**2' -> 'x² + 10y²', '0.5*(x - y)**4' -> '0.5(x − y)⁴', 'sqrt(x)' -> '√(x)'."""
+    text = re.sub(
+        r"\*\*\s*(-?\d+)(?![.\d])", lambda m: m.group(1).translate(_SUPERSCRIPT), expression
+    )
+    text = re.sub(r"\*\*\s*\(?([^()\s]+)\)?", r"^\1", text)  # other powers: x^a
+    text = re.sub(r"(?<=[\d⁰¹²³⁴⁵⁶⁷⁸⁹])\s*\*\s*(?=[A-Za-z(])", "", text)  # 10*y -> 10y
+    text = re.sub(r"\s*\*\s*", "·", text)
+    text = text.replace("sqrt", "√").replace(" - ", " − ").replace("pi", "π")
+    return re.sub(r"(?<![\w.])-", "−", text)
 
 
 def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
