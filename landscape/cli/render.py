@@ -149,12 +149,10 @@ def _analytic(spec: run.Run, fit: bool) -> SceneData:
 
 def _mnist(optimizers: list[OptimizerSpec], options: RunOptions) -> SceneData:
     # Training is cached and the slice's chunks too: a second render reuses both.
-    from landscape.scenes import scene_data
     from landscape.slice.mnist import mnist_scene_data
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
-        grid, paths = mnist_scene_data(
+        return mnist_scene_data(
             optimizers, seed=options.seed, device=options.device, dtype=options.dtype,
             progress=progress, train_progress=train_progress,
         )  # fmt: skip
-    return scene_data(grid, paths)

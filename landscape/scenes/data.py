@@ -30,12 +30,39 @@ class PathRecord(Protocol):
 
 
 @dataclass(frozen=True)
+class StepClock:
+    """What a path's row index means when rows are snapshots, not steps (a network's training):
+    the scenes then count epochs and optimizer steps."""
+
+    steps: np.ndarray = field(repr=False)  # (k,) optimizer steps taken at each row
+    per_epoch: float  # optimizer steps per epoch
+
+    def text(self, t: float, rows: int) -> str:
+        """'epoch 2.4/5  step 3600/7500' at fractional row t (of `rows` rows shown)."""
+        index = np.arange(len(self.steps))
+        step = int(np.interp(t, index, self.steps))
+        total = int(self.steps[min(rows, len(self.steps) - 1)])
+        epochs = total / self.per_epoch
+        width = len(str(total))
+        return (f"epoch {step / self.per_epoch:.1f}/{epochs:g}  "
+                f"step {step:>{width}d}/{total}")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class SceneData:
     """Everything a scene draws: the sampled surface and the runs over it."""
 
     grid: LossGrid
     paths: tuple[PathRecord, ...]  # one per optimizer configuration; each may hold several starts
     title: str  # what the surface is: "Rosenbrock", "MNIST MLP, test loss"
+    clock: StepClock | None = None  # rows are snapshots: count epochs and steps by this
+    notes: tuple[str, ...] = ()  # per path, a line shown under its legend entry (or none)
+
+    def step_text(self, t: float, rows: int) -> str:
+        """The counter at fractional row t: 'step 12/300', or the StepClock's words."""
+        if self.clock is not None:
+            return self.clock.text(t, rows)
+        return f"step {int(t):>{len(str(rows))}d}/{rows}"
 
     @property
     def steps(self) -> int:
@@ -50,6 +77,8 @@ def scene_data(
     title: str | None = None,
     resolution: int = 161,
     fit: bool = True,
+    clock: StepClock | None = None,
+    notes: Sequence[str] = (),
 ) -> SceneData:
     """Build a SceneData from a surface (sampled here, on the CPU) or a finished LossGrid.
 
@@ -60,6 +89,8 @@ def scene_data(
         resolution: grid points per side when `source` is a Surface.
         fit: for a Surface, view only the part the paths use (fitted_view) where they use
             under a quarter of its domain.
+        clock: where the paths' rows are snapshots: their optimizer steps and epochs.
+        notes: per path, a line for its legend entry (e.g. how far off the slice it runs).
     """
     paths = tuple(paths)
     if not paths:
@@ -81,7 +112,10 @@ def scene_data(
             raise LandscapeError(f"{p.label}: the start point is not finite")
     if not np.isfinite(grid.loss).any():
         raise LandscapeError(f"the grid of {grid.title or 'the surface'} holds no finite value")
-    return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title)
+    if notes and len(notes) != len(paths):
+        raise LandscapeError(f"{len(notes)} notes for {len(paths)} paths: give one per path")
+    return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title,
+                     clock=clock, notes=tuple(notes))  # fmt: skip
 
 
 FIT_SHARE = 0.25  # paths using less of the domain's area than this get a view fitted to them

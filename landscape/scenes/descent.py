@@ -384,11 +384,11 @@ class DescentScene(LandscapeScene, ThreeDScene):
         steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
         room = config.frame_width / 2 - MARGIN - corner[0]
-        width = len(str(steps))
-        step_row = Typewriter(theme, 22, corner)
-        found: list[VMobject] = [step_row.write(f"step {0:>{width}d}/{steps}", 6 + 2 * width)]
+        first = plan.data.step_text(0, steps)
+        step_row = Typewriter(theme, 22 if len(first) < 20 else 18, corner)
+        found: list[VMobject] = [step_row.write(first, len(first))]
         found[0].add_updater(lambda m: step_row.retype(
-            m, f"step {int(clock.get_value()):>{width}d}/{steps}"))  # fmt: skip
+            m, plan.data.step_text(clock.get_value(), steps)))  # fmt: skip
         firsts = {}
         for drawn in plan.tracks:
             firsts.setdefault(drawn.track.path, drawn)
@@ -408,6 +408,10 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 words = label(settings.removesuffix(")"), theme, MIN_FONT, color=theme.muted)
                 if words.width > room - 0.32:
                     words.scale_to_fit_width(room - 0.32)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
+            if plan.data.notes:
+                words = label(plan.data.notes[index], theme, MIN_FONT, color=theme.muted)
                 found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
                 y -= words.height + 0.08
             note, step = plan.events[index]

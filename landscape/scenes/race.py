@@ -47,6 +47,7 @@ from landscape.scenes.widgets import (
     MapView,
     Typewriter,
     appear_at,
+    color_bar,
     event_marks,
     growing_path,
     label,
@@ -110,6 +111,9 @@ class RaceScene(LandscapeScene, Scene):
         map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
         self.add(title, *map_view.static)
         self.add(*self.map_ticks(map_view, theme))
+        top = map_view.origin[1] + map_view.height
+        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - 2.2, 0])
+        self.add(*color_bar(data.grid, bar_bottom, 2.2, theme))
 
         # Set up the chart
         chart = Chart(plan.axis, steps, CHART_CORNER, *CHART_SIZE, theme)
@@ -118,6 +122,9 @@ class RaceScene(LandscapeScene, Scene):
                                  label(line, theme, 18)).arrange(RIGHT, buff=0.15)
                           for style, line in zip(plan.styles, plan.legend,
                                                  strict=True)])  # fmt: skip
+        for entry, note in zip(legend, data.notes, strict=False):
+            entry.add(label(note, theme, MIN_FONT, color=theme.muted).next_to(
+                entry[1], DOWN, buff=0.06, aligned_edge=LEFT))  # fmt: skip
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
         room = config.frame_width / 2 - MARGIN - chart.box.get_left()[0]
         if legend.width > room:  # long hyper-parameter lists: shrink rather than run off
@@ -145,13 +152,13 @@ class RaceScene(LandscapeScene, Scene):
             if text:
                 note = label(text, theme, 18).next_to(line, RIGHT, buff=0.25)
                 marks.append(appear_at(note, step, clock))
-        typewriter = Typewriter(theme, 26, np.array([3.75, 3.75, 0]))
-        width = len(str(steps))
+        first = data.step_text(0, steps)
+        typewriter = Typewriter(theme, 26, np.array([6.95 - 0.26 * len(first), 3.75, 0]))
 
         def tick(mob: VGroup) -> None:
-            typewriter.retype(mob, f"step {int(clock.get_value()):>{width}d}/{steps}")
+            typewriter.retype(mob, data.step_text(clock.get_value(), steps))
 
-        counter = typewriter.write(f"step {0:>{width}d}/{steps}", 6 + 2 * width)
+        counter = typewriter.write(first, len(first))
         counter.add_updater(tick)
         self.add(*movers, *marks, counter)
         self.run_clock(clock, steps)

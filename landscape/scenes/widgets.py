@@ -3,8 +3,10 @@ loss chart and a trail that grows with the clock. They draw what they are given.
 
 from __future__ import annotations
 
+import math
 import re
 
+import matplotlib
 import numpy as np
 from manim import (
     DEGREES,
@@ -34,14 +36,18 @@ from landscape.grid import LossGrid
 from landscape.scenes.data import Track
 from landscape.scenes.geometry import (
     LossAxis,
+    color_range,
     contour_lines,
     exit_of,
     heatmap,
     inside,
     inside_domain,
+    nice_ticks,
+    power_of_ten,
     thin,
+    tick_text,
 )
-from landscape.style import Theme
+from landscape.style import SURFACE_CMAP, Theme
 
 FONT = "DejaVu Sans"  # ships with every Linux; Pango falls back elsewhere
 MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
@@ -102,7 +108,7 @@ class Typewriter:
     """Monospace text set from glyphs rendered once: a readout that changes every frame costs a
     few copies instead of a Pango layout and an SVG parse (~0.1 s) per frame."""
 
-    GLYPHS = "0123456789.e+-−/stplonaifdvrg:"
+    GLYPHS = "0123456789.e+-−/stplonaifdvrg:ch"
 
     def __init__(self, theme: Theme, size: float, corner: np.ndarray):
         master = label(self.GLYPHS, theme, size, mono=True).move_to(corner, aligned_edge=UL)
@@ -269,6 +275,29 @@ def _keep_in_frame(mob: VMobject) -> None:
     half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
     low, high = mob.get_corner(DL)[:2], mob.get_corner(UR)[:2]
     mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
+
+
+def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
+              width: float = 0.16) -> list[VMobject]:  # fmt: skip
+    """A vertical colour bar of the surface's colour scale, its bottom-left at `bottom`, ticks
+    on its right: decades of loss (− f*) on log scales, round values on linear ones."""
+    lo, hi = color_range(grid)
+    column = matplotlib.colormaps[SURFACE_CMAP](np.linspace(1, 0, 256))[:, None] * 255
+    image = ImageMobject(np.repeat(column.round().astype(np.uint8), 2, axis=1))
+    image.stretch_to_fit_width(width).stretch_to_fit_height(height)
+    image.move_to(bottom + np.array([width / 2, height / 2, 0]))
+    frame = Rectangle(width=width, height=height).move_to(image).set_stroke(theme.muted, 1.5)
+    if grid.log_scale:
+        values = [(float(k), power_of_ten(k)) for k in range(math.ceil(lo), math.floor(hi) + 1)]
+        values = values[:: max(1, (len(values) + 3) // 4)]
+    else:
+        values = [(v, tick_text(v)) for v in nice_ticks(lo, hi, 3)]
+    ticks = [label(text, theme, MIN_FONT).next_to(
+        bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
+        for v, text in values]  # fmt: skip
+    name = "loss − f*" if grid.log_scale and grid.f_min is not None else "loss"
+    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1)
+    return [image, frame, *ticks, title]
 
 
 class Chart:
