@@ -292,7 +292,7 @@ def test_clip_to_view_cuts_a_path_at_the_edges_it_crosses():
 def test_tracks_carry_the_steps_a_run_diverged_left_the_view_and_reached_a_minimum():
     surface = get_surface("saddle")
     runs = trace_all(surface, ["sgd", "adam"], steps=80, device="cpu")
-    data = scene_data(surface, runs, resolution=21)
+    data = scene_data(surface, runs, resolution=21, fit=False)
     (x0, x1), (y0, y1) = data.grid.domain
     for track in tracks(data):
         run = runs[track.path]
