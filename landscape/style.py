@@ -94,8 +94,8 @@ class Theme:
 
 
 THEMES = {
-    "light": Theme("light", "#FFFFFF", "#1A1A1A", "#9A9A9A"),
-    "dark": Theme("dark", "#111418", "#EDEDED", "#6E6E6E"),
+    "light": Theme("light", "#FFFFFF", "#1A1A1A", "#5E5E5E"),  # muted text 6:1 on white
+    "dark": Theme("dark", "#111418", "#EDEDED", "#8C8C8C"),  # muted text 5:1: a projector
     # For slides with their own background: no fill; text in mid-grey reads on light and dark
     # (#4D4D4D vanished on a navy slide: checked by eye on white, cream and navy).
     "transparent": Theme("transparent", "none", "#808080", "#A0A0A0", transparent=True),

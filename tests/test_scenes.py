@@ -357,3 +357,25 @@ def test_a_view_is_fitted_to_paths_that_use_little_of_the_domain():
 )
 def test_custom_expressions_are_titled_in_math_notation(expression, shown):
     assert math_text(expression) == shown
+
+
+def test_a_clip_ends_after_its_runs_settle_unless_its_length_is_fixed():
+    from landscape.scenes.base import HOLD_SECONDS, LandscapeScene
+    from landscape.scenes.data import SETTLED
+
+    data = lesson_data("quadratic", ["sgd", "adam"], steps=2000)
+    plan = race_plan(data)
+    assert plan.steps < 0.7 * data.steps
+    (x0, x1), (y0, y1) = data.grid.domain
+    for track in plan.tracks:  # nothing visible moves after the shown steps
+        moved = np.linalg.norm(track.xy[plan.steps :] - track.xy[-1], axis=-1)
+        assert moved.max() <= SETTLED * max(x1 - x0, y1 - y0)
+    early = type("Early", (LandscapeScene,), {"plan": plan, "seconds": 10.0})()
+    fixed = type("Fixed", (LandscapeScene,), {"plan": plan, "seconds": 10.0,
+                                               "fixed_length": True})()  # fmt: skip
+    lead, motion, hold = early.timing()
+    assert lead == hold == HOLD_SECONDS
+    assert motion == pytest.approx(max(8.0 * plan.steps / data.steps, 2.0))
+    assert fixed.length() == 10.0 and early.length() < 10.0
+    # Rosenbrock's race is still moving near its end: all of it is shown.
+    assert race_plan(lesson_data("rosenbrock", ["sgd", "adam"])).steps == 1000
