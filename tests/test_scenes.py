@@ -379,3 +379,14 @@ def test_a_clip_ends_after_its_runs_settle_unless_its_length_is_fixed():
     assert fixed.length() == 10.0 and early.length() < 10.0
     # Rosenbrock's race is still moving near its end: all of it is shown.
     assert race_plan(lesson_data("rosenbrock", ["sgd", "adam"])).steps == 1000
+
+
+def test_a_chart_of_training_snapshots_counts_epochs():
+    from landscape.scenes.data import StepClock
+
+    data = small_data("adam", steps=20)
+    at = np.arange(21) * 75  # a snapshot every 75 steps, 300 steps an epoch: 5 epochs
+    axis = loss_axis(data.grid, tracks(data), 20, (at, 300.0))
+    assert axis.step_name == "epoch"
+    assert axis.step_ticks == tuple((4.0 * e, str(e)) for e in range(6))
+    assert StepClock(at, 300.0).text(10, 20) == "epoch 2.5/5  step  750/1500"

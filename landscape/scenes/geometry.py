@@ -336,6 +336,7 @@ class LossAxis:
     ticks: tuple[tuple[float, str], ...]  # (plotted value, text) up the side, lowest first
     step_ticks: tuple[tuple[float, str], ...]  # (step, text) along the bottom
     name: str  # "loss − f* (log scale)", "loss (log scale)", "loss"
+    step_name: str  # what runs along the bottom: "step", or "epoch" for snapshots of training
     log: bool  # plotted values are log10 of (loss - offset)
     offset: float  # f* where known, else 0
     floor: float  # smallest positive loss - offset drawn (log axes): where 0 gaps sit
@@ -348,11 +349,20 @@ class LossAxis:
         return np.log10(np.maximum(loss - self.offset, self.floor))
 
 
-def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int) -> LossAxis:
-    """The chart's axis for these runs' losses on this grid (see LossAxis)."""
+def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int,
+              epochs: tuple[np.ndarray, float] | None = None) -> LossAxis:  # fmt: skip
+    """The chart's axis for these runs' losses on this grid (see LossAxis). With `epochs` =
+    (optimizer steps at each row, steps per epoch) the bottom counts epochs."""
     losses = np.concatenate([t.loss for t in all_tracks])
     losses = losses[np.isfinite(losses)]
     step_ticks = tuple((s, tick_text(s)) for s in nice_ticks(0, steps))
+    step_name = "step"
+    if epochs is not None:
+        at, per_epoch = epochs
+        whole = range(0, int(at[min(steps, len(at) - 1)] // per_epoch) + 1)
+        rows = np.interp([e * per_epoch for e in whole], at, np.arange(len(at)))
+        step_ticks = tuple((float(r), str(e)) for r, e in zip(rows, whole, strict=True))
+        step_name = "epoch"
     offset = grid.f_min if grid.f_min is not None else 0.0
     gaps = losses - offset
     log = grid.f_min is not None or (grid.log_scale and bool((gaps > 0).all()))
@@ -363,9 +373,9 @@ def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int) -> LossAx
         shown = range(lo, hi + 1, max(1, (hi - lo + 4) // 5))
         name = "loss − f* (log scale)" if grid.f_min is not None else "loss (log scale)"
         return LossAxis(float(lo), float(hi), tuple((float(v), power_of_ten(v)) for v in shown),
-                        step_ticks, name, True, offset, floor)  # fmt: skip
+                        step_ticks, name, step_name, True, offset, floor)  # fmt: skip
     lo, hi = float(losses.min()), float(losses.max())
     pad = 0.05 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad
     ticks = tuple((v, tick_text(v)) for v in nice_ticks(lo, hi))
-    return LossAxis(lo, hi, ticks, step_ticks, "loss", False, 0.0, 0.0)
+    return LossAxis(lo, hi, ticks, step_ticks, "loss", step_name, False, 0.0, 0.0)

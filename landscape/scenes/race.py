@@ -86,7 +86,8 @@ def race_plan(data: SceneData) -> RacePlan:
             lengths[track.path] += np.linalg.norm(np.diff(stretch.xy, axis=0), axis=-1).sum()
     return RacePlan(data, steps, found, styles, trail_widths(lengths),
                     tuple(p.describe() for p in data.paths), path_events(data, found),
-                    loss_axis(data.grid, found, steps))  # fmt: skip
+                    loss_axis(data.grid, found, steps, None if data.clock is None else (
+                        data.clock.steps, data.clock.per_epoch)))  # fmt: skip
 
 
 class RaceScene(LandscapeScene, Scene):
@@ -112,8 +113,8 @@ class RaceScene(LandscapeScene, Scene):
         self.add(title, *map_view.static)
         self.add(*self.map_ticks(map_view, theme))
         top = map_view.origin[1] + map_view.height
-        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - 2.2, 0])
-        self.add(*color_bar(data.grid, bar_bottom, 2.2, theme))
+        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - 1.7, 0])
+        self.add(*color_bar(data.grid, bar_bottom, 1.7, theme))  # above the chart's ticks
 
         # Set up the chart
         chart = Chart(plan.axis, steps, CHART_CORNER, *CHART_SIZE, theme)
@@ -184,13 +185,17 @@ class RaceScene(LandscapeScene, Scene):
         for v in nice_ticks(x0, x1):
             at = map_view.points(np.array([[v, y0]]))[0]
             found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, DOWN, 0.1))
+        reach = 0.0  # how far the y tick labels stick out: the axis name goes beyond them
         for v in nice_ticks(y0, y1):
             at = map_view.points(np.array([[x0, v]]))[0]
             found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1))
+            reach = max(reach, found[-1].width)
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
         ylabel = label(map_view.grid.ylabel, theme, 20).rotate(PI / 2)
         found.append(ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT,
-                                    0.55))  # fmt: skip
+                                    0.22 + reach))  # fmt: skip
+        # Off the frame's edge it moves in, and then the map's ticks stay clear of it: it can
+        # only sit beside them, never on them.
         ylabel.shift(RIGHT * max(0.0, MARGIN - config.frame_width / 2 - ylabel.get_left()[0]))
         return found

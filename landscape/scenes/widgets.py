@@ -319,7 +319,7 @@ class Chart:
             ticks.append(
                 Line(at, at + np.array([width, 0, 0])).set_stroke(theme.muted, 0.6, opacity=0.5)
             )
-        ticks.append(label("step", theme, 20).next_to(self.box, DOWN, 0.42))
+        ticks.append(label(axis.step_name, theme, 20).next_to(self.box, DOWN, 0.42))
         ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.1)
                      .align_to(self.box, RIGHT))  # fmt: skip
         self.static = [self.box, *ticks]
