@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch
 
 from landscape.errors import LandscapeError
 from landscape.paths import PathRecord, diverged, last_valid, path_steps
-from landscape.style import optimizer_style
+from landscape.style import styles_for
 
 HALO = "white"  # outline under paths: they stay visible on every part of the colour map
 
@@ -78,8 +78,9 @@ def paths(
     lengths = [np.nansum(np.linalg.norm(np.diff(t.xy, axis=0), axis=-1)) for t in trajectories]
     rank = {k: r for r, k in enumerate(np.argsort(lengths)[::-1])}
     texts = legend_labels(trajectories, labels)
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, t in enumerate(trajectories):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         color = _readable(style.color, ax)
         layer = 4 + 0.01 * rank[index]
         every = max(1, path_steps(t) // markers) if markers else None
@@ -172,8 +173,9 @@ def loss_curves(
     artists: list[Artist] = []
     texts = legend_labels(trajectories, labels)
     step = np.arange(max(path_steps(t) for t in trajectories) + 1)
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, (t, v) in enumerate(zip(trajectories, values, strict=True)):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         color = _readable(style.color, ax)
         if log:
             v = np.maximum(v, floor)
@@ -217,9 +219,9 @@ def style_handles(
 ) -> list[Line2D]:
     """Legend handles showing each optimizer's colour, marker and line style (text as in paths)."""
     handles = []
-    for index, (t, text) in enumerate(zip(trajectories, legend_labels(trajectories, labels),
-                                          strict=True)):  # fmt: skip
-        style = optimizer_style(t.optimizer, index)
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
+    texts = legend_labels(trajectories, labels)
+    for style, text in zip(styles, texts, strict=True):
         handles.append(Line2D([], [], color=style.color, linestyle=style.linestyle,
                               marker=style.marker, linewidth=2.2, markersize=7,
                               markeredgecolor="white", label=text))  # fmt: skip

@@ -17,7 +17,7 @@ from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
 from landscape.paths import PathRecord, diverged, last_valid
 from landscape.plot.runs import HALO, legend_labels
-from landscape.style import LOG_OFFSET, SURFACE_CMAP, color_values, optimizer_style
+from landscape.style import LOG_OFFSET, SURFACE_CMAP, color_values, styles_for
 
 ROUND_VALUES = [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]  # 1-2-5 ticks
 
@@ -193,8 +193,9 @@ def surface3d(
             zorder=6,
         )
     texts = legend_labels(trajectories, labels)
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, t in enumerate(trajectories):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         height = surface_height(grid, t.loss) + rise  # (steps+1, n)
         ends, stopped = last_valid(t), diverged(t)
         for s in range(len(ends)):

@@ -1,0 +1,445 @@
+"""The 3-D descent: a ball rolls down the loss surface, leaving a trail, beside a contour map.
+
+`descent_plan` computes everything the scene shows (camera view and framing, the relief's mesh
+and face colours, the stretches of each trail the surface leaves visible, axis edges); the
+scene's `construct` only draws that plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import matplotlib
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    RIGHT,
+    UL,
+    UP,
+    Dot,
+    Line,
+    Star,
+    Surface,
+    Text,
+    ThreeDCamera,
+    ThreeDScene,
+    ValueTracker,
+    VGroup,
+    VMobject,
+    config,
+)
+
+from landscape.grid import LossGrid
+from landscape.scenes.base import LandscapeScene
+from landscape.scenes.data import (
+    SceneData,
+    Track,
+    path_events,
+    scene_styles,
+    shown_steps,
+    tracks,
+)
+from landscape.scenes.geometry import (
+    DEGREES,
+    Box,
+    Stretch,
+    View,
+    bilinear,
+    box,
+    camera_view,
+    choose_view,
+    clip_to_view,
+    colors,
+    heights,
+    inside,
+    inside_domain,
+    nice_ticks,
+    occluded,
+    tick_text,
+    view_direction,
+    visible_runs,
+)
+from landscape.scenes.widgets import (
+    MARGIN,
+    MIN_FONT,
+    MapView,
+    Typewriter,
+    appear_at,
+    event_marks,
+    growing_path,
+    label,
+    marker,
+    math_text,
+    outline_color,
+)
+from landscape.style import Theme
+
+SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
+FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
+FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
+INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
+
+
+@dataclass(frozen=True)
+class DescentTrack:
+    """One start of one run as the descent draws it."""
+
+    track: Track
+    color: str  # hex
+    marker: str  # matplotlib marker code
+    hidden: np.ndarray = field(repr=False)  # (m,) bool: behind a hill or off the drawn domain
+    stretches: tuple[Stretch, ...]  # the trail pieces in view and not behind a hill
+    map_stretches: tuple[Stretch, ...]  # the pieces in view (the flat map hides nothing)
+
+
+@dataclass(frozen=True)
+class DescentPlan:
+    """Everything the descent scene draws, computed from a SceneData without rendering."""
+
+    data: SceneData
+    steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
+    view: View  # camera angles and relief height
+    geometry: Box  # surface (x, y, relief) -> world, before `offset`
+    offset: np.ndarray = field(repr=False)  # (3,) world shift that frames the relief
+    zoom: float  # camera zoom that fits the relief into FIT_SIZE
+    relief: np.ndarray = field(repr=False)  # (ny, nx) heights in [0, 1] on the grid
+    vertices: np.ndarray = field(repr=False)  # (n+1, n+1, 3) mesh corners, [u_index, v_index]
+    face_colors: np.ndarray = field(repr=False)  # (n, n, 4) RGBA per face, [u_index, v_index]
+    corners: np.ndarray = field(repr=False)  # (4, 2) domain corners, counter-clockwise
+    floor: np.ndarray = field(repr=False)  # (4, 3) world points of the corners at height 0
+    edges: tuple[tuple[int, int], ...]  # corner pairs of the two front floor edges
+    left: int  # corner whose height edge is drawn: the leftmost on screen
+    minima: np.ndarray = field(repr=False)  # (k, 3) frame points of every minimum in view
+    tracks: tuple[DescentTrack, ...]
+    legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
+    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
+
+    def screen(self, xy: np.ndarray) -> np.ndarray:
+        """(k, 2) surface points -> (k, 3) frame points where the camera shows them (for
+        marks drawn flat over the picture: Cairo has no depth to respect anyway)."""
+        return project(camera_for(self.view, self.zoom), self.place(xy))
+
+    def place(self, xy: np.ndarray) -> np.ndarray:
+        """(..., 2) surface points -> (..., 3) world points on the relief."""
+        grid = self.data.grid
+        return self.geometry.world(xy, bilinear(grid, self.relief, xy)) + self.offset
+
+
+def mesh_resolution(pixel_height: int) -> int:
+    """Faces per side: about one per 10 pixels of height, so that steep valleys show no
+    sawtooth of flat faces. The static surface is drawn once, so this costs once per render,
+    not per frame."""
+    return int(min(max(SURFACE_RESOLUTION, round(pixel_height / 10)), 96))
+
+
+def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
+    """A Manim 3-D camera at the view's angles (for projecting points; draws nothing)."""
+    camera = ThreeDCamera()
+    camera.set_phi(view.phi * DEGREES)
+    camera.set_theta(view.theta * DEGREES)
+    camera.set_zoom(zoom)
+    camera.reset_rotation_matrix()
+    return camera
+
+
+def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
+    """(k, 3) world points -> (k, 3) frame points (z = 0) where the camera shows them."""
+    found = camera.project_points(points) if len(points) else np.zeros((0, 3))
+    found[:, 2] = 0.0
+    return found
+
+
+def frame_relief(grid: LossGrid, view: View, geometry: Box,
+                 relief: np.ndarray) -> tuple[np.ndarray, float]:  # fmt: skip
+    """The world shift and zoom that fit the relief into the left of the frame (the right third
+    is for the map and the numbers)."""
+    camera = camera_for(view)
+    ny, nx = relief.shape
+    (x0, x1), (y0, y1) = grid.domain
+    gx, gy = np.meshgrid(np.linspace(x0, x1, nx), np.linspace(y0, y1, ny))
+    cloud = geometry.world(np.stack([gx, gy], -1), relief).reshape(-1, 3)
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    cloud = np.concatenate([cloud, geometry.world(corners, np.zeros(4)),
+                            geometry.world(corners, np.ones(4))])  # fmt: skip
+    screen = camera.project_points(cloud)
+    lo, hi = screen.min(0), screen.max(0)
+    zoom = min(FIT_SIZE[0] / (hi - lo)[0], FIT_SIZE[1] / (hi - lo)[1])
+    shift = np.append((lo + hi)[:2] / 2 - FIT_CENTER / zoom, 0.0)
+    # Shift the world, not the camera's frame_center, which would move the text as well.
+    return -camera.get_rotation_matrix().T @ shift, float(zoom)
+
+
+def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> DescentPlan:
+    """Choose the view (the surface's own, or `camera` = (azimuth, elevation) degrees), frame
+    the relief, colour its faces and find what of each path shows."""
+    grid = data.grid
+    view = choose_view(grid)
+    if camera is not None:
+        view = camera_view(*camera, height=view.height)
+    relief, geometry = heights(grid), box(grid, view.height)
+    offset, zoom = frame_relief(grid, view, geometry, relief)
+
+    def place(xy: np.ndarray) -> np.ndarray:
+        return geometry.world(xy, bilinear(grid, relief, xy)) + offset
+
+    # The mesh: corners on the relief, each face coloured by the loss at its centre.
+    (x0, x1), (y0, y1) = grid.domain
+    n = mesh_resolution(config.pixel_height)
+    us, vs = np.linspace(x0, x1, n + 1), np.linspace(y0, y1, n + 1)
+    vertices = place(np.stack(np.meshgrid(us, vs, indexing="ij"), -1))  # (n+1, n+1, 3)
+    mid_u, mid_v = (us[:-1] + us[1:]) / 2, (vs[:-1] + vs[1:]) / 2
+    centers = np.stack(np.meshgrid(mid_u, mid_v, indexing="ij"), -1)  # (n, n, 2)
+    face_colors = colors(grid, bilinear(grid, grid.loss, centers))  # (n, n, 4)
+
+    # Axes: the two front floor edges and a height edge at the leftmost corner are never behind
+    # the surface, so painting them over it is right.
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    floor = geometry.world(corners, np.zeros(4)) + offset
+    front = int(np.argmax(floor @ view_direction(view)))
+    edges = ((front, (front + 1) % 4), (front, (front - 1) % 4))
+    screen = camera_for(view, zoom).project_points(floor)
+    left = int(np.argmin(screen[:, 0]))
+
+    minima = np.array([m for m in grid.minima if inside(grid, m)]).reshape(-1, 2)
+    drawn = []
+    found = tracks(data)
+    styles = scene_styles(data)
+    for track in found:
+        style = styles[track.path]
+        # Not drawn: what the surface hides, and what lies off the drawn domain.
+        outside = np.array([not inside(grid, p) for p in track.xy])
+        hidden = occluded(grid, track.xy, view) | outside
+        in_view = clip_to_view(track.xy, grid.domain)
+        shown = []
+        for stretch in in_view:
+            behind = occluded(grid, stretch.xy, view)
+            shown += [Stretch(stretch.xy[a : b + 1], stretch.steps[a : b + 1])
+                      for a, b in visible_runs(behind)]  # fmt: skip
+        drawn.append(DescentTrack(track, style.color, style.marker, hidden, tuple(shown),
+                                  tuple(in_view)))  # fmt: skip
+    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom, relief,
+                       vertices, face_colors, corners, floor, edges, left,
+                       project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
+                       tuple(drawn), tuple(p.describe() for p in data.paths),
+                       path_events(data, found))  # fmt: skip
+
+
+class DescentScene(LandscapeScene, ThreeDScene):
+    """A ball rolls down the loss surface, leaving a trail, with the same path on a contour map
+    beside it, the optimizer and its hyper-parameters, the step and the loss."""
+
+    view_angles: tuple[float, float] | None = None  # (azimuth, elevation); None: the surface's
+
+    @classmethod
+    def make_plan(cls, data: SceneData) -> DescentPlan:
+        return descent_plan(data, cls.view_angles)
+
+    def construct(self) -> None:
+        plan, theme = self.plan, self.style()
+        data, grid = plan.data, plan.data.grid
+        if not theme.transparent:
+            self.camera.background_color = theme.background
+        self.set_camera_orientation(phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES,
+                                    zoom=plan.zoom)  # fmt: skip
+        self.renderer.camera.reset_rotation_matrix()  # else projections use the old angles
+
+        # Draw surface
+        (x0, x1), (y0, y1) = grid.domain
+        n = plan.face_colors.shape[0]
+
+        def vertex(u: float, v: float) -> np.ndarray:
+            i = int(round((u - x0) / (x1 - x0) * n))
+            return plan.vertices[i, int(round((v - y0) / (y1 - y0) * n))]
+
+        surface = Surface(vertex, u_range=(x0, x1), v_range=(y0, y1), resolution=(n, n),
+                          fill_opacity=1.0, checkerboard_colors=False)  # fmt: skip
+        for face in surface:
+            rgba = plan.face_colors[face.u_index, face.v_index]
+            face.set_fill(matplotlib.colors.to_hex(rgba), opacity=1.0)
+            face.set_stroke(matplotlib.colors.to_hex(rgba[:3] * 0.75), width=0.5)
+        self.add(surface)
+
+        # Set up axes
+        floor = plan.floor
+        top = floor[plan.left] + [0, 0, plan.geometry.height]
+        axes = VGroup(*[Line(floor[a], floor[b]) for a, b in plan.edges],
+                      Line(floor[plan.left], top))  # fmt: skip
+        axes.set_stroke(theme.foreground, width=2)
+        self.add(axes)
+        self.add_fixed_in_frame_mobjects(*self.axis_labels(grid, plan.corners, floor,
+                                                           list(plan.edges), theme))  # fmt: skip
+        # Minima are painted over the relief: a minimum in a pit is never hidden by its rim.
+        stars = [Star(5, outer_radius=0.1, density=2).set_fill("#FFFFFF", 1)
+                 .set_stroke("#000000", 1.5).move_to(m) for m in plan.minima]  # fmt: skip
+        if stars:
+            self.add_fixed_in_frame_mobjects(*stars)
+
+        # Set up the map and the text
+        title = VGroup(
+            label(math_text(data.title), theme, 30),
+            label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
+        title.to_corner(UL, buff=0.35)
+        inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
+        self.add_fixed_in_frame_mobjects(title, *inset.static)
+
+        # Animate: the clock, then everything that reads it (added last: drawn every frame)
+        clock = ValueTracker(0)
+        outline = outline_color(theme)
+        trails: list[VMobject] = []
+        pins: list[VMobject] = []
+        balls: list[VGroup] = []
+        marks: list[VMobject] = []
+        for drawn in plan.tracks:
+            track = drawn.track
+            for stretch in drawn.stretches:
+                trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
+                                           drawn.color, 4.5, outline))  # fmt: skip
+            for stretch in drawn.map_stretches:
+                pins.append(growing_path(inset.points(stretch.xy), stretch.steps, clock,
+                                         drawn.color, 3, outline))  # fmt: skip
+            pins.append(self.pin(drawn, inset, clock, outline))
+            balls.append(self.ball(drawn, plan, clock))
+            for mark, step in event_marks(track, plan.screen, grid.domain, drawn.color, theme,
+                                          UP):  # fmt: skip
+                marks.append(appear_at(mark, step, clock))
+        readout = self.readout(plan, clock, theme, inset)
+        self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
+        self.add_fixed_orientation_mobjects(*balls)
+        self.add_fixed_in_frame_mobjects(*pins, *marks, *readout)
+        self.run_clock(clock, plan.steps)
+
+    def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
+                    edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
+        """Upright tick labels and axis names beside the two front floor edges, on the outer
+        side, the names beyond the ticks: however foreshortened an edge, nothing overlaps."""
+        found = []
+        center = self.camera.project_point(floor.mean(0))[:2]
+        for k, (a, b) in enumerate(edges):
+            axis = 0 if corners[a][1] == corners[b][1] else 1
+            lo, hi = sorted((corners[a][axis], corners[b][axis]))
+            span = corners[b][axis] - corners[a][axis]
+            start, end = (self.camera.project_point(floor[i])[:2] for i in (a, b))
+            along = (end - start) / (np.linalg.norm(end - start) or 1.0)
+            normal = np.array([-along[1], along[0]])
+            if normal @ ((start + end) / 2 - center) < 0:
+                normal = -normal  # away from the floor's middle
+            depth = 0.0  # how far the tick labels reach out from the edge
+            for value in nice_ticks(lo, hi):
+                if k == 1 and math.isclose(value, corners[a][axis]):
+                    continue  # the front corner has the first edge's tick already
+                at = start + (value - corners[a][axis]) / span * (end - start)
+                tick = label(tick_text(value), theme, MIN_FONT)
+                depth = max(depth, 2 * _reach(tick, normal))
+                found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
+            name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
+            mid = (start + end) / 2 + (0.22 + depth + _reach(name, normal)) * normal
+            found.append(name.move_to([*mid, 0]))
+        return found
+
+    def ball(self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker) -> VGroup:
+        """A shaded ball facing the camera, resting on the surface at the clock's step; gone
+        while a hill stands in front of it, off the view, or after the run diverged."""
+        r = 0.13
+        body = Dot(radius=r, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
+        shine = Dot(radius=0.35 * r, color="#FFFFFF", fill_opacity=0.75)
+        ball = VGroup(body, shine.shift([-0.35 * r, 0.35 * r, 0]))
+        lift = np.array([0, 0, 0.8 * r])
+        track, hidden = drawn.track, drawn.hidden
+        domain = plan.data.grid.domain
+
+        def roll(mob: VGroup) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = hidden[min(int(round(t)), len(hidden) - 1)] or not inside_domain(xy, domain)
+            gone = gone or (track.diverged and t >= track.diverged_at)
+            shown = 0.0 if gone else 1.0
+            if shown:
+                mob.move_to(plan.place(xy) + lift)
+            body.set_fill(opacity=shown).set_stroke(opacity=shown)
+            shine.set_fill(opacity=0.75 * shown)
+
+        return ball.add_updater(roll, call_updater=True)
+
+    def pin(self, drawn: DescentTrack, inset: MapView, clock: ValueTracker,
+            outline: str) -> VMobject:  # fmt: skip
+        """The run's marker on the map; gone while off the map or after the run diverged."""
+        pin = marker(drawn.marker, drawn.color, 0.2).set_stroke(outline)
+        track, domain = drawn.track, inset.grid.domain
+
+        def move(m: VMobject) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = not inside_domain(xy, domain) or (track.diverged and t >= track.diverged_at)
+            m.move_to(inset.points(xy[None])[0]).set_opacity(0.0 if gone else 1.0)
+
+        return pin.add_updater(move, call_updater=True)
+
+    def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
+                inset: MapView) -> list[VMobject]:  # fmt: skip
+        """Under the map: 'step k/N', then per run its name and loss (rebuilt only when the
+        numbers change), its hyper-parameters, and what befell it, when it does."""
+        steps = plan.steps
+        corner = inset.origin + np.array([0, -0.3, 0])
+        room = config.frame_width / 2 - MARGIN - corner[0]
+        first = plan.data.step_text(0, steps)
+        step_row = Typewriter(theme, 22 if len(first) < 20 else 18, corner)
+        found: list[VMobject] = [step_row.write(first, len(first))]
+        found[0].add_updater(lambda m: step_row.retype(
+            m, plan.data.step_text(clock.get_value(), steps)))  # fmt: skip
+        firsts = {}
+        for drawn in plan.tracks:
+            firsts.setdefault(drawn.track.path, drawn)
+        y = corner[1] - 0.55
+        names = [label(line.partition(" (")[0], theme, 20) for line in plan.legend]
+        column = corner[0] + 0.32 + max(n.width for n in names) + 0.25  # where losses start
+        for index, line in enumerate(plan.legend):
+            # "■ Momentum   1.965e-05" over "lr=0.002, momentum=0.9": words stay >= MIN_FONT.
+            drawn = firsts[index]
+            settings = line.partition(" (")[2]
+            entry = VGroup(marker(drawn.marker, drawn.color, 0.2), names[index])
+            entry.arrange(RIGHT, buff=0.12).move_to([corner[0], y, 0], aligned_edge=UL)
+            row = Typewriter(theme, 20, np.array([column, y + 0.02, 0]))
+            found += [entry, self.loss_row(row, drawn.track, clock)]
+            y -= entry.height + 0.08
+            if settings:
+                words = label(settings.removesuffix(")"), theme, MIN_FONT, color=theme.muted)
+                if words.width > room - 0.32:
+                    words.scale_to_fit_width(room - 0.32)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
+            if plan.data.notes:
+                words = label(plan.data.notes[index], theme, MIN_FONT, color=theme.muted)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
+            note, step = plan.events[index]
+            if note:
+                text = label(note, theme, MIN_FONT).move_to([corner[0] + 0.32, y, 0],
+                                                            aligned_edge=UL)  # fmt: skip
+                found.append(appear_at(text, step, clock))
+                y -= text.height + 0.08
+            y -= 0.14
+        return found
+
+    @staticmethod
+    def loss_row(row: Typewriter, track: Track, clock: ValueTracker) -> VGroup:
+        shown: dict[str, str] = {}
+
+        def text(t: float) -> str:
+            loss = track.at(t)[1]
+            return "diverged" if track.diverged and t >= track.diverged_at else f"{loss:.4g}"
+
+        def update(mob: VGroup) -> None:
+            now = text(clock.get_value())
+            if shown.get("text") != now:
+                shown["text"] = now
+                row.retype(mob, now)
+
+        return row.write(text(0.0), 10).add_updater(update)
+
+
+def _reach(mob: Text, direction: np.ndarray) -> float:
+    """Half the extent of `mob` along the unit screen direction (x, y)."""
+    return 0.5 * (abs(direction[0]) * mob.width + abs(direction[1]) * mob.height)
