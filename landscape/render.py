@@ -19,26 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from landscape.errors import LandscapeError, unknown
+from landscape.options import FORMATS, QUALITIES
 from landscape.output import atomic_path, check_output
 from landscape.scenes import DescentScene, LandscapeScene, RaceScene, SceneData
 from landscape.scenes.data import RunEvents, run_events, scene_styles
 from landscape.style import THEMES
 
-
-@dataclass(frozen=True)
-class Quality:
-    width: int  # pixels
-    height: int  # pixels
-    fps: int  # frames per second
-
-
-QUALITIES = {
-    "low": Quality(854, 480, 15),
-    "medium": Quality(1280, 720, 30),
-    "high": Quality(1920, 1080, 60),
-    "4k": Quality(3840, 2160, 60),
-}
-FORMATS = ("mp4", "gif", "webm", "png")  # png: the last frame
 SCENES: dict[str, type[LandscapeScene]] = {"descent": DescentScene, "race": RaceScene}
 MAX_SECONDS = 600.0
 

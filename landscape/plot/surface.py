@@ -208,6 +208,8 @@ def surface3d(
                 path_effects=[patheffects.Stroke(linewidth=4.6, foreground=HALO, alpha=0.85),
                               patheffects.Normal()],
             )  # fmt: skip
+            if last < 0:  # invalid from the start: nothing to end
+                continue
             end = "X" if stopped[s] else style.marker
             artists += ax.plot(
                 [xy[-1, 0]], [xy[-1, 1]], [h[-1]], linestyle="none", marker=end,

@@ -5,28 +5,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid, sample
+from landscape.paths import PathRecord
 from landscape.style import OptimizerStyle, styles_for
 from landscape.surfaces import Domain, get_surface
 from landscape.surfaces import Surface as LossSurface
 from landscape.trajectory import trace_all
-
-
-class PathRecord(Protocol):
-    """What a scene reads from a run: landscape.trajectory.Trajectory, or a path projected
-    onto a network slice with the same fields."""
-
-    optimizer: str  # preset name or dotted path: picks colour and marker
-    label: str  # "Adam"
-    xy: np.ndarray  # (steps+1, n, 2), NaN after divergence
-    loss: np.ndarray  # (steps+1, n)
-
-    def describe(self) -> str: ...
 
 
 @dataclass(frozen=True)
