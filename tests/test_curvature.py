@@ -15,8 +15,9 @@ IN, HIDDEN, OUT, N = 6, 5, 3, 40
 
 def tiny_mlp() -> torch.nn.Sequential:
     # The lesson's shape in miniature, dropout included (eval mode must switch it off).
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(IN, HIDDEN), torch.nn.ReLU(),
-                               torch.nn.Dropout(0.2), torch.nn.Linear(HIDDEN, OUT)).double()  # fmt: skip
+    nn = torch.nn
+    layers = (nn.Flatten(), nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Dropout(0.2), nn.Linear(HIDDEN, OUT))
+    return nn.Sequential(*layers).double()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,8 @@ def test_hessian_vector_products_equal_the_dense_hessian(problem):
     model, weights, x, y = problem
     dense = dense_hessian(weights, x, y)
     hessian = Hessian.at(model, weights, x, y, chunk=7, dtype=torch.float64)  # uneven chunks
-    v = torch.randn(weights.numel(), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    g = torch.Generator().manual_seed(1)
+    v = torch.randn(weights.numel(), generator=g, dtype=torch.float64)
     torch.testing.assert_close(hessian(v), dense @ v, rtol=1e-10, atol=1e-12)
 
 

@@ -62,7 +62,8 @@ def top_eigenpairs(
     max_iter = min(max(max_iter, k + 1), size)
     like = torch.empty(0) if like is None else like
     if start is None:
-        start = torch.randn(size, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        generator = torch.Generator().manual_seed(seed)
+        start = torch.randn(size, generator=generator, dtype=torch.float64)
     q = start.detach().to(like.device, torch.float64).reshape(-1)
     if q.numel() != size or not torch.isfinite(q).all() or float(q.norm()) == 0.0:
         raise LandscapeError(f"the start vector must be {size} finite values, not all zero")
