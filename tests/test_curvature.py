@@ -16,7 +16,8 @@ IN, HIDDEN, OUT, N = 6, 5, 3, 40
 def tiny_mlp() -> torch.nn.Sequential:
     # The lesson's shape in miniature, dropout included (eval mode must switch it off).
     nn = torch.nn
-    layers = (nn.Flatten(), nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Dropout(0.2), nn.Linear(HIDDEN, OUT))
+    layers = (nn.Flatten(), nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Dropout(0.2))
+    layers += (nn.Linear(HIDDEN, OUT),)
     return nn.Sequential(*layers).double()
 
 

@@ -105,4 +105,3 @@ def _unflatten(model: nn.Module, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         params[name] = flat[offset : offset + p.numel()].view_as(p)
         offset += p.numel()
     return params
-

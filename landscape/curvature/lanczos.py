@@ -98,4 +98,3 @@ def _tridiagonal(alphas: list[float], betas: list[float]) -> torch.Tensor:
         off = torch.tensor(betas, dtype=torch.float64)
         t += torch.diag(off, 1) + torch.diag(off, -1)
     return t
-
