@@ -73,35 +73,44 @@ class Hessian:
 
     def __call__(self, vector: torch.Tensor) -> torch.Tensor:
         """(P,) H·v, exact, summed chunk by chunk."""
-        v = vector.to(self.weights)
-        out = torch.zeros_like(self.weights)
+        # Differentiated per parameter tensor, not through slices of one flat vector: the
+        # slices' backward filled a zero (P,) vector per parameter, 85% of the time measured.
+        primals = _split(self.model, self.weights)
+        tangents = _split(self.model, vector.to(self.weights))
+        total = [torch.zeros_like(p) for p in primals]
         for x, y in self._chunks():
             loss = partial(self._chunk_loss, x=x, y=y)
-            out += jvp(grad(loss), (self.weights,), (v,))[1]
-        return out / len(self.inputs)
+            for t, part in zip(total, jvp(grad(loss), (primals,), (tangents,))[1], strict=True):
+                t += part
+        return torch.cat([t.reshape(-1) for t in total]) / len(self.inputs)
 
     def value_and_gradient(self) -> tuple[float, torch.Tensor]:
         """Mean loss and (P,) its gradient at the weights."""
-        total, g = 0.0, torch.zeros_like(self.weights)
+        primals = _split(self.model, self.weights)
+        total, g = 0.0, [torch.zeros_like(p) for p in primals]
         for x, y in self._chunks():
             loss = partial(self._chunk_loss, x=x, y=y, aux=True)
-            g_chunk, value = grad(loss, has_aux=True)(self.weights)
-            g += g_chunk
+            parts, value = grad(loss, has_aux=True)(primals)
+            for t, part in zip(g, parts, strict=True):
+                t += part
             total += float(value)
-        return total / len(self.inputs), g / len(self.inputs)
+        return total / len(self.inputs), torch.cat([t.reshape(-1) for t in g]) / len(self.inputs)
 
     def _chunks(self):
         for lo in range(0, len(self.inputs), self.chunk):
             yield self.inputs[lo : lo + self.chunk], self.targets[lo : lo + self.chunk]
 
-    def _chunk_loss(self, flat: torch.Tensor, *, x, y, aux: bool = False):
-        value = self.loss(functional_call(self.model, _unflatten(self.model, flat), (x,)), y)
+    def _chunk_loss(self, params: tuple[torch.Tensor, ...], *, x, y, aux: bool = False):
+        names = (name for name, _ in self.model.named_parameters())
+        logits = functional_call(self.model, dict(zip(names, params, strict=True)), (x,))
+        value = self.loss(logits, y)
         return (value, value.detach()) if aux else value
 
 
-def _unflatten(model: nn.Module, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-    params, offset = {}, 0
-    for name, p in model.named_parameters():
-        params[name] = flat[offset : offset + p.numel()].view_as(p)
+def _split(model: nn.Module, flat: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Views of a flat (P,) vector shaped like the model's parameters, in their order."""
+    parts, offset = [], 0
+    for p in model.parameters():
+        parts.append(flat[offset : offset + p.numel()].view_as(p))
         offset += p.numel()
-    return params
+    return tuple(parts)

@@ -16,7 +16,7 @@ import torch
 
 from landscape.errors import LandscapeError
 
-TOL = 1e-3  # relative residual ‖Av - λv‖ / |λ| at which a Ritz pair is accepted
+TOL = 1e-3  # relative error of an eigenvalue at which it is accepted (PyHessian's tolerance)
 MAX_ITER = 100  # Krylov dimension at most (and products of the operator)
 
 Operator = Callable[[torch.Tensor], torch.Tensor]  # (P,) -> (P,), symmetric
@@ -28,7 +28,7 @@ class Eigenpairs:
 
     values: torch.Tensor = field(repr=False)  # (k,) float64, largest first
     vectors: torch.Tensor = field(repr=False)  # (k, P) unit rows, in the operator's dtype
-    residuals: torch.Tensor = field(repr=False)  # (k,) ‖Av - λv‖ / |λ| as Lanczos bounds it
+    residuals: torch.Tensor = field(repr=False)  # (k,) ‖Av - λv‖ / |λ| (Lanczos' estimate)
     products: int = 0  # operator applications made (the cost)
 
 
@@ -38,6 +38,7 @@ def top_eigenpairs(
     *,
     k: int = 1,
     tol: float = TOL,
+    residual_tol: float | None = None,
     max_iter: int = MAX_ITER,
     start: torch.Tensor | None = None,
     like: torch.Tensor | None = None,
@@ -49,7 +50,11 @@ def top_eigenpairs(
         operator: v -> A·v on (size,) vectors, A symmetric.
         size: the vectors' length.
         k: how many eigenpairs.
-        tol: stop when every one of the k Ritz pairs has a relative residual below `tol`.
+        tol: stop when every one of the k eigenvalues is known to relative accuracy `tol`:
+            its error is at most min(r, r²/gap) for a Ritz pair with residual r and gap to the
+            next Ritz value (Kahan-Parlett), far below r once the pair is close.
+        residual_tol: also require ‖Av - λv‖/|λ| <= residual_tol (for eigenvectors that are
+            kept, not just their eigenvalues).
         max_iter: the most operator products (the Krylov dimension).
         start: (size,) the first Krylov vector (a previous eigenvector converges fastest);
             default a Gaussian draw seeded by `seed`.
@@ -57,8 +62,9 @@ def top_eigenpairs(
     """
     if not 1 <= k <= size:
         raise LandscapeError(f"k = {k}: need 1 <= k <= {size}")
-    if not tol > 0:
-        raise LandscapeError(f"tolerance {tol}: must be positive")
+    for what, value in (("tolerance", tol), ("residual tolerance", residual_tol)):
+        if value is not None and not value > 0:
+            raise LandscapeError(f"{what} {value}: must be positive")
     max_iter = min(max(max_iter, k + 1), size)
     like = torch.empty(0) if like is None else like
     if start is None:
@@ -79,9 +85,7 @@ def top_eigenpairs(
         beta = float(w.norm())
         theta, s = torch.linalg.eigh(_tridiagonal(alphas, betas))  # ascending
         top = torch.arange(len(alphas) - 1, max(len(alphas) - 1 - k, -1), -1)  # largest first
-        # |β_j · s_j,i| is the residual norm of Ritz pair i: no extra product to check it.
-        estimates = (beta * s[-1, top]).abs() / theta[top].abs().clamp_min(1e-300)
-        if len(alphas) >= k and (bool((estimates <= tol).all()) or beta <= 1e-12 * abs(alphas[0])):
+        if len(alphas) >= k and _converged(theta, s, top, beta, tol, residual_tol):
             break
         betas.append(beta)
         basis[j + 1] = w / beta
@@ -89,7 +93,26 @@ def top_eigenpairs(
     theta, s = theta[top], s[:, top]  # (k,), (m, k)
     vectors = (s.T @ basis[:m]).to(like.dtype)  # (k, P)
     vectors = vectors / vectors.norm(dim=1, keepdim=True)
-    return Eigenpairs(theta.clone(), vectors, estimates.cpu(), products=m)
+    residuals = (beta * s[-1]).abs() / theta.abs().clamp_min(1e-300)
+    return Eigenpairs(theta.clone(), vectors, residuals.cpu(), products=m)
+
+
+def _converged(theta, s, top, beta: float, tol: float, residual_tol: float | None) -> bool:
+    """Whether the Ritz pairs `top` of the tridiagonal's eigen-decomposition (theta, s) are
+    accurate enough; beta is the norm of the next Lanczos vector before normalisation."""
+    if beta <= 1e-12 * float(theta.abs().max()):
+        return True  # an invariant subspace: the Ritz pairs are exact
+    # |β · s_last,i| is the residual norm of Ritz pair i, with no extra product to check it.
+    residual = (beta * s[-1, top]).abs()  # (k,)
+    others = theta[:, None] - theta[top][None, :]  # (m, k)
+    others[top, torch.arange(len(top))] = torch.inf
+    gap = others.abs().min(0).values  # (k,) to the nearest other Ritz value
+    gap[torch.isinf(gap)] = 0.0  # one Ritz value: no gap known, the residual bounds the error
+    error = torch.minimum(residual, residual**2 / gap) / theta[top].abs().clamp_min(1e-300)
+    ok = bool((error <= tol).all())
+    if residual_tol is not None:
+        ok = ok and bool((residual / theta[top].abs().clamp_min(1e-300) <= residual_tol).all())
+    return ok
 
 
 def _tridiagonal(alphas: list[float], betas: list[float]) -> torch.Tensor:

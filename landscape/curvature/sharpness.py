@@ -15,6 +15,7 @@ def sharpness(
     preconditioner: torch.Tensor | None = None,
     k: int = 1,
     tol: float = TOL,
+    residual_tol: float | None = None,
     max_iter: int = MAX_ITER,
     start: torch.Tensor | None = None,
     seed: int = 0,
@@ -29,5 +30,6 @@ def sharpness(
         def operator(v: torch.Tensor) -> torch.Tensor:
             return scale * hessian(scale * v)
 
-    return top_eigenpairs(operator, hessian.size, k=k, tol=tol, max_iter=max_iter, start=start,
-                          like=hessian.weights, seed=seed)  # fmt: skip
+    return top_eigenpairs(operator, hessian.size, k=k, tol=tol, residual_tol=residual_tol,
+                          max_iter=max_iter, start=start, like=hessian.weights,
+                          seed=seed)  # fmt: skip
