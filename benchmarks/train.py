@@ -17,7 +17,7 @@ import os
 import time
 
 from landscape.mnist import MNIST, load_mnist, train, train_plain
-from landscape.mnist.training import default_threads
+from landscape.mnist.threads import default_threads
 
 TOLERANCE = 0.006  # accuracy gap allowed between the two paths
 

@@ -56,7 +56,7 @@ def manifest(
         "device": first.device,
         "dtype": first.dtype,
         "tolerance": first.tolerance,
-        "trajectories": [{k: _jsonable(getattr(t, k)) for k in _META} for t in trajectories],
+        "trajectories": [{k: jsonable(getattr(t, k)) for k in _META} for t in trajectories],
     }
 
 
@@ -102,7 +102,7 @@ def _write_npz(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
 
 
 def _write_json(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
-    records = [{k: _jsonable(getattr(t, k)) for k in _ARRAYS} for t in trajectories]
+    records = [{k: jsonable(getattr(t, k)) for k in _ARRAYS} for t in trajectories]
     path.write_text(json.dumps({**manifest, "records": records}, allow_nan=False))
 
 
@@ -122,17 +122,19 @@ def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
                                   repr(float(t.grad_norm[step, s]))])  # fmt: skip
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Value as JSON can hold it: arrays and tuples as lists, NaN and inf as null, numpy scalars
+    as Python's, anything else as its str."""
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None  # JSON has no NaN: null marks "no value" (after divergence)
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)

@@ -12,7 +12,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from landscape.mnist import MNIST, SEED_TABLE, load_mnist, load_runs, train
+from landscape.mnist import LESSON_TABLE, MNIST, load_mnist, load_runs, train
 from landscape.mnist.data import FILES
 
 cli_mnist = importlib.import_module("landscape.cli.mnist")
@@ -155,7 +155,7 @@ def test_compare_reproduces_the_seeds_table(cli, tmp_path):
     assert len(list((data / "runs").glob("*.npz"))) == 3  # cached for `landscape slice`
     results = json.loads(out.strip().splitlines()[-1])
     assert list(results) == ["sgd", "rmsprop", "adam"]
-    for name, (_, accuracy, _) in SEED_TABLE.items():
+    for name, (_, accuracy, _) in LESSON_TABLE.items():
         assert results[name]["test_accuracy"] == pytest.approx(accuracy, abs=0.006), name
         assert results[name]["train_seconds"] > 0
     runs = load_runs(tmp_path / "runs.npz")

@@ -1,8 +1,7 @@
-"""The seed's MLP and its training: the batched trainer against the plain torch loop."""
+"""The lesson's MLP and its training: the batched engine against the plain torch loop."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 from pathlib import Path
@@ -19,17 +18,13 @@ from landscape.mnist import (
     evaluate,
     glorot_init_,
     load_mnist,
-    load_runs,
     mlp,
     mnist_optimizer,
-    save_runs,
     train,
-    train_or_load,
     train_plain,
 )
 from landscape.mnist.data import FILES
-
-train_module = importlib.import_module("landscape.mnist.training")
+from landscape.mnist.run import Plan
 
 SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
 pytestmark = pytest.mark.skipif(
@@ -52,7 +47,7 @@ SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
 # The model
 
 
-def test_mlp_is_the_seeds_network():
+def test_mlp_is_the_lessons_network():
     model = mlp()
     kinds = [type(m).__name__ for m in model]
     assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear"]
@@ -73,7 +68,7 @@ def test_glorot_uniform_matches_keras_formula():
         assert not layer.bias.detach().any()
 
 
-def test_optimizers_get_the_seeds_keras_settings():
+def test_optimizers_get_the_lessons_keras_settings():
     assert mnist_optimizer("sgd").hyper == {"lr": 0.01}
     assert mnist_optimizer("rmsprop").hyper == {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}
     assert mnist_optimizer("adam").hyper == {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}
@@ -163,7 +158,7 @@ def test_evaluate_matches_the_torch_model(small):
 )  # fmt: skip
 def test_default_snapshot_interval_keeps_about_a_hundred(epochs, batch_size, every, expected):
     full = MNIST(torch.empty(60000, 1), torch.empty(60000), torch.empty(1, 1), torch.empty(1))
-    plan = train_module._Plan.make(epochs, batch_size, 0, every, 3, full)
+    plan = Plan.make(epochs, batch_size, 0, every, 3, full)
     assert len(plan.snapshot_steps) == pytest.approx(expected, abs=1)
     assert plan.snapshot_steps[0] == 0 and plan.snapshot_steps[-1] == plan.total_steps
 
@@ -191,65 +186,3 @@ def test_bad_training_input_is_named(kwargs, message):
     args = {"optimizers": ["sgd", "rmsprop", "adam"], **kwargs}
     with pytest.raises(LandscapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         train(**args)
-
-
-# Saving and the cache
-
-
-def test_save_and_load_round_trip(small, tmp_path):
-    runs = train(["sgd", "adam"], data=small, **SMALL)
-    loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
-    for a, b in zip(runs, loaded, strict=True):
-        for key in ("init", "snapshots", "snapshot_steps", "final"):
-            np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
-        for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
-                    "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
-            assert getattr(a, key) == getattr(b, key), key
-    with pytest.raises(LandscapeError, match="must end in .npz"):
-        save_runs(runs, tmp_path / "runs.json")
-    (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(LandscapeError, match="cannot read training runs"):
-        load_runs(tmp_path / "bad.npz")
-
-
-def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
-    calls = []
-    real_train = train_module.train
-
-    def counting_train(optimizers, **kwargs):
-        calls.append([getattr(o, "name", o) for o in optimizers])
-        return real_train(optimizers, **{**kwargs, "data": small})
-
-    monkeypatch.setattr(train_module, "train", counting_train)
-    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
-    options = {"epochs": 1, "batch_size": 100, "seed": 0, "device": "cpu", "data_dir": tmp_path}
-    first = train_or_load(["sgd", "adam"], **options)
-    assert len(list((tmp_path / "runs").glob("*.npz"))) == 2
-    again = train_or_load(["adam", "sgd", "rmsprop"], **options)  # only rmsprop is new
-    assert calls == [["sgd", "adam"], ["rmsprop"]]
-    np.testing.assert_array_equal(again[0].snapshots, first[1].snapshots)
-    np.testing.assert_array_equal(again[1].final, first[0].final)
-    train_or_load(["adam"], **{**options, "seed": 1})  # another seed is another run
-    train_or_load([mnist_optimizer("adam", lr=0.002)], **options)  # and another lr
-    train_or_load(["adam"], **options, refresh=True)
-    assert calls[2:] == [["adam"], ["adam"], ["adam"]]
-    assert len(list((tmp_path / "runs").glob("*.npz"))) == 5
-
-
-def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
-    monkeypatch.setattr(train_module, "load_mnist", lambda data_dir=None: small)
-    monkeypatch.setattr(train_module, "_writable", lambda folder: False)
-    (run,) = train_or_load(["sgd"], epochs=1, batch_size=100, data_dir=tmp_path)
-    assert run.steps == 16 and not (tmp_path / "runs").exists()
-
-
-def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert train_module.runs_dir(tmp_path / "data") == tmp_path / "data" / "runs"
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o555)  # read-only by its mode, even for root
-    try:
-        assert train_module.runs_dir(shared) == tmp_path / "xdg" / "landscape" / "runs"
-    finally:
-        shared.chmod(0o755)

@@ -16,15 +16,10 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
+from landscape.mnist.cache import runs_dir, save_runs, train_or_load
 from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
-from landscape.mnist.training import (
-    SEED_TABLE,
-    TrainingRun,
-    runs_dir,
-    save_runs,
-    seed_result,
-    train_or_load,
-)
+from landscape.mnist.lesson import LESSON_TABLE, lesson_result
+from landscape.mnist.run import TrainingRun
 from landscape.output import atomic_path
 
 SEED_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
@@ -111,7 +106,7 @@ def compare_command(
 ) -> None:
     """Train the seed's MLP on MNIST with each optimizer (Keras defaults, as the lesson did) and
     print test loss, test accuracy and training time beside the lesson's published numbers."""
-    names = [n.strip().lower() if n.strip().lower() in SEED_TABLE else n.strip()
+    names = [n.strip().lower() if n.strip().lower() in LESSON_TABLE else n.strip()
              for n in (optimizer or SEED_OPTIMIZERS)]  # fmt: skip
     specs = run.mnist_optimizers(names, lr, param)
     check_data_dir(data_dir(data_dir_))
@@ -163,7 +158,7 @@ def compare_table(runs: list[TrainingRun]) -> Table:
     for column in ("optimizer", "loss", "seed", "accuracy", "seed", "Δ pp", "time (s)", "seed"):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for r in runs:
-        seed = seed_result(r)
+        seed = lesson_result(r)
         table.add_row(
             r.label, f"{r.test_loss:.4f}", f"{seed[0]:.4f}" if seed else "-",
             f"{r.test_accuracy:.4f}", f"{seed[1]:.4f}" if seed else "-",

@@ -11,7 +11,7 @@ import typer
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.mnist.training import mnist_optimizer
+from landscape.mnist.lesson import mnist_optimizer
 from landscape.optimizers import OptimizerSpec, get_optimizer
 from landscape.surfaces import Surface, get_surface
 from landscape.trajectory import Trajectory, trace_all

@@ -9,7 +9,8 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.lines import Line2D
 
-from landscape.mnist.training import TrainingRun, seed_result
+from landscape.mnist.lesson import lesson_result
+from landscape.mnist.run import TrainingRun
 from landscape.style import optimizer_style
 
 CURVES = {
@@ -49,7 +50,7 @@ def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Bar
     ours = ax.bar(x - width / 2, [getattr(r, metric) for r in runs], width, color=colors,
                   label="this run")  # fmt: skip
     drawn = [ours]
-    seed = [found[column] if (found := seed_result(r)) else np.nan for r in runs]
+    seed = [found[column] if (found := lesson_result(r)) else np.nan for r in runs]
     if not np.all(np.isnan(seed)):
         drawn.append(ax.bar(x + width / 2, seed, width, color="none", edgecolor=colors,
                             hatch="//", label="seed (Keras)"))  # fmt: skip

@@ -1,4 +1,10 @@
-"""The seed's network: Flatten, Dense(128, relu), Dropout(0.2), Dense(10); Keras's init."""
+"""The lesson's network: Flatten, Dense(128, relu), Dropout(0.2), Dense(10); Keras's init.
+
+The network is written here twice, both read by everything else: `mlp()`, the nn.Sequential
+that autograd differentiates, and `logits(flat, x)`, G parameter vectors at once (rows of a
+(G, P) buffer) for evaluation. The training engine (landscape.mnist.engine) writes its forward
+and backward pass out by hand, and says why.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,11 @@ DROPOUT = 0.2
 # parameters_to_vector order: W1 (128, 784), b1 (128,), W2 (10, 128), b2 (10,)
 SHAPES = ((HIDDEN, IN), (HIDDEN,), (OUT, HIDDEN), (OUT,))
 N_PARAMS = sum(math.prod(s) for s in SHAPES)  # 101770
+EVAL_CHUNK = 4096  # samples per evaluation pass
 
 
 def mlp() -> torch.nn.Sequential:
-    """The seed's MLP with logits out (the softmax lives in the cross-entropy loss)."""
+    """The lesson's MLP with logits out (the softmax lives in the cross-entropy loss)."""
     return torch.nn.Sequential(
         torch.nn.Flatten(),
         torch.nn.Linear(IN, HIDDEN),
@@ -22,6 +29,39 @@ def mlp() -> torch.nn.Sequential:
         torch.nn.Dropout(DROPOUT),
         torch.nn.Linear(HIDDEN, OUT),
     )
+
+
+def forward(net: torch.nn.Sequential, x: torch.Tensor, mask: torch.Tensor | None = None):
+    """Logits of `mlp()` on x (b, 784); with `mask` (b, HIDDEN), that dropout mask (0 or
+    1/(1-DROPOUT)) instead of one nn.Dropout draws, so that two loops can share their masks."""
+    if mask is None:
+        return net(x)
+    flatten, dense, relu, _dropout, out = net
+    return out(relu(dense(flatten(x))) * mask)
+
+
+def logits(flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(G, n, 10) logits of G parameter vectors (G, P) on x (n, 784), without dropout."""
+    W1, b1, W2, b2 = split(flat)
+    h = torch.baddbmm(b1[:, None], x.expand(flat.shape[0], -1, -1), W1.transpose(1, 2)).relu_()
+    return torch.baddbmm(b2[:, None], h, W2.transpose(1, 2))
+
+
+def evaluate(
+    flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy and accuracy of G parameter vectors (G, P) on (n, 784): (G,), (G,)."""
+    G = flat.shape[0]
+    loss = torch.zeros(G, dtype=torch.float64, device=flat.device)
+    correct = torch.zeros(G, dtype=torch.long, device=flat.device)
+    with torch.no_grad():
+        for lo in range(0, len(x), EVAL_CHUNK):
+            xs, ys = x[lo : lo + EVAL_CHUNK], y[lo : lo + EVAL_CHUNK]
+            z = logits(flat, xs)  # (G, n, 10)
+            logp = torch.log_softmax(z, -1)
+            loss -= logp.gather(2, ys.expand(G, -1)[..., None]).sum((1, 2), dtype=torch.float64)
+            correct += (z.argmax(-1) == ys).sum(1)
+    return (loss / len(x)).cpu(), (correct.double() / len(x)).cpu()
 
 
 def glorot_init_(model: torch.nn.Module, generator: torch.Generator) -> torch.nn.Module:

@@ -19,7 +19,7 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError, unknown
-from landscape.export import _jsonable, versions
+from landscape.export import jsonable, versions
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.data import data_dir as mnist_data_dir
@@ -256,5 +256,5 @@ def save_slice(
                    "max_relative": float(p.relative.max())} for p in found.paths],
     }  # fmt: skip
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, manifest=np.array(json.dumps(_jsonable(meta))), **arrays)
+        np.savez_compressed(f, manifest=np.array(json.dumps(jsonable(meta))), **arrays)
     return path

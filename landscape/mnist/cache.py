@@ -1,0 +1,179 @@
+"""Finished training runs on disk: save and load them, and a cache keyed by their content."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from landscape.device import resolve_device, resolve_dtype
+from landscape.errors import LandscapeError
+from landscape.export import jsonable, versions
+from landscape.mnist import data, engine, model, reference, run, threads
+from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
+from landscape.mnist.engine import train
+from landscape.mnist.lesson import mnist_optimizers
+from landscape.mnist.run import Progress, TrainingRun, check_settings
+from landscape.optimizers import OptimizerSpec
+from landscape.output import atomic_path
+
+# The modules a run's numbers go through: their source is part of the cache key, so any change
+# to them trains again (a comment too: a few seconds, never a stale number).
+TRAINING_MODULES = (data, model, run, threads, reference, engine)
+
+_ARRAYS = ("snapshots", "snapshot_steps")
+_META = ("optimizer", "label", "settings", "hyper", "history", "test_loss", "test_accuracy",
+         "train_seconds", "epochs", "batch_size", "seed", "device", "dtype", "steps",
+         "trained_with")  # fmt: skip
+
+
+def save_runs(runs: Sequence[TrainingRun], path: str | os.PathLike, **extra: Any) -> Path:
+    """Write runs to one NPZ (arrays plus a JSON manifest), atomically."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise LandscapeError(f"cannot write runs to {str(path)!r}: the file must end in .npz")
+    meta = {"versions": versions(), **jsonable(extra),
+            "runs": [{k: jsonable(getattr(r, k)) for k in _META} for r in runs]}  # fmt: skip
+    arrays = {f"{i}_{k}": getattr(r, k) for i, r in enumerate(runs) for k in _ARRAYS}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, manifest=np.array(json.dumps(meta, allow_nan=False)), **arrays)
+    return path
+
+
+def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
+    """Read runs back from what save_runs wrote."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["manifest"]))
+            arrays = [{k: stored[f"{i}_{k}"] for k in _ARRAYS} for i in range(len(meta["runs"]))]
+        runs = []
+        for m, a in zip(meta["runs"], arrays, strict=True):
+            settings = {k: tuple(v) if isinstance(v, list) else v for k, v in m["settings"].items()}
+            snaps = a["snapshots"]
+            runs.append(TrainingRun(**{**m, "settings": settings}, init=snaps[0].copy(),
+                                    snapshots=snaps, snapshot_steps=a["snapshot_steps"],
+                                    final=snaps[-1].copy()))  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise LandscapeError(f"cannot read training runs from {str(path)!r}: {err}") from None
+    return runs
+
+
+def runs_dir(data_dir_: str | os.PathLike | None = None) -> Path:
+    """Where finished runs are cached: <data dir>/runs, or the per-user cache's runs/ when the
+    data dir cannot be written (a shared, read-only copy of MNIST)."""
+    folder = data_dir(data_dir_) / "runs"
+    existing = next((p for p in (folder, folder.parent) if p.exists()), None)
+    if existing is None or _writable_dir(existing):
+        return folder
+    return user_cache_dir() / "runs"
+
+
+def _writable_dir(path: Path) -> bool:
+    # The mode bits too: a folder nobody may write is meant read-only, even for root.
+    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
+
+
+@functools.cache
+def _source_hash(modules: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for name in modules:
+        digest.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def code_hash(spec: OptimizerSpec) -> str:
+    """SHA-256 of the source of TRAINING_MODULES and of the optimizer's own module where it is
+    this project's (torch's are covered by torch's version in the key)."""
+    names = [m.__name__ for m in TRAINING_MODULES]
+    if spec.cls.__module__.split(".")[0] == "landscape":
+        names.append(spec.cls.__module__)
+    return _source_hash(tuple(names))
+
+
+def run_key(
+    spec: OptimizerSpec,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    device: torch.device,
+    dtype: torch.dtype,
+    snapshot_every: int | None,
+) -> str:
+    """Content hash of everything that determines a run: settings, data, code, torch."""
+    cls = f"{spec.cls.__module__}.{spec.cls.__qualname__}"
+    key = {
+        "optimizer": spec.name, "class": cls, "hyper": jsonable(dict(spec.hyper)),
+        "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device.type,
+        "dtype": str(dtype), "snapshot_every": snapshot_every, "data": FILES,
+        "code": code_hash(spec), "torch": torch.__version__, "batched": spec.elementwise,
+    }  # fmt: skip
+    text = json.dumps(key, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def train_or_load(
+    optimizers: Sequence[str | OptimizerSpec],
+    *,
+    epochs: int = 5,
+    batch_size: int = 32,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "float32",
+    data_dir: str | os.PathLike | None = None,
+    snapshot_every: int | None = None,
+    cache: bool = True,
+    refresh: bool = False,
+    progress: Progress | None = None,
+) -> list[TrainingRun]:
+    """Like train, but reuse finished runs cached in runs_dir(data_dir)/<content hash>.npz.
+
+    A run does not depend on which optimizers train beside it, so each is cached on its own.
+    Where the runs folder cannot be written, runs are trained and not cached. `refresh` trains
+    again and replaces the cached runs; `cache=False` neither reads nor writes the cache.
+    """
+    specs = mnist_optimizers(optimizers)
+    check_settings(epochs, batch_size, seed, snapshot_every)
+    device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
+    folder = runs_dir(data_dir)
+    keys = [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device_,
+                    dtype=dtype_, snapshot_every=snapshot_every) for s in specs]  # fmt: skip
+    found: dict[int, TrainingRun] = {}
+    if cache and not refresh:
+        for i, key in enumerate(keys):
+            path = folder / f"{key}.npz"
+            if path.is_file():
+                try:
+                    (found[i],) = load_runs(path)
+                except (LandscapeError, ValueError):
+                    with contextlib.suppress(OSError):  # a damaged cache entry: train again
+                        path.unlink()
+    todo = [i for i in range(len(specs)) if i not in found]
+    if todo:
+        trained = train([specs[i] for i in todo], epochs=epochs, batch_size=batch_size, seed=seed,
+                        device=device_, dtype=dtype_, data=load_mnist(data_dir),
+                        snapshot_every=snapshot_every, progress=progress)  # fmt: skip
+        for i, trained_run in zip(todo, trained, strict=True):
+            found[i] = trained_run
+            if cache and _writable(folder):
+                save_runs([trained_run], folder / f"{keys[i]}.npz", key=keys[i])
+    return [found[i] for i in range(len(specs))]
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return _writable_dir(folder)

@@ -1,0 +1,139 @@
+"""Finished runs saved, loaded and cached by content."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from landscape.errors import LandscapeError
+from landscape.mnist import (
+    MNIST,
+    load_mnist,
+    load_runs,
+    mnist_optimizer,
+    save_runs,
+    train,
+    train_or_load,
+)
+from landscape.mnist.data import FILES
+
+cache_module = importlib.import_module("landscape.mnist.cache")
+
+SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
+pytestmark = pytest.mark.skipif(
+    not all((SHARED / f"{name}.gz").is_file() for name in FILES),
+    reason="the verified MNIST copy is not beside the project",
+)
+SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def small():
+    """2,000 training images (1,600 train, 400 validation) and 500 test images."""
+    mnist = load_mnist()
+    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500],
+                 mnist.test_y[:500])  # fmt: skip
+
+
+def test_save_and_load_round_trip(small, tmp_path):
+    runs = train(["sgd", "adam"], data=small, **SMALL)
+    loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
+    for a, b in zip(runs, loaded, strict=True):
+        for key in ("init", "snapshots", "snapshot_steps", "final"):
+            np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
+        for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
+                    "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
+            assert getattr(a, key) == getattr(b, key), key
+    with pytest.raises(LandscapeError, match="must end in .npz"):
+        save_runs(runs, tmp_path / "runs.json")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(LandscapeError, match="cannot read training runs"):
+        load_runs(tmp_path / "bad.npz")
+
+
+def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
+    calls = []
+    real_train = cache_module.train
+
+    def counting_train(optimizers, **kwargs):
+        calls.append([getattr(o, "name", o) for o in optimizers])
+        return real_train(optimizers, **{**kwargs, "data": small})
+
+    monkeypatch.setattr(cache_module, "train", counting_train)
+    monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
+    options = {"epochs": 1, "batch_size": 100, "seed": 0, "device": "cpu", "data_dir": tmp_path}
+    first = train_or_load(["sgd", "adam"], **options)
+    assert len(list((tmp_path / "runs").glob("*.npz"))) == 2
+    again = train_or_load(["adam", "sgd", "rmsprop"], **options)  # only rmsprop is new
+    assert calls == [["sgd", "adam"], ["rmsprop"]]
+    np.testing.assert_array_equal(again[0].snapshots, first[1].snapshots)
+    np.testing.assert_array_equal(again[1].final, first[0].final)
+    train_or_load(["adam"], **{**options, "seed": 1})  # another seed is another run
+    train_or_load([mnist_optimizer("adam", lr=0.002)], **options)  # and another lr
+    train_or_load(["adam"], **options, refresh=True)
+    assert calls[2:] == [["adam"], ["adam"], ["adam"]]
+    assert len(list((tmp_path / "runs").glob("*.npz"))) == 5
+
+
+def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
+    monkeypatch.setattr(cache_module, "_writable", lambda folder: False)
+    (run,) = train_or_load(["sgd"], epochs=1, batch_size=100, data_dir=tmp_path)
+    assert run.steps == 16 and not (tmp_path / "runs").exists()
+
+
+def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_module.runs_dir(tmp_path / "data") == tmp_path / "data" / "runs"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o555)  # read-only by its mode, even for root
+    try:
+        assert cache_module.runs_dir(shared) == tmp_path / "xdg" / "landscape" / "runs"
+    finally:
+        shared.chmod(0o755)
+
+
+def test_the_cache_key_follows_the_training_code(tmp_path, monkeypatch):
+    spec = mnist_optimizer("adam")
+    options = {"epochs": 1, "batch_size": 32, "seed": 0, "device": torch.device("cpu"),
+               "dtype": torch.float32, "snapshot_every": None}  # fmt: skip
+    before = cache_module.run_key(spec, **options)
+    module = tmp_path / "stand_in_engine.py"
+    module.write_text("STEP = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(
+        cache_module, "TRAINING_MODULES", (importlib.import_module("stand_in_engine"),)
+    )
+    first = cache_module.run_key(spec, **options)
+    module.write_text("STEP = 2\n")  # an edit to the code that trains
+    cache_module._source_hash.cache_clear()
+    assert len({before, first, cache_module.run_key(spec, **options)}) == 3
+
+
+def test_every_module_training_runs_through_is_in_the_key():
+    # What training imports from landscape.mnist, followed through: all of it is keyed, except
+    # the lesson's settings (they enter the key as the optimizer's hyper-parameters).
+    keyed = {m.__name__ for m in cache_module.TRAINING_MODULES}
+    todo, seen = ["landscape.mnist.engine"], set()
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        tree = ast.parse(Path(importlib.import_module(name).__file__).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "landscape.mnist"
+            ):
+                found = (
+                    [node.module]
+                    if node.module != "landscape.mnist"
+                    else [f"landscape.mnist.{a.name}" for a in node.names]
+                )
+                todo += [f for f in found if f not in seen and f != "landscape.mnist.lesson"]
+    assert seen == keyed
