@@ -19,6 +19,7 @@ from landscape.curvature.figure import FIGURE_FORMATS, interpolation_figure, sav
 from landscape.curvature.interpolation import POINTS, RANGE
 from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_interpolation
 from landscape.export import command_line
+from landscape.options import RunOptions
 from landscape.output import check_output
 
 FORMATS = (".npz", *FIGURE_FORMATS)
@@ -26,6 +27,7 @@ DEFAULT_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
 
 
 @app.command("interpolate")
+@run.run_options("lr", "params", "seed", "device")
 def interpolate_command(
     optimizer: Annotated[
         list[str] | None,
@@ -36,8 +38,6 @@ def interpolate_command(
             f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
         ),
     ] = None,  # fmt: skip
-    lr: run.MnistLr = None,
-    param: run.Param = None,
     points: Annotated[int, typer.Option(help="Points along each line (0 and 1 are added).")] = (
         POINTS
     ),
@@ -46,8 +46,6 @@ def interpolate_command(
     ] = f"{RANGE[0]:g}:{RANGE[1]:g}",
     split: Annotated[str, typer.Option(help="Evaluate on the test or the train images.")] = "test",
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the runs.")] = 0,
-    device: run.Device = "auto",
     data_dir: DataDir = None,
     out: Annotated[
         Path | None,
@@ -59,6 +57,8 @@ def interpolate_command(
     json_: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
     ] = False,
+    *,
+    options: RunOptions,
 ) -> None:
     """Loss and accuracy along straight lines in weight space (Goodfellow et al. 2015): from
     each run's initialization to its end, and between each pair of runs' ends, with the
@@ -66,12 +66,13 @@ def interpolate_command(
 
     Trains the seed's MLP with each optimizer from one initialization (or reuses cached runs)."""
     t_range = args.span(range_, "--range")
-    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, lr, param)
+    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar:
         found = mnist_interpolation(optimizers, points=points, t_range=t_range, split=split,
-                                    epochs=epochs, seed=seed, device=device, data_dir=data_dir,
+                                    epochs=epochs, seed=options.seed, device=options.device,
+                                    data_dir=data_dir,
                                     train_progress=train_bar)  # fmt: skip
     if out is not None:
         if out.suffix.lower() == ".npz":
