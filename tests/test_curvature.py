@@ -121,3 +121,17 @@ def test_no_threshold_where_none_is_known():
 def test_bad_lanczos_input(kwargs, message):
     with pytest.raises(LandscapeError, match=message):
         top_eigenpairs(lambda v: v, 4, **kwargs)
+
+
+def test_hessian_plane_is_spanned_by_the_top_two_eigenvectors(problem):
+    from landscape.slice.directions import hessian_plane
+
+    model, weights, x, y = problem
+    values, vectors = torch.linalg.eigh(dense_hessian(weights, x, y))
+    plane = hessian_plane(model, weights.float(), x, y, dtype=torch.float64)
+    assert plane.kind == "hessian"
+    assert plane.eigenvalues == pytest.approx(values.flip(0)[:2].tolist(), rel=1e-4)
+    pairs = zip((plane.d1, plane.d2), (vectors[:, -1], vectors[:, -2]), strict=True)
+    for direction, expected in pairs:
+        assert abs(float(direction.double() @ expected)) == pytest.approx(1, abs=1e-3)
+    torch.testing.assert_close(plane.origin, weights.float())

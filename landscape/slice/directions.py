@@ -1,4 +1,5 @@
-"""Planes through weight space: filter-normalized random directions, PCA of snapshots, three points.
+"""Planes through weight space: filter-normalized random directions, PCA of snapshots, three
+points, the top two eigenvectors of the Hessian.
 
 A Plane is an origin and two directions, all flat vectors in `parameters_to_vector` order; the
 grid point (a, b) is the network with weights origin + a·d1 + b·d2.
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from landscape.curvature import Hessian, sharpness
 from landscape.errors import LandscapeError
 
 BIAS_MODES = ("zero", "normalize", "keep")
@@ -25,8 +27,9 @@ class Plane:
     origin: torch.Tensor = field(repr=False)  # (P,) weights at the grid's (0, 0)
     d1: torch.Tensor = field(repr=False)  # (P,) the x direction
     d2: torch.Tensor = field(repr=False)  # (P,) the y direction
-    kind: str = "random"  # "random", "pca" or "plane"
+    kind: str = "random"  # "random", "pca", "plane" or "hessian"
     explained: tuple[float, float] | None = None  # PCA: share of the snapshots' variance
+    eigenvalues: tuple[float, float] | None = None  # Hessian: the eigenvalues of d1 and d2
     xlabel: str = "direction 1"
     ylabel: str = "direction 2"
 
@@ -178,6 +181,32 @@ def plane_through(
         raise LandscapeError(f"{names[0]}, {names[1]} and {names[2]} lie on one line")
     return Plane(a, d1, d2, kind="plane", xlabel=f"{names[0]} → {names[1]}",
                  ylabel=f"{names[0]} → {names[2]}")  # fmt: skip
+
+
+def hessian_plane(
+    model: nn.Module,
+    weights: torch.Tensor | np.ndarray,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    name: str = "",
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> Plane:
+    """The plane of the Hessian's top two eigenvectors through `weights`: the directions in
+    which the mean cross-entropy over (inputs, targets) curves up most (unit vectors; the
+    eigenvalues in `eigenvalues`). `name` says whose weights, for the axis labels."""
+    origin = _vector(weights, "weights")
+    _check_size(origin, sum(p.numel() for p in model.parameters()), "weights")
+    hessian = Hessian.at(model, origin.to(device), inputs, targets, dtype=dtype)
+    # Residuals kept small too: these vectors are the plane itself, not just a number.
+    found = sharpness(hessian, k=2, tol=1e-4, residual_tol=1e-2, seed=seed)
+    (l1, l2), (d1, d2) = found.values.tolist(), found.vectors.float().cpu()
+    at = f" at {name}" if name else ""
+    return Plane(origin, d1, d2, kind="hessian", eigenvalues=(l1, l2),
+                 xlabel=f"Hessian eigenvector 1{at} (λ = {l1:.3g})",
+                 ylabel=f"Hessian eigenvector 2 (λ = {l2:.3g})")  # fmt: skip
 
 
 def _orthogonal(d2: torch.Tensor, d1: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,8 @@ from landscape.slice.project import ProjectedPath
 VIEWS = ("contour", "3d")
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 PLANES = {"pca": "PCA plane of the runs' snapshots", "random": "random filter-normalized plane",
-          "plane": "plane through three weight vectors"}  # fmt: skip
+          "plane": "plane through three weight vectors",
+          "hessian": "plane of the Hessian's top two eigenvectors"}  # fmt: skip
 
 
 def slice_figure(found: Slice, *, view: str = "contour") -> Figure:
