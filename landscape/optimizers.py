@@ -1,7 +1,8 @@
 """Optimizer names -> torch.optim classes, with lesson presets and hyper-parameter parsing.
 
 Nothing here steps anything: the optimizers are torch.optim's own (or any
-`torch.optim.Optimizer` subclass named by dotted path), never re-implemented.
+`torch.optim.Optimizer` subclass named by dotted path), never re-implemented, except Keras'
+rules (landscape.keras_rules), which torch does not have and the lesson ran.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 
 from landscape.errors import LandscapeError, unknown
+from landscape.keras_rules import KerasAdam, KerasRMSprop, KerasSGD
 from landscape.surfaces import DEFAULT_LR, Surface
 
 
@@ -46,7 +48,13 @@ PRESETS: dict[str, Preset] = {
     "rprop": Preset("Rprop", torch.optim.Rprop),
     "lbfgs": Preset("L-BFGS", torch.optim.LBFGS, {"line_search_fn": "strong_wolfe"},
                     "quasi-newton"),
+    "keras-sgd": Preset("SGD (Keras rule)", KerasSGD, family="gradient"),
+    "keras-rmsprop": Preset("RMSProp (Keras rule)", KerasRMSprop),
+    "keras-adam": Preset("Adam (Keras rule)", KerasAdam),
 }  # fmt: skip
+
+# The torch preset each Keras rule stands in for (same lesson, same colours).
+KERAS_RULES = {"sgd": "keras-sgd", "rmsprop": "keras-rmsprop", "adam": "keras-adam"}
 
 # Classes whose update of each element depends only on that element's own gradient history (no
 # norms, line searches or factorisations across elements): N starts stacked in one (N, 2) tensor
@@ -55,7 +63,8 @@ ELEMENTWISE = frozenset(
     {
         torch.optim.SGD, torch.optim.ASGD, torch.optim.RMSprop, torch.optim.Adagrad,
         torch.optim.Adadelta, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adamax,
-        torch.optim.NAdam, torch.optim.RAdam, torch.optim.Rprop,
+        torch.optim.NAdam, torch.optim.RAdam, torch.optim.Rprop, KerasSGD, KerasRMSprop,
+        KerasAdam,
     }
 )  # fmt: skip
 

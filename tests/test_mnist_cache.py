@@ -45,7 +45,8 @@ def test_save_and_load_round_trip(small, tmp_path):
     runs = train(["sgd", "adam"], data=small, **SMALL)
     loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
     for a, b in zip(runs, loaded, strict=True):
-        for key in ("init", "snapshots", "snapshot_steps", "final"):
+        for key in ("init", "snapshots", "snapshot_steps", "final", "snapshot_test_loss",
+                    "snapshot_test_accuracy", "second_moments"):  # fmt: skip
             np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
         for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
                     "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip

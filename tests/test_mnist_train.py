@@ -24,7 +24,7 @@ from landscape.mnist import (
     train_plain,
 )
 from landscape.mnist.data import FILES
-from landscape.mnist.run import Plan
+from landscape.mnist.run import Plan, Randomness
 
 SHARED = Path(os.environ["LANDSCAPE_DATA_DIR"]) / "mnist"
 pytestmark = pytest.mark.skipif(
@@ -81,7 +81,10 @@ def test_optimizers_get_the_lessons_keras_settings():
 # The trainer against the plain torch loop
 
 
-@pytest.mark.parametrize("name", ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad"])
+@pytest.mark.parametrize(
+    "name",
+    ["sgd", "rmsprop", "adam", "momentum", "torch.optim.Adagrad", "keras-rmsprop", "keras-adam"],
+)
 def test_batched_training_equals_the_plain_torch_loop(small, name):
     (fast,) = train([name], data=small, **SMALL)
     plain = train_plain(name, data=small, **SMALL)
@@ -138,6 +141,57 @@ def test_snapshots_start_at_init_and_end_at_final(small):
     loss, accuracy = evaluate(final, small.test_x, small.test_y)
     assert loss.tolist() == pytest.approx([r.test_loss for r in runs], rel=1e-6)
     assert accuracy.tolist() == [r.test_accuracy for r in runs]
+
+
+def test_every_snapshot_is_evaluated_on_the_test_set(small):
+    sgd, adam = train(["sgd", "adam"], data=small, **SMALL)
+    for run in (sgd, adam):
+        assert run.snapshot_test_loss.shape == run.snapshot_test_accuracy.shape == (11,)
+        assert run.snapshot_test_loss[-1] == pytest.approx(run.test_loss, rel=1e-6)
+        assert run.snapshot_test_accuracy[-1] == run.test_accuracy
+        for i in (0, 4):  # against nn.Sequential holding the snapshot's weights
+            model = mlp().eval()
+            torch.nn.utils.vector_to_parameters(torch.from_numpy(run.snapshots[i]),
+                                                model.parameters())  # fmt: skip
+            with torch.no_grad():
+                logits = model(small.test_x)
+            expected = torch.nn.functional.cross_entropy(logits, small.test_y)
+            assert run.snapshot_test_loss[i] == pytest.approx(float(expected), rel=1e-5)
+            right = float((logits.argmax(1) == small.test_y).double().mean())
+            assert run.snapshot_test_accuracy[i] == right
+    assert sgd.snapshot_test_loss[0] == adam.snapshot_test_loss[0]  # one init
+    assert sgd.snapshot_test_loss[-1] < sgd.snapshot_test_loss[0]
+
+
+@pytest.mark.parametrize(("name", "keeps"), [("sgd", False), ("momentum", False),
+                                              ("rmsprop", True), ("adam", True),
+                                              ("keras-sgd", False), ("keras-rmsprop", True),
+                                              ("keras-adam", True)])  # fmt: skip
+def test_second_moments_are_recorded_at_each_snapshot(small, name, keeps):
+    (fast,) = train([name], data=small, **SMALL)
+    plain = train_plain(name, data=small, **SMALL)  # per-tensor state, concatenated
+    assert fast.has_second_moments == plain.has_second_moments == keeps
+    if not keeps:
+        assert fast.second_moments.shape == (0, N_PARAMS)
+        return
+    assert fast.second_moments.shape == (11, N_PARAMS) and fast.second_moments.dtype == np.float32
+    assert not fast.second_moments[0].any() and (fast.second_moments >= 0).all()
+    np.testing.assert_allclose(fast.second_moments, plain.second_moments, rtol=1e-4, atol=1e-12)
+
+
+def test_the_second_moment_after_one_step_is_the_first_gradient_squared(small):
+    # v_1 = (1 - beta2) g_1^2 (Adam), with g_1 computed here by autograd on the first batch.
+    (run,) = train(["adam"], data=small, epochs=1, batch_size=50, snapshot_every=1, threads=1)
+    plan = Plan.make(1, 50, 0, 1, 1, small)
+    rng = Randomness(plan)
+    order, keep = rng.epoch()
+    model = mlp()
+    torch.nn.utils.vector_to_parameters(rng.init, model.parameters())
+    x, y = small.train_x[order[:50]], small.train_y[order[:50]]
+    hidden = torch.relu(model[1](x)) * keep[0] / 0.8
+    torch.nn.functional.cross_entropy(model[4](hidden), y).backward()
+    g = torch.cat([p.grad.reshape(-1) for p in model.parameters()]).numpy()
+    np.testing.assert_allclose(run.second_moments[1], 0.001 * g**2, rtol=1e-4, atol=1e-15)
 
 
 def test_evaluate_matches_the_torch_model(small):

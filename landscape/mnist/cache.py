@@ -30,7 +30,8 @@ from landscape.output import atomic_path
 # to them trains again (a comment too: a few seconds, never a stale number).
 TRAINING_MODULES = (data, model, run, threads, reference, engine)
 
-_ARRAYS = ("snapshots", "snapshot_steps")
+_ARRAYS = ("snapshots", "snapshot_steps", "snapshot_test_loss", "snapshot_test_accuracy",
+           "second_moments")  # fmt: skip
 _META = ("optimizer", "label", "settings", "hyper", "history", "test_loss", "test_accuracy",
          "train_seconds", "epochs", "batch_size", "seed", "device", "dtype", "steps",
          "trained_with")  # fmt: skip
@@ -61,8 +62,7 @@ def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
         for m, a in zip(meta["runs"], arrays, strict=True):
             settings = {k: tuple(v) if isinstance(v, list) else v for k, v in m["settings"].items()}
             snaps = a["snapshots"]
-            runs.append(TrainingRun(**{**m, "settings": settings}, init=snaps[0].copy(),
-                                    snapshots=snaps, snapshot_steps=a["snapshot_steps"],
+            runs.append(TrainingRun(**{**m, "settings": settings}, **a, init=snaps[0].copy(),
                                     final=snaps[-1].copy()))  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise LandscapeError(f"cannot read training runs from {str(path)!r}: {err}") from None

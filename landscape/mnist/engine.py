@@ -31,7 +31,15 @@ from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.reference import run_plain
-from landscape.mnist.run import Plan, Progress, Randomness, TrainingRun, check_settings, record
+from landscape.mnist.run import (
+    MomentRecorder,
+    Plan,
+    Progress,
+    Randomness,
+    TrainingRun,
+    check_settings,
+    record,
+)
 from landscape.mnist.threads import cpu_threads, default_threads
 from landscape.optimizers import OptimizerSpec
 
@@ -120,6 +128,7 @@ def _train_batched(
     snapshots = torch.empty((len(plan.snapshot_steps), G, flat.shape[1]), dtype=dtype,
                             device=device)  # fmt: skip
     snapshots[0] = flat
+    moments = MomentRecorder(len(plan.snapshot_steps), optimizers)
     next_snapshot = 1
     history: dict[str, list[list[float]]] = {"train_loss": [], "val_loss": [], "val_accuracy": []}
     x_buf = torch.empty((B, mlp_model.IN), dtype=dtype, device=device)
@@ -164,6 +173,7 @@ def _train_batched(
                 step += 1
                 if step == plan.snapshot_steps[next_snapshot]:
                     snapshots[next_snapshot] = flat
+                    moments.record(next_snapshot)
                     next_snapshot += 1
                 if step % 50 == 0 or step == plan.total_steps:
                     advance(50 if step % 50 == 0 else step % 50)
@@ -178,7 +188,7 @@ def _train_batched(
         raise LandscapeError(f"training diverged (non-finite weights) for {', '.join(bad)}")
     names = [s.name for s in specs]
     return [
-        record(spec, optimizers[g], plan, snapshots[:, g], {k: [e[g] for e in v]
+        record(spec, optimizers[g], plan, snapshots[:, g], moments.of(g), {k: [e[g] for e in v]
                for k, v in history.items()}, float(test_loss[g]), float(test_acc[g]),
                seconds / G, device, dtype, names)
         for g, spec in enumerate(specs)

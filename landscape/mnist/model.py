@@ -18,6 +18,7 @@ DROPOUT = 0.2
 SHAPES = ((HIDDEN, IN), (HIDDEN,), (OUT, HIDDEN), (OUT,))
 N_PARAMS = sum(math.prod(s) for s in SHAPES)  # 101770
 EVAL_CHUNK = 4096  # samples per evaluation pass
+EVAL_GROUP = 16  # parameter vectors per evaluation pass: (16, 4096, 128) float32 is 32 MiB
 
 
 def mlp() -> torch.nn.Sequential:
@@ -51,16 +52,17 @@ def evaluate(
     flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy and accuracy of G parameter vectors (G, P) on (n, 784): (G,), (G,)."""
-    G = flat.shape[0]
-    loss = torch.zeros(G, dtype=torch.float64, device=flat.device)
-    correct = torch.zeros(G, dtype=torch.long, device=flat.device)
+    loss = torch.zeros(flat.shape[0], dtype=torch.float64, device=flat.device)
+    correct = torch.zeros(flat.shape[0], dtype=torch.long, device=flat.device)
     with torch.no_grad():
-        for lo in range(0, len(x), EVAL_CHUNK):
-            xs, ys = x[lo : lo + EVAL_CHUNK], y[lo : lo + EVAL_CHUNK]
-            z = logits(flat, xs)  # (G, n, 10)
-            logp = torch.log_softmax(z, -1)
-            loss -= logp.gather(2, ys.expand(G, -1)[..., None]).sum((1, 2), dtype=torch.float64)
-            correct += (z.argmax(-1) == ys).sum(1)
+        for g in range(0, flat.shape[0], EVAL_GROUP):
+            group = flat[g : g + EVAL_GROUP]  # (G, P)
+            for lo in range(0, len(x), EVAL_CHUNK):
+                xs, ys = x[lo : lo + EVAL_CHUNK], y[lo : lo + EVAL_CHUNK]
+                z = logits(group, xs)  # (G, n, 10)
+                picked = torch.log_softmax(z, -1).gather(2, ys.expand(len(group), -1)[..., None])
+                loss[g : g + EVAL_GROUP] -= picked.sum((1, 2), dtype=torch.float64)
+                correct[g : g + EVAL_GROUP] += (z.argmax(-1) == ys).sum(1)
     return (loss / len(x)).cpu(), (correct.double() / len(x)).cpu()
 
 

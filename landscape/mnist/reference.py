@@ -17,7 +17,15 @@ from landscape.errors import LandscapeError
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
 from landscape.mnist.lesson import mnist_optimizer
-from landscape.mnist.run import Plan, Progress, Randomness, TrainingRun, check_settings, record
+from landscape.mnist.run import (
+    MomentRecorder,
+    Plan,
+    Progress,
+    Randomness,
+    TrainingRun,
+    check_settings,
+    record,
+)
 from landscape.mnist.threads import cpu_threads, default_threads
 from landscape.optimizers import OptimizerSpec
 
@@ -81,6 +89,7 @@ def run_plain(
                             device=device)  # fmt: skip
     with torch.no_grad():
         snapshots[0] = torch.nn.utils.parameters_to_vector(model.parameters())
+    moments = MomentRecorder(len(plan.snapshot_steps), [optimizer])
     next_snapshot = 1
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_accuracy": []}
     scale = 1.0 / (1.0 - mlp_model.DROPOUT)
@@ -113,6 +122,7 @@ def run_plain(
                     snapshots[next_snapshot] = torch.nn.utils.parameters_to_vector(
                         model.parameters()
                     )
+                moments.record(next_snapshot)
                 next_snapshot += 1
             if step % 50 == 0 or step == plan.total_steps:
                 advance(50 if step % 50 == 0 else step % 50)
@@ -125,5 +135,5 @@ def run_plain(
     test_loss, test_acc = mlp_model.evaluate(flat, *plan.test(device, dtype))
     if not torch.isfinite(flat).all():
         raise LandscapeError(f"training diverged (non-finite weights) for {spec.label}")
-    return record(spec, optimizer, plan, snapshots, history, float(test_loss[0]),
+    return record(spec, optimizer, plan, snapshots, moments.of(0), history, float(test_loss[0]),
                   float(test_acc[0]), seconds, device, dtype, [spec.name])  # fmt: skip

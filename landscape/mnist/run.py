@@ -35,6 +35,14 @@ class TrainingRun:
     snapshots: np.ndarray = field(repr=False)  # (k, P) float32; row 0 = init, last = final
     snapshot_steps: np.ndarray = field(repr=False)  # (k,) optimizer steps taken at each row
     final: np.ndarray = field(repr=False)  # (P,) float32 parameters after training
+    # What later analysis needs at each snapshot, recorded once here (and cached with the run):
+    snapshot_test_loss: np.ndarray = field(repr=False)  # (k,) float64 test cross-entropy
+    snapshot_test_accuracy: np.ndarray = field(repr=False)  # (k,) float64 test accuracy
+    second_moments: np.ndarray = field(repr=False)
+    # ^ (k, P) float32: the optimizer's running mean of g^2 (v: torch's exp_avg_sq or
+    #   square_avg, Keras' rules' too) after snapshot_steps[i] steps, which is also its step
+    #   count t; row 0 is zeros. (0, P) for optimizers that keep none (SGD, momentum).
+    #   41 MB per run at the default ~101 snapshots, as much as the snapshots.
     history: dict[str, list[float]]  # per epoch: train_loss, val_loss, val_accuracy
     test_loss: float
     test_accuracy: float
@@ -46,6 +54,10 @@ class TrainingRun:
     dtype: str = "float32"
     steps: int = 0  # optimizer steps in all
     trained_with: list[str] = field(default_factory=list)  # optimizers trained side by side
+
+    @property
+    def has_second_moments(self) -> bool:
+        return len(self.second_moments) > 0
 
     def describe(self) -> str:
         """The label and the chosen hyper-parameters: "Adam (lr=0.001, eps=1e-07)"."""
@@ -117,6 +129,42 @@ def check_int(what: str, value: Any, least: int) -> None:
         raise LandscapeError(f"{what} must be {kind} integer, got {value!r}")
 
 
+# Where optimizers keep their running mean of g^2 (torch's, and landscape.keras_rules').
+SECOND_MOMENT_KEYS = ("exp_avg_sq", "square_avg")
+
+
+def second_moment(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
+    """(P,) the optimizer's v over all its parameters in order (zeros where a parameter has no
+    state yet), or None where it keeps none."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    key = next((k for p in params for k in SECOND_MOMENT_KEYS if k in optimizer.state[p]), None)
+    if key is None:
+        return None
+    return torch.cat([optimizer.state[p][key].reshape(-1) if key in optimizer.state[p]
+                      else torch.zeros_like(p).reshape(-1) for p in params])  # fmt: skip
+
+
+class MomentRecorder:
+    """Each optimizer's second_moment at each snapshot: (k, P) per optimizer that keeps one."""
+
+    def __init__(self, snapshots: int, optimizers: list[torch.optim.Optimizer]):
+        self.snapshots = snapshots
+        self.optimizers = optimizers
+        self.rows: dict[int, torch.Tensor] = {}  # optimizer index -> (k, P); row 0 stays zero
+
+    def record(self, i: int) -> None:
+        """Copy every optimizer's v into row i."""
+        for g, optimizer in enumerate(self.optimizers):
+            v = second_moment(optimizer)
+            if v is not None:
+                if g not in self.rows:
+                    self.rows[g] = v.new_zeros((self.snapshots, len(v)))
+                self.rows[g][i] = v
+
+    def of(self, g: int) -> torch.Tensor | None:
+        return self.rows.get(g)
+
+
 class Randomness:
     """The one stream of random numbers of a seed: initial weights, then per epoch a shuffle
     and the dropout masks of all its steps. Drawn on the CPU, so every device sees the same."""
@@ -140,6 +188,7 @@ def record(
     optimizer: torch.optim.Optimizer,
     plan: Plan,
     snapshots: torch.Tensor,  # (k, P)
+    second_moments: torch.Tensor | None,  # (k, P) or None
     history: dict[str, list[float]],
     test_loss: float,
     test_accuracy: float,
@@ -148,8 +197,12 @@ def record(
     dtype: torch.dtype,
     trained_with: list[str],
 ) -> TrainingRun:
-    """The TrainingRun of a finished training, its arrays copied to float32 numpy."""
+    """The TrainingRun of a finished training, its arrays copied to float32 numpy; every
+    snapshot evaluated on the test set."""
+    loss, accuracy = mlp_model.evaluate(snapshots, *plan.test(snapshots.device, snapshots.dtype))
     snaps = np.ascontiguousarray(snapshots.to("cpu", torch.float32).numpy())  # (k, P), its own
+    moments = (np.zeros((0, snaps.shape[1]), np.float32) if second_moments is None else
+               np.ascontiguousarray(second_moments.to("cpu", torch.float32).numpy()))  # fmt: skip
     group = optimizer.param_groups[0]
     hyper = {k: (v.item() if isinstance(v, torch.Tensor) else v)
              for k, v in group.items() if k != "params"}  # fmt: skip
@@ -162,6 +215,9 @@ def record(
         snapshots=snaps,
         snapshot_steps=plan.snapshot_steps.copy(),
         final=snaps[-1].copy(),
+        snapshot_test_loss=loss.numpy(),
+        snapshot_test_accuracy=accuracy.numpy(),
+        second_moments=moments,
         history=history,
         test_loss=test_loss,
         test_accuracy=test_accuracy,
