@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from landscape.curvature.interpolation import Line
-from landscape.curvature.mnist import Interpolation
+from landscape.curvature.mnist import Interpolation, RunSharpness, Sharpness
 from landscape.figures import save_figure
 from landscape.style import optimizer_style
 
@@ -68,6 +68,46 @@ def interpolation_figure(found: Interpolation) -> Figure:
     axes[1, 0].set_ylabel(f"{found.split} accuracy", fontsize=12)
     fig.suptitle(f"MNIST MLP: {found.split} loss along straight lines in weight space "
                  f"({found.samples:,} images)", fontsize=14)  # fmt: skip
+    return fig
+
+
+def plot_sharpness(ax: Axes, run: RunSharpness, index: int = 0) -> list[Line2D]:
+    """λmax against step (solid), the preconditioned sharpness for adaptive runs (the style's
+    line), and the threshold the run is compared with (dashed)."""
+    style = optimizer_style(run.optimizer, index)
+    drawn = []
+    if run.preconditioned is not None:
+        (line,) = ax.plot(run.step, run.preconditioned, color=style.color, linewidth=2.4,
+                          label="λmax(P^-1/2 H P^-1/2), preconditioned")  # fmt: skip
+        drawn.append(line)
+    (line,) = ax.plot(run.step, run.lambda_max, color=style.color if run.preconditioned is None
+                      else "#555555", linewidth=2.4 if run.preconditioned is None else 1.6,
+                      linestyle="-" if run.preconditioned is None else ":",
+                      label="λmax(H)")  # fmt: skip
+    drawn.append(line)
+    if run.threshold is not None:
+        bound = run.threshold
+        line = ax.axhline(bound.value, color=style.color, linestyle="--", linewidth=1.6,
+                          label=f"threshold {bound.rule} = {bound.value:.4g}")  # fmt: skip
+        drawn.append(line)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    return drawn
+
+
+def sharpness_figure(found: Sharpness) -> Figure:
+    """One panel per run: sharpness against step, with its stability threshold."""
+    n = len(found.runs)
+    fig = Figure(figsize=(5.2 * n + 0.6, 5.4), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    for i, (ax, run) in enumerate(zip(axes, found.runs, strict=True)):
+        plot_sharpness(ax, run, i)
+        ax.set_title(run.label, fontsize=14, color=optimizer_style(run.optimizer, i).color)
+        ax.set_xlabel("optimizer step", fontsize=12)
+        ax.legend(fontsize=9.5, loc="lower right")
+    axes[0].set_ylabel("sharpness (log scale)", fontsize=12)
+    fig.suptitle(f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
+                 f"({found.samples:,} training images)", fontsize=14)  # fmt: skip
     return fig
 
 

@@ -14,16 +14,23 @@ from typing import Any
 import numpy as np
 import torch
 
+from landscape.curvature.hessian import Hessian
 from landscape.curvature.interpolation import POINTS, RANGE, Line, interpolate, line_positions
+from landscape.curvature.lanczos import TOL
+from landscape.curvature.sharpness import sharpness
+from landscape.curvature.stability import Threshold, preconditioner, threshold
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, versions
 from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
 from landscape.optimizers import OptimizerSpec
 from landscape.output import atomic_path, check_output
 
 SPLITS = ("test", "train")
+SAMPLES = 5000  # training images the sharpness is measured over
+VECTOR_TOL = 1e-3  # relative residual of the stored eigenvectors
 Progress = Callable[[int, int], None]
 
 
@@ -84,6 +91,138 @@ def save_interpolation(
     meta = {"split": found.split, "samples": found.samples, "settings": found.settings,
             "lines": {x.key: x.label for x in (*found.runs, *found.pairs)},
             "barriers": {x.key: x.barrier for x in found.pairs}}  # fmt: skip
+    return write_npz(path, arrays, meta, command)
+
+
+@dataclass(frozen=True)
+class RunSharpness:
+    """One run's sharpness at each of its snapshots, against its stability threshold."""
+
+    optimizer: str  # preset name or dotted path
+    label: str  # "Adam"
+    threshold: Threshold | None  # None where no threshold is known
+    step: np.ndarray = field(repr=False)  # (k,) optimizer steps at each snapshot
+    lambda_max: np.ndarray = field(repr=False)  # (k,) top eigenvalue of the Hessian
+    preconditioned: np.ndarray | None = field(repr=False)  # (k,) λmax(P^-1/2 H P^-1/2), NaN
+    # at step 0 (no state yet); None unless the threshold is adaptive
+    final_weights: np.ndarray = field(repr=False)  # (P,) float32
+    final_vector: np.ndarray = field(repr=False)  # (P,) unit top eigenvector of H there
+    final_lambda: float = 0.0  # its eigenvalue (the last lambda_max, to VECTOR_TOL)
+    products: int = 0  # Hessian-vector products made
+
+    @property
+    def compared(self) -> np.ndarray:
+        """(k,) what the threshold applies to: the preconditioned sharpness or λmax."""
+        return self.preconditioned if self.preconditioned is not None else self.lambda_max
+
+
+@dataclass(frozen=True)
+class Sharpness:
+    """Sharpness along training for several runs, on the first `samples` training images."""
+
+    runs: list[RunSharpness]
+    split: str  # "train"
+    samples: int
+    settings: dict[str, Any]
+
+
+def mnist_sharpness(
+    optimizers: Sequence[str | OptimizerSpec],
+    *,
+    samples: int = SAMPLES,
+    epochs: int = 5,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    data_dir: str | os.PathLike | None = None,
+    tol: float = TOL,
+    train_progress: Progress | None = None,
+    progress: Progress | None = None,
+) -> Sharpness:
+    """Train (or reuse) the runs and measure, at every snapshot, the top Hessian eigenvalue of
+    the mean training loss over the first `samples` training images (eval mode: no dropout),
+    and for adaptive optimizers the preconditioned one, with P from the run's recorded second
+    moment. Each snapshot's Lanczos starts from the previous snapshot's eigenvector.
+
+    Args:
+        tol: relative accuracy of each eigenvalue (the stored final vector: residual
+            VECTOR_TOL too).
+        progress: progress(done, total) over snapshots.
+    """
+    specs = mnist_optimizers(list(optimizers))
+    data = load_mnist(data_dir)
+    n = len(data.train_x)
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= n:
+        raise LandscapeError(f"--samples {samples}: choose from 1 to {n} (the training images)")
+    device_ = resolve_device(device)
+    runs = train_or_load(specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir,
+                         progress=train_progress)  # fmt: skip
+    inputs, targets = data.train_x[:samples].to(device_), data.train_y[:samples].to(device_)
+    total, done = sum(len(r.snapshots) for r in runs), 0
+    found = []
+    for spec, run in zip(specs, runs, strict=True):
+
+        def advance(i: int, offset: int = done) -> None:
+            if progress is not None:
+                progress(offset + i, total)
+
+        found.append(_run_sharpness(spec, run, inputs, targets, device_, tol, advance))
+        done += len(run.snapshots)
+    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL}
+    return Sharpness(found, "train", samples, settings)
+
+
+def _run_sharpness(spec, run, inputs, targets, device, tol, advance) -> RunSharpness:
+    model = mlp()
+    bound = threshold(spec.cls, run.hyper)
+    adaptive = bound is not None and bound.adaptive
+    if adaptive and not run.has_second_moments:
+        raise LandscapeError(f"{run.label}'s run has no recorded second moments")
+    k = len(run.snapshots)
+    plain, scaled = np.full(k, np.nan), np.full(k, np.nan)
+    start = scaled_start = None
+    products = 0
+    for i in range(k):
+        last = i == k - 1
+        hessian = Hessian.at(model, torch.as_tensor(run.snapshots[i]).to(device), inputs, targets)
+        top = sharpness(hessian, start=start, tol=tol,
+                        residual_tol=VECTOR_TOL if last else None)  # fmt: skip
+        plain[i], start, products = float(top.values[0]), top.vectors[0], products + top.products
+        step = int(run.snapshot_steps[i])
+        if adaptive and step > 0:  # before the first step there is no preconditioner
+            v = torch.as_tensor(run.second_moments[i])
+            p = preconditioner(spec.cls, run.hyper, v, step)
+            top_p = sharpness(hessian, preconditioner=p, start=scaled_start, tol=tol)
+            scaled[i], scaled_start = float(top_p.values[0]), top_p.vectors[0]
+            products += top_p.products
+        advance(i + 1)
+    return RunSharpness(
+        optimizer=run.optimizer, label=run.label, threshold=bound,
+        step=np.asarray(run.snapshot_steps), lambda_max=plain,
+        preconditioned=scaled if adaptive else None, final_weights=np.asarray(run.final),
+        final_vector=start.cpu().numpy(), final_lambda=float(plain[-1]), products=products,
+    )  # fmt: skip
+
+
+def save_sharpness(
+    found: Sharpness, path: str | os.PathLike, *, command: Sequence[str] | None = None
+) -> Path:
+    """NPZ: split ("train"), samples, and per optimizer {opt}_step, {opt}_lambda_max,
+    {opt}_threshold (NaN where none is known), {opt}_preconditioned (adaptive only),
+    {opt}_final_weights (model.parameters() order), {opt}_final_vector (unit top eigenvector
+    there), {opt}_final_lambda; and `manifest` (JSON: settings, versions, threshold rules)."""
+    arrays: dict[str, np.ndarray] = {"split": np.array(found.split),
+                                     "samples": np.array(found.samples)}  # fmt: skip
+    for r in found.runs:
+        key = r.optimizer
+        arrays |= {f"{key}_step": r.step, f"{key}_lambda_max": r.lambda_max,
+                   f"{key}_threshold": np.array(r.threshold.value if r.threshold else np.nan),
+                   f"{key}_final_weights": r.final_weights, f"{key}_final_vector": r.final_vector,
+                   f"{key}_final_lambda": np.array(r.final_lambda)}  # fmt: skip
+        if r.preconditioned is not None:
+            arrays[f"{key}_preconditioned"] = r.preconditioned
+    meta = {"split": found.split, "samples": found.samples, "settings": found.settings,
+            "thresholds": {r.optimizer: r.threshold.rule if r.threshold else None
+                           for r in found.runs}}  # fmt: skip
     return write_npz(path, arrays, meta, command)
 
 

@@ -136,17 +136,20 @@ def pca_plane(
     stacked = torch.cat(runs)  # (k_total, P)
     if len(stacked) < 3:
         raise LandscapeError(f"PCA of a plane needs at least 3 snapshots, got {len(stacked)}")
-    centered = stacked - stacked.mean(0)
-    _, s, vt = torch.linalg.svd(centered, full_matrices=False)
-    total = float((s**2).sum())
-    if total == 0.0 or s[1] == 0.0:
+    centered = stacked - stacked.mean(0)  # (k, P)
+    # The components from the (k, k) Gram matrix C·Cᵀ = U S² Uᵀ, not an SVD of C (k x P):
+    # they are Cᵀ·u / s, the same plane; 303 x 101,770 took 2.7 s by SVD, milliseconds so.
+    variances, u = torch.linalg.eigh(centered @ centered.T)  # ascending
+    variances, u = variances.flip(0).clamp_min(0), u.flip(1)  # largest first
+    total = float(variances.sum())
+    if total == 0.0 or float(variances[1]) <= 1e-24 * total:
         raise LandscapeError("the snapshots do not span a plane (all equal or on one line)")
-    components = vt[:2].clone()  # (2, P) unit rows
+    components = (u[:, :2].T @ centered) / variances[:2, None].sqrt()  # (2, P) unit rows
     travel = runs[0][-1] - runs[0][0]
     for i in range(2):
         if float(components[i] @ travel) < 0:
             components[i] = -components[i]
-    explained = tuple(float(v) / total for v in s[:2] ** 2)
+    explained = tuple(float(v) / total for v in variances[:2])
     centre = stacked.mean(0) if origin is None else _vector(origin, "origin").double()
     _check_size(centre, stacked.shape[1], "origin")
     return Plane(
