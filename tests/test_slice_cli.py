@@ -47,6 +47,8 @@ def quick_runs(monkeypatch):
                 optimizer=name, label=name.upper(), settings={"lr": 0.01}, hyper={"lr": 0.01},
                 init=snapshots[0], final=snapshots[-1], snapshots=snapshots,
                 snapshot_steps=np.arange(9) * 10, test_loss=2.3, test_accuracy=0.1,
+                # Recorded values no evaluation gives: the slice must take them as they are.
+                snapshot_test_loss=np.linspace(3, 2, 9), snapshot_test_accuracy=np.full(9, 0.5),
             ))  # fmt: skip
         return runs
 
@@ -111,6 +113,7 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
         assert np.isfinite(f["loss"]).all() and ((f["accuracy"] >= 0) & (f["accuracy"] <= 1)).all()
         assert f["path0_xy"].shape == (9, 2) and f["path1_distance"].shape == (9,)
         assert f["path1_true_loss"].shape == f["path1_plane_loss"].shape == (9,)
+        np.testing.assert_array_equal(f["path1_true_loss"], np.linspace(3, 2, 9))  # recorded
         explained = f["explained_variance"]
         assert 0 < explained.sum() <= 1
         assert str(f["split"]) == "test" and int(f["samples"]) == 10_000

@@ -166,7 +166,11 @@ def mnist_slice(
     grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
                       cache_dir=slices_dir(data_dir) if resume else None,
                       progress=progress)  # fmt: skip
-    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_)
+    # Each run recorded its snapshots' test loss (float32, the whole test set): not again.
+    recorded = ([(r.snapshot_test_loss, r.snapshot_test_accuracy) for r in found]
+                if split == "test" and resolve_dtype(dtype) == torch.float32 else None)  # fmt: skip
+    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_,
+                         recorded=recorded)  # fmt: skip
     settings = {"optimizers": [r.optimizer for r in found], "directions": directions,
                 "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": str(device_),
                 "dtype": dtype, "bias": bias, "orthogonalize": orthogonalize, "split": split,
