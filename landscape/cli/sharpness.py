@@ -42,6 +42,10 @@ def sharpness_command(
     samples: Annotated[
         int, typer.Option(help="The first N training images the loss is averaged over.")
     ] = SAMPLES,
+    every: Annotated[
+        int,
+        typer.Option(help="Measure every N-th snapshot (and the last); the cost is proportional."),
+    ] = 1,  # fmt: skip
     data_dir: DataDir = None,
     out: Annotated[
         Path | None,
@@ -67,8 +71,8 @@ def sharpness_command(
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:
-        found = mnist_sharpness(optimizers, samples=samples, epochs=epochs, seed=options.seed,
-                                device=options.device, data_dir=data_dir,
+        found = mnist_sharpness(optimizers, samples=samples, every=every, epochs=epochs,
+                                seed=options.seed, device=options.device, data_dir=data_dir,
                                 train_progress=train_bar, progress=bar)  # fmt: skip
     if out is not None:
         if out.suffix.lower() == ".npz":

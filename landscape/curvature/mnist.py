@@ -130,6 +130,7 @@ def mnist_sharpness(
     optimizers: Sequence[str | OptimizerSpec],
     *,
     samples: int = SAMPLES,
+    every: int = 1,
     epochs: int = 5,
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -144,6 +145,7 @@ def mnist_sharpness(
     moment. Each snapshot's Lanczos starts from the previous snapshot's eigenvector.
 
     Args:
+        every: measure every `every`-th snapshot (and the last): the cost is proportional.
         tol: relative accuracy of each eigenvalue (the stored final vector: residual
             VECTOR_TOL too).
         progress: progress(done, total) over snapshots.
@@ -153,51 +155,60 @@ def mnist_sharpness(
     n = len(data.train_x)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= n:
         raise LandscapeError(f"--samples {samples}: choose from 1 to {n} (the training images)")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise LandscapeError(f"--every {every}: must be a whole number >= 1")
     device_ = resolve_device(device)
     runs = train_or_load(specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir,
                          progress=train_progress)  # fmt: skip
     inputs, targets = data.train_x[:samples].to(device_), data.train_y[:samples].to(device_)
-    total, done = sum(len(r.snapshots) for r in runs), 0
+    chosen = [_every(len(r.snapshots), every) for r in runs]
+    total, done = sum(len(c) for c in chosen), 0
     found = []
-    for spec, run in zip(specs, runs, strict=True):
+    for spec, run, rows in zip(specs, runs, chosen, strict=True):
 
         def advance(i: int, offset: int = done) -> None:
             if progress is not None:
                 progress(offset + i, total)
 
-        found.append(_run_sharpness(spec, run, inputs, targets, device_, tol, advance))
-        done += len(run.snapshots)
-    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL}
+        found.append(_run_sharpness(spec, run, rows, inputs, targets, device_, tol, advance))
+        done += len(rows)
+    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL,
+                                              "every": every}  # fmt: skip
     return Sharpness(found, "train", samples, settings)
 
 
-def _run_sharpness(spec, run, inputs, targets, device, tol, advance) -> RunSharpness:
+def _every(k: int, every: int) -> list[int]:
+    """Snapshot rows 0, every, 2·every, ... and always the last."""
+    return sorted({*range(0, k, every), k - 1})
+
+
+def _run_sharpness(spec, run, rows, inputs, targets, device, tol, advance) -> RunSharpness:
     model = mlp()
     bound = threshold(spec.cls, run.hyper)
     adaptive = bound is not None and bound.adaptive
     if adaptive and not run.has_second_moments:
         raise LandscapeError(f"{run.label}'s run has no recorded second moments")
-    k = len(run.snapshots)
+    k = len(rows)
     plain, scaled = np.full(k, np.nan), np.full(k, np.nan)
     start = scaled_start = None
     products = 0
-    for i in range(k):
-        last = i == k - 1
+    for j, i in enumerate(rows):
+        last = j == k - 1
         hessian = Hessian.at(model, torch.as_tensor(run.snapshots[i]).to(device), inputs, targets)
         top = sharpness(hessian, start=start, tol=tol,
                         residual_tol=VECTOR_TOL if last else None)  # fmt: skip
-        plain[i], start, products = float(top.values[0]), top.vectors[0], products + top.products
+        plain[j], start, products = float(top.values[0]), top.vectors[0], products + top.products
         step = int(run.snapshot_steps[i])
         if adaptive and step > 0:  # before the first step there is no preconditioner
             v = torch.as_tensor(run.second_moments[i])
             p = preconditioner(spec.cls, run.hyper, v, step)
             top_p = sharpness(hessian, preconditioner=p, start=scaled_start, tol=tol)
-            scaled[i], scaled_start = float(top_p.values[0]), top_p.vectors[0]
+            scaled[j], scaled_start = float(top_p.values[0]), top_p.vectors[0]
             products += top_p.products
-        advance(i + 1)
+        advance(j + 1)
     return RunSharpness(
         optimizer=run.optimizer, label=run.label, threshold=bound,
-        step=np.asarray(run.snapshot_steps), lambda_max=plain,
+        step=np.asarray(run.snapshot_steps)[rows], lambda_max=plain,
         preconditioned=scaled if adaptive else None, final_weights=np.asarray(run.final),
         final_vector=start.cpu().numpy(), final_lambda=float(plain[-1]), products=products,
     )  # fmt: skip
