@@ -104,7 +104,7 @@ def sharpness_figure(found: Sharpness) -> Figure:
         plot_sharpness(ax, run, i)
         ax.set_title(run.label, fontsize=14, color=optimizer_style(run.optimizer, i).color)
         ax.set_xlabel("optimizer step", fontsize=12)
-        ax.legend(fontsize=9.5, loc="lower right")
+        ax.legend(fontsize=9.5, loc="best")
     axes[0].set_ylabel("sharpness (log scale)", fontsize=12)
     fig.suptitle(f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
                  f"({found.samples:,} training images)", fontsize=14)  # fmt: skip
