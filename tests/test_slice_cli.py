@@ -219,4 +219,4 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
     g = torch.Generator().manual_seed(2)
     adam_end = (start + torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0))[-1]
     np.testing.assert_allclose(origin, adam_end.numpy(), atol=1e-6)
-    assert "Hessian eigenvector 1 at ADAM's end" in stdout
+    assert "eigenvector 1 at ADAM's end" in stdout

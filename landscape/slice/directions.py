@@ -199,7 +199,8 @@ def hessian_plane(
 ) -> Plane:
     """The plane of the Hessian's top two eigenvectors through `weights`: the directions in
     which the mean cross-entropy over (inputs, targets) curves up most (unit vectors; the
-    eigenvalues in `eigenvalues`). `name` says whose weights, for the axis labels."""
+    eigenvalues in `eigenvalues`). `name` says whose weights, for the axis labels (short: the
+    3-D view has room for about 40 characters)."""
     origin = _vector(weights, "weights")
     _check_size(origin, sum(p.numel() for p in model.parameters()), "weights")
     hessian = Hessian.at(model, origin.to(device), inputs, targets, dtype=dtype)
@@ -208,8 +209,8 @@ def hessian_plane(
     (l1, l2), (d1, d2) = found.values.tolist(), found.vectors.float().cpu()
     at = f" at {name}" if name else ""
     return Plane(origin, d1, d2, kind="hessian", eigenvalues=(l1, l2),
-                 xlabel=f"Hessian eigenvector 1{at} (λ = {l1:.3g})",
-                 ylabel=f"Hessian eigenvector 2 (λ = {l2:.3g})")  # fmt: skip
+                 xlabel=f"eigenvector 1{at} (λ = {l1:.3g})",
+                 ylabel=f"eigenvector 2 (λ = {l2:.3g})")  # fmt: skip
 
 
 def _orthogonal(d2: torch.Tensor, d1: torch.Tensor) -> torch.Tensor:
