@@ -296,7 +296,8 @@ def test_pca_from_the_gram_matrix_equals_the_svd():
     for found, expected in zip((plane.d1, plane.d2), vt[:2], strict=True):
         expected = expected if expected @ travel >= 0 else -expected
         np.testing.assert_allclose(found.numpy(), expected, atol=1e-6)
-    np.testing.assert_allclose(plane.explained, s[:2] ** 2 / (s**2).sum(), rtol=1e-10)
+    # A float32 Gram matrix: shares to 1e-6 (shown to 0.1%), directions to 1e-6 as above.
+    np.testing.assert_allclose(plane.explained, s[:2] ** 2 / (s**2).sum(), rtol=1e-6)
     np.testing.assert_allclose(plane.origin.numpy(), stacked.mean(0), atol=1e-6)
 
 
