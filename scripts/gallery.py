@@ -31,6 +31,12 @@ FIGURES = [
 
 
 SLICE = ("mnist-slice.png", [])  # sgd, rmsprop, adam on their joint PCA plane
+CURVATURE = [
+    # (file name, command and arguments): sgd, rmsprop, adam, the lesson's runs.
+    ("mnist-interpolation.png", ["interpolate"]),
+    # Every 10th snapshot: 11 points per run keep the gallery's time in minutes on 2 cores.
+    ("mnist-sharpness.png", ["sharpness", "--every", "10"]),
+]
 ANIMATION = ("render-adam-rosenbrock.gif", ["adam", "--duration", "6"])
 GIF_WIDTH, GIF_FPS = 640, 10  # a README picture: about 250 kB
 
@@ -44,12 +50,22 @@ def build(folder: Path) -> int:
     name, args = SLICE
     if code := main(["slice", *args, "--out", str(folder / name)]):
         return code
+    if code := curvature(folder):
+        return code
     name, args = ANIMATION
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "render.mp4"
         if code := main(["render", *args, "--out", str(video)]):
             return code
         small_gif(video, folder / name)
+    return 0
+
+
+def curvature(folder: Path) -> int:
+    """The curvature figures: loss along lines between the runs, sharpness along training."""
+    for name, args in CURVATURE:
+        if code := main([*args, "--out", str(folder / name)]):
+            return code
     return 0
 
 

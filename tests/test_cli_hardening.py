@@ -58,6 +58,8 @@ BAD = [
     (["render", "adam", "--scene", "waltz"], "'waltz' is not one of"),
     (["slice", "--directions", "pcaa"], "'pcaa' is not one of"),
     (["slice", "--split", "valid"], "'valid' is not one of"),
+    (["sharpness", "-o", "adma"], "unknown optimizer 'adma'"),
+    (["interpolate", "--points", "1"], "--points 1: a line needs at least 2 points"),
     (["compare", "--device", "tpu"], "unknown device 'tpu'"),
     (["data", "--data-dir", "/no/such/folder"], "MNIST files missing"),
     # numbers: negative, zero, NaN, huge

@@ -11,9 +11,9 @@ import torch
 
 import landscape.slice.mnist as slice_mnist
 from landscape.errors import LandscapeError
-from landscape.mnist import mlp, mnist_optimizer
+from landscape.mnist import load_mnist, mlp, mnist_optimizer
 from landscape.paths import PlainPath
-from landscape.slice import flat_weights
+from landscape.slice import evaluate_weights, flat_weights
 
 
 @pytest.fixture
@@ -44,6 +44,8 @@ def quick_runs(monkeypatch):
                 optimizer=name, label=name.upper(), settings={"lr": 0.01}, hyper={"lr": 0.01},
                 init=snapshots[0], final=snapshots[-1], snapshots=snapshots,
                 snapshot_steps=np.arange(9) * 10, test_loss=2.3, test_accuracy=0.1,
+                # Recorded values no evaluation gives: the slice must take them as they are.
+                snapshot_test_loss=np.linspace(3, 2, 9), snapshot_test_accuracy=np.full(9, 0.5),
             ))  # fmt: skip
         return runs
 
@@ -69,6 +71,10 @@ def quick_runs(monkeypatch):
         (["--directions", "pcb"], "pcb"),
         (["--split", "validation"], "validation"),
         (["--directions", "plane", "-o", "adam"], "needs two optimizers"),
+        (
+            ["--directions", "hessian", "-o", "sgd", "--at", "adam"],
+            "--at 'adam' names no optimizer that was run (valid: sgd)",
+        ),
         (["-o", "adam", "-o", "Adam"], "optimizer 'adam' given twice"),
         (["--lr", "sgd=0"], "the learning rate must be positive"),
         (["--device", "tpu"], "unknown device 'tpu'"),
@@ -104,8 +110,16 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
         assert np.isfinite(f["loss"]).all() and ((f["accuracy"] >= 0) & (f["accuracy"] <= 1)).all()
         assert f["path0_xy"].shape == (9, 2) and f["path1_distance"].shape == (9,)
         assert f["path1_true_loss"].shape == f["path1_plane_loss"].shape == (9,)
+        np.testing.assert_array_equal(f["path1_true_loss"], np.linspace(3, 2, 9))  # recorded
         explained = f["explained_variance"]
         assert 0 < explained.sum() <= 1
+        assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
+        assert "hessian_eigenvalues" not in f.files
+        # The stored plane is the one sliced: the network at one grid point, loaded and run.
+        weights = f["plane_origin"] + f["x"][2] * f["plane_x"] + f["y"][3] * f["plane_y"]
+        data = load_mnist(data_dir)
+        loss, _ = evaluate_weights(mlp(), weights[None], data.test_x, data.test_y, device="cpu")
+        assert f["loss"][3, 2] == pytest.approx(float(loss[0]), rel=1e-5)
         meta = json.loads(str(f["manifest"]))
     assert meta["xlabel"] == f"PC1 ({100 * explained[0]:.1f}%)"
     assert [p["label"] for p in meta["paths"]] == ["SGD", "ADAM"]
@@ -213,3 +227,28 @@ def test_real_training_slice(data_dir):
     assert len(path.xy) == len(run.snapshots) > 10
     assert sum(found.plane.explained) <= 1
     assert np.isfinite(found.grid.loss).all()
+
+
+@pytest.mark.slow
+def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
+    out = tmp_path / "hessian.npz"
+    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--directions", "hessian",
+                            "--at", "Adam", "--grid", "3", "--device", "cpu",
+                            "--data-dir", data_dir, "--out", out)  # fmt: skip
+    assert code == 0, err
+    runs = quick_runs[0][2]
+    with np.load(out) as f:
+        values, x, y = f["hessian_eigenvalues"], f["plane_x"], f["plane_y"]
+        origin = f["plane_origin"]
+        assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
+        np.testing.assert_allclose(f["x"], [-1, 0, 1])
+    assert runs[1].name == "adam"
+    assert values[0] >= values[1] > 0
+    assert np.linalg.norm(x) == pytest.approx(1, abs=1e-5) and abs(x @ y) < 1e-3
+    # The plane lies at Adam's end (the last of its stand-in walk), not SGD's.
+    torch.manual_seed(0)
+    start = flat_weights(mlp())
+    g = torch.Generator().manual_seed(2)
+    adam_end = (start + torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0))[-1]
+    np.testing.assert_allclose(origin, adam_end.numpy(), atol=1e-6)
+    assert "eigenvector 1 at ADAM's end" in stdout

@@ -30,6 +30,7 @@ class Directions(StrEnum):
     pca = "pca"
     random = "random"
     plane = "plane"
+    hessian = "hessian"
 
 
 class Split(StrEnum):
@@ -65,7 +66,8 @@ def slice_command(
         typer.Option(
             help="pca: the plane that best fits the runs' weight snapshots; random: two "
             "filter-normalized Gaussian directions through the first run's end; plane: "
-            "through the initialization and the ends of the first two runs."
+            "through the initialization and the ends of the first two runs; hessian: the top two "
+            "eigenvectors of the Hessian of the sliced loss at the end of the run --at."
         ),
     ] = Directions.pca,
     grid: Annotated[str, typer.Option(help="Grid points NXxNY, e.g. 51x51 or 81x41.")] = "51x51",
@@ -98,6 +100,13 @@ def slice_command(
     orthogonalize: Annotated[
         bool, typer.Option(help="Make the second direction orthogonal to the first.")
     ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="Hessian planes: the optimizer at whose final weights the plane lies; "
+            "default the first."
+        ),
+    ] = None,  # fmt: skip
     view: Annotated[View, typer.Option(help="Figures: contour or 3d.")] = View.contour,
     resume: Annotated[
         bool,
@@ -131,7 +140,7 @@ def slice_command(
             optimizers, directions=directions.value, nx=nx, ny=ny,
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
             seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
-            bias=bias.value, orthogonalize=orthogonalize, resume=resume,
+            bias=bias.value, orthogonalize=orthogonalize, at=at, resume=resume,
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:

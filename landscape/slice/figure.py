@@ -21,7 +21,8 @@ VIEWS = ("contour", "3d")
 FIGURE_FORMATS = figures.FORMATS
 VIEW_3D = (38, -60)  # (elevation, azimuth)
 PLANES = {"pca": "PCA plane of the runs' snapshots", "random": "random filter-normalized plane",
-          "plane": "plane through three weight vectors"}  # fmt: skip
+          "plane": "plane through three weight vectors",
+          "hessian": "plane of the Hessian's top two eigenvectors"}  # fmt: skip
 
 
 def slice_paths(found: Slice, *, on_plane: bool = False) -> list[PlainPath]:

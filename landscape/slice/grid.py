@@ -239,7 +239,27 @@ def _first_layer(model: nn.Module) -> int | None:
 
 
 class _Fast:
-    """The three-products evaluation (see the module's docstring)."""
+    """The three-products evaluation (see the module's docstring).
+
+    How a tile flows through `_group`, for a group of G points (a_g, b_g) and a tile of T
+    samples (F first-layer features, C classes):
+
+    1. products: S0, S1, S2 (T, F) of the tile, kept for the whole data set where they fit
+       (PRODUCTS_BYTES), else made again per tile;
+    2. pre-activations: h = S0 + b·S2 + a·S1 (G, T, F). Points of one grid row share b, so
+       S0 + b·S2 is made once per row and tile where the group holds few rows;
+    3. logits: the rest of the network batched over the G points; for the seed's MLP (ReLU,
+       Dropout, then a Linear) written out as one baddbmm into (G, C, T), already times log2 e;
+    4. hits and margins: the samples are sorted by class, so each tile is a few runs of one
+       class and the right class's logit is a slice, not a gather: hit = (picked >= top),
+       gap = top - picked;
+    5. loss in bits: log2 Σ 2^(logit - top) + gap per sample (exp2 is about twice as fast as
+       exp), written into the group's (G, n) buffer; the loss and the hits are reduced once per
+       group, after the last tile, and the loss turned back into nats.
+
+    Every buffer and every view of it for every tile is made once per worker thread and group
+    size (_Workspace), so a tile's fixed cost is a handful of kernel calls.
+    """
 
     def __init__(self, model, first, plane, inputs, targets, dtype, device):
         self.model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
@@ -380,9 +400,10 @@ class _Fast:
         row_views: dict[int, list[torch.Tensor]] = {}  # tile length -> h's rows
         with torch.no_grad():
             for k, t in enumerate(space.tiles):
+                # 1. products: S0, S1, S2, each (T, features...)
                 p0, p1, p2 = (t.products if t.products is not None
                               else self._products(*self.spans[k]).unbind())  # fmt: skip
-                # (G, T, features...): (S0 + b·S2) + a·S1 for each point of the group
+                # 2. pre-activations (G, T, features...): (S0 + b·S2) + a·S1 for each point
                 if by_rows:
                     views = row_views.get(t.length) or row_views.setdefault(
                         t.length, [t.h[i:j] for i, j, _, _ in rows]
@@ -392,17 +413,19 @@ class _Fast:
                         torch.addcmul(t.shared, a_ij, p1, out=h_ij)
                 else:
                     torch.addcmul(p0, b, p2, out=t.h).addcmul_(a, p1)
+                # 3. logits in bits (G, C, T)
                 if self.linear_tail:
                     if self.tail_relu:
                         t.h.relu_()
                     torch.baddbmm(bias, w, t.h_t, out=t.logits)  # (G, C, T)
                 else:
                     torch.mul(self._rest(t.h, params), LOG2E, out=t.logits)
+                # 4. hits and margins (G, T), one class run at a time
                 torch.amax(t.logits, 1, out=t.top)
                 for picked, top, gap, hit in t.runs:  # the samples of one class
                     torch.ge(picked, top, out=hit)  # argmax == target, ties aside
                     torch.sub(top, picked, out=gap)
-                # Per sample log2 Σ 2^(logit - top) + top - picked: the cross-entropy in bits
+                # 5. per sample log2 Σ 2^(logit - top) + top - picked: the cross-entropy in bits
                 t.logits.sub_(t.top_column).exp2_()
                 torch.sum(t.logits, 1, out=t.lse).log2_()
                 torch.add(t.lse, t.gap, out=t.loss)

@@ -27,7 +27,13 @@ from landscape.mnist.data import user_cache_dir
 from landscape.optimizers import OptimizerSpec
 from landscape.output import atomic_path, check_output
 from landscape.slice import distributed
-from landscape.slice.directions import Plane, pca_plane, plane_through, random_plane
+from landscape.slice.directions import (
+    Plane,
+    hessian_plane,
+    pca_plane,
+    plane_through,
+    random_plane,
+)
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
 from landscape.slice.project import ProjectedPath, project, project_runs
 from landscape.trajectory import Trajectory
@@ -35,11 +41,14 @@ from landscape.trajectory import Trajectory
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
     from landscape.scenes.data import SceneData
 
-DIRECTIONS = ("pca", "random", "plane")
+DIRECTIONS = ("pca", "random", "plane", "hessian")
 SPLITS = ("test", "train")
 DEFAULT_OPTIMIZERS = ("sgd", "rmsprop", "adam")  # the lesson's three
 MARGIN = 0.25  # an automatic range reaches this share of the paths' extent beyond them
 RANDOM_RANGE = (-1.0, 1.0)  # filter-normalized units: ±1 moves every unit by its own norm
+# Unit eigenvectors: ±1 moves the weights by 1 (their norm is about 30); at Adam's end the test
+# loss rises from 0.08 to about 1.5 there, a bowl that fills the view.
+HESSIAN_RANGE = (-1.0, 1.0)
 
 Range = tuple[float, float]
 
@@ -52,6 +61,7 @@ class Slice:
     grid: SliceGrid
     paths: list[ProjectedPath]
     split: str  # "test" or "train"
+    samples: int  # images the loss is averaged over
     settings: dict[str, Any]  # what made it: optimizers, epochs, seed, directions, ...
 
     @property
@@ -86,6 +96,7 @@ def mnist_slice(
     data_dir: str | os.PathLike | None = None,
     bias: str = "zero",
     orthogonalize: bool = False,
+    at: str | None = None,
     resume: bool = True,
     progress: Callable[[int, int], None] | None = None,
     train_progress: Callable[[int, int], None] | None = None,
@@ -97,8 +108,9 @@ def mnist_slice(
             specs, trained from one initialization; default the lesson's sgd, rmsprop, adam.
         directions: "pca" (the plane that best fits all runs' snapshots: joint PCA),
             "random" (two filter-normalized Gaussian directions through the first run's end,
-            seeded by `seed`) or "plane" (through the initialization and the first two runs'
-            ends).
+            seeded by `seed`), "plane" (through the initialization and the first two runs'
+            ends) or "hessian" (the top two eigenvectors of the Hessian of the loss the slice
+            shows, at the end of the run `at`).
         nx, ny: grid points along x and y.
         x_range, y_range: (min, max) of the grid; default: the paths' extent plus a margin
             (random directions: -1:1).
@@ -107,6 +119,8 @@ def mnist_slice(
         dtype: "float32" or "float64" for evaluating the slice.
         bias: how random directions move biases: "zero", "normalize" or "keep".
         orthogonalize: make the second direction orthogonal to the first.
+        at: hessian planes: the optimizer (preset name or label) at whose end the plane lies;
+            default the first.
         resume: keep finished chunks on disk and continue an interrupted slice.
         progress: progress(done, total) over the grid's chunks.
         train_progress: progress(done, total) over training steps.
@@ -118,6 +132,7 @@ def mnist_slice(
     if directions == "plane" and len(names) < 2:
         raise LandscapeError("--directions plane needs two optimizers: the plane runs through "
                              "the initialization and the ends of the first two")  # fmt: skip
+    at_index = _at(at, names) if directions == "hessian" else 0
     for r in (x_range, y_range):
         if r is not None:
             grid_axes(r, (0.0, 1.0), nx, ny)
@@ -139,7 +154,13 @@ def mnist_slice(
         data.train_x, data.train_y)  # fmt: skip
     model = mlp()
 
-    plane = _plane(directions, model, found, bias=bias, orthogonalize=orthogonalize, seed=seed)
+    if directions == "hessian":
+        run = found[at_index]
+        plane = hessian_plane(model, run.final, inputs, targets, name=f"{run.label}'s end",
+                              dtype=resolve_dtype(dtype), device=device_, seed=seed)  # fmt: skip
+    else:
+        plane = _plane(directions, model, found, bias=bias, orthogonalize=orthogonalize,
+                       seed=seed)  # fmt: skip
     origin, d1, d2 = distributed.broadcast(plane.vectors())
     plane = replace(plane, origin=origin, d1=d1, d2=d2)
     xy = np.concatenate([project(plane, r.snapshots)[0] for r in found])  # (all snapshots, 2)
@@ -148,13 +169,19 @@ def mnist_slice(
     grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
                       cache_dir=slices_dir(data_dir) if resume else None,
                       progress=progress)  # fmt: skip
-    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_)
+    # Each run recorded its snapshots' test loss (float32, the whole test set): not again.
+    recorded = ([(r.snapshot_test_loss, r.snapshot_test_accuracy) for r in found]
+                if split == "test" and resolve_dtype(dtype) == torch.float32 else None)  # fmt: skip
+    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_,
+                         recorded=recorded)  # fmt: skip
     settings = {"optimizers": [r.optimizer for r in found], "directions": directions,
                 "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": str(device_),
                 "dtype": dtype, "bias": bias, "orthogonalize": orthogonalize, "split": split,
                 "explained_variance": list(plane.explained) if plane.explained else None,
+                "at": found[at_index].optimizer if directions == "hessian" else None,
                 "test": {r.label: [r.test_loss, r.test_accuracy] for r in found}}  # fmt: skip
-    return Slice(plane=plane, grid=grid, paths=paths, split=split, settings=settings)
+    return Slice(plane=plane, grid=grid, paths=paths, split=split, samples=len(inputs),
+                 settings=settings)  # fmt: skip
 
 
 def mnist_scene_data(
@@ -200,6 +227,22 @@ def _choice(what: str, value: str, valid: Sequence[str]) -> str:
     return text
 
 
+def _at(at: str | None, names: Sequence[str | OptimizerSpec]) -> int:
+    """Index of the run `at` names (its preset name or label, case-blind); None: the first."""
+    if at is None:
+        return 0
+    keys = [(n.name if isinstance(n, OptimizerSpec) else str(n)).strip().lower() for n in names]
+    labels = [
+        n.label.lower() if isinstance(n, OptimizerSpec) else k
+        for n, k in zip(names, keys, strict=True)
+    ]
+    text = str(at).strip().lower()
+    for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
+        if text in (key, label):
+            return i
+    raise LandscapeError(f"--at {at!r} names no optimizer that was run (valid: {', '.join(keys)})")
+
+
 def _plane(directions, model, runs, *, bias, orthogonalize, seed) -> Plane:
     if directions == "pca":  # principal components are orthogonal already
         return pca_plane([r.snapshots for r in runs])
@@ -216,8 +259,9 @@ def _plane(directions, model, runs, *, bias, orthogonalize, seed) -> Plane:
 
 
 def _auto_range(directions: str, xy: np.ndarray) -> tuple[Range, Range]:
-    if directions == "random":
-        return RANDOM_RANGE, RANDOM_RANGE
+    if directions in ("random", "hessian"):
+        fixed = RANDOM_RANGE if directions == "random" else HESSIAN_RANGE
+        return fixed, fixed
     points = np.concatenate([xy, np.zeros((1, 2))])  # the origin is always shown
     lo, hi = points.min(0), points.max(0)
     span = np.maximum(hi - lo, 1e-3 * max(float((hi - lo).max()), 1e-6))
@@ -245,16 +289,21 @@ NPZ_PATH_FIELDS = ("steps", "xy", "distance", "relative", "true_loss", "plane_lo
 def save_slice(
     found: Slice, path: str | os.PathLike, *, command: Sequence[str] | None = None
 ) -> Path:
-    """Write a slice as NPZ: x (nx,), y (ny,), loss and accuracy (ny, nx), the plane's vectors,
-    explained_variance (2,) (NaN unless PCA), per path i `path{i}_<field>`, and `manifest`
-    (JSON text: settings, versions, the paths' labels and largest distance from the plane)."""
+    """Write a slice as NPZ: x (nx,), y (ny,), loss and accuracy (ny, nx), the plane
+    (plane_origin, plane_x, plane_y, each (P,)), split and samples (the data the loss is
+    averaged over), explained_variance (2,) (NaN unless PCA), hessian_eigenvalues (2,) (hessian
+    planes only), per path i `path{i}_<field>`, and `manifest` (JSON text: settings, versions,
+    the paths' labels and largest distance from the plane)."""
     path = check_output(path, (".npz",))
     arrays: dict[str, np.ndarray] = {
         "x": found.grid.x, "y": found.grid.y, "loss": found.grid.loss,
-        "accuracy": found.grid.accuracy, "origin": found.plane.origin.numpy(),
-        "d1": found.plane.d1.numpy(), "d2": found.plane.d2.numpy(),
+        "accuracy": found.grid.accuracy, "plane_origin": found.plane.origin.numpy(),
+        "plane_x": found.plane.d1.numpy(), "plane_y": found.plane.d2.numpy(),
+        "split": np.array(found.split), "samples": np.array(found.samples),
         "explained_variance": np.array(found.plane.explained or (math.nan, math.nan)),
     }  # fmt: skip
+    if found.plane.eigenvalues is not None:
+        arrays["hessian_eigenvalues"] = np.array(found.plane.eigenvalues)
     for i, p in enumerate(found.paths):
         for name in NPZ_PATH_FIELDS:
             arrays[f"path{i}_{name}"] = getattr(p, name)

@@ -66,15 +66,24 @@ def project_runs(
     *,
     dtype: str | torch.dtype = "float32",
     device: str | torch.device = "auto",
+    recorded: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[ProjectedPath]:
     """Project each run's snapshots (a TrainingRun or anything with .snapshots (k, P),
-    .snapshot_steps, .optimizer, .label, .settings, .hyper) and evaluate both ends."""
+    .snapshot_steps, .optimizer, .label, .settings, .hyper) and evaluate both ends.
+
+    `recorded`: per run, the snapshots' (loss, accuracy) on these inputs, each (k,), where
+    they are known already (a run records its test loss): then only the projections are
+    evaluated.
+    """
     paths = []
-    for run in runs:
+    for i, run in enumerate(runs):
         snapshots = np.asarray(run.snapshots)
         xy, distance = project(plane, snapshots)
         reach = float(np.linalg.norm(snapshots.astype(np.float64) - snapshots[0], axis=1).max())
-        true = evaluate_weights(model, snapshots, inputs, targets, dtype=dtype, device=device)
+        if recorded is not None:
+            true = tuple(np.asarray(v) for v in recorded[i])
+        else:
+            true = evaluate_weights(model, snapshots, inputs, targets, dtype=dtype, device=device)
         flat = evaluate_points(model, plane, xy, inputs, targets, dtype=dtype, device=device)
         paths.append(ProjectedPath(
             optimizer=run.optimizer, label=run.label, settings=dict(run.settings),

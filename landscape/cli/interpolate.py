@@ -1,0 +1,106 @@
+"""`landscape interpolate`: the MNIST network's loss along straight lines between weights."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from landscape.cli import args, run
+from landscape.cli.app import app
+from landscape.cli.console import console
+from landscape.cli.mnist import DataDir
+from landscape.cli.progress import progress_bar
+from landscape.curvature.figure import FIGURE_FORMATS, interpolation_figure, save
+from landscape.curvature.interpolation import POINTS, RANGE
+from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_interpolation
+from landscape.export import command_line
+from landscape.options import RunOptions
+from landscape.output import check_output
+
+FORMATS = (".npz", *FIGURE_FORMATS)
+DEFAULT_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
+
+
+@app.command("interpolate")
+@run.run_options("lr", "params", "seed", "device")
+def interpolate_command(
+    optimizer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizer",
+            "-o",
+            help="Preset trained on MNIST; repeat for several. "
+            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
+        ),
+    ] = None,  # fmt: skip
+    points: Annotated[int, typer.Option(help="Points along each line (0 and 1 are added).")] = (
+        POINTS
+    ),
+    range_: Annotated[
+        str, typer.Option("--range", help="TMIN:TMAX along each line; must hold 0 and 1.")
+    ] = f"{RANGE[0]:g}:{RANGE[1]:g}",
+    split: Annotated[str, typer.Option(help="Evaluate on the test or the train images.")] = "test",
+    epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
+    data_dir: DataDir = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"Write FILE: {', '.join(FORMATS)} by suffix (NPZ: the lines and a "
+            "manifest; the others: a figure)."
+        ),
+    ] = None,  # fmt: skip
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
+    ] = False,
+    *,
+    options: RunOptions,
+) -> None:
+    """Loss and accuracy along straight lines in weight space (Goodfellow et al. 2015): from
+    each run's initialization to its end, and between each pair of runs' ends, with the
+    barrier between them (the largest rise above the straight line between the ends' losses).
+
+    Trains the seed's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    t_range = args.span(range_, "--range")
+    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, options)
+    if out is not None:
+        check_output(out, FORMATS)  # before the work, not after it
+    with progress_bar("training") as train_bar:
+        found = mnist_interpolation(optimizers, points=points, t_range=t_range, split=split,
+                                    epochs=epochs, seed=options.seed, device=options.device,
+                                    data_dir=data_dir,
+                                    train_progress=train_bar)  # fmt: skip
+    if out is not None:
+        if out.suffix.lower() == ".npz":
+            written = save_interpolation(found, out, command=command_line())
+        else:
+            written = save(interpolation_figure(found), out)
+        print(f"wrote {written}", file=sys.stderr if json_ else sys.stdout)
+    if json_:
+        print(json.dumps(summary(found)))
+    else:
+        console().print(summary_table(found))
+
+
+def summary(found: Interpolation) -> dict[str, dict[str, float]]:
+    """{line key: {loss at 0, loss at 1, lowest loss, barrier}}: what --json prints."""
+    return {line.key: {"label": line.label, "loss_0": line.at(0.0), "loss_1": line.at(1.0),
+                       "lowest": float(line.loss.min()), "barrier": line.barrier}
+            for line in (*found.runs, *found.pairs)}  # fmt: skip
+
+
+def summary_table(found: Interpolation) -> Table:
+    table = Table(title=f"MNIST MLP {found.split} loss along straight lines "
+                  f"({found.samples:,} images)")  # fmt: skip
+    for column in ("line", "loss at t=0", "loss at t=1", "lowest", "barrier"):
+        table.add_column(column, justify="left" if column == "line" else "right")
+    for line in (*found.runs, *found.pairs):
+        barrier = line.barrier
+        text = f"{barrier:.4g}" if barrier > 0 else "0 (none)"
+        table.add_row(line.label, f"{line.at(0.0):.4f}", f"{line.at(1.0):.4f}",
+                      f"{line.loss.min():.4f}", text)  # fmt: skip
+    return table

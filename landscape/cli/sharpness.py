@@ -1,0 +1,114 @@
+"""`landscape sharpness`: the top Hessian eigenvalue along training, against stability."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from landscape.cli import run
+from landscape.cli.app import app
+from landscape.cli.console import console
+from landscape.cli.mnist import DataDir
+from landscape.cli.progress import progress_bar
+from landscape.curvature.figure import FIGURE_FORMATS, save, sharpness_figure
+from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_sharpness
+from landscape.export import command_line
+from landscape.options import RunOptions
+from landscape.output import check_output
+
+FORMATS = (".npz", *FIGURE_FORMATS)
+DEFAULT_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
+
+
+@app.command("sharpness")
+@run.run_options("lr", "params", "seed", "device")
+def sharpness_command(
+    optimizer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optimizer",
+            "-o",
+            help="Preset trained on MNIST; repeat for several. "
+            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
+        ),
+    ] = None,  # fmt: skip
+    epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
+    samples: Annotated[
+        int, typer.Option(help="The first N training images the loss is averaged over.")
+    ] = SAMPLES,
+    every: Annotated[
+        int,
+        typer.Option(help="Measure every N-th snapshot (and the last); the cost is proportional."),
+    ] = 1,  # fmt: skip
+    data_dir: DataDir = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"Write FILE: {', '.join(FORMATS)} by suffix (NPZ: sharpness per "
+            "snapshot, final eigenvectors, a manifest; the others: a figure)."
+        ),
+    ] = None,  # fmt: skip
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
+    ] = False,
+    *,
+    options: RunOptions,
+) -> None:
+    """The top Hessian eigenvalue of the training loss at every recorded snapshot of each run
+    (eval mode, no dropout), against the optimizer's stability threshold: 2/η for SGD,
+    (2+2β)/η with momentum; for RMSProp (2/η) and Adam ((2+2β1)/((1-β1)η)) the preconditioned
+    sharpness λmax(P^-1/2 H P^-1/2), P from the optimizer's own second moment (Cohen et al.
+    2021, 2022).
+
+    Trains the seed's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, options)
+    if out is not None:
+        check_output(out, FORMATS)  # before the work, not after it
+    with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:
+        found = mnist_sharpness(optimizers, samples=samples, every=every, epochs=epochs,
+                                seed=options.seed, device=options.device, data_dir=data_dir,
+                                train_progress=train_bar, progress=bar)  # fmt: skip
+    if out is not None:
+        if out.suffix.lower() == ".npz":
+            written = save_sharpness(found, out, command=command_line())
+        else:
+            written = save(sharpness_figure(found), out)
+        print(f"wrote {written}", file=sys.stderr if json_ else sys.stdout)
+    if json_:
+        print(json.dumps(summary(found)))
+    else:
+        console().print(summary_table(found))
+
+
+def summary(found: Sharpness) -> dict[str, dict[str, float | str | None]]:
+    """{optimizer: final λmax, final preconditioned λmax, threshold and its rule}."""
+    return {r.optimizer: {
+        "label": r.label, "final_lambda_max": r.final_lambda,
+        "final_preconditioned": float(r.preconditioned[-1]) if r.preconditioned is not None
+        else None,
+        "threshold": r.threshold.value if r.threshold else None,
+        "rule": r.threshold.rule if r.threshold else None,
+    } for r in found.runs}  # fmt: skip
+
+
+def summary_table(found: Sharpness) -> Table:
+    table = Table(title=f"MNIST MLP: sharpness of the training loss ({found.samples:,} "
+                  "training images), at the end of training")  # fmt: skip
+    for column in ("optimizer", "final λmax", "preconditioned", "threshold", "rule", "share"):
+        table.add_column(column, justify="left" if column == "optimizer" else "right")
+    for r in found.runs:
+        compared = float(r.compared[-1])
+        bound = r.threshold
+        table.add_row(
+            r.label, f"{r.final_lambda:.4g}",
+            f"{r.preconditioned[-1]:.4g}" if r.preconditioned is not None else "-",
+            f"{bound.value:.4g}" if bound else "-", bound.rule if bound else "none known",
+            f"{100 * compared / bound.value:.1f}%" if bound and math.isfinite(compared) else "-",
+        )  # fmt: skip
+    return table

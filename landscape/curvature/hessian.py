@@ -1,0 +1,116 @@
+"""Exact Hessian-vector products of a network's mean loss over a data set, in bounded memory.
+
+H·v is forward-over-reverse: the directional derivative (jvp) of the gradient (torch.func.grad),
+exact and about the cost of two gradients. The data set is walked in chunks and the products
+summed, so memory holds one chunk's activations whatever the data set's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, grad, jvp
+
+from landscape.errors import LandscapeError
+
+CHUNK = 2048  # samples per pass: bounds the activations held (2048 x 128 hidden, ~1 MB here)
+
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, targets) -> summed loss
+
+
+def summed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy summed over the samples (chunks add up; the operator divides by n)."""
+    return F.cross_entropy(logits, targets, reduction="sum")
+
+
+@dataclass(frozen=True)
+class Hessian:
+    """The Hessian of a model's mean loss over (inputs, targets) at flat weights, as an operator.
+
+    Weights and vectors are flat, in `model.parameters()` order. The model is evaluated in eval
+    mode (no dropout), as curvature is measured on the function the network computes.
+    """
+
+    model: nn.Module
+    weights: torch.Tensor = field(repr=False)  # (P,) the point where the Hessian is taken
+    inputs: torch.Tensor = field(repr=False)  # (n, ...) on the weights' device
+    targets: torch.Tensor = field(repr=False)  # (n,)
+    loss: Loss = summed_cross_entropy
+    chunk: int = CHUNK
+
+    @classmethod
+    def at(
+        cls,
+        model: nn.Module,
+        weights: torch.Tensor,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        *,
+        loss: Loss = summed_cross_entropy,
+        chunk: int = CHUNK,
+        dtype: torch.dtype = torch.float32,
+    ) -> Hessian:
+        """Check the sizes, put everything on the weights' device and in `dtype`."""
+        weights = torch.as_tensor(weights).detach().to(dtype=dtype).reshape(-1)
+        size = sum(p.numel() for p in model.parameters())
+        if weights.numel() != size:
+            raise LandscapeError(f"weights have {weights.numel()} values, the model has {size}")
+        if len(inputs) == 0 or len(inputs) != len(targets):
+            raise LandscapeError(f"need as many targets as inputs (>0): {len(inputs)}, "
+                                 f"{len(targets)}")  # fmt: skip
+        device = weights.device
+        model = model.to(device=device, dtype=dtype).eval()
+        return cls(model, weights, inputs.to(device, dtype), targets.to(device), loss, chunk)
+
+    @property
+    def size(self) -> int:
+        return self.weights.numel()
+
+    def __call__(self, vector: torch.Tensor) -> torch.Tensor:
+        """(P,) H·v, exact, summed chunk by chunk."""
+        # Differentiated per parameter tensor, not through slices of one flat vector: the
+        # slices' backward filled a zero (P,) vector per parameter, 85% of the time measured.
+        primals = _split(self.model, self.weights)
+        tangents = _split(self.model, vector.to(self.weights))
+        total = [torch.zeros_like(p) for p in primals]
+        for x, y in self._chunks():
+            loss = partial(self._chunk_loss, x=x, y=y)
+            for t, part in zip(total, jvp(grad(loss), (primals,), (tangents,))[1], strict=True):
+                t += part
+        return torch.cat([t.reshape(-1) for t in total]) / len(self.inputs)
+
+    def value_and_gradient(self) -> tuple[float, torch.Tensor]:
+        """Mean loss and (P,) its gradient at the weights."""
+        primals = _split(self.model, self.weights)
+        total, g = 0.0, [torch.zeros_like(p) for p in primals]
+        for x, y in self._chunks():
+            loss = partial(self._chunk_loss, x=x, y=y, aux=True)
+            parts, value = grad(loss, has_aux=True)(primals)
+            for t, part in zip(g, parts, strict=True):
+                t += part
+            total += float(value)
+        return total / len(self.inputs), torch.cat([t.reshape(-1) for t in g]) / len(self.inputs)
+
+    def _chunks(self):
+        for lo in range(0, len(self.inputs), self.chunk):
+            yield self.inputs[lo : lo + self.chunk], self.targets[lo : lo + self.chunk]
+
+    def _chunk_loss(self, params: tuple[torch.Tensor, ...], *, x, y, aux: bool = False):
+        names = (name for name, _ in self.model.named_parameters())
+        logits = functional_call(self.model, dict(zip(names, params, strict=True)), (x,))
+        value = self.loss(logits, y)
+        return (value, value.detach()) if aux else value
+
+
+def _split(model: nn.Module, flat: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Views of a flat (P,) vector shaped like the model's parameters, in their order."""
+    parts, offset = [], 0
+    for p in model.parameters():
+        parts.append(flat[offset : offset + p.numel()].view_as(p))
+        offset += p.numel()
+    return tuple(parts)

@@ -1,0 +1,137 @@
+"""Curvature: Hessian-vector products, Lanczos and preconditioned sharpness against dense
+Hessians of a tiny MLP (torch.autograd.functional.hessian + eigh), and stability thresholds
+written out by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from landscape.curvature import Hessian, preconditioner, sharpness, threshold, top_eigenpairs
+from landscape.errors import LandscapeError
+
+IN, HIDDEN, OUT, N = 6, 5, 3, 40
+
+
+def tiny_mlp() -> torch.nn.Sequential:
+    # The lesson's shape in miniature, dropout included (eval mode must switch it off).
+    nn = torch.nn
+    layers = (nn.Flatten(), nn.Linear(IN, HIDDEN), nn.ReLU(), nn.Dropout(0.2))
+    layers += (nn.Linear(HIDDEN, OUT),)
+    return nn.Sequential(*layers).double()
+
+
+@pytest.fixture(scope="module")
+def problem():
+    g = torch.Generator().manual_seed(3)
+    model = tiny_mlp()
+    weights = torch.randn(sum(p.numel() for p in model.parameters()), generator=g,
+                          dtype=torch.float64)  # fmt: skip
+    x = torch.randn(N, IN, generator=g, dtype=torch.float64)
+    y = torch.randint(0, OUT, (N,), generator=g)
+    return model, weights, x, y
+
+
+def dense_hessian(weights, x, y):
+    """The same network and loss written out by hand, differentiated twice by autograd."""
+    sizes = [(HIDDEN, IN), (HIDDEN,), (OUT, HIDDEN), (OUT,)]
+
+    def loss(w):
+        parts, at = [], 0
+        for s in sizes:
+            n = int(torch.tensor(s).prod())
+            parts.append(w[at : at + n].reshape(s))
+            at += n
+        w1, b1, w2, b2 = parts
+        logits = torch.relu(x @ w1.T + b1) @ w2.T + b2
+        return -torch.log_softmax(logits, 1)[torch.arange(len(y)), y].mean()
+
+    return torch.autograd.functional.hessian(loss, weights)
+
+
+def test_hessian_vector_products_equal_the_dense_hessian(problem):
+    model, weights, x, y = problem
+    dense = dense_hessian(weights, x, y)
+    hessian = Hessian.at(model, weights, x, y, chunk=7, dtype=torch.float64)  # uneven chunks
+    g = torch.Generator().manual_seed(1)
+    v = torch.randn(weights.numel(), generator=g, dtype=torch.float64)
+    torch.testing.assert_close(hessian(v), dense @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_top_eigenvalues_equal_eigh_and_every_vector_has_a_small_residual(problem):
+    model, weights, x, y = problem
+    expected = torch.linalg.eigvalsh(dense_hessian(weights, x, y)).flip(0)[:3]
+    hessian = Hessian.at(model, weights, x, y, dtype=torch.float64)
+    found = top_eigenpairs(hessian, hessian.size, k=3, tol=1e-9, residual_tol=1e-7, like=weights)
+    assert torch.allclose(found.values, expected, rtol=1e-6, atol=0)
+    for value, vector in zip(found.values, found.vectors, strict=True):
+        residual = (hessian(vector) - value * vector).norm() / value.abs()
+        assert residual < 1e-6
+        assert abs(float(vector.norm()) - 1) < 1e-12
+    assert found.products < hessian.size  # Lanczos stopped before spanning the whole space
+
+
+def test_lanczos_finds_the_largest_eigenvalue_not_the_largest_magnitude():
+    diag = torch.tensor([-10.0, 1.0, 2.0, 3.0], dtype=torch.float64)
+    found = top_eigenpairs(lambda v: diag * v, 4, k=1, tol=1e-12, like=diag)
+    assert float(found.values[0]) == pytest.approx(3.0, rel=1e-12)
+
+
+def test_preconditioned_sharpness_equals_a_dense_computation(problem):
+    model, weights, x, y = problem
+    dense = dense_hessian(weights, x, y)
+    g = torch.Generator().manual_seed(5)
+    v = torch.rand(weights.numel(), generator=g, dtype=torch.float64) * 1e-4
+    hyper = {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}
+    p = preconditioner(torch.optim.Adam, hyper, v, step=40)
+    p_ref = (v / (1 - 0.999**40)).sqrt() + 1e-7  # torch's Adam divides by this
+    torch.testing.assert_close(p, p_ref)
+    scale = p_ref.rsqrt()
+    expected = torch.linalg.eigvalsh(scale[:, None] * dense * scale[None, :])[-1]
+    hessian = Hessian.at(model, weights, x, y, dtype=torch.float64)
+    found = sharpness(hessian, preconditioner=p, tol=1e-10)
+    assert float(found.values[0]) == pytest.approx(float(expected), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("cls", "hyper", "value", "adaptive"),
+    [
+        (torch.optim.SGD, {"lr": 0.01}, 2 / 0.01, False),
+        (torch.optim.SGD, {"lr": 0.01, "momentum": 0.9}, (2 + 2 * 0.9) / 0.01, False),
+        (torch.optim.RMSprop, {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}, 2 / 0.001, True),
+        (torch.optim.Adam, {"lr": 0.001, "betas": (0.9, 0.999)}, 3.8 / (0.1 * 0.001), True),
+    ],
+)
+def test_stability_thresholds(cls, hyper, value, adaptive):
+    found = threshold(cls, hyper)
+    assert found is not None
+    assert found.value == pytest.approx(value, rel=1e-12)
+    assert found.adaptive is adaptive
+
+
+def test_no_threshold_where_none_is_known():
+    assert threshold(torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}) is None
+    assert threshold(torch.optim.Adagrad, {"lr": 0.1}) is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"k": 0}, "k = 0"), ({"tol": 0.0}, "tolerance 0.0"), ({"start": torch.zeros(4)}, "start")],
+)
+def test_bad_lanczos_input(kwargs, message):
+    with pytest.raises(LandscapeError, match=message):
+        top_eigenpairs(lambda v: v, 4, **kwargs)
+
+
+def test_hessian_plane_is_spanned_by_the_top_two_eigenvectors(problem):
+    from landscape.slice.directions import hessian_plane
+
+    model, weights, x, y = problem
+    values, vectors = torch.linalg.eigh(dense_hessian(weights, x, y))
+    plane = hessian_plane(model, weights.float(), x, y, dtype=torch.float64)
+    assert plane.kind == "hessian"
+    assert plane.eigenvalues == pytest.approx(values.flip(0)[:2].tolist(), rel=1e-4)
+    pairs = zip((plane.d1, plane.d2), (vectors[:, -1], vectors[:, -2]), strict=True)
+    for direction, expected in pairs:
+        assert abs(float(direction.double() @ expected)) == pytest.approx(1, abs=1e-3)
+    torch.testing.assert_close(plane.origin, weights.float())
