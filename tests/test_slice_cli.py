@@ -12,7 +12,7 @@ import torch
 import landscape.slice.mnist as slice_mnist
 from landscape.errors import LandscapeError
 from landscape.mnist import load_mnist, mlp, mnist_optimizer
-from landscape.paths import PlainPath
+from landscape.paths import PlainPath, diverged
 from landscape.slice import evaluate_weights, flat_weights
 
 
@@ -207,7 +207,7 @@ def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
     assert grid.xlabel.startswith("PC1 (")
     (adam,) = trajectories
     assert adam.xy.shape == (9, 1, 2) and adam.loss.shape == (9, 1)
-    assert adam.steps == 8 and not adam.diverged.any() and np.isnan(adam.grad_norm).all()
+    assert isinstance(adam, PlainPath) and not diverged(adam).any()  # a path, no made-up fields
     (x0, x1), (y0, y1) = grid.domain
     assert (x0 < adam.xy[..., 0]).all() and (adam.xy[..., 0] < x1).all()
     assert (y0 < adam.xy[..., 1]).all() and (adam.xy[..., 1] < y1).all()

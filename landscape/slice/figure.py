@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 from landscape import figures
 from landscape.errors import unknown
 from landscape.optimizers import describe
-from landscape.paths import PlainPath
 from landscape.slice.mnist import Slice
 from landscape.slice.project import ProjectedPath
 from landscape.style import Theme
@@ -25,14 +24,6 @@ PLANES = {"pca": "PCA plane of the runs' snapshots", "random": "random filter-no
           "hessian": "plane of the Hessian's top two eigenvectors"}  # fmt: skip
 
 
-def slice_paths(found: Slice, *, on_plane: bool = False) -> list[PlainPath]:
-    """One path per run: xy the projected snapshots (k, 1, 2), loss the snapshots' true loss
-    (on_plane: the loss at the projected points, so that the paths lie on the drawn surface)."""
-    return [PlainPath(p.optimizer, p.label, tuple(p.settings.items()), p.xy[:, None, :],
-                      (p.plane_loss if on_plane else p.true_loss)[:, None])
-            for p in found.paths]  # fmt: skip
-
-
 def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "light") -> Figure:
     """A Figure of the slice with its paths; `view` is "contour" or "3d"."""
     if view not in VIEWS:
@@ -43,9 +34,9 @@ def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "l
     labels = [f"{describe(p.label, p.settings)}\n{off_plane(p)}" for p in found.paths]
     title = f"{grid.title}: {PLANES[found.plane.kind]}"
     if view == "3d":  # heights on the drawn surface: the loss at the projected points
-        return figures.surface_figure(grid, slice_paths(found, on_plane=True), labels=labels,
+        return figures.surface_figure(grid, found.trajectories(on_plane=True), labels=labels,
                                       theme=theme, title=title, view=VIEW_3D)  # fmt: skip
-    return figures.contour_figure(grid, slice_paths(found), labels=labels, theme=theme,
+    return figures.contour_figure(grid, found.trajectories(), labels=labels, theme=theme,
                                   title=title)  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.mnist.data import user_cache_dir
 from landscape.optimizers import OptimizerSpec
 from landscape.output import atomic_path, check_output
+from landscape.paths import PlainPath
 from landscape.slice import distributed
 from landscape.slice.directions import (
     Plane,
@@ -36,7 +37,6 @@ from landscape.slice.directions import (
 )
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
 from landscape.slice.project import ProjectedPath, project, project_runs
-from landscape.trajectory import Trajectory
 
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
     from landscape.scenes.data import SceneData
@@ -73,10 +73,13 @@ class Slice:
         return self.grid.to_loss_grid(title=self.title, xlabel=self.plane.xlabel,
                                       ylabel=self.plane.ylabel, log_scale=True)  # fmt: skip
 
-    def trajectories(self, *, on_plane: bool = False) -> list[Trajectory]:
-        """One Trajectory per run: xy the projected snapshots, loss the snapshots' true loss
-        (on_plane: the loss at the projected points, so that paths lie on the drawn surface)."""
-        return [_trajectory(p, self.settings, on_plane) for p in self.paths]
+    def trajectories(self, *, on_plane: bool = False) -> list[PlainPath]:
+        """One path record per run, as figures and scenes read it: xy the projected snapshots
+        (k, 1, 2), loss the snapshots' true loss (on_plane: the loss at the projected points,
+        so that the paths lie on the drawn surface)."""
+        return [PlainPath(p.optimizer, p.label, tuple(p.settings.items()), p.xy[:, None, :],
+                          (p.plane_loss if on_plane else p.true_loss)[:, None])
+                for p in self.paths]  # fmt: skip
 
 
 def mnist_slice(
@@ -267,19 +270,6 @@ def _auto_range(directions: str, xy: np.ndarray) -> tuple[Range, Range]:
     span = np.maximum(hi - lo, 1e-3 * max(float((hi - lo).max()), 1e-6))
     lo, hi = lo - MARGIN * span, hi + MARGIN * span
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
-
-
-def _trajectory(path: ProjectedPath, settings: dict[str, Any], on_plane: bool) -> Trajectory:
-    k = len(path.xy)
-    nan = np.full((k, 1), math.nan)
-    none = np.array([-1])
-    return Trajectory(
-        surface="mnist", optimizer=path.optimizer, label=path.label,
-        settings=dict(path.settings), hyper=dict(path.hyper), xy=path.xy[:, None, :],
-        loss=(path.plane_loss if on_plane else path.true_loss)[:, None], grad_norm=nan,
-        diverged_at=none, reached_at=none, reached_minimum=none, distance=np.array([math.nan]),
-        seed=settings["seed"], device=settings["device"], dtype=settings["dtype"],
-    )  # fmt: skip
 
 
 NPZ_PATH_FIELDS = ("steps", "xy", "distance", "relative", "true_loss", "plane_loss",
