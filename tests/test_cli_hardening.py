@@ -218,7 +218,12 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
          "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    time.sleep(6)  # past start-up, inside the run
+    # Wait until past start-up, inside the run. Start-up is timed here on the same imports, as
+    # a busy machine stretches it; by then the process itself has had that long, and 2 s more.
+    begun = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import landscape.cli, landscape.trajectory"],
+                   check=True, env=env)  # fmt: skip
+    time.sleep(time.monotonic() - begun + 2)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=30)
