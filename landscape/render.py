@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -90,7 +91,10 @@ class RenderSpec:
 
 def default_output(data: SceneData, spec: RenderSpec, folder: str | os.PathLike = ".") -> Path:
     """'adam-rosenbrock.mp4' in `folder`: the optimizers and the surface, slug-safe."""
-    names = "-".join(dict.fromkeys(p.optimizer.rsplit(".", 1)[-1].lower() for p in data.paths))
+    # Dotted paths by their class name; a switch's '>' and '@' become '_': adam_sgd_200.
+    slugs = (re.sub(r"[^0-9a-z]+", "_", re.sub(r"[\w.]*\.", "", p.optimizer).lower())
+             for p in data.paths)  # fmt: skip
+    names = "-".join(dict.fromkeys(slugs))
     surface = "".join(c if c.isalnum() else "_" for c in data.title.lower()).strip("_")
     return Path(folder) / f"{names}-{surface or 'surface'}.{spec.format}"
 

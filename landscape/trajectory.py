@@ -21,7 +21,7 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.optimizers import OptimizerSpec, describe, get_optimizer
+from landscape.optimizers import OptimizerSpec, SwitchSpec, describe, get_optimizer
 from landscape.surfaces import Surface, get_surface
 
 BOUND_SPANS = 10.0  # a start that leaves the domain grown by this many widths has diverged
@@ -37,8 +37,9 @@ class Trajectory:
     surface: str  # surface name (or expression)
     optimizer: str  # preset name or dotted path
     label: str  # display name: "Adam"
-    settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's
-    hyper: dict[str, Any]  # every constructor argument in effect, torch's defaults included
+    settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's;
+    # for a switch ("adam>sgd@200") one such dict per stage, keyed "Adam", "SGD@200"
+    hyper: dict[str, Any]  # every constructor argument in effect at the end, torch's defaults
     xy: np.ndarray = field(repr=False)  # (steps+1, n, 2) positions; row 0 holds the starts
     loss: np.ndarray = field(repr=False)  # (steps+1, n) surface value at xy
     grad_norm: np.ndarray = field(repr=False)  # (steps+1, n) |∇f| at xy, without the noise
@@ -91,7 +92,7 @@ class Trajectory:
 
 def trace(
     surface: Surface | str,
-    optimizer: str | OptimizerSpec,
+    optimizer: str | OptimizerSpec | SwitchSpec,
     *,
     starts: Sequence[Sequence[float]] | np.ndarray | None = None,
     steps: int | None = None,
@@ -114,7 +115,7 @@ def trace(
 
 def trace_all(
     surface: Surface | str,
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     starts: Sequence[Sequence[float]] | np.ndarray | None = None,
     steps: int | None = None,
@@ -129,7 +130,8 @@ def trace_all(
 
     Args:
         surface: a Surface or a name/expression for get_surface.
-        optimizers: preset names, dotted paths or OptimizerSpecs (e.g. one per learning rate).
+        optimizers: preset names, dotted paths, switches ("adam>sgd@200") or specs (e.g. one
+            per learning rate).
         starts: (n, 2) start points; default the surface's lesson start.
         steps: optimizer steps; default the surface's.
         noise: σ of N(0, σ²I) added to every gradient; the same draw for every configuration.
@@ -149,6 +151,12 @@ def trace_all(
     specs = [get_optimizer(o, surface=surface) for o in optimizers]
     steps = surface.steps if steps is None else steps
     _check_steps(steps)
+    for spec in specs:
+        if isinstance(spec, SwitchSpec) and spec.at[-1] >= steps:
+            raise LandscapeError(
+                f"{spec.name} switches at step {spec.at[-1]}, but the run has {steps} steps: "
+                f"give more --steps or switch earlier"
+            )
     noise = _check_noise(noise)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise LandscapeError(f"seed must be a non-negative integer, got {seed!r}")
@@ -217,6 +225,9 @@ def trace_all(
                 draw = noise * torch.randn((n, 2), generator=generator, dtype=dtype, device=device)
                 grad = grad + draw
             for g, spec in enumerate(specs):
+                if isinstance(spec, SwitchSpec) and (stage := spec.taking_over(t)) is not None:
+                    # The next stage starts from this point with fresh state: a new optimizer.
+                    optimizers_[g] = [stage.build([leaf]) for leaf in leaves[g]]
                 try:
                     if spec.elementwise:
                         (leaf,), (opt,) = leaves[g], optimizers_[g]
@@ -275,7 +286,7 @@ def _step_one_by_one(
 
 def _records(
     surface: Surface,
-    specs: list[OptimizerSpec],
+    specs: list[OptimizerSpec | SwitchSpec],
     optimizers: list[list[torch.optim.Optimizer]],
     xy: torch.Tensor,  # (steps+1, configs, n, 2)
     loss: torch.Tensor,  # (steps+1, configs, n)

@@ -12,7 +12,14 @@ from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.mnist.training import mnist_optimizer
-from landscape.optimizers import OptimizerSpec, get_optimizer
+from landscape.optimizers import (
+    OptimizerSpec,
+    SwitchSpec,
+    get_optimizer,
+    is_switch,
+    parse_switch,
+    switch,
+)
 from landscape.surfaces import Surface, get_surface
 from landscape.trajectory import Trajectory, trace_all
 
@@ -59,7 +66,7 @@ class Run:
     """A surface, the optimizer configurations and the starts the options asked for."""
 
     surface: Surface
-    optimizers: list[OptimizerSpec]
+    optimizers: list[OptimizerSpec | SwitchSpec]
     starts: list[tuple[float, float]] | None
 
 
@@ -76,17 +83,26 @@ def resolve(
     the_surface = get_surface(surface, domain=args.domain(domain) if domain else None)
     names = optimizers or list(default)
     keys = [n.strip().lower() for n in names]
-    lrs = args.per_optimizer_lr(lr or [], keys)
-    params = args.per_optimizer_params(param or [], keys)
-    specs = [
-        get_optimizer(
+    # A switch's stages take settings by their own names too: --lr adam=0.05 --lr sgd=0.001.
+    stages = [parse_switch(n.strip()) if is_switch(n) else [(n.strip(), 0)] for n in names]
+    targets = list(dict.fromkeys([*keys, *(n.lower() for s in stages for n, _ in s)]))
+    lrs = args.per_optimizer_lr(lr or [], targets)
+    params = args.per_optimizer_params(param or [], targets)
+
+    def stage(name: str, *outer: str) -> OptimizerSpec:
+        chain = [None, *outer, name.lower()]  # the most specific setting wins
+        return get_optimizer(
             name,
-            lr=lrs.get(key, lrs.get(None)),
+            lr=next((lrs[k] for k in reversed(chain) if k in lrs), None),
             surface=the_surface,
-            **{**params.get(None, {}), **params.get(key, {})},
+            **{k: v for target in chain for k, v in params.get(target, {}).items()},
         )
-        for name, key in zip(names, keys, strict=True)
-    ]
+
+    specs = [
+        switch([stage(n, key) for n, _ in parts], [k for _, k in parts[1:]])
+        if len(parts) > 1 else stage(parts[0][0])
+        for parts, key in zip(stages, keys, strict=True)
+    ]  # fmt: skip
     starts = [args.point(s) for s in start] if start else None
     return Run(the_surface, specs, starts)
 
