@@ -120,9 +120,8 @@ def render_scene(
     attributes = {"data": data, "theme": spec.theme}
     if spec.seconds is not None:
         attributes["seconds"] = float(spec.seconds)
-    scene_class = type(base.__name__, (base,), attributes)
     width, height, fps = spec.frame
-    total = max(1, round(scene_class.seconds * fps))
+    total = max(1, round(attributes.get("seconds", base.seconds) * fps))
     transparent = THEMES[spec.theme].transparent
     with tempfile.TemporaryDirectory(prefix="landscape-render-") as media:
         # Opaque GIFs are encoded here from an mp4 (see write_gif); transparent ones by Manim.
@@ -146,7 +145,9 @@ def render_scene(
         from manim import tempconfig
 
         with tempconfig(options):
-            scene = scene_class()
+            # The plan projects with Manim's camera, so it is made under the render's config.
+            attributes["plan"] = base.make_plan(data)
+            scene = type(base.__name__, (base,), attributes)()
             if progress is not None:
                 scene.add_updater(lambda _: progress(min(round(scene.time * fps), total), total))
             scene.render()

@@ -11,14 +11,10 @@ from PIL import Image
 from landscape.errors import LandscapeError
 from landscape.grid import sample
 from landscape.render import RenderSpec, default_output, render_scene
-from landscape.scenes import (
-    INSET_CENTER,
-    INSET_ROOM,
-    RACE_MAP_CENTER,
-    RACE_MAP_ROOM,
-    MapView,
-    scene_data,
-)
+from landscape.scenes import scene_data
+from landscape.scenes.descent import INSET_CENTER, INSET_ROOM
+from landscape.scenes.race import RACE_MAP_CENTER, RACE_MAP_ROOM
+from landscape.scenes.widgets import MapView
 from landscape.style import THEMES, optimizer_style
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace_all

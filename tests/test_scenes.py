@@ -11,23 +11,29 @@ import numpy as np
 import pytest
 from manim import tempconfig
 
-from landscape import scenes
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid, sample
 from landscape.scenes import (
-    VIEWS,
     DescentScene,
     RaceScene,
     SceneData,
     Track,
-    Typewriter,
+    descent_plan,
+    lesson_data,
+    race_plan,
+    scene_data,
+    tracks,
+)
+from landscape.scenes.geometry import (
+    VIEWS,
+    View,
     choose_view,
     occluded,
-    scene_data,
     thin,
-    tracks,
     visible_runs,
 )
+from landscape.scenes.widgets import Typewriter
+from landscape.style import optimizer_style
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace, trace_all
 
@@ -119,8 +125,8 @@ def test_occluded_finds_a_wall_between_the_point_and_the_camera():
     wall = np.where(np.abs(x + 0.6) < 0.1, 10.0, 0.0)[:, None] * np.ones((1, 41))  # at y = -0.6
     walled = LossGrid(x=x, y=x, loss=wall + 1e-3 * np.add.outer(x**2, x**2))
     point = np.array([[0.0, 0.0]])
-    from_front = scenes.View(phi=65, theta=-90, height=2.6)  # camera towards -y: wall between
-    from_back = scenes.View(phi=65, theta=90, height=2.6)
+    from_front = View(phi=65, theta=-90, height=2.6)  # camera towards -y: wall between
+    from_back = View(phi=65, theta=90, height=2.6)
     assert not occluded(flat, point, from_front).any()
     assert occluded(walled, point, from_front).all()
     assert not occluded(walled, point, from_back).any()
@@ -183,7 +189,7 @@ def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(surface, m
             :, None], np.linspace(2, 0.1, 9)[:, None])  # fmt: skip
         data = scene_data(grid, [path])
     else:
-        data = scenes.lesson_data("rosenbrock", ["adam"], steps=20)
+        data = lesson_data("rosenbrock", ["adam"], steps=20)
     seen = {}
     real = DescentScene.axis_labels
 
@@ -208,13 +214,50 @@ def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(surface, m
 
 @pytest.mark.slow
 def test_every_lesson_preset_builds_in_a_dry_run(monkeypatch, tmp_path):
+    # The presets' own runs are the surfaces' lessons; a few steps show the same code path.
+    real = lesson_data
+    monkeypatch.setattr(
+        "landscape.scenes.lesson_data",
+        lambda surface, optimizers: real(surface, optimizers, steps=10),
+    )
     classes = _lesson_classes()
     assert {"AdamOnRosenbrock", "LessonRace"} <= {c.__name__ for c in classes}
-    # The presets' own runs are the surfaces' lessons; a few steps show the same code path.
-    real = scenes.lesson_data
-    monkeypatch.setattr(
-        scenes, "lesson_data", lambda surface, optimizers: real(surface, optimizers, steps=10)
-    )
     for cls in classes:
+        assert cls.data.steps == 10 and cls.plan is None  # data made at import, plan in setup
         with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
             type(cls.__name__, (cls,), {"seconds": 0.5})().render()
+
+
+def test_descent_plan_is_made_without_rendering_and_shows_the_path():
+    data = small_data("adam", steps=40)
+    plan = descent_plan(data)
+    assert plan.view == choose_view(data)
+    n = plan.face_colors.shape[0]
+    assert plan.vertices.shape == (n + 1, n + 1, 3) and plan.face_colors.shape == (n, n, 4)
+    # Each face's colour is the colour scale at the loss in its middle (a face near a corner).
+    x, y = data.grid.x, data.grid.y
+    center = np.array([x[0] + 0.5 * (x[-1] - x[0]) / n, y[0] + 0.5 * (y[-1] - y[0]) / n])
+    loss = data.grid.loss
+    assert loss[0, 0] >= 0  # the corner face lies on the bowl's high side
+    expected = 0.5 * (center[0] ** 2 + 10 * center[1] ** 2)  # the long valley, kappa = 10
+    from landscape.scenes.geometry import colors
+
+    np.testing.assert_allclose(plan.face_colors[0, 0], colors(data.grid, np.array(expected)),
+                               atol=0.02)  # fmt: skip
+    # The chosen view hides nothing: one visible stretch per start covers the whole track.
+    (drawn,) = plan.tracks
+    assert drawn.stretches == ((0, len(drawn.track.xy) - 1),)
+    assert not drawn.hidden.any()
+    # The mesh corners sit on the relief: a corner of the domain at its relief height.
+    np.testing.assert_allclose(plan.vertices[0, 0], plan.place(np.array([x[0], y[0]])))
+
+
+def test_race_plan_styles_every_path_and_scales_its_chart_to_the_losses():
+    data = small_data("sgd", "adam", steps=30)
+    plan = race_plan(data)
+    assert [s.color for s in plan.styles] == [optimizer_style("sgd").color,
+                                              optimizer_style("adam").color]  # fmt: skip
+    assert plan.legend == tuple(p.describe() for p in data.paths)
+    losses = np.concatenate([t.loss for t in plan.tracks])
+    values = plan.axis.values(losses)
+    assert plan.axis.lo <= values.min() and values.max() <= plan.axis.hi
