@@ -1,9 +1,8 @@
 """Whole figures for slides and handouts, composed from the landscape.plot helpers.
 
 Each figure function takes finished records (a LossGrid, Trajectory records) and returns a
-matplotlib Figure; save_figure writes it (PNG, SVG or PDF by suffix, atomically). The two runs
-that only figures need (a learning-rate sweep, a grid of starts) are computed here, before
-any drawing, by lr_sweep and basin_runs.
+matplotlib Figure; save_figure writes it (PNG, SVG or PDF by suffix, atomically). The runs that
+only figures need (a learning-rate sweep, a grid of starts) are landscape.sweeps'.
 """
 
 from __future__ import annotations
@@ -19,12 +18,11 @@ from matplotlib.figure import Figure
 from landscape import plot
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
-from landscape.optimizers import OptimizerSpec, get_optimizer
 from landscape.output import atomic_path, check_output
 from landscape.style import Theme
-from landscape.surfaces import Domain, Surface
-from landscape.trajectory import Trajectory, trace_all
+from landscape.trajectory import Trajectory
 
+KINDS = ("contour", "surface", "loss", "fan", "basins", "all")  # what `landscape plot` draws
 FORMATS = (".png", ".svg", ".pdf")
 MIN_DPI, MAX_DPI = 20, 1200
 # Figure sizes in inches: at the default 150 dpi a 10 in wide figure is 1500 px, a full slide.
@@ -32,9 +30,6 @@ SIZE_CONTOUR = (12.0, 7.0)
 SIZE_SURFACE = (12.0, 7.5)
 SIZE_LOSS = (10.0, 5.5)
 SIZE_ALL = (16.0, 9.0)
-FAN_RUNS = 30  # faint runs in a learning-rate fan
-FAN_DECADES = 3.0  # learning rates from lr / 10^1.5 to lr * 10^1.5
-BASIN_GRID = 60  # starts per side of a basin map
 
 # Views (elevation, azimuth) where no hill stands between the camera and the lesson's paths.
 VIEWS = {"rosenbrock": (55, -100), "beale": (55, -100), "himmelblau": (40, -135)}
@@ -178,7 +173,7 @@ def fan_figure(
     rates behind the highlighted one, and below it final loss against learning rate.
 
     Args:
-        sweeps: (runs, highlight) per optimizer, as lr_sweep returns them.
+        sweeps: (runs, highlight) per optimizer, as landscape.sweeps.lr_sweep returns them.
     """
     if not sweeps:
         raise LandscapeError("a fan figure needs at least one learning-rate sweep")
@@ -215,7 +210,7 @@ def basin_figure(
     title: str | None = None,
 ) -> Figure:
     """Basins of attraction: per optimizer, each start of a grid coloured by the minimum it
-    reached. The runs are basin_runs' (starts on a regular grid, x fastest)."""
+    reached. The runs are landscape.sweeps.basin_runs' (starts on a regular grid, x fastest)."""
     n = len(trajectories)
     if n == 0:
         raise LandscapeError("a basin figure needs at least one optimizer's runs")
@@ -240,62 +235,6 @@ def basin_figure(
         steps = max(t.steps for t in trajectories)
         fig.suptitle(title or _title(grid, f"where {side}×{side} starts end up in {steps} steps"))
     return fig
-
-
-# The runs that only figures need
-
-
-def lr_sweep(
-    surface: Surface,
-    optimizers: Sequence[str | OptimizerSpec],
-    *,
-    runs: int = FAN_RUNS,
-    decades: float = FAN_DECADES,
-    **trace_options,
-) -> list[tuple[list[Trajectory], int]]:
-    """Run each optimizer at `runs` learning rates spaced evenly on a log scale around its own,
-    all in one batched trace_all. Returns (runs, index of the optimizer's own lr) per optimizer.
-    """
-    if isinstance(runs, bool) or not isinstance(runs, int) or runs < 2:
-        raise LandscapeError(f"a learning-rate sweep needs at least 2 runs, got {runs!r}")
-    specs, spans = [], []
-    for name in optimizers:
-        spec = get_optimizer(name, surface=surface)
-        lrs = np.geomspace(spec.lr / 10 ** (decades / 2), spec.lr * 10 ** (decades / 2), runs)
-        lrs = np.sort(np.append(lrs, spec.lr))
-        highlight = int(np.searchsorted(lrs, spec.lr))
-        spans.append((len(specs), len(lrs), highlight))
-        specs += [get_optimizer(spec, lr=float(lr)) for lr in lrs]
-    traces = trace_all(surface, specs, **trace_options)
-    return [(traces[first : first + count], highlight) for first, count, highlight in spans]
-
-
-def start_grid(domain: Domain, n: int = BASIN_GRID) -> np.ndarray:
-    """(n*n, 2) starts at the centres of an n x n grid over the domain, x fastest."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= 1000:
-        raise LandscapeError(f"a grid of starts needs 2 to 1000 points per side, got {n!r}")
-    (x0, x1), (y0, y1) = domain
-    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
-    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
-    gx, gy = np.meshgrid(xs, ys)  # (n, n) each, x fastest
-    return np.stack([gx.ravel(), gy.ravel()], -1)
-
-
-def basin_runs(
-    surface: Surface,
-    optimizers: Sequence[str | OptimizerSpec],
-    *,
-    n: int = BASIN_GRID,
-    **trace_options,
-) -> list[Trajectory]:
-    """Every optimizer from every start of an n x n grid over the surface, in one trace_all."""
-    if not surface.minima:
-        raise LandscapeError(
-            f"basin maps colour starts by the minimum they reach; {surface.name} has no known "
-            f"minima (try himmelblau or six_hump_camel)"
-        )
-    return trace_all(surface, list(optimizers), starts=start_grid(surface.domain, n),
-                     **trace_options)  # fmt: skip
 
 
 # Saving

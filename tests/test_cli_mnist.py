@@ -52,7 +52,7 @@ def corrupt_dir(tmp_path):
         (["--epochs", "0"], "epochs must be a positive integer, got 0"),
         (["--epochs", "-3"], "epochs must be a positive integer, got -3"),
         (["--batch-size", "0"], "batch size must be a positive integer, got 0"),
-        (["--seed", "-1"], "seed must be a non-negative integer, got -1"),
+        (["--seed", "-1"], "Invalid value for '--seed'"),
         (["--snapshot-every", "0"], "snapshot interval must be a positive integer, got 0"),
         (["--device", "tpu"], "unknown device 'tpu'"),
         (["--data-dir", "{file}"], "is not a folder; give a folder to --data-dir"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pytest
+from matplotlib.image import imread
 
-from landscape import figures
+from landscape import figures, options
 from landscape.cli import plot as plot_cli
 
 
@@ -54,30 +56,32 @@ def test_format_follows_the_suffix(cli, tmp_path, suffix, magic):
     assert code == 0 and out.read_bytes().startswith(magic)
 
 
-def test_run_options_reach_the_figure(cli, tmp_path):
+def test_run_options_reach_the_figure(cli, tmp_path, monkeypatch):
+    drawn, draw = [], figures.contour_figure
+
+    def contour_figure(grid, trajectories, **kwargs):
+        drawn.append((trajectories, kwargs))
+        return draw(grid, trajectories, **kwargs)
+
+    monkeypatch.setattr(figures, "contour_figure", contour_figure)
     out = tmp_path / "q.png"
-    code, _out, err = cli(
-        "plot",
-        "x**2 + 10*y**2",
-        "-o",
-        "adam",
-        "--lr",
-        "0.3",
-        "--start",
-        "-4,3",
-        "--steps",
-        "12",
-        "--theme",
-        "transparent",
-        "--out",
-        out,
-    )
+    code, _out, err = cli("plot", "x**2 + 10*y**2", "-o", "adam", "--lr", "0.3", "--param",
+                          "betas=0.8,0.99", "--start", "-4,3", "--steps", "12", "--noise", "0.5",
+                          "--seed", "3", "--dtype", "float64", "--domain", "-6:6",
+                          "--theme", "transparent", "--out", out)  # fmt: skip
     assert (code, err) == (0, "")
+    ((adam,), kwargs) = drawn[0]
+    assert kwargs["theme"] == "transparent"
+    assert adam.label == "Adam" and adam.lr == 0.3 and adam.hyper["betas"] == (0.8, 0.99)
+    assert adam.steps == 12 and adam.noise == 0.5 and adam.seed == 3 and adam.dtype == "float64"
+    np.testing.assert_array_equal(adam.xy[0], [[-4.0, 3.0]])
+    assert adam.tolerance == pytest.approx(0.12)  # 1% of the --domain's 12 wide
+    assert imread(out)[0, 0, 3] == 0  # transparent
 
 
 def test_default_path_names_the_surface_and_kind():
-    assert str(plot_cli.default_path("beale", plot_cli.Kind.fan)) == "beale-fan.png"
-    assert str(plot_cli.default_path("x**2+y", plot_cli.Kind.contour)) == "custom-contour.png"
+    assert str(plot_cli.default_path("beale", "fan")) == "beale-fan.png"
+    assert str(plot_cli.default_path("x**2+y", "contour")) == "custom-contour.png"
 
 
 @pytest.mark.parametrize(
@@ -94,6 +98,11 @@ def test_default_path_names_the_surface_and_kind():
         (["--grid", "1"], "Invalid value for '--grid'"),
         (["-o", "adamm"], "unknown optimizer 'adamm'; did you mean 'adam'"),
         (["--start", "1"], "--start '1': write X,Y"),
+        (["--kind", "basins", "--start", "1e9,0"], "--start does not apply to --kind basins"),
+        (["--kind", "basins", "--start", "0,0"], "--start applies to the other kinds"),
+        (["--grid", "7"], "--grid applies only to --kind basins, not to --kind contour"),
+        (["--kind", "fan", "--grid", "7"], "--grid applies only to --kind basins"),
+        (["--kind", "basins", "--runs", "5"], "--runs applies only to --kind fan"),
         (["--kind", "basins", "--out", "{tmp}/b.png", "--steps", "3"], None),
     ],
 )
@@ -112,6 +121,6 @@ def test_the_output_path_is_checked_before_any_run(cli, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("ran before checking the output path")
 
-    monkeypatch.setattr(plot_cli, "trace_all", boom)
+    monkeypatch.setattr(options, "trace_all", boom)
     code, _out, err = cli("plot", "rosenbrock", "--out", tmp_path / "nowhere" / "f.png")
     assert code == 2 and "does not exist" in err

@@ -13,10 +13,10 @@ from matplotlib.patches import FancyArrowPatch
 
 from landscape import plot
 from landscape.errors import LandscapeError
-from landscape.figures import lr_sweep, start_grid
 from landscape.grid import LossGrid, sample
 from landscape.style import LINESTYLES, LOG_OFFSET, color_values, optimizer_style
 from landscape.surfaces import get_surface
+from landscape.sweeps import lr_sweep, start_grid
 from landscape.trajectory import trace, trace_all
 
 LESSON = ["sgd", "momentum", "rmsprop", "adam"]

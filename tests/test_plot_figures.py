@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from landscape import figures
+from landscape import figures, sweeps
 from landscape.errors import LandscapeError
 from landscape.grid import sample
 from landscape.surfaces import get_surface
@@ -92,8 +92,8 @@ def test_bad_dpi_is_named(dpi):
 
 def test_fan_figure_has_a_fan_and_a_final_loss_panel_per_optimizer(tmp_path):
     rosenbrock = get_surface("rosenbrock")
-    sweeps = figures.lr_sweep(rosenbrock, ["sgd", "adam"], runs=4, steps=20)
-    fig = figures.fan_figure(sample(rosenbrock, 31), sweeps)
+    fan = sweeps.lr_sweep(rosenbrock, ["sgd", "adam"], runs=4, steps=20)
+    fig = figures.fan_figure(sample(rosenbrock, 31), fan)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles[0].startswith("SGD: 5 runs") and titles[1].startswith("Adam: 5 runs")
     assert sum(ax.get_xlabel() == "learning rate" for ax in fig.axes) == 2
@@ -102,7 +102,7 @@ def test_fan_figure_has_a_fan_and_a_final_loss_panel_per_optimizer(tmp_path):
 
 def test_basin_figure_one_panel_per_optimizer(tmp_path):
     himmelblau = get_surface("himmelblau")
-    runs = figures.basin_runs(himmelblau, ["sgd", "momentum", "adam"], n=6, steps=50)
+    runs = sweeps.basin_runs(himmelblau, ["sgd", "momentum", "adam"], n=6, steps=50)
     fig = figures.basin_figure(sample(himmelblau, 31), runs)
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 3
@@ -113,7 +113,7 @@ def test_basin_figure_one_panel_per_optimizer(tmp_path):
 
 def test_basin_runs_need_minima():
     with pytest.raises(LandscapeError, match="no known minima"):
-        figures.basin_runs(get_surface("saddle"), ["sgd"], n=3)
+        sweeps.basin_runs(get_surface("saddle"), ["sgd"], n=3)
 
 
 def test_figures_take_a_grid_not_from_a_surface(beale):

@@ -64,12 +64,16 @@ def test_several_optimizers_race_into_the_file_asked_for(cli, tmp_path):
     assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
 
 
-def test_the_cli_offers_the_formats_qualities_and_scenes_of_the_renderer():
-    from landscape.cli.render import FormatName, QualityName, SceneKind, ThemeName
-    from landscape.render import FORMATS, QUALITIES, SCENES
+def test_the_cli_offers_the_formats_qualities_and_scenes_of_the_renderer(cli):
+    from landscape import options, render
     from landscape.style import THEMES
 
-    assert [f.value for f in FormatName] == list(FORMATS)
-    assert [q.value for q in QualityName] == list(QUALITIES)
-    assert [s.value for s in SceneKind] == list(SCENES)
-    assert {t.value for t in ThemeName} == set(THEMES)
+    code, out, _ = cli("render", "--help")
+    assert code == 0
+    for choices in (options.SCENES, options.QUALITIES, options.FORMATS, THEMES):
+        assert f"<{'|'.join(choices)}>" in out.replace("\n", "").replace(" ", "")
+    # What the renderer renders: the same choices (landscape.render reads them from options).
+    assert list(render.SCENES) == list(options.SCENES)
+    assert list(render.FORMATS) == list(options.FORMATS)
+    shape = {name: (q.width, q.height, q.fps) for name, q in options.QUALITIES.items()}
+    assert {name: (q.width, q.height, q.fps) for name, q in render.QUALITIES.items()} == shape

@@ -1,4 +1,7 @@
-"""Parsers for option text: points, ranges, per-optimizer learning rates and parameters."""
+"""Parsers for option text: points, ranges, per-optimizer learning rates and parameters.
+
+Which optimizer a NAME=VALUE names is checked later, against the optimizers of the command
+(landscape.options.RunOptions.hyper)."""
 
 from __future__ import annotations
 
@@ -47,34 +50,18 @@ def domain(text: str, what: str = "--domain") -> tuple[tuple[float, float], tupl
     return x, (span(parts[1], what) if len(parts) == 2 else x)
 
 
-def per_optimizer_lr(values: list[str], names: list[str]) -> dict[str | None, float]:
-    """--lr VALUE (all optimizers) or --lr NAME=VALUE -> {name or None: lr}."""
-    found: dict[str | None, float] = {}
+def learning_rates(values: list[str]) -> tuple[tuple[str | None, float], ...]:
+    """--lr VALUE (all optimizers) or --lr NAME=VALUE -> ((name or None, lr), ...)."""
+    found = []
     for text in values:
         target, sep, value = text.rpartition("=")
-        key = target.strip().lower() if sep else None
-        if key is not None and key not in names:
-            raise LandscapeError(
-                f"--lr {text!r} names {target!r}, which is not among the optimizers "
-                f"({', '.join(names)})"
-            )
         lr = number(value, f"--lr {text!r}")
         if lr <= 0:
             raise LandscapeError(f"--lr {text!r}: the learning rate must be positive")
-        found[key] = lr
-    return found
+        found.append((target.strip().lower() if sep else None, lr))
+    return tuple(found)
 
 
-def per_optimizer_params(values: list[str], names: list[str]) -> dict[str | None, dict[str, Any]]:
-    """--param KEY=VALUE (all) or --param NAME.KEY=VALUE -> {name or None: {key: value}}."""
-    found: dict[str | None, dict[str, Any]] = {}
-    for text in values:
-        target, key, value = parse_param(text)
-        target = target.lower() if target else None
-        if target is not None and target not in names:
-            raise LandscapeError(
-                f"--param {text!r} names {target!r}, which is not among the optimizers "
-                f"({', '.join(names)})"
-            )
-        found.setdefault(target, {})[key] = value
-    return found
+def params(values: list[str]) -> tuple[tuple[str | None, str, Any], ...]:
+    """--param KEY=VALUE (all) or --param NAME.KEY=VALUE -> ((name or None, key, value), ...)."""
+    return tuple(parse_param(text) for text in values)

@@ -25,6 +25,7 @@ from landscape.mnist.training import (
     seed_result,
     train_or_load,
 )
+from landscape.options import RunOptions
 from landscape.output import atomic_path
 
 SEED_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
@@ -75,6 +76,7 @@ def data_command(
 
 
 @app.command("compare")
+@run.run_options("lr", "params", "seed", "device")
 def compare_command(
     optimizer: Annotated[
         list[str] | None,
@@ -85,14 +87,8 @@ def compare_command(
             "dotted class path; repeat for several. Default: sgd, rmsprop, adam.",
         ),
     ] = None,
-    lr: run.MnistLr = None,
-    param: run.Param = None,
     epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 5,
     batch_size: Annotated[int, typer.Option(help="Samples per optimizer step.")] = 32,
-    seed: Annotated[int, typer.Option(help="Initial weights, shuffles and dropout masks.")] = 0,
-    device: Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:N.")] = (
-        "auto"
-    ),
     data_dir_: DataDir = None,
     json_: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
@@ -108,19 +104,22 @@ def compare_command(
         int | None,
         typer.Option(help="Steps between recorded weight snapshots; default ~100 per run."),
     ] = None,
+    *,
+    options: RunOptions,
 ) -> None:
     """Train the seed's MLP on MNIST with each optimizer (Keras defaults, as the lesson did) and
     print test loss, test accuracy and training time beside the lesson's published numbers."""
     names = [n.strip().lower() if n.strip().lower() in SEED_TABLE else n.strip()
              for n in (optimizer or SEED_OPTIMIZERS)]  # fmt: skip
-    specs = run.mnist_optimizers(names, lr, param)
+    specs = run.mnist_optimizers(names, options)
     check_data_dir(data_dir(data_dir_))
     if out_dir is not None:
         _check_out_dir(out_dir)
     with progress_bar("training") as progress:
-        runs = train_or_load(specs, epochs=epochs, batch_size=batch_size, seed=seed,
-                             device=device, data_dir=data_dir_, snapshot_every=snapshot_every,
-                             refresh=True, progress=progress)  # fmt: skip
+        runs = train_or_load(specs, epochs=epochs, batch_size=batch_size, seed=options.seed,
+                             device=options.device, data_dir=data_dir_,
+                             snapshot_every=snapshot_every, refresh=True,
+                             progress=progress)  # fmt: skip
     if out_dir is not None:
         for path in write_outputs(runs, out_dir):
             print(f"wrote {path}", file=sys.stderr if json_ else sys.stdout)

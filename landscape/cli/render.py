@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -12,6 +11,7 @@ from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
+from landscape.options import FORMATS, MNIST_OPTIONS, QUALITIES, SCENES, RunOptions
 
 if TYPE_CHECKING:
     from landscape.optimizers import OptimizerSpec
@@ -21,32 +21,8 @@ LESSON_SURFACE = "rosenbrock"  # `landscape render adam`: the classic curved val
 MNIST = "mnist"  # the loss slice of the lesson's MNIST network, with the trained runs on it
 
 
-class SceneKind(StrEnum):
-    descent = "descent"
-    race = "race"
-
-
-class QualityName(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    fourk = "4k"
-
-
-class FormatName(StrEnum):
-    mp4 = "mp4"
-    gif = "gif"
-    webm = "webm"
-    png = "png"
-
-
-class ThemeName(StrEnum):
-    dark = "dark"
-    light = "light"
-    transparent = "transparent"
-
-
 @app.command("render")
+@run.run_options()
 def render_command(
     optimizer: Annotated[
         list[str],
@@ -60,7 +36,7 @@ def render_command(
         typer.Option(help="Surface name, expression in x and y, or mnist (the MNIST loss slice)."),
     ] = LESSON_SURFACE,
     scene: Annotated[
-        SceneKind | None,
+        Literal[SCENES] | None,
         typer.Option(
             help="descent (3-D ball) or race (2-D map "
             "and loss chart); default: descent for one optimizer, else race.",
@@ -68,10 +44,11 @@ def render_command(
         ),
     ] = None,
     quality: Annotated[
-        QualityName, typer.Option(help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60.")
-    ] = QualityName.low,
+        Literal[tuple(QUALITIES)],
+        typer.Option(help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60."),
+    ] = "low",
     format: Annotated[
-        FormatName | None,
+        Literal[FORMATS] | None,
         typer.Option(
             "--format",
             help="mp4, gif, webm, or png (the last frame); default: from --out, else mp4.",
@@ -94,24 +71,10 @@ def render_command(
         ),
     ] = None,
     theme: Annotated[
-        ThemeName, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
-    ] = ThemeName.dark,
-    lr: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--lr",
-            help="Learning rate for all optimizers, or NAME=VALUE for one; "
-            "default: the surface's lesson rate (mnist: the seed's).",
-        ),
-    ] = None,  # fmt: skip
-    param: run.Param = None,
-    steps: run.Steps = None,
-    start: run.Start = None,
-    noise: run.Noise = 0.0,
-    seed: run.Seed = 0,
-    device: run.Device = "auto",
-    dtype: run.Dtype = "float32",
-    domain: run.Domain = None,
+        run.Theme, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
+    ] = "dark",
+    *,
+    options: RunOptions,
 ) -> None:
     """Animate optimizers on a loss surface: one optimizer rolls down the 3-D surface, several
     race on the contour map beside a live loss chart."""
@@ -119,69 +82,57 @@ def render_command(
     from landscape.render import RenderSpec, default_output, render_scene
 
     fmt = _format(format, out)
-    kind = scene.value if scene is not None else ("descent" if len(optimizer) == 1 else "race")
-    spec = RenderSpec(scene=kind, quality=quality.value, format=fmt, seconds=duration,
-                      theme=theme.value).check()  # fmt: skip
+    kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
+    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration,
+                      theme=theme).check()  # fmt: skip
     if out is not None:
         from landscape.output import check_output
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
     if surface.strip().lower() == MNIST:
-        given = {"--steps": steps, "--start": start, "--noise": noise, "--domain": domain}
-        _refuse_for_mnist([option for option, value in given.items() if value])
-        data = _mnist(run.mnist_optimizers(optimizer, lr, param), seed, device, dtype)
+        options.only(MNIST_OPTIONS, where="--surface mnist",
+                     why=": its runs are the lesson's MNIST training (5 epochs); "
+                     "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
+        data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
-        data = _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
-                         domain)  # fmt: skip
+        data = _analytic(run.resolve(surface, optimizer, options))
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         written = render_scene(data, target, spec, progress=progress)
     print(f"wrote {written}")
 
 
-def _format(format: FormatName | None, out: Path | None) -> str:
-    formats = [f.value for f in FormatName]
+def _format(format: str | None, out: Path | None) -> str:
     suffix = out.suffix.lower().lstrip(".") if out is not None else ""
     if format is None:
         if out is None:
             return "mp4"
-        if suffix not in formats:
+        if suffix not in FORMATS:
             raise LandscapeError(
                 f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
-                f"a format of render (valid: {', '.join('.' + f for f in formats)})"
+                f"a format of render (valid: {', '.join('.' + f for f in FORMATS)})"
             )
         return suffix
-    if out is not None and suffix != format.value:
-        raise LandscapeError(f"--out {str(out)!r} does not end in .{format.value} (--format)")
-    return format.value
+    if out is not None and suffix != format:
+        raise LandscapeError(f"--out {str(out)!r} does not end in .{format} (--format)")
+    return format
 
 
-def _analytic(surface, optimizer, lr, param, steps, start, noise, seed, device, dtype,
-              domain) -> SceneData:  # fmt: skip
-    spec = run.resolve(surface, optimizer, lr, param, start, domain)
-    trajectories = run.trace(spec, steps, noise, seed, device, dtype)
+def _analytic(spec: run.Run) -> SceneData:
+    trajectories = run.trace(spec)
     from landscape.scenes import scene_data
 
     return scene_data(spec.surface, trajectories)
 
 
-def _refuse_for_mnist(options: list[str]) -> None:
-    if options:
-        raise LandscapeError(
-            f"{', '.join(options)} {'does' if len(options) == 1 else 'do'} not apply to "
-            "--surface mnist: its runs are the lesson's "
-            "MNIST training (5 epochs); use --lr, --param, --seed and --device"
-        )
-
-
-def _mnist(optimizers: list[OptimizerSpec], seed: int, device: str, dtype: str) -> SceneData:
+def _mnist(optimizers: list[OptimizerSpec], options: RunOptions) -> SceneData:
     # Training is cached and the slice's chunks too: a second render reuses both.
     from landscape.scenes import scene_data
     from landscape.slice.mnist import mnist_scene_data
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
         grid, paths = mnist_scene_data(
-            optimizers, seed=seed, device=device, dtype=dtype,
+            optimizers, seed=options.seed, device=options.device, dtype=options.dtype,
             progress=progress, train_progress=train_progress,
         )  # fmt: skip
     return scene_data(grid, paths)

@@ -17,6 +17,7 @@ from landscape.cli.progress import progress_bar
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
 from landscape.export import command_line
+from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import check_output
 from landscape.slice import distributed
 from landscape.slice.figure import FIGURE_FORMATS, save_slice_figure
@@ -48,6 +49,7 @@ class Bias(StrEnum):
 
 
 @app.command("slice")
+@run.run_options(*MNIST_OPTIONS)
 def slice_command(
     optimizer: Annotated[
         list[str] | None,
@@ -58,8 +60,6 @@ def slice_command(
             f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
         ),
     ] = None,  # fmt: skip
-    lr: run.MnistLr = None,
-    param: run.Param = None,
     directions: Annotated[
         Directions,
         typer.Option(
@@ -81,14 +81,6 @@ def slice_command(
         Split, typer.Option(help="Evaluate on the test or the training images.")
     ] = Split.test,
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    seed: Annotated[
-        int,
-        typer.Option(
-            min=0, help="Seed of the initial weights, shuffles, dropout and random directions."
-        ),
-    ] = 0,
-    device: run.Device = "auto",
-    dtype: run.Dtype = "float32",
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -118,6 +110,8 @@ def slice_command(
             "(NPZ: grids, paths, manifest; the others: a figure)."
         ),
     ] = None,
+    *,
+    options: RunOptions,
 ) -> None:
     """Slice the MNIST network's loss through a plane of weight space (Li et al. 2018) and
     project the optimizers' training paths onto it, with their distance from the plane.
@@ -125,19 +119,19 @@ def slice_command(
     Trains the seed's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
-    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), lr, param)
+    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
-    device_ = resolve_device(device)
+    device_ = resolve_device(options.device)
     distributed.init_from_env(device_)
     main = distributed.is_main()
     with progress_bar("training") as train_bar, progress_bar("slicing") as bar:
         found = mnist_slice(
             optimizers, directions=directions.value, nx=nx, ny=ny,
-            x_range=x_range, y_range=y_range, split=split.value, epochs=epochs, seed=seed,
-            device=device_, dtype=dtype, data_dir=data_dir, bias=bias.value,
-            orthogonalize=orthogonalize, resume=resume,
+            x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
+            seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
+            bias=bias.value, orthogonalize=orthogonalize, resume=resume,
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:

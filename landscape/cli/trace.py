@@ -13,39 +13,28 @@ from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.export import FORMATS, command_line, manifest, save_trajectories
+from landscape.options import RunOptions
 from landscape.output import check_output
 from landscape.trajectory import Trajectory
 
 
 @app.command("trace")
+@run.run_options()
 def trace_command(
-    surface: Annotated[
-        str,
-        typer.Argument(
-            help="Surface name (see 'landscape surfaces') or an "
-            "expression in x and y, e.g. 'x**2 + 10*y**2'."
-        ),
-    ],
+    surface: run.SurfaceName,
     optimizer: run.Optimizers = None,
-    lr: run.Lr = None,
-    param: run.Param = None,
-    steps: run.Steps = None,
-    start: run.Start = None,
-    noise: run.Noise = 0.0,
-    seed: run.Seed = 0,
-    device: run.Device = "auto",
-    dtype: run.Dtype = "float32",
-    domain: run.Domain = None,
     out: Annotated[
         Path | None, typer.Option(help=f"Write the runs to FILE: {', '.join(FORMATS)} by suffix.")
     ] = None,
+    *,
+    options: RunOptions,
 ) -> None:
     """Run optimizers over a surface and print, per optimizer and start, the final loss, the
     distance to the nearest minimum, the step that reached it and whether it diverged."""
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
-    spec = run.resolve(surface, optimizer, lr, param, start, domain)
-    trajectories = run.trace(spec, steps, noise, seed, device, dtype)
+    spec = run.resolve(surface, optimizer, options)
+    trajectories = run.trace(spec)
     console().print(summary_table(spec.surface.title, trajectories))
     if out is not None:
         meta = manifest(spec.surface, trajectories, command=command_line())

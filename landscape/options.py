@@ -1,0 +1,199 @@
+"""What the commands can be asked for: the run options, and the choices of a render.
+
+One RunOptions record per command (or Python call) holds the nine run options (how optimizers
+run over a surface, apart from which surface and which optimizers), checks each value where the
+record is made, and refuses the options that a use of it does not read (`only`), so that no
+option is silently ignored. trace, plot and render read all nine; an MNIST run reads lr, params,
+seed, device and dtype.
+
+The render choices live here, not in landscape.render, so that the CLI offers them without
+loading Manim.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from landscape.device import resolve_device, resolve_dtype
+from landscape.errors import LandscapeError
+from landscape.optimizers import (
+    OptimizerSpec,
+    SwitchSpec,
+    get_optimizer,
+    is_switch,
+    parse_switch,
+    switch,
+)
+from landscape.surfaces import Domain, Surface, check_domain, get_surface
+from landscape.trajectory import MAX_STEPS, Trajectory, trace_all
+
+# How each option is written on the command line, in the order `--help` lists them.
+FLAGS = {"lr": "--lr", "params": "--param", "steps": "--steps", "starts": "--start",
+         "noise": "--noise", "seed": "--seed", "device": "--device", "dtype": "--dtype",
+         "domain": "--domain"}  # fmt: skip
+MNIST_OPTIONS = ("lr", "params", "seed", "device", "dtype")  # what a run on MNIST reads
+
+
+@dataclass(frozen=True)
+class Quality:
+    width: int  # pixels
+    height: int  # pixels
+    fps: int  # frames per second
+
+
+QUALITIES = {
+    "low": Quality(854, 480, 15),
+    "medium": Quality(1280, 720, 30),
+    "high": Quality(1920, 1080, 60),
+    "4k": Quality(3840, 2160, 60),
+}
+FORMATS = ("mp4", "gif", "webm", "png")  # png: the last frame
+SCENES = ("descent", "race")  # 3-D, one ball per run; 2-D map beside a loss chart
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The run options of one command, checked. Defaults mean "the surface's own"."""
+
+    lr: tuple[tuple[str | None, float], ...] = ()  # (optimizer name or None for all, rate)
+    params: tuple[tuple[str | None, str, Any], ...] = ()  # (optimizer or None, argument, value)
+    steps: int | None = None  # optimizer steps; None: the surface's
+    starts: tuple[tuple[float, float], ...] = ()  # start points; (): the surface's lesson start
+    noise: float = 0.0  # σ of N(0, σ²I) added to every gradient
+    seed: int = 0  # the gradient noise; MNIST: initial weights, shuffles, dropout
+    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
+    dtype: str = "float32"  # "float32" or "float64"
+    domain: Domain | None = None  # ((xmin, xmax), (ymin, ymax)); None: the surface's
+
+    def __post_init__(self) -> None:
+        # Sequences from Python callers become tuples, so that the record stays immutable.
+        set_ = object.__setattr__
+        set_(self, "lr", tuple((_target(t), _positive(v, "lr")) for t, v in self.lr))
+        set_(self, "params", tuple((_target(t), str(k), v) for t, k, v in self.params))
+        set_(self, "starts", tuple(_point(p) for p in self.starts))
+        if self.steps is not None:
+            _integer("steps", self.steps, 1, MAX_STEPS)
+        _integer("seed", self.seed, 0, None)
+        if isinstance(self.noise, bool) or not isinstance(self.noise, int | float) or not (
+            math.isfinite(self.noise) and self.noise >= 0
+        ):  # fmt: skip
+            raise LandscapeError(f"noise must be a finite number >= 0, got {self.noise!r}")
+        resolve_device(self.device)
+        resolve_dtype(self.dtype)
+        if self.domain is not None:
+            set_(self, "domain", check_domain(self.domain))
+
+    def given(self) -> list[str]:
+        """The options set to something other than their default, by field name."""
+        return [f.name for f in fields(self) if getattr(self, f.name) != f.default]
+
+    def only(self, applies: Iterable[str], *, where: str, why: str = "") -> RunOptions:
+        """Self, when every option given is one of `applies` (field names); else a
+        LandscapeError naming the others, `where` they do not apply and `why`."""
+        applies = set(applies)
+        extra = [FLAGS[name] for name in self.given() if name not in applies]
+        if extra:
+            verb = "does" if len(extra) == 1 else "do"
+            raise LandscapeError(f"{', '.join(extra)} {verb} not apply to {where}{why}")
+        return self
+
+    def hyper(
+        self, names: Sequence[str], within: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
+        """Per optimizer name (matched case-blind): its constructor arguments from `params`,
+        with `lr` where one is given. An option naming none of the optimizers is an error.
+
+        `within` gives, per name, the switch ("adam>sgd@200") it is a stage of, or None: a
+        stage takes what names the whole switch, and what names the stage over that."""
+        keys = [n.strip().lower() for n in names]
+        outer = [_target(w) for w in within or [None] * len(keys)]
+        valid = list(dict.fromkeys([*(o for o in outer if o), *keys]))
+        for flag, targets in (("--lr", [t for t, _ in self.lr]),
+                              ("--param", [t for t, _, _ in self.params])):  # fmt: skip
+            for target in targets:
+                if target is not None and target not in valid:
+                    raise LandscapeError(
+                        f"{flag} names {target!r}, which is not among the optimizers "
+                        f"({', '.join(valid)})"
+                    )
+        found = []
+        rates = dict(self.lr)
+        for key, around in zip(keys, outer, strict=True):
+            chain = [None, *([around] if around else []), key]  # the most specific wins
+            hyper = {k: v for target in chain for t, k, v in self.params if t == target}
+            lr = next((rates[t] for t in reversed(chain) if t in rates), None)
+            if lr is not None:
+                hyper["lr"] = lr
+            found.append(hyper)
+        return found
+
+    def surface(self, name: str | Surface) -> Surface:
+        """A surface by name or expression (or the Surface itself) over the domain asked for."""
+        if isinstance(name, Surface):
+            return name if self.domain is None else name.with_domain(self.domain)
+        return get_surface(name, domain=self.domain)
+
+    def optimizers(
+        self, names: Sequence[str], surface: Surface
+    ) -> list[OptimizerSpec | SwitchSpec]:
+        """OptimizerSpecs (a SwitchSpec for "adam>sgd@200") for the names, with the lr and
+        params asked for; the rest is the surface's lesson rate and the presets' defaults."""
+        stages = [parse_switch(n.strip()) if is_switch(n) else [(n, 0)] for n in names]
+        flat = [(stage, name if len(parts) > 1 else None)  # (stage, the switch it is in)
+                for name, parts in zip(names, stages, strict=True)
+                for stage, _ in parts]  # fmt: skip
+        hypers = iter(self.hyper([s for s, _ in flat], [w for _, w in flat]))
+        specs: list[OptimizerSpec | SwitchSpec] = []
+        for parts in stages:
+            built = [get_optimizer(stage, surface=surface, **next(hypers)) for stage, _ in parts]
+            specs.append(switch(built, [k for _, k in parts[1:]]) if len(parts) > 1 else built[0])
+        return specs
+
+    def trace_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of trace_all (and the sweeps) besides the starts."""
+        return {"steps": self.steps, "noise": self.noise, "seed": self.seed,
+                "device": self.device, "dtype": self.dtype}  # fmt: skip
+
+    def trace(
+        self,
+        surface: Surface,
+        optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Trajectory]:
+        """trace_all from the starts asked for (else the surface's), with these options."""
+        return trace_all(surface, optimizers, starts=self.starts or None, progress=progress,
+                         **self.trace_arguments())  # fmt: skip
+
+
+def _target(target: str | None) -> str | None:
+    return None if target is None else str(target).strip().lower()
+
+
+def _positive(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        math.isfinite(value) and value > 0
+    ):  # fmt: skip
+        raise LandscapeError(f"{what} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _point(point: Sequence[float]) -> tuple[float, float]:
+    try:
+        x, y = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise LandscapeError(f"a start point must be two numbers (x, y), got {point!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise LandscapeError(f"start point ({x}, {y}) is not finite")
+    return x, y
+
+
+def _integer(what: str, value: Any, lo: int, hi: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
+        hi is not None and value > hi
+    ):  # fmt: skip
+        valid = f"from {lo} to {hi:,}" if hi is not None else f">= {lo}"
+        raise LandscapeError(f"{what} must be an integer {valid}, got {value!r}")
