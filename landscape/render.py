@@ -105,6 +105,7 @@ def render_scene(
     spec: RenderSpec = RenderSpec(),
     *,
     progress: Callable[[int, int], None] | None = None,
+    scene: type[LandscapeScene] | None = None,
 ) -> Path:
     """Render `data` with the scene of `spec` to `out`; return the path written.
 
@@ -113,10 +114,11 @@ def render_scene(
         out: the file to write; its suffix must match spec.format. Replaced atomically.
         spec: scene, quality, format, length, theme.
         progress: called as progress(frames_done, frames_total) while rendering.
+        scene: a scene class to use instead of spec.scene's (a teaching scene of the lesson).
     """
     spec.check()
     out = check_output(out, [f".{spec.format}"])
-    base = SCENES[spec.scene]
+    base = scene or SCENES[spec.scene]
     attributes = {"data": data, "theme": spec.theme}
     if spec.seconds is not None:
         attributes["seconds"] = float(spec.seconds)

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from landscape.lesson import SCENES, ClaimFailed, get_scene, scene_names
+from landscape.lesson import SCENES, ClaimFailed, claims, get_scene, scene_names
 from landscape.lesson.claims import LessonRuns
 from landscape.optimizers import get_optimizer
 from landscape.trajectory import trace_all
@@ -86,11 +86,7 @@ def test_noise_sgd_is_thrown_about_rmsprop_and_adam_stay_close():
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_noise_claim_holds_for_other_draws_too(seed):
-    r = runs("noise")
-    specs = [get_optimizer(t.optimizer, lr=t.lr) for t in r.runs]
-    again = trace_all(r.surface, specs, steps=r.runs[0].steps, noise=r.runs[0].noise, seed=seed,
-                      device="cpu")  # fmt: skip
-    get_scene("noise").check(dataclasses.replace(r, runs=tuple(again)))
+    get_scene("noise").check(claims.runs_noise(seed=seed))
 
 
 def test_sparse_adam_moves_the_weak_coordinate_sgd_barely():
@@ -127,9 +123,16 @@ def test_saddle_sgd_lingers_adam_leaves():
 
 def test_switch_settles_lower_than_adam_alone():
     r = runs("switch")
-    adam, both = r.runs
+    both, adam = r.runs
     np.testing.assert_array_equal(adam.xy[: r.moment + 1], both.xy[: r.moment + 1])
-    assert both.loss[-50:, 0].mean() * 100 < adam.loss[-50:, 0].mean()
+    assert both.noise == adam.noise > 0
+    assert both.loss[-50:, 0].mean() * 5 < adam.loss[-50:, 0].mean()
+    assert both.loss[-50:, 0].mean() > 1e-3  # above the chart's floor: the gap is visible
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_switch_claim_holds_for_other_draws_too(seed):
+    get_scene("switch").check(claims.runs_switch(seed=seed))
 
 
 @pytest.mark.slow

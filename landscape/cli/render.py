@@ -81,7 +81,7 @@ def render_command(
     # Manim loads only when rendering, so that the other commands start fast.
     from landscape.render import RenderSpec, default_output, render_scene
 
-    fmt = _format(format, out)
+    fmt = output_format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
     spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration,
                       theme=theme).check()  # fmt: skip
@@ -102,7 +102,7 @@ def render_command(
     print(f"wrote {written}")
 
 
-def _format(format: str | None, out: Path | None) -> str:
+def output_format(format: str | None, out: Path | None) -> str:
     suffix = out.suffix.lower().lstrip(".") if out is not None else ""
     if format is None:
         if out is None:
@@ -110,7 +110,7 @@ def _format(format: str | None, out: Path | None) -> str:
         if suffix not in FORMATS:
             raise LandscapeError(
                 f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
-                f"a format of render (valid: {', '.join('.' + f for f in FORMATS)})"
+                f"a format of a video (valid: {', '.join('.' + f for f in FORMATS)})"
             )
         return suffix
     if out is not None and suffix != format:

@@ -102,7 +102,7 @@ SCENES: tuple[LessonScene, ...] = (
         "the adaptive methods escape.",
         "Dividing by the root of the running squared gradient amplifies the tiny gradient "
         "that leads off the saddle.",
-        "descent", claims.runs_saddle, claims.check_saddle,
+        "race", claims.runs_saddle, claims.check_saddle,
     ),
     LessonScene(
         "mnist", "The lesson's experiment: MNIST",
@@ -115,8 +115,8 @@ SCENES: tuple[LessonScene, ...] = (
     ),
     LessonScene(
         "switch", "Fine-tuning with SGD after Adam",
-        "Adam at a large rate gets close fast but keeps hovering; switched to SGD from Adam's "
-        "point, the run settles far lower.",
+        "With noisy gradients, Adam at a large rate gets close fast but keeps hovering; "
+        "switched to SGD with a small rate from Adam's point, the run settles lower.",
         "In some cases, switching to SGD with a carefully selected learning rate can help "
         "refine a model that's already been pre-trained with Adam or RMSprop.",
         "race", claims.runs_switch, claims.check_switch,
@@ -128,6 +128,11 @@ BY_NAME = {s.name: s for s in SCENES}
 
 def scene_names() -> list[str]:
     return list(BY_NAME)
+
+
+def class_name(name: str) -> str:
+    """The Manim class of a scene: "beale-race" -> "BealeRace"."""
+    return "".join(part.capitalize() for part in name.split("-"))
 
 
 def get_scene(name: str) -> LessonScene:

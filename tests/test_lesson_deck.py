@@ -1,0 +1,133 @@
+"""`landscape lesson`: the list, scenes rendered through the manim-slides layer, the deck, and
+the deck opened in a real (headless) browser."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from landscape.errors import LandscapeError
+from landscape.lesson import SCENES
+from landscape.lesson.build import build_lesson, join_videos, local_only, render_lesson_scene
+from landscape.render import RenderSpec
+
+TINY = RenderSpec(quality="low", seconds=1.0, size=(320, 180), fps=5)
+
+
+def test_list_json_names_titles_and_claims(cli):
+    code, out, err = cli("lesson", "--list", "--json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["name"] for r in rows] == [s.name for s in SCENES]
+    assert all(set(r) == {"name", "title", "claim"} and r["title"] and r["claim"] for r in rows)
+
+
+def test_list_table(cli):
+    code, out, _ = cli("lesson", "--list")
+    assert code == 0 and "beale-race" in out and "saddle" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "unknown lesson scene 'nope'; did you mean 'noise'?"),
+        (["--json"], "--json goes with --list"),
+        (["adam", "--to", "pdf"], "--to makes the whole lesson's deck"),
+        (["--format", "gif"], "the whole lesson is built as mp4"),
+        (["adam", "--out", "x.txt"], ".txt is not a format"),
+        (["--quality", "huge"], "huge"),
+    ],
+)
+def test_bad_input_is_one_line(cli, args, message):
+    code, _, err = cli("lesson", *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_one_scene_renders_its_last_frame(cli, tmp_path):
+    out = tmp_path / "saddle.png"
+    code, _, err = cli("lesson", "saddle", "--out", out)
+    assert code == 0, err
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_scene_through_the_slides_layer_has_pauses_and_notes(tmp_path):
+    slides = tmp_path / "slides"
+    out = render_lesson_scene("switch", tmp_path / "switch.mp4", TINY, slides_folder=slides)
+    assert out.stat().st_size > 0
+    deck = json.loads((slides / "Switch.json").read_text())["slides"]
+    # title card | the runs up to the switch | after it | the evidence card
+    assert len(deck) == 4
+    assert "switching to SGD" in deck[0]["notes"]  # the lesson's own words
+    assert deck[2]["notes"].startswith("Step 100:")
+    assert "mean loss of the last 50 steps" in deck[3]["notes"]  # the measured evidence
+    assert all(Path(s["file"]).is_file() for s in deck)
+
+
+def test_join_videos_concatenates_frames(tmp_path):
+    import av
+    import numpy as np
+
+    clips = []
+    for i, n in enumerate((4, 6)):
+        path = tmp_path / f"{i}.mp4"
+        with av.open(str(path), "w") as out:
+            stream = out.add_stream("libx264", rate=5)
+            stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+            for k in range(n):
+                image = np.full((48, 64, 3), 40 * k, dtype=np.uint8)
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            out.mux(stream.encode())
+        clips.append(path)
+    joined = join_videos(clips, tmp_path / "all.mp4")
+    with av.open(str(joined)) as source:
+        frames = list(source.decode(video=0))
+    assert len(frames) == 10
+    times = [f.time for f in frames]
+    assert times == sorted(times) and len(set(times)) == 10
+
+
+def test_local_only_strips_remote_comments_and_refuses_remote_assets():
+    html = ('<script src="revealjs/dist/reveal.js"></script>\n'
+            "    <!-- see: https://revealjs.com/plugins/ -->\n"
+            "      // see: https://github.com/hakimel/reveal.js/discussions/3362.\n")  # fmt: skip
+    assert local_only(html) == '<script src="revealjs/dist/reveal.js"></script>\n'
+    with pytest.raises(LandscapeError, match="remote address"):
+        local_only('<link href="https://cdn.jsdelivr.net/npm/reveal.js@6.0.1/dist/reveal.css">')
+
+
+def test_revealjs_tarball_with_a_wrong_hash_is_refused(tmp_path, monkeypatch):
+    from landscape.lesson import revealjs
+
+    fake = tmp_path / "npm"
+    fake.write_text(f"#!/bin/sh\necho not reveal > {revealjs.TARBALL}\n")
+    fake.chmod(0o755)
+    with pytest.raises(LandscapeError, match="expected 7a3bc5"):
+        revealjs.tarball(tmp_path / "data", npm=str(fake))
+    assert not (tmp_path / "data" / "revealjs" / revealjs.TARBALL).exists()
+
+
+@pytest.mark.slow
+def test_deck_opens_in_headless_chromium(tmp_path):
+    deck = build_lesson(tmp_path / "deck", TINY, names=["adam", "saddle"])
+    made = {p.name for p in deck.iterdir()}
+    assert made >= {"index.html", "adam.mp4", "saddle.mp4", "lesson.mp4", "revealjs",
+                    "index_assets"}  # fmt: skip
+    html = (deck / "index.html").read_text()
+    assert not re.search(r"https?://|//[\w-]+\.[\w.-]+/", html), "the deck names a remote URL"
+    assert 'src="revealjs/dist/reveal.js"' in html
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom",
+         (deck / "index.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    reveal = re.search(r'<div class="reveal ([^"]*)"', dom)
+    assert reveal and "ready" in reveal.group(1).split(), "reveal.js did not initialise"
+    assert dom.count("<section") >= 2  # at least one slide per scene (here: 4 per scene)
+    assert "index_assets/" in dom
