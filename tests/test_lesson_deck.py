@@ -131,3 +131,19 @@ def test_deck_opens_in_headless_chromium(tmp_path):
     assert reveal and "ready" in reveal.group(1).split(), "reveal.js did not initialise"
     assert dom.count("<section") >= 2  # at least one slide per scene (here: 4 per scene)
     assert "index_assets/" in dom
+
+
+@pytest.mark.slow
+def test_deck_as_pptx_and_pdf(tmp_path):
+    from pptx import Presentation
+
+    from landscape.lesson.build import convert_deck
+
+    slides = tmp_path / "slides"
+    render_lesson_scene("sparse", tmp_path / "sparse.mp4", TINY, slides_folder=slides)
+    pptx = convert_deck(["Sparse"], slides, tmp_path, "pptx")
+    deck = Presentation(str(pptx))
+    assert len(deck.slides) == 3  # title card, runs, evidence (no moment to pause at)
+    assert "Adam's per-coordinate scale" in deck.slides[1].notes_slide.notes_text_frame.text
+    pdf = convert_deck(["Sparse"], slides, tmp_path, "pdf").read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 3
