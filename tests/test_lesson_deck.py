@@ -47,6 +47,13 @@ def test_bad_input_is_one_line(cli, args, message):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_folder_of_other_files_is_not_replaced(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(LandscapeError, match="holds other files"):
+        build_lesson(tmp_path, TINY, names=["adam"])
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_one_scene_renders_its_last_frame(cli, tmp_path):
     out = tmp_path / "saddle.png"
     code, _, err = cli("lesson", "saddle", "--out", out)

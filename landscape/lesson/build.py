@@ -75,6 +75,10 @@ def build_lesson(
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise LandscapeError(f"--out {str(out_dir)!r} is a file; give a folder for the lesson")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "lesson.mp4").is_file():
+        # The finished deck replaces the folder: only an earlier lesson may be replaced.
+        raise LandscapeError(f"--out {str(out_dir)!r} holds other files, not an earlier lesson; "
+                             "give a new or empty folder")  # fmt: skip
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.",
