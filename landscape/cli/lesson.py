@@ -93,7 +93,7 @@ def lesson_command(
         return
     if to != "html":
         raise LandscapeError("--to makes the whole lesson's deck: give no scene names")
-    fmt = output_format(format, out if len(names) == 1 else None)
+    fmt = output_format(format, out if len(names) == 1 else None, "lesson")
     spec = RenderSpec(quality=quality, theme=theme, seconds=duration, format=fmt).check()
     from landscape.lesson.build import render_lesson_scene
 

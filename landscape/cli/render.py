@@ -102,7 +102,7 @@ def render_command(
     print(f"wrote {written}")
 
 
-def output_format(format: str | None, out: Path | None) -> str:
+def output_format(format: str | None, out: Path | None, command: str = "render") -> str:
     suffix = out.suffix.lower().lstrip(".") if out is not None else ""
     if format is None:
         if out is None:
@@ -110,7 +110,7 @@ def output_format(format: str | None, out: Path | None) -> str:
         if suffix not in FORMATS:
             raise LandscapeError(
                 f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
-                f"a format of a video (valid: {', '.join('.' + f for f in FORMATS)})"
+                f"a format of {command} (valid: {', '.join('.' + f for f in FORMATS)})"
             )
         return suffix
     if out is not None and suffix != format:
