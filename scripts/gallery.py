@@ -33,6 +33,7 @@ FIGURES = [
 SLICE = ("mnist-slice.png", [])  # sgd, rmsprop, adam on their joint PCA plane
 ANIMATION = ("render-adam-rosenbrock.gif", ["adam", "--duration", "6"])
 GIF_WIDTH, GIF_FPS = 640, 10  # a README picture: about 250 kB
+LESSON = "lesson-{}.png"  # the last frame of each teaching scene: its runs and the evidence
 
 
 def build(folder: Path) -> int:
@@ -50,6 +51,11 @@ def build(folder: Path) -> int:
         if code := main(["render", *args, "--out", str(video)]):
             return code
         small_gif(video, folder / name)
+    from landscape.lesson import scene_names
+
+    for scene in scene_names():
+        if code := main(["lesson", scene, "--out", str(folder / LESSON.format(scene))]):
+            return code
     return 0
 
 

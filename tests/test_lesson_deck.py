@@ -154,3 +154,28 @@ def test_deck_as_pptx_and_pdf(tmp_path):
     assert "Adam's per-coordinate scale" in deck.slides[1].notes_slide.notes_text_frame.text
     pdf = convert_deck(["Sparse"], slides, tmp_path, "pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 3
+
+
+@pytest.mark.slow
+def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
+    import importlib.util
+    import inspect
+
+    from manim import tempconfig
+
+    path = Path(__file__).resolve().parents[1] / "scenes" / "lessons.py"
+    spec = importlib.util.spec_from_file_location("lessons", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    teaching = {c.lesson: c for _, c in inspect.getmembers(module, inspect.isclass)
+                if c.__module__ == "lessons" and getattr(c, "lesson", "")}  # fmt: skip
+    assert set(teaching) == {s.name for s in SCENES}
+    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
+               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    for name in ("adam", "switch"):  # one without a pause inside the runs, one with
+        with tempconfig(options):
+            scene = type(
+                name, (teaching[name],), {"seconds": 0.5, "slides_folder": tmp_path / "slides"}
+            )()
+            scene.render()
+        assert scene.teaching.scene.name == name and scene.plan is not None
