@@ -70,8 +70,8 @@ def lesson_command(
 ) -> None:
     """The lesson, animated: each scene shows one claim of the lesson, checked against the runs
     it shows before it is drawn. Without names, builds the whole lesson into a folder: an
-    offline deck (index.html; present it with a browser or 'manim-slides present'), one MP4
-    per scene and lesson.mp4."""
+    offline deck (index.html: open it in a browser; S shows the speaker notes), one MP4 per
+    scene and lesson.mp4."""
     if list_:
         _list(json_)
         return
