@@ -127,6 +127,7 @@ def test_deck_opens_in_headless_chromium(tmp_path):
     html = (deck / "index.html").read_text()
     assert not re.search(r"https?://|//[\w-]+\.[\w.-]+/", html), "the deck names a remote URL"
     assert 'src="revealjs/dist/reveal.js"' in html
+    assert "Dividing by the root of the running squared gradient" in html  # speaker notes
     dom = subprocess.run(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
