@@ -24,7 +24,15 @@ from matplotlib.ticker import FixedFormatter, FixedLocator, FuncFormatter, MaxNL
 
 from landscape.errors import LandscapeError, unknown
 from landscape.grid import LossGrid
-from landscape.style import LOG_OFFSET, SURFACE_CMAP, THEMES, Theme, color_values, optimizer_style
+from landscape.style import (
+    LOG_OFFSET,
+    SURFACE_CMAP,
+    THEMES,
+    Theme,
+    color_values,
+    optimizer_style,
+    styles_for,
+)
 from landscape.trajectory import Trajectory
 
 ROUND_VALUES = [m * 10.0**k for k in range(-3, 16) for m in (1, 2, 5)]  # 1-2-5 ticks
@@ -253,8 +261,9 @@ def paths(
     # stopped early is never hidden under one that went on along the same route.
     lengths = [np.nansum(np.linalg.norm(np.diff(t.xy, axis=0), axis=-1)) for t in trajectories]
     rank = {k: r for r, k in enumerate(np.argsort(lengths)[::-1])}
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, t in enumerate(trajectories):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         color = _readable(style.color, ax)
         layer = 4 + 0.01 * rank[index]
         every = max(1, t.steps // markers) if markers else None
@@ -381,8 +390,9 @@ def surface3d(
             markeredgecolor="black",
             zorder=6,
         )
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, t in enumerate(trajectories):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         height = surface_height(grid, t.loss) + rise  # (steps+1, n)
         for s in range(t.n_starts):
             last = t.last[s]
@@ -491,8 +501,9 @@ def loss_curves(
     log = f_min is not None or (finite.size > 0 and finite.min() > 0)
     artists: list[Artist] = []
     steps = np.arange(max(t.steps for t in trajectories) + 1)
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, (t, v) in enumerate(zip(trajectories, values, strict=True)):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         color = _readable(style.color, ax)
         if log:
             v = np.maximum(v, floor)
@@ -731,8 +742,9 @@ def equal_aspect(grid: LossGrid) -> bool:
 def style_handles(trajectories: Sequence[Trajectory]) -> list[Line2D]:
     """Legend handles showing each optimizer's colour, marker and line style."""
     handles = []
+    styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     for index, t in enumerate(trajectories):
-        style = optimizer_style(t.optimizer, index)
+        style = styles[index]
         handles.append(Line2D([], [], color=style.color, linestyle=style.linestyle,
                               marker=style.marker, linewidth=2.2, markersize=7,
                               markeredgecolor="white", label=path_label(t)))  # fmt: skip

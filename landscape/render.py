@@ -13,13 +13,16 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from landscape.errors import LandscapeError, unknown
 from landscape.output import atomic_path, check_output
 from landscape.scenes import DescentScene, LandscapeScene, RaceScene, SceneData
+from landscape.scenes.data import RunEvents, run_events, scene_styles
 from landscape.style import THEMES
 
 
@@ -52,6 +55,7 @@ class RenderSpec:
     theme: str = "dark"  # a key of landscape.style.THEMES; "transparent" needs gif, webm or png
     size: tuple[int, int] | None = None  # (width, height) pixels instead of the quality's
     fps: int | None = None  # frame rate instead of the quality's
+    camera: tuple[float, float] | None = None  # descent: (azimuth, elevation) degrees
 
     def check(self) -> RenderSpec:
         """Raise LandscapeError naming the first bad value; return self."""
@@ -75,6 +79,14 @@ class RenderSpec:
                 "an mp4 cannot be transparent: use --format webm, gif or png with "
                 "--theme transparent"
             )
+        if self.camera is not None:
+            if self.scene != "descent":
+                raise LandscapeError(f"a camera applies to the descent scene, not {self.scene}")
+            azimuth, elevation = self.camera
+            if not (math.isfinite(azimuth) and 0 < elevation < 90):
+                raise LandscapeError(
+                    f"camera elevation must be between 0 and 90 degrees, got {elevation!r}"
+                )
         for value in (*(self.size or ()), self.fps):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                       or value < 1):  # fmt: skip
@@ -99,6 +111,28 @@ def default_output(data: SceneData, spec: RenderSpec, folder: str | os.PathLike 
     return Path(folder) / f"{names}-{surface or 'surface'}.{spec.format}"
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """What render_scene wrote, and what was in it (`landscape render --json`)."""
+
+    out: Path  # the file written
+    frames: int  # frames of the animation (1 for png)
+    fps: int  # frames per second
+    width: int  # pixels
+    height: int  # pixels
+    runs: tuple[RunEvents, ...]  # per path: colour, and the steps it diverged, left, arrived
+
+    @property
+    def duration(self) -> float:
+        """Seconds the animation lasts: frames / fps (0 for a still)."""
+        return self.frames / self.fps if self.frames > 1 else 0.0
+
+    def to_json(self) -> dict:
+        return {"out": str(self.out), "frames": self.frames, "fps": self.fps,
+                "width": self.width, "height": self.height, "duration": round(self.duration, 6),
+                "runs": [r.to_json() for r in self.runs]}  # fmt: skip
+
+
 def render_scene(
     data: SceneData,
     out: str | os.PathLike,
@@ -106,24 +140,26 @@ def render_scene(
     *,
     progress: Callable[[int, int], None] | None = None,
     scene: type[LandscapeScene] | None = None,
-) -> Path:
-    """Render `data` with the scene of `spec` to `out`; return the path written.
+) -> Rendered:
+    """Render `data` with the scene of `spec` to `out`; return what was written.
 
     Args:
         data: the surface and runs (landscape.scenes.scene_data).
         out: the file to write; its suffix must match spec.format. Replaced atomically.
-        spec: scene, quality, format, length, theme.
+        spec: scene, quality, format, length, theme. Without a length, a clip whose runs all
+            settle or diverge early ends after them (landscape.scenes.base).
         progress: called as progress(frames_done, frames_total) while rendering.
         scene: a scene class to use instead of spec.scene's (a teaching scene of the lesson).
     """
     spec.check()
     out = check_output(out, [f".{spec.format}"])
     base = scene or SCENES[spec.scene]
-    attributes = {"data": data, "theme": spec.theme}
+    attributes = {"data": data, "theme": spec.theme, "fixed_length": spec.seconds is not None}
+    if spec.camera is not None:
+        attributes["view_angles"] = spec.camera
     if spec.seconds is not None:
         attributes["seconds"] = float(spec.seconds)
     width, height, fps = spec.frame
-    total = max(1, round(attributes.get("seconds", base.seconds) * fps))
     transparent = THEMES[spec.theme].transparent
     with tempfile.TemporaryDirectory(prefix="landscape-render-") as media:
         # Opaque GIFs are encoded here from an mp4 (see write_gif); transparent ones by Manim.
@@ -148,8 +184,10 @@ def render_scene(
 
         with tempconfig(options):
             # The plan projects with Manim's camera, so it is made under the render's config.
-            attributes["plan"] = base.make_plan(data)
-            scene = type(base.__name__, (base,), attributes)()
+            scene_class = type(base.__name__, (base,), attributes)
+            scene_class.plan = scene_class.make_plan(data)
+            scene = scene_class()
+            total = max(1, round(scene.length() * fps))
             if progress is not None:
                 scene.add_updater(lambda _: progress(min(round(scene.time * fps), total), total))
             scene.render()
@@ -157,17 +195,28 @@ def render_scene(
             made = writer.image_file_path if spec.format == "png" else writer.movie_file_path
         if not Path(made).is_file():
             raise LandscapeError(f"Manim produced no {spec.format} file")
+        frames = 1 if spec.format == "png" else count_frames(made)
         with atomic_path(out) as part:
             if own_gif:
-                write_gif(made, part, fps)
+                write_gif(made, part, fps, [s.color for s in scene_styles(data)])
             else:
                 shutil.move(made, part)
     if progress is not None:
         progress(total, total)
-    return out
+    colors = [s.color for s in scene_styles(data)]
+    return Rendered(out, frames, fps, width, height, tuple(run_events(data, colors)))
 
 
-def write_gif(video: str | os.PathLike, gif: str | os.PathLike, fps: int) -> None:
+def count_frames(video: str | os.PathLike) -> int:
+    """Frames in a video file, counted from its packets (nothing decoded)."""
+    import av
+
+    with av.open(str(video)) as container:
+        return sum(1 for packet in container.demux(video=0) if packet.size)
+
+
+def write_gif(video: str | os.PathLike, gif: str | os.PathLike, fps: int,
+              keep: Sequence[str] = ()) -> None:  # fmt: skip
     """Re-encode a video as a compact GIF: one palette for all frames, no dithering.
 
     Manim's GIFs dither every frame against its own palette, so every pixel changes every frame
@@ -178,14 +227,29 @@ def write_gif(video: str | os.PathLike, gif: str | os.PathLike, fps: int) -> Non
 
     with av.open(str(video)) as container:
         images = [frame.to_image() for frame in container.decode(video=0)]
-    save_gif(images, gif, fps)
+    save_gif(images, gif, fps, keep)
 
 
-def save_gif(images: list, gif: str | os.PathLike, fps: float) -> None:
-    """Write PIL images as a GIF with the last one's palette, undithered (see write_gif)."""
+def save_gif(images: list, gif: str | os.PathLike, fps: float, keep: Sequence[str] = ()) -> None:
+    """Write PIL images as a GIF with the last one's palette, undithered (see write_gif); the
+    colours in `keep` ("#rrggbb", the paths') are palette entries of their own, so a trail
+    keeps its exact colour in every frame instead of the nearest of a median cut."""
     from PIL import Image
 
-    palette = images[-1].quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    frames = [im.quantize(palette=palette, dither=Image.Dither.NONE) for im in images]
+    reserved = [int(c[i : i + 2], 16) for c in dict.fromkeys(keep) for i in (1, 3, 5)]
+    count = 256 - len(reserved) // 3
+    cut = images[-1].convert("RGB").quantize(colors=count, method=Image.Quantize.MEDIANCUT)
+    entries = cut.getpalette()[: 3 * count]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(entries + [0] * (3 * count - len(entries)) + reserved)
+    frames = [im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE)
+              for im in images]  # fmt: skip
     frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=round(1000 / fps))  # fmt: skip
+                   duration=gif_delays(len(frames), fps))  # fmt: skip
+
+
+def gif_delays(count: int, fps: float) -> list[int]:
+    """Milliseconds per frame, multiples of 10 (GIF stores centiseconds), adding up to
+    count / fps: a constant round(1000 / fps) is stored as 60 ms at 15 fps, and 8 s lasted 7.2."""
+    ends = np.round(np.arange(1, count + 1) * 100 / fps) * 10  # (count,) ms at each frame's end
+    return np.diff(ends, prepend=0).astype(int).tolist()

@@ -1,15 +1,19 @@
 """One look for figures and animations: optimizer colours and markers, themes, colour scales.
 
 Figures (matplotlib) and scenes (Manim) both read these, so an optimizer has the same colour
-and marker everywhere. The palette is Okabe-Ito (safe for colour-blind readers); markers and
-line styles differ too, so the paths stay apart in greyscale.
+and marker everywhere. Path colours are saturated and chosen with the
+grey surface colour scale so that they stay apart (pairwise CIE76 >= 30, none on the surface);
+markers and line styles differ too, so the paths stay apart in greyscale.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
+from matplotlib.colors import LinearSegmentedColormap
 
 from landscape.grid import LossGrid
 from landscape.surfaces import Surface
@@ -22,43 +26,62 @@ class OptimizerStyle:
     linestyle: str  # matplotlib line style: "-", "--", ":", "-."
 
 
-# Okabe-Ito, in the order the lesson introduces the optimizers.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000",
-           "#F0E442"]  # fmt: skip
+# The lesson four keep their colours in every figure and scene; the others take the free ones
+# in order. All eight differ pairwise by CIE76 >= 38 (tests/test_style.py), and every one has
+# chroma >= 40, so none is a colour of the grey SURFACE_CMAP (distance >= chroma).
+LESSON_COLORS = {"sgd": "#0072B2", "momentum": "#E69F00", "rmsprop": "#009E73",
+                 "adam": "#E41A1C"}  # fmt: skip
+PALETTE = [*LESSON_COLORS.values(), "#EE3377", "#999933", "#984EA3", "#B15928"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "p"]
 LINESTYLES = ["-", "--", "-.", ":"]
 
-# Fixed styles for the presets, so SGD is always blue and Adam always vermillion.
-_FIXED = {
-    "sgd": OptimizerStyle("#0072B2", "o", ":"),  # not solid: Adam is, and in grey they match
-    "momentum": OptimizerStyle("#E69F00", "s", "--"),
-    "rmsprop": OptimizerStyle("#009E73", "^", "-."),
-    "adam": OptimizerStyle("#D55E00", "D", "-"),
-    "nesterov": OptimizerStyle("#CC79A7", "v", ":"),
-    "adagrad": OptimizerStyle("#56B4E9", "P", "--"),
-    "adamw": OptimizerStyle("#000000", "X", "-."),
-    "nadam": OptimizerStyle("#CC79A7", "*", "--"),
-    "radam": OptimizerStyle("#56B4E9", "h", ":"),
-    "adamax": OptimizerStyle("#E69F00", "p", ":"),
-    "adadelta": OptimizerStyle("#009E73", "v", "--"),
-    "rprop": OptimizerStyle("#0072B2", "X", ":"),
-    "asgd": OptimizerStyle("#0072B2", "s", ":"),
-    "lbfgs": OptimizerStyle("#000000", "*", "-"),
+# Markers and line styles of the presets, so SGD is always a dotted line with circles.
+_SHAPES = {
+    "sgd": ("o", ":"),  # not solid: Adam is, and in grey they match
+    "momentum": ("s", "--"),
+    "rmsprop": ("^", "-."),
+    "adam": ("D", "-"),
+    "nesterov": ("v", ":"),
+    "adagrad": ("P", "--"),
+    "adamw": ("X", "-."),
+    "nadam": ("*", "--"),
+    "radam": ("h", ":"),
+    "adamax": ("p", ":"),
+    "adadelta": ("v", "--"),
+    "rprop": ("X", ":"),
+    "asgd": ("s", ":"),
+    "lbfgs": ("*", "-"),
 }
 
 
 def optimizer_style(name: str, index: int = 0) -> OptimizerStyle:
-    """The colour, marker and line style of an optimizer (preset name or dotted path).
+    """The style of an optimizer drawn alone, or as the index-th of a figure (see styles_for,
+    which keeps the colours of one figure apart)."""
+    marker, linestyle = _SHAPES.get(name, (MARKERS[index % len(MARKERS)],
+                                           LINESTYLES[index % len(LINESTYLES)]))  # fmt: skip
+    if name in LESSON_COLORS:
+        return OptimizerStyle(LESSON_COLORS[name], marker, linestyle)
+    extra = PALETTE[len(LESSON_COLORS) :]
+    return OptimizerStyle(extra[index % len(extra)], marker, linestyle)
 
-    Presets have fixed styles; other optimizers take the index-th style of the cycle.
-    """
-    if name in _FIXED:
-        return _FIXED[name]
-    return OptimizerStyle(
-        PALETTE[index % len(PALETTE)],
-        MARKERS[index % len(MARKERS)],
-        LINESTYLES[index % len(LINESTYLES)],
-    )
+
+def styles_for(names: Sequence[str]) -> list[OptimizerStyle]:
+    """One style per optimizer of one figure or scene, colours all different up to
+    len(PALETTE): the lesson four keep theirs, the others (and repeats) take the free colours,
+    the four extra ones first."""
+    taken = {LESSON_COLORS[n] for n in names if n in LESSON_COLORS}
+    extra = PALETTE[len(LESSON_COLORS) :] + PALETTE[: len(LESSON_COLORS)]
+    free = [c for c in extra if c not in taken]
+    used: set[str] = set()
+    found = []
+    for index, name in enumerate(names):
+        style = optimizer_style(name, index)
+        if name not in LESSON_COLORS or style.color in used:
+            color = next((c for c in free if c not in used), PALETTE[index % len(PALETTE)])
+            style = OptimizerStyle(color, style.marker, style.linestyle)
+        used.add(style.color)
+        found.append(style)
+    return found
 
 
 @dataclass(frozen=True)
@@ -71,14 +94,20 @@ class Theme:
 
 
 THEMES = {
-    "light": Theme("light", "#FFFFFF", "#1A1A1A", "#9A9A9A"),
-    "dark": Theme("dark", "#111418", "#EDEDED", "#6E6E6E"),
+    "light": Theme("light", "#FFFFFF", "#1A1A1A", "#5E5E5E"),  # muted text 6:1 on white
+    "dark": Theme("dark", "#111418", "#EDEDED", "#8C8C8C"),  # muted text 5:1: a projector
     # For slides with their own background: no fill; text in mid-grey reads on light and dark
     # (#4D4D4D vanished on a navy slide: checked by eye on white, cream and navy).
     "transparent": Theme("transparent", "none", "#808080", "#A0A0A0", transparent=True),
 }
 
-SURFACE_CMAP = "viridis"  # perceptually uniform; the same for contours and 3-D surfaces
+# A muted grey ramp, so that no path colour is also a surface colour (DESIGN: "Colours that stay
+# apart"); low loss is dark. The same for contours and 3-D surfaces.
+SURFACE_CMAP = "landscape_grey"
+if SURFACE_CMAP not in matplotlib.colormaps:
+    matplotlib.colormaps.register(
+        LinearSegmentedColormap.from_list(SURFACE_CMAP, ["#2B2F35", "#C4C8CE"]), name=SURFACE_CMAP
+    )
 
 
 LOG_OFFSET = 1e-3  # log colour scales show log10(f - f* + LOG_OFFSET): decades down to 1e-3

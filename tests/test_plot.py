@@ -179,13 +179,13 @@ def test_paths_on_a_foreign_grid(ax, foreign_grid, race):
     assert plot.paths(ax, race[:1])
 
 
-def test_black_paths_stay_visible_on_the_dark_theme(race):
+def test_paths_keep_their_colours_on_the_dark_theme(race):
+    # No palette colour is dark enough to vanish on the dark theme (black left the palette).
     with plot.themed("dark"):
         ax = Figure().add_subplot()
         t = trace_all(get_surface("rosenbrock"), ["adamw"], steps=5)
         (line, *_rest) = plot.loss_curves(ax, t, f_min=0.0)
-    assert optimizer_style("adamw").color == "#000000"
-    assert to_hex(line.get_color()) != "#000000"
+    assert to_hex(line.get_color()).upper() == optimizer_style("adamw").color
 
 
 def test_the_lesson_styles_differ_in_greyscale_too():

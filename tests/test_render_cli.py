@@ -33,6 +33,8 @@ def test_help_lists_the_options(cli):
         (["adam", "--lr", "-1"], "must be positive"),
         (["adam", "--start", "1"], "write X,Y"),
         (["adam", "--steps", "0"], "--steps"),
+        (["adam", "--camera", "30"], "--camera '30': write X,Y"),
+        (["sgd", "adam", "--camera", "-90,30"], "applies to the descent scene, not race"),
         ([], "Missing argument"),
     ],
 )
@@ -77,3 +79,41 @@ def test_the_cli_offers_the_formats_qualities_and_scenes_of_the_renderer(cli):
     assert list(render.FORMATS) == list(options.FORMATS)
     shape = {name: (q.width, q.height, q.fps) for name, q in options.QUALITIES.items()}
     assert {name: (q.width, q.height, q.fps) for name, q in render.QUALITIES.items()} == shape
+
+
+def test_json_reports_the_file_and_the_events_of_the_runs(cli, tmp_path):
+    import json
+
+    import numpy as np
+
+    from landscape.surfaces import get_surface
+    from landscape.trajectory import trace, trace_all
+
+    out_file = tmp_path / "saddle.png"
+    # The saddle's own domain, given: the view is not fitted to the paths.
+    code, out, err = cli("render", "sgd", "adam", "--surface", "saddle", "--lr", "sgd=5",
+                         "--steps", "120", "--domain", "-2:2", "--out", out_file,
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    shown = {k: report[k] for k in ("out", "frames", "width", "height", "duration")}
+    assert shown == {"out": str(out_file), "frames": 1, "width": 854, "height": 480,
+                     "duration": 0.0}  # fmt: skip
+    surface = get_surface("saddle")
+    sgd = trace(surface, "sgd", lr=5, steps=120, device="cpu")
+    (adam,) = trace_all(surface, ["adam"], steps=120, device="cpu")
+    (x0, x1), (y0, y1) = surface.domain
+    for run, reference in zip(report["runs"], [sgd, adam], strict=True):
+        assert run["optimizer"] == reference.optimizer and run["label"] == reference.label
+        assert len(run["color"]) == 7 and run["color"].startswith("#")
+        expected = [int(d) if d >= 0 else None for d in reference.diverged_at]
+        assert run["diverged_at"] == expected
+        assert run["reached_at"] == [int(r) if r >= 0 else None for r in reference.reached_at]
+        xy = reference.xy[:, 0]
+        off = np.isfinite(xy).all(-1) & ((xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0)
+                                         | (xy[:, 1] > y1))  # fmt: skip
+        assert run["left_view_at"] == [int(np.flatnonzero(off)[0]) if off.any() else None]
+    # SGD at lr 5 is multiplied by -9 along x every step: it leaves, then diverges.
+    assert report["runs"][0]["diverged_at"][0] is not None
+    assert report["runs"][0]["left_view_at"][0] < report["runs"][0]["diverged_at"][0]
+    assert report["runs"][1]["left_view_at"][0] is not None  # Adam escapes along y

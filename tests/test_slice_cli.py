@@ -155,8 +155,18 @@ def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, direction
 
 
 def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
-    grid, trajectories = slice_mnist.mnist_scene_data(["adam"], nx=4, ny=3, device="cpu",
-                                                      data_dir=data_dir)  # fmt: skip
+    data = slice_mnist.mnist_scene_data(["adam"], nx=4, ny=3, device="cpu", data_dir=data_dir)
+    grid, trajectories = data.grid, data.paths
+    # The clock counts the run's optimizer steps and epochs; the note says how far off the plane.
+    found = slice_mnist.mnist_slice(["adam"], nx=4, ny=3, device="cpu", data_dir=data_dir)
+    (path,) = found.paths
+    np.testing.assert_array_equal(data.clock.steps, path.steps)
+    epochs = found.settings["epochs"]
+    assert data.clock.per_epoch * epochs == path.steps[-1]
+    last = len(path.steps) - 1
+    assert data.step_text(last, last).startswith(f"epoch {epochs:.1f}/{epochs:g}")
+    assert data.notes == (f"≤ {path.distance.max():.2g} off the plane "
+                          f"({100 * path.relative.max():.0f}%)",)  # fmt: skip
     assert grid.loss.shape == (3, 4) and grid.log_scale and grid.title == "MNIST MLP test loss"
     assert grid.xlabel.startswith("PC1 (")
     (adam,) = trajectories

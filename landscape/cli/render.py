@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from landscape.cli import run
+from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
@@ -73,6 +75,23 @@ def render_command(
     theme: Annotated[
         run.Theme, typer.Option(help="dark, light, or transparent (for slides; gif, webm or png).")
     ] = "dark",
+    camera: Annotated[
+        str | None,
+        typer.Option(
+            help="AZ,EL: the descent's camera, azimuth and elevation in degrees (-90,35 looks "
+            "from the front, 35 degrees up); default: the surface's own view.",
+            show_default=False,
+        ),
+    ] = None,
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (last line): the file, frames, fps, "
+            "size, duration and per run its colour and the steps it diverged, left the "
+            "view and reached a minimum.",
+        ),
+    ] = False,
     *,
     options: RunOptions,
 ) -> None:
@@ -83,8 +102,9 @@ def render_command(
 
     fmt = output_format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
-    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration,
-                      theme=theme).check()  # fmt: skip
+    angles = args.point(camera, "--camera") if camera is not None else None
+    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
+                      camera=angles).check()  # fmt: skip
     if out is not None:
         from landscape.output import check_output
 
@@ -95,11 +115,13 @@ def render_command(
                      "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
         data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
-        data = _analytic(run.resolve(surface, optimizer, options))
+        data = _analytic(run.resolve(surface, optimizer, options), fit=options.domain is None)
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
-        written = render_scene(data, target, spec, progress=progress)
-    print(f"wrote {written}")
+        rendered = render_scene(data, target, spec, progress=progress)
+    print(f"wrote {rendered.out}", file=sys.stderr if json_ else sys.stdout)
+    if json_:
+        print(json.dumps(rendered.to_json()))
 
 
 def output_format(format: str | None, out: Path | None, command: str = "render") -> str:
@@ -118,21 +140,19 @@ def output_format(format: str | None, out: Path | None, command: str = "render")
     return format
 
 
-def _analytic(spec: run.Run) -> SceneData:
+def _analytic(spec: run.Run, fit: bool) -> SceneData:
     trajectories = run.trace(spec)
     from landscape.scenes import scene_data
 
-    return scene_data(spec.surface, trajectories)
+    return scene_data(spec.surface, trajectories, fit=fit)
 
 
 def _mnist(optimizers: list[OptimizerSpec], options: RunOptions) -> SceneData:
     # Training is cached and the slice's chunks too: a second render reuses both.
-    from landscape.scenes import scene_data
     from landscape.slice.mnist import mnist_scene_data
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
-        grid, paths = mnist_scene_data(
+        return mnist_scene_data(
             optimizers, seed=options.seed, device=options.device, dtype=options.dtype,
             progress=progress, train_progress=train_progress,
         )  # fmt: skip
-    return scene_data(grid, paths)

@@ -47,7 +47,7 @@ def render_lesson_scene(
     with tempfile.TemporaryDirectory(prefix="landscape-slides-") as scratch:
         attributes = {"slides_folder": Path(slides_folder or scratch), "theme": spec.theme}
         cls = teaching_class(name, plan, **attributes)
-        return render_scene(plan.data, out, spec, scene=cls)
+        return render_scene(plan.data, out, spec, scene=cls).out
 
 
 def build_lesson(

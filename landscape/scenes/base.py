@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from manim import ValueTracker, config, linear
+
 from landscape.scenes.data import SceneData
 from landscape.style import THEMES, Theme
 
-HOLD = 0.15  # fraction of the animation (at most 1 s) that holds the finished run
+HOLD = 0.15  # fraction of the animation (at most HOLD_SECONDS) held at each end
+HOLD_SECONDS = 1.0  # the start (title, starts, minima) and the end stand still this long
+MIN_MOTION = 2.0  # seconds of motion at least, however early the runs settle
 
 
 class LandscapeScene:
@@ -21,10 +25,12 @@ class LandscapeScene:
     data: SceneData | None = None  # the surface and the runs
     plan: Any = None  # what construct draws; made from `data` in setup() when not given
     seconds: float = 8.0  # length of the animation, whatever the frame rate
+    fixed_length: bool = False  # True: last `seconds` even when every run settles early
     theme: str = "dark"
 
-    @staticmethod
-    def make_plan(data: SceneData) -> Any:
+    @classmethod
+    def make_plan(cls, data: SceneData) -> Any:
+        """The plan `construct` draws (descent_plan, race_plan)."""
         raise NotImplementedError
 
     def setup(self) -> None:
@@ -36,7 +42,30 @@ class LandscapeScene:
     def style(self) -> Theme:
         return THEMES[self.theme]
 
-    def timing(self) -> tuple[float, float]:
-        """Seconds of motion, then seconds holding the end."""
-        hold = min(HOLD * self.seconds, 1.0)
-        return self.seconds - hold, hold
+    def timing(self) -> tuple[float, float, float]:
+        """Seconds holding the start, of motion, and holding the end. The motion runs the
+        plan's steps at the pace of all the steps in `seconds`: where the plan ends early (its
+        runs settled), so does the clip, unless its length is fixed."""
+        hold = min(HOLD * self.seconds, HOLD_SECONDS)
+        motion = self.seconds - 2 * hold
+        if not self.fixed_length and self.plan.steps < self.plan.data.steps:
+            motion = max(motion * self.plan.steps / self.plan.data.steps, MIN_MOTION)
+        return hold, motion, hold
+
+    def length(self) -> float:
+        """Seconds the scene lasts."""
+        return sum(self.timing())
+
+    def run_clock(self, clock: ValueTracker, end: float) -> None:
+        """Hold the start, run the clock to `end`, hold the end, in whole frames that add up to
+        length(): the file lasts what was asked, in every format.
+
+        Manim writes ceil(run_time * fps) frames for a play and int(duration * fps) for a frozen
+        wait; half a frame off each whole count makes both exact despite rounding.
+        """
+        fps = config.frame_rate
+        lead, motion, hold = (max(1, round(part * fps)) for part in self.timing())
+        motion = max(1, round(self.length() * fps) - lead - hold)
+        self.wait((lead + 0.5) / fps, frozen_frame=True)
+        self.play(clock.animate.set_value(end), run_time=(motion - 0.5) / fps, rate_func=linear)
+        self.wait((hold + 0.5) / fps, frozen_frame=True)

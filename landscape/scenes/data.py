@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid, sample
+from landscape.style import OptimizerStyle, styles_for
+from landscape.surfaces import Domain, get_surface
 from landscape.surfaces import Surface as LossSurface
-from landscape.surfaces import get_surface
 from landscape.trajectory import trace_all
 
 
@@ -28,12 +30,39 @@ class PathRecord(Protocol):
 
 
 @dataclass(frozen=True)
+class StepClock:
+    """What a path's row index means when rows are snapshots, not steps (a network's training):
+    the scenes then count epochs and optimizer steps."""
+
+    steps: np.ndarray = field(repr=False)  # (k,) optimizer steps taken at each row
+    per_epoch: float  # optimizer steps per epoch
+
+    def text(self, t: float, rows: int) -> str:
+        """'epoch 2.4/5  step 3600/7500' at fractional row t (of `rows` rows shown)."""
+        index = np.arange(len(self.steps))
+        step = int(np.interp(t, index, self.steps))
+        total = int(self.steps[min(rows, len(self.steps) - 1)])
+        epochs = total / self.per_epoch
+        width = len(str(total))
+        return (f"epoch {step / self.per_epoch:.1f}/{epochs:g}  "
+                f"step {step:>{width}d}/{total}")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class SceneData:
     """Everything a scene draws: the sampled surface and the runs over it."""
 
     grid: LossGrid
     paths: tuple[PathRecord, ...]  # one per optimizer configuration; each may hold several starts
     title: str  # what the surface is: "Rosenbrock", "MNIST MLP, test loss"
+    clock: StepClock | None = None  # rows are snapshots: count epochs and steps by this
+    notes: tuple[str, ...] = ()  # per path, a line shown under its legend entry (or none)
+
+    def step_text(self, t: float, rows: int) -> str:
+        """The counter at fractional row t: 'step 12/300', or the StepClock's words."""
+        if self.clock is not None:
+            return self.clock.text(t, rows)
+        return f"step {int(t):>{len(str(rows))}d}/{rows}"
 
     @property
     def steps(self) -> int:
@@ -47,6 +76,9 @@ def scene_data(
     *,
     title: str | None = None,
     resolution: int = 161,
+    fit: bool = True,
+    clock: StepClock | None = None,
+    notes: Sequence[str] = (),
 ) -> SceneData:
     """Build a SceneData from a surface (sampled here, on the CPU) or a finished LossGrid.
 
@@ -55,11 +87,20 @@ def scene_data(
         paths: Trajectory records (or objects with the same fields) over that surface.
         title: shown in the scene; default the grid's title.
         resolution: grid points per side when `source` is a Surface.
+        fit: for a Surface, view only the part the paths use (fitted_view) where they use
+            under a quarter of its domain.
+        clock: where the paths' rows are snapshots: their optimizer steps and epochs.
+        notes: per path, a line for its legend entry (e.g. how far off the slice it runs).
     """
-    grid = source if isinstance(source, LossGrid) else sample(source, resolution, device="cpu")
     paths = tuple(paths)
     if not paths:
         raise LandscapeError("a scene needs at least one optimizer run")
+    if isinstance(source, LossGrid):
+        grid = source
+    else:
+        view = fitted_view(source, paths) if fit else None
+        grid = sample(source if view is None else replace(source, domain=view), resolution,
+                      device="cpu")  # fmt: skip
     for p in paths:
         xy, loss = np.asarray(p.xy), np.asarray(p.loss)
         if xy.ndim != 3 or xy.shape[2] != 2 or loss.shape != xy.shape[:2] or len(xy) < 2:
@@ -71,7 +112,39 @@ def scene_data(
             raise LandscapeError(f"{p.label}: the start point is not finite")
     if not np.isfinite(grid.loss).any():
         raise LandscapeError(f"the grid of {grid.title or 'the surface'} holds no finite value")
-    return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title)
+    if notes and len(notes) != len(paths):
+        raise LandscapeError(f"{len(notes)} notes for {len(paths)} paths: give one per path")
+    return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title,
+                     clock=clock, notes=tuple(notes))  # fmt: skip
+
+
+FIT_SHARE = 0.25  # paths using less of the domain's area than this get a view fitted to them
+FIT_MARGIN = 0.15  # of the paths' extent, on every side of a fitted view
+
+
+def fitted_view(surface: LossSurface, paths: Sequence[PathRecord]) -> Domain | None:
+    """A view around the paths' points in the domain, and the minima nearest their ends, with
+    a margin, where they use under FIT_SHARE of the domain's area; else None (the domain)."""
+    (x0, x1), (y0, y1) = surface.domain
+    points = np.concatenate([np.asarray(p.xy, dtype=np.float64).reshape(-1, 2) for p in paths])
+    points = points[np.isfinite(points).all(-1)]
+    points = points[(points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
+                    & (points[:, 1] <= y1)]  # fmt: skip
+    if surface.minima:
+        minima = np.asarray(surface.minima, dtype=np.float64)
+        ends = [xy[np.isfinite(xy).all(-1)][-1] for p in paths for xy in np.moveaxis(
+            np.asarray(p.xy, dtype=np.float64), 1, 0)]  # fmt: skip
+        near = {int(np.argmin(np.linalg.norm(minima - end, axis=-1))) for end in ends}
+        points = np.concatenate([points, minima[sorted(near)]])
+    lo, hi = points.min(0), points.max(0)
+    extent = np.maximum(hi - lo, 1e-9)
+    if extent[0] * extent[1] >= FIT_SHARE * (x1 - x0) * (y1 - y0):
+        return None
+    # Sides at least half the longer one (the map keeps aspects within 1:2) and a margin.
+    extent = np.maximum(extent, 0.5 * extent.max()) * (1 + 2 * FIT_MARGIN)
+    middle = (lo + hi) / 2
+    (a0, b0), (a1, b1) = middle - extent / 2, middle + extent / 2
+    return (float(a0), float(a1)), (float(b0), float(b1))
 
 
 def lesson_data(surface: str, optimizers: Sequence[str], **kwargs: Any) -> SceneData:
@@ -83,13 +156,19 @@ def lesson_data(surface: str, optimizers: Sequence[str], **kwargs: Any) -> Scene
 
 @dataclass(frozen=True)
 class Track:
-    """One start of one run, up to its last valid step."""
+    """One start of one run, up to its last valid step, and what happened to it."""
 
     xy: np.ndarray = field(repr=False)  # (m, 2), m = last valid step + 1
     loss: np.ndarray = field(repr=False)  # (m,)
     path: int  # index into SceneData.paths
     start: int  # index of the start within that path
-    diverged: bool = False  # whether the run stopped early (left the bound or went NaN)
+    diverged_at: int | None = None  # first invalid step (left the bound or went NaN)
+    left_at: int | None = None  # first step outside the drawn domain (the view)
+    reached_at: int | None = None  # first step within the run's tolerance of a minimum
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_at is not None
 
     def at(self, t: float) -> tuple[np.ndarray, float, int]:
         """Position (2,), loss and whole step at fractional step t, held at the last step."""
@@ -102,14 +181,104 @@ class Track:
         return xy, float(self.loss[int(round(t))]), int(t)
 
 
+def _first(mask: np.ndarray) -> int | None:
+    return int(np.argmax(mask)) if mask.any() else None
+
+
 def tracks(data: SceneData) -> list[Track]:
-    """Every start of every path, cut where it diverged."""
+    """Every start of every path, cut where it diverged, with the steps where it diverged, left
+    the drawn domain and reached a minimum (that one from the record, where it has one)."""
+    (x0, x1), (y0, y1) = data.grid.domain
     found = []
     for p_index, p in enumerate(data.paths):
         xy, loss = np.asarray(p.xy, dtype=np.float64), np.asarray(p.loss, dtype=np.float64)
+        reached = np.asarray(getattr(p, "reached_at", np.full(xy.shape[1], -1)))  # (n,)
         for s in range(xy.shape[1]):
             valid = np.isfinite(xy[:, s]).all(-1) & np.isfinite(loss[:, s])
-            m = int(np.argmin(valid)) if not valid.all() else len(valid)
-            m = max(m, 1)
-            found.append(Track(xy[:m, s], loss[:m, s], p_index, s, diverged=m < len(valid)))
+            diverged_at = _first(~valid)
+            m = max(diverged_at if diverged_at is not None else len(valid), 1)
+            x, y = xy[:m, s, 0], xy[:m, s, 1]
+            outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
+            reached_at = int(reached[s]) if reached[s] >= 0 else None
+            found.append(Track(xy[:m, s], loss[:m, s], p_index, s, diverged_at,
+                               _first(outside), reached_at))  # fmt: skip
     return found
+
+
+@dataclass(frozen=True)
+class RunEvents:
+    """What happened to one path's starts, for scripts (`landscape render --json`)."""
+
+    optimizer: str
+    label: str
+    color: str  # "#rrggbb" its path is drawn in
+    diverged_at: tuple[int | None, ...]  # per start: first invalid step, or None
+    left_view_at: tuple[int | None, ...]  # per start: first step outside the view, or None
+    reached_at: tuple[int | None, ...]  # per start: first step near a minimum, or None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"optimizer": self.optimizer, "label": self.label, "color": self.color,
+                "diverged_at": list(self.diverged_at), "left_view_at": list(self.left_view_at),
+                "reached_at": list(self.reached_at)}  # fmt: skip
+
+
+def run_events(data: SceneData, colors: Sequence[str]) -> list[RunEvents]:
+    """One RunEvents per path of `data`, drawn in `colors` (one per path)."""
+    by_path: dict[int, list[Track]] = {}
+    for track in tracks(data):
+        by_path.setdefault(track.path, []).append(track)
+    return [RunEvents(p.optimizer, p.label, color,
+                      tuple(t.diverged_at for t in by_path[i]),
+                      tuple(t.left_at for t in by_path[i]),
+                      tuple(t.reached_at for t in by_path[i]))
+            for i, (p, color) in enumerate(zip(data.paths, colors, strict=True))]  # fmt: skip
+
+
+def scene_styles(data: SceneData) -> tuple[OptimizerStyle, ...]:
+    """One style per path, colours all different (landscape.style.styles_for)."""
+    return tuple(styles_for([p.optimizer for p in data.paths]))
+
+
+def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[str, float], ...]:
+    """Per path, what befell its first start that met anything ("left at step 3, diverged at
+    step 9"; "" if nothing) and the step from which to show it (the first event's)."""
+    events = []
+    for index in range(len(data.paths)):
+        words, first = "", math.inf
+        for track in found:
+            if track.path != index or (track.left_at is None and track.diverged_at is None):
+                continue
+            parts = []
+            if track.left_at is not None and (track.diverged_at is None
+                                              or track.left_at < track.diverged_at):  # fmt: skip
+                parts.append(f"left at step {track.left_at}")
+            if track.diverged_at is not None:
+                parts.append(f"diverged at step {track.diverged_at}")
+            words = ", ".join(parts)
+            first = min(s for s in (track.left_at, track.diverged_at) if s is not None)
+            break
+        events.append((words, float(first)))
+    return tuple(events)
+
+
+SETTLED = 0.002  # a run moving less than this share of the view's span has settled
+EARLY = 0.6  # runs that all settle within this share of the steps end the clip early
+
+
+def shown_steps(data: SceneData, found: Sequence[Track]) -> int:
+    """The steps worth animating: all, unless every run settles (stays within SETTLED of its
+    end in view), diverges or leaves for good before EARLY of them; then a little past the last."""
+    (x0, x1), (y0, y1) = data.grid.domain
+    tolerance = SETTLED * max(x1 - x0, y1 - y0)
+    end = 0
+    for track in found:
+        x, y = track.xy[:, 0], track.xy[:, 1]
+        in_view = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        moving = in_view & (np.linalg.norm(track.xy - track.xy[-1], axis=-1) > tolerance)
+        settled = int(np.flatnonzero(moving)[-1]) + 1 if moving.any() else 0
+        if track.diverged_at is not None:
+            settled = max(settled, track.diverged_at)
+        end = max(end, settled)
+    if end > EARLY * data.steps:
+        return data.steps
+    return min(data.steps, max(1, math.ceil(1.15 * end) + 1))

@@ -15,7 +15,9 @@ import numpy as np
 from manim import (
     DOWN,
     LEFT,
+    RIGHT,
     UL,
+    UP,
     Dot,
     Line,
     Star,
@@ -27,35 +29,57 @@ from manim import (
     VGroup,
     VMobject,
     config,
-    linear,
 )
 
 from landscape.grid import LossGrid
 from landscape.scenes.base import LandscapeScene
-from landscape.scenes.data import SceneData, Track, tracks
+from landscape.scenes.data import (
+    SceneData,
+    Track,
+    path_events,
+    scene_styles,
+    shown_steps,
+    tracks,
+)
 from landscape.scenes.geometry import (
     DEGREES,
     Box,
+    Stretch,
     View,
     bilinear,
     box,
+    camera_view,
     choose_view,
+    clip_to_view,
     colors,
     heights,
     inside,
+    inside_domain,
     nice_ticks,
     occluded,
     tick_text,
     view_direction,
     visible_runs,
 )
-from landscape.scenes.widgets import MapView, Typewriter, growing_path, label, marker
-from landscape.style import Theme, optimizer_style
+from landscape.scenes.widgets import (
+    MARGIN,
+    MIN_FONT,
+    MapView,
+    Typewriter,
+    appear_at,
+    event_marks,
+    growing_path,
+    label,
+    marker,
+    math_text,
+    outline_color,
+)
+from landscape.style import Theme
 
-SURFACE_RESOLUTION = 32  # faces per side: the static surface is drawn once, so 32 is cheap
+SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
 FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
 FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
-INSET_CENTER, INSET_ROOM = np.array([4.6, 0.9, 0.0]), (3.8, 3.3)  # the contour map beside it
+INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
 
 
 @dataclass(frozen=True)
@@ -66,7 +90,8 @@ class DescentTrack:
     color: str  # hex
     marker: str  # matplotlib marker code
     hidden: np.ndarray = field(repr=False)  # (m,) bool: behind a hill or off the drawn domain
-    stretches: tuple[tuple[int, int], ...]  # (first, last) steps of the visible trail pieces
+    stretches: tuple[Stretch, ...]  # the trail pieces in view and not behind a hill
+    map_stretches: tuple[Stretch, ...]  # the pieces in view (the flat map hides nothing)
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,7 @@ class DescentPlan:
     """Everything the descent scene draws, computed from a SceneData without rendering."""
 
     data: SceneData
+    steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     view: View  # camera angles and relief height
     geometry: Box  # surface (x, y, relief) -> world, before `offset`
     offset: np.ndarray = field(repr=False)  # (3,) world shift that frames the relief
@@ -85,13 +111,27 @@ class DescentPlan:
     floor: np.ndarray = field(repr=False)  # (4, 3) world points of the corners at height 0
     edges: tuple[tuple[int, int], ...]  # corner pairs of the two front floor edges
     left: int  # corner whose height edge is drawn: the leftmost on screen
-    minima: np.ndarray = field(repr=False)  # (k, 3) world points of the visible minima
+    minima: np.ndarray = field(repr=False)  # (k, 3) frame points of every minimum in view
     tracks: tuple[DescentTrack, ...]
+    legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
+    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
+
+    def screen(self, xy: np.ndarray) -> np.ndarray:
+        """(k, 2) surface points -> (k, 3) frame points where the camera shows them (for
+        marks drawn flat over the picture: Cairo has no depth to respect anyway)."""
+        return project(camera_for(self.view, self.zoom), self.place(xy))
 
     def place(self, xy: np.ndarray) -> np.ndarray:
         """(..., 2) surface points -> (..., 3) world points on the relief."""
         grid = self.data.grid
         return self.geometry.world(xy, bilinear(grid, self.relief, xy)) + self.offset
+
+
+def mesh_resolution(pixel_height: int) -> int:
+    """Faces per side: about one per 10 pixels of height, so that steep valleys show no
+    sawtooth of flat faces. The static surface is drawn once, so this costs once per render,
+    not per frame."""
+    return int(min(max(SURFACE_RESOLUTION, round(pixel_height / 10)), 96))
 
 
 def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
@@ -102,6 +142,13 @@ def camera_for(view: View, zoom: float = 1.0) -> ThreeDCamera:
     camera.set_zoom(zoom)
     camera.reset_rotation_matrix()
     return camera
+
+
+def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
+    """(k, 3) world points -> (k, 3) frame points (z = 0) where the camera shows them."""
+    found = camera.project_points(points) if len(points) else np.zeros((0, 3))
+    found[:, 2] = 0.0
+    return found
 
 
 def frame_relief(grid: LossGrid, view: View, geometry: Box,
@@ -124,10 +171,13 @@ def frame_relief(grid: LossGrid, view: View, geometry: Box,
     return -camera.get_rotation_matrix().T @ shift, float(zoom)
 
 
-def descent_plan(data: SceneData) -> DescentPlan:
-    """Choose the view, frame the relief, colour its faces and find what of each path shows."""
+def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> DescentPlan:
+    """Choose the view (the surface's own, or `camera` = (azimuth, elevation) degrees), frame
+    the relief, colour its faces and find what of each path shows."""
     grid = data.grid
-    view = choose_view(data)
+    view = choose_view(grid)
+    if camera is not None:
+        view = camera_view(*camera, height=view.height)
     relief, geometry = heights(grid), box(grid, view.height)
     offset, zoom = frame_relief(grid, view, geometry, relief)
 
@@ -136,7 +186,7 @@ def descent_plan(data: SceneData) -> DescentPlan:
 
     # The mesh: corners on the relief, each face coloured by the loss at its centre.
     (x0, x1), (y0, y1) = grid.domain
-    n = SURFACE_RESOLUTION
+    n = mesh_resolution(config.pixel_height)
     us, vs = np.linspace(x0, x1, n + 1), np.linspace(y0, y1, n + 1)
     vertices = place(np.stack(np.meshgrid(us, vs, indexing="ij"), -1))  # (n+1, n+1, 3)
     mid_u, mid_v = (us[:-1] + us[1:]) / 2, (vs[:-1] + vs[1:]) / 2
@@ -153,38 +203,51 @@ def descent_plan(data: SceneData) -> DescentPlan:
     left = int(np.argmin(screen[:, 0]))
 
     minima = np.array([m for m in grid.minima if inside(grid, m)]).reshape(-1, 2)
-    shown = minima[~occluded(grid, minima, view)] if len(minima) else minima
     drawn = []
-    for track in tracks(data):
-        style = optimizer_style(data.paths[track.path].optimizer, track.path)
+    found = tracks(data)
+    styles = scene_styles(data)
+    for track in found:
+        style = styles[track.path]
         # Not drawn: what the surface hides, and what lies off the drawn domain.
         outside = np.array([not inside(grid, p) for p in track.xy])
         hidden = occluded(grid, track.xy, view) | outside
-        drawn.append(DescentTrack(track, style.color, style.marker, hidden,
-                                  tuple(visible_runs(hidden))))  # fmt: skip
-    return DescentPlan(data, view, geometry, offset, zoom, relief, vertices, face_colors,
-                       corners, floor, edges, left, place(shown).reshape(-1, 3),
-                       tuple(drawn))  # fmt: skip
+        in_view = clip_to_view(track.xy, grid.domain)
+        shown = []
+        for stretch in in_view:
+            behind = occluded(grid, stretch.xy, view)
+            shown += [Stretch(stretch.xy[a : b + 1], stretch.steps[a : b + 1])
+                      for a, b in visible_runs(behind)]  # fmt: skip
+        drawn.append(DescentTrack(track, style.color, style.marker, hidden, tuple(shown),
+                                  tuple(in_view)))  # fmt: skip
+    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom, relief,
+                       vertices, face_colors, corners, floor, edges, left,
+                       project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
+                       tuple(drawn), tuple(p.describe() for p in data.paths),
+                       path_events(data, found))  # fmt: skip
 
 
 class DescentScene(LandscapeScene, ThreeDScene):
     """A ball rolls down the loss surface, leaving a trail, with the same path on a contour map
     beside it, the optimizer and its hyper-parameters, the step and the loss."""
 
-    make_plan = staticmethod(descent_plan)
+    view_angles: tuple[float, float] | None = None  # (azimuth, elevation); None: the surface's
+
+    @classmethod
+    def make_plan(cls, data: SceneData) -> DescentPlan:
+        return descent_plan(data, cls.view_angles)
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
         data, grid = plan.data, plan.data.grid
-        run_time, hold = self.timing()
         if not theme.transparent:
             self.camera.background_color = theme.background
         self.set_camera_orientation(phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES,
                                     zoom=plan.zoom)  # fmt: skip
+        self.renderer.camera.reset_rotation_matrix()  # else projections use the old angles
 
         # Draw surface
         (x0, x1), (y0, y1) = grid.domain
-        n = SURFACE_RESOLUTION
+        n = plan.face_colors.shape[0]
 
         def vertex(u: float, v: float) -> np.ndarray:
             i = int(round((u - x0) / (x1 - x0) * n))
@@ -207,47 +270,46 @@ class DescentScene(LandscapeScene, ThreeDScene):
         self.add(axes)
         self.add_fixed_in_frame_mobjects(*self.axis_labels(grid, plan.corners, floor,
                                                            list(plan.edges), theme))  # fmt: skip
+        # Minima are painted over the relief: a minimum in a pit is never hidden by its rim.
         stars = [Star(5, outer_radius=0.1, density=2).set_fill("#FFFFFF", 1)
-                 .set_stroke("#000000", 1).move_to(m + [0, 0, 0.05])
-                 for m in plan.minima]  # fmt: skip
+                 .set_stroke("#000000", 1.5).move_to(m) for m in plan.minima]  # fmt: skip
         if stars:
-            self.add_fixed_orientation_mobjects(*stars)
+            self.add_fixed_in_frame_mobjects(*stars)
 
         # Set up the map and the text
-        first = data.paths[0]
         title = VGroup(
-            label(" + ".join(p.describe() for p in data.paths), theme, 30,
-                  color=optimizer_style(first.optimizer, 0).color),
-            label(data.title, theme, 22),
+            label(math_text(data.title), theme, 30),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
-        if title.width > config.frame_width - 0.7:  # long hyper-parameter lists
-            title.scale_to_fit_width(config.frame_width - 0.7)
         title.to_corner(UL, buff=0.35)
         inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
         self.add_fixed_in_frame_mobjects(title, *inset.static)
 
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
         clock = ValueTracker(0)
+        outline = outline_color(theme)
         trails: list[VMobject] = []
         pins: list[VMobject] = []
         balls: list[VGroup] = []
+        marks: list[VMobject] = []
         for drawn in plan.tracks:
             track = drawn.track
-            points = plan.place(track.xy)
-            for a, b in drawn.stretches:
-                trails.append(growing_path(points[a : b + 1], a, clock, drawn.color, 4.5))
-            pins.append(growing_path(inset.points(track.xy), 0, clock, drawn.color, 3))
-            pin = marker(drawn.marker, drawn.color, 0.2)
-            pins.append(pin.add_updater(lambda m, t=track: m.move_to(inset.points(t.at(
-                clock.get_value())[0][None])[0]), call_updater=True))  # fmt: skip
+            for stretch in drawn.stretches:
+                trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
+                                           drawn.color, 4.5, outline))  # fmt: skip
+            for stretch in drawn.map_stretches:
+                pins.append(growing_path(inset.points(stretch.xy), stretch.steps, clock,
+                                         drawn.color, 3, outline))  # fmt: skip
+            pins.append(self.pin(drawn, inset, clock, outline))
             balls.append(self.ball(drawn, plan, clock))
-        readout = self.readout(plan.tracks[0].track, data.steps, clock, theme, inset)
+            for mark, step in event_marks(track, plan.screen, grid.domain, drawn.color, theme,
+                                          UP):  # fmt: skip
+                marks.append(appear_at(mark, step, clock))
+        readout = self.readout(plan, clock, theme, inset)
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
-        self.add_fixed_in_frame_mobjects(*pins, readout)
-        self.play(clock.animate.set_value(data.steps), run_time=run_time, rate_func=linear)
-        self.wait(hold)
+        self.add_fixed_in_frame_mobjects(*pins, *marks, *readout)
+        self.run_clock(clock, plan.steps)
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
                     edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
@@ -269,7 +331,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 if k == 1 and math.isclose(value, corners[a][axis]):
                     continue  # the front corner has the first edge's tick already
                 at = start + (value - corners[a][axis]) / span * (end - start)
-                tick = label(tick_text(value), theme, 16)
+                tick = label(tick_text(value), theme, MIN_FONT)
                 depth = max(depth, 2 * _reach(tick, normal))
                 found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
             name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
@@ -279,48 +341,103 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
     def ball(self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker) -> VGroup:
         """A shaded ball facing the camera, resting on the surface at the clock's step; gone
-        while a hill stands in front of it."""
+        while a hill stands in front of it, off the view, or after the run diverged."""
         r = 0.13
         body = Dot(radius=r, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
         shine = Dot(radius=0.35 * r, color="#FFFFFF", fill_opacity=0.75)
         ball = VGroup(body, shine.shift([-0.35 * r, 0.35 * r, 0]))
         lift = np.array([0, 0, 0.8 * r])
         track, hidden = drawn.track, drawn.hidden
+        domain = plan.data.grid.domain
 
         def roll(mob: VGroup) -> None:
             t = clock.get_value()
-            mob.move_to(plan.place(track.at(t)[0]) + lift)
-            shown = 0.0 if hidden[min(int(round(t)), len(hidden) - 1)] else 1.0
+            xy = track.at(t)[0]
+            gone = hidden[min(int(round(t)), len(hidden) - 1)] or not inside_domain(xy, domain)
+            gone = gone or (track.diverged and t >= track.diverged_at)
+            shown = 0.0 if gone else 1.0
+            if shown:
+                mob.move_to(plan.place(xy) + lift)
             body.set_fill(opacity=shown).set_stroke(opacity=shown)
             shine.set_fill(opacity=0.75 * shown)
 
         return ball.add_updater(roll, call_updater=True)
 
-    def readout(self, track: Track, steps: int, clock: ValueTracker, theme: Theme,
-                inset: MapView) -> VGroup:  # fmt: skip
-        """'step k / N' and 'loss v' under the map, rebuilt only when the numbers change."""
+    def pin(self, drawn: DescentTrack, inset: MapView, clock: ValueTracker,
+            outline: str) -> VMobject:  # fmt: skip
+        """The run's marker on the map; gone while off the map or after the run diverged."""
+        pin = marker(drawn.marker, drawn.color, 0.2).set_stroke(outline)
+        track, domain = drawn.track, inset.grid.domain
+
+        def move(m: VMobject) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = not inside_domain(xy, domain) or (track.diverged and t >= track.diverged_at)
+            m.move_to(inset.points(xy[None])[0]).set_opacity(0.0 if gone else 1.0)
+
+        return pin.add_updater(move, call_updater=True)
+
+    def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
+                inset: MapView) -> list[VMobject]:  # fmt: skip
+        """Under the map: 'step k/N', then per run its name and loss (rebuilt only when the
+        numbers change), its hyper-parameters, and what befell it, when it does."""
+        steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
-        rows = [Typewriter(theme, 24, corner), Typewriter(theme, 24, corner + [0, -0.45, 0])]
-        width = len(str(steps))
-        shown: dict[str, tuple[str, str]] = {}
+        room = config.frame_width / 2 - MARGIN - corner[0]
+        first = plan.data.step_text(0, steps)
+        step_row = Typewriter(theme, 22 if len(first) < 20 else 18, corner)
+        found: list[VMobject] = [step_row.write(first, len(first))]
+        found[0].add_updater(lambda m: step_row.retype(
+            m, plan.data.step_text(clock.get_value(), steps)))  # fmt: skip
+        firsts = {}
+        for drawn in plan.tracks:
+            firsts.setdefault(drawn.track.path, drawn)
+        y = corner[1] - 0.55
+        names = [label(line.partition(" (")[0], theme, 20) for line in plan.legend]
+        column = corner[0] + 0.32 + max(n.width for n in names) + 0.25  # where losses start
+        for index, line in enumerate(plan.legend):
+            # "■ Momentum   1.965e-05" over "lr=0.002, momentum=0.9": words stay >= MIN_FONT.
+            drawn = firsts[index]
+            settings = line.partition(" (")[2]
+            entry = VGroup(marker(drawn.marker, drawn.color, 0.2), names[index])
+            entry.arrange(RIGHT, buff=0.12).move_to([corner[0], y, 0], aligned_edge=UL)
+            row = Typewriter(theme, 20, np.array([column, y + 0.02, 0]))
+            found += [entry, self.loss_row(row, drawn.track, clock)]
+            y -= entry.height + 0.08
+            if settings:
+                words = label(settings.removesuffix(")"), theme, MIN_FONT, color=theme.muted)
+                if words.width > room - 0.32:
+                    words.scale_to_fit_width(room - 0.32)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
+            if plan.data.notes:
+                words = label(plan.data.notes[index], theme, MIN_FONT, color=theme.muted)
+                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
+                y -= words.height + 0.08
+            note, step = plan.events[index]
+            if note:
+                text = label(note, theme, MIN_FONT).move_to([corner[0] + 0.32, y, 0],
+                                                            aligned_edge=UL)  # fmt: skip
+                found.append(appear_at(text, step, clock))
+                y -= text.height + 0.08
+            y -= 0.14
+        return found
 
-        def lines(t: float) -> tuple[str, str]:
-            _, loss, step = track.at(t)
-            gone = track.diverged and t > step + 1
-            return (f"step {int(t):>{width}d}/{steps}",
-                    "loss diverged" if gone else f"loss {loss:.4g}")  # fmt: skip
+    @staticmethod
+    def loss_row(row: Typewriter, track: Track, clock: ValueTracker) -> VGroup:
+        shown: dict[str, str] = {}
 
-        first = lines(0.0)
-        readout = VGroup(rows[0].write(first[0], 6 + 2 * width), rows[1].write(first[1], 16))
+        def text(t: float) -> str:
+            loss = track.at(t)[1]
+            return "diverged" if track.diverged and t >= track.diverged_at else f"{loss:.4g}"
 
         def update(mob: VGroup) -> None:
-            text = lines(clock.get_value())
-            if shown.get("text") != text:
-                shown["text"] = text
-                rows[0].retype(mob[0], text[0])
-                rows[1].retype(mob[1], text[1])
+            now = text(clock.get_value())
+            if shown.get("text") != now:
+                shown["text"] = now
+                row.retype(mob, now)
 
-        return readout.add_updater(update)
+        return row.write(text(0.0), 10).add_updater(update)
 
 
 def _reach(mob: Text, direction: np.ndarray) -> float:

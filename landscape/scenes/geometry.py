@@ -12,7 +12,7 @@ import numpy as np
 from contourpy import contour_generator
 
 from landscape.grid import LossGrid
-from landscape.scenes.data import SceneData, Track, tracks
+from landscape.scenes.data import Track
 from landscape.style import SURFACE_CMAP, color_values
 
 CONTOUR_LEVELS = 14
@@ -63,14 +63,16 @@ def bilinear(grid: LossGrid, values: np.ndarray, xy: np.ndarray) -> np.ndarray:
             + (1 - a) * b * values[j + 1, i] + a * b * values[j + 1, i + 1])  # fmt: skip
 
 
-def contour_lines(grid: LossGrid, levels: int = CONTOUR_LEVELS) -> list[np.ndarray]:
-    """Iso-lines of the colour scale, evenly spaced: a list of (m, 2) arrays in (x, y)."""
+def contour_lines(grid: LossGrid, levels: int = CONTOUR_LEVELS) -> list[tuple[float, np.ndarray]]:
+    """Iso-lines of the colour scale, evenly spaced: (level as a fraction of the scale, (m, 2)
+    points in (x, y)) pairs."""
     values = color_values(grid, grid.loss)
     lo, hi = color_range(grid)
     generator = contour_generator(grid.x, grid.y, np.ma.masked_invalid(values))
     lines = []
     for level in np.linspace(lo, hi, levels + 2)[1:-1]:
-        lines.extend(line for line in generator.lines(level) if len(line) >= 2)
+        fraction = (level - lo) / (hi - lo)
+        lines.extend((fraction, line) for line in generator.lines(level) if len(line) >= 2)
     return lines
 
 
@@ -95,8 +97,12 @@ def nice_ticks(lo: float, hi: float, count: int = 4) -> list[float]:
 
 
 def inside(grid: LossGrid, point: Sequence[float]) -> bool:
-    (x0, x1), (y0, y1) = grid.domain
-    return x0 <= point[0] <= x1 and y0 <= point[1] <= y1
+    return inside_domain(point, grid.domain)
+
+
+def inside_domain(point: Sequence[float], domain) -> bool:
+    (x0, x1), (y0, y1) = domain
+    return bool(x0 <= point[0] <= x1 and y0 <= point[1] <= y1)
 
 
 def tick_text(value: float) -> str:
@@ -120,6 +126,87 @@ def thin(points: np.ndarray, spacing: float) -> np.ndarray:
     if len(points) > 1:
         keep.append(len(points) - 1)
     return np.array(keep)
+
+
+def trail_widths(lengths: Sequence[float], thinnest: float = 3.0,
+                 step: float = 3.5) -> tuple[float, ...]:  # fmt: skip
+    """Stroke width per path from the paths' lengths: the longest drawn first and widest, the
+    shortest last, thinnest, on top. Where trails coincide (Rosenbrock's valley) a run that
+    stopped early is never hidden under one that went on, and every trail still shows as a
+    band around the ones drawn over it."""
+    rank = np.argsort(np.argsort(-np.asarray(lengths, dtype=float), kind="stable"))
+    return tuple(thinnest + step * (len(lengths) - 1 - int(r)) for r in rank)
+
+
+# --- Paths against the edges of the view ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A piece of a path inside the view: its points, cut at the edges where it crosses them."""
+
+    xy: np.ndarray  # (k, 2) surface points
+    steps: np.ndarray  # (k,) fractional optimizer step of each point, increasing
+
+
+def _clip_segment(p: np.ndarray, q: np.ndarray, domain) -> tuple[float, float] | None:
+    """Liang-Barsky: the parameters (t0, t1) in [0, 1] of the part of p->q inside the domain."""
+    (x0, x1), (y0, y1) = domain
+    d = q - p
+    t0, t1 = 0.0, 1.0
+    for delta, low, high, at in ((d[0], x0, x1, p[0]), (d[1], y0, y1, p[1])):
+        if delta == 0:
+            if not low <= at <= high:
+                return None
+            continue
+        a, b = (low - at) / delta, (high - at) / delta
+        t0, t1 = max(t0, min(a, b)), min(t1, max(a, b))
+    return (t0, t1) if t0 <= t1 else None
+
+
+def clip_to_view(xy: np.ndarray, domain) -> list[Stretch]:
+    """The pieces of a path (m, 2) inside the domain, cut where they cross its edges: a path
+    that leaves is drawn to the edge and no further (never slid along it)."""
+    stretches: list[Stretch] = []
+    points: list[np.ndarray] = []
+    steps: list[float] = []
+
+    def close() -> None:
+        if points:
+            stretches.append(Stretch(np.array(points), np.array(steps)))
+            points.clear()
+            steps.clear()
+
+    if len(xy) == 1:
+        inside_one = _clip_segment(xy[0], xy[0], domain) is not None
+        return [Stretch(xy.copy(), np.zeros(1))] if inside_one else []
+    for i in range(len(xy) - 1):
+        p, q = xy[i], xy[i + 1]
+        part = _clip_segment(p, q, domain)
+        if part is None:
+            close()
+            continue
+        t0, t1 = part
+        if t0 > 0 or not points:
+            close()
+            points.append(p + t0 * (q - p))
+            steps.append(i + t0)
+        points.append(p + t1 * (q - p))
+        steps.append(i + t1)
+        if t1 < 1:
+            close()
+    close()
+    return stretches
+
+
+def exit_of(xy: np.ndarray, left_at: int, domain) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where a path that is outside the domain at step `left_at` (and inside before) crosses
+    the edge: the point (2,), the unit direction it travels (2,), and the fractional step."""
+    p, q = xy[left_at - 1], xy[left_at]
+    part = _clip_segment(p, q, domain)
+    t1 = part[1] if part is not None else 0.0
+    d = q - p
+    return p + t1 * d, d / (np.linalg.norm(d) or 1.0), left_at - 1 + t1
 
 
 # --- The 3-D view: the box and the camera that sees the whole path ---------------------------
@@ -194,21 +281,28 @@ def occluded(grid: LossGrid, points_xy: np.ndarray, view: View) -> np.ndarray:
     return (inside & (ground > ray[..., 2] + 0.02 * geometry.height)).any(-1)
 
 
-def choose_view(data: SceneData) -> View:
-    """The first of VIEWS that hides no point of any path, else the one that hides fewest."""
-    points = np.concatenate([t.xy for t in tracks(data)])
-    points = points[[inside(data.grid, p) for p in points]]  # the rest is not drawn anyway
-    if len(points) == 0:
-        return VIEWS[0]
-    points = points[np.linspace(0, len(points) - 1, min(len(points), 160)).round().astype(int)]
+def choose_view(grid: LossGrid) -> View:
+    """The first of VIEWS that hides none of the surface's low ground (its lowest third, where
+    runs go), else the one that hides least of it. It depends on the surface alone, so a
+    surface always gets the same camera, whatever runs are drawn on it."""
+    relief = heights(grid)
+    low = np.argwhere(relief <= np.quantile(relief, 1 / 3))  # (k, 2) rows (y, x)
+    low = low[np.linspace(0, len(low) - 1, min(len(low), 160)).round().astype(int)]
+    points = np.stack([np.asarray(grid.x)[low[:, 1]], np.asarray(grid.y)[low[:, 0]]], -1)
     best, fewest = VIEWS[0], math.inf
     for view in VIEWS:
-        hidden = int(occluded(data.grid, points, view).sum())
+        hidden = int(occluded(grid, points, view).sum())
         if hidden == 0:
             return view
         if hidden < fewest:
             best, fewest = view, hidden
     return best
+
+
+def camera_view(azimuth: float, elevation: float, height: float = VIEWS[0].height) -> View:
+    """A View from `--camera AZ,EL`: azimuth in degrees (-90 looks from the front, -y),
+    elevation in degrees above the floor's plane."""
+    return View(phi=90.0 - elevation, theta=azimuth, height=height)
 
 
 def visible_runs(hidden: np.ndarray) -> list[tuple[int, int]]:
@@ -229,35 +323,59 @@ def visible_runs(hidden: np.ndarray) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class LossAxis:
-    """The value axis of a loss chart: what it plots, its range and its labelled ticks."""
+    """The value axis of a loss chart: true values, never offset or floored.
 
-    grid: LossGrid  # its colour scale decides the axis: log10(f - f*) or f
+    Where f* is known it plots log10(loss - f*) and says so; the bottom follows the smallest
+    gap reached (a gap of exactly 0 is drawn at that bottom). Where f* is unknown it plots the
+    loss itself: on a log axis if every loss is positive and the surface spans decades, else
+    linearly (the saddle's loss falls without bound, through 0).
+    """
+
     lo: float  # bottom of the axis, in plotted values
     hi: float  # top of the axis, in plotted values
-    ticks: tuple[tuple[float, str], ...]  # (plotted value, text) up the side
+    ticks: tuple[tuple[float, str], ...]  # (plotted value, text) up the side, lowest first
     step_ticks: tuple[tuple[float, str], ...]  # (step, text) along the bottom
-    name: str  # "loss − f* (log)", "loss"
+    name: str  # "loss − f* (log scale)", "loss (log scale)", "loss"
+    step_name: str  # what runs along the bottom: "step", or "epoch" for snapshots of training
+    log: bool  # plotted values are log10 of (loss - offset)
+    offset: float  # f* where known, else 0
+    floor: float  # smallest positive loss - offset drawn (log axes): where 0 gaps sit
 
     def values(self, loss: np.ndarray) -> np.ndarray:
         """Plotted values of losses."""
-        return color_values(self.grid, loss)
+        loss = np.asarray(loss, dtype=np.float64)
+        if not self.log:
+            return loss
+        return np.log10(np.maximum(loss - self.offset, self.floor))
 
 
-def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int) -> LossAxis:
-    """Linear, or log10(f - f*) where the grid is log-scaled, as the colours."""
-    values = np.concatenate([color_values(grid, t.loss) for t in all_tracks])
-    values = values[np.isfinite(values)]
-    lo, hi = float(values.min()), float(values.max())
-    if grid.log_scale:
-        lo, hi = math.floor(lo), math.ceil(hi)
-    pad = 0.05 * (hi - lo or 1.0)
-    lo, hi = (lo, hi) if grid.log_scale and hi > lo else (lo - pad, hi + pad)
-    if grid.log_scale:
-        shown = range(int(lo), int(hi) + 1, max(1, (int(hi - lo) + 4) // 5))
-        ticks = tuple((float(v), power_of_ten(v)) for v in shown)
-        name = "loss − f* (log)" if grid.f_min else "loss (log)"
-    else:
-        ticks = tuple((v, tick_text(v)) for v in nice_ticks(lo, hi))
-        name = "loss"
+def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int,
+              epochs: tuple[np.ndarray, float] | None = None) -> LossAxis:  # fmt: skip
+    """The chart's axis for these runs' losses on this grid (see LossAxis). With `epochs` =
+    (optimizer steps at each row, steps per epoch) the bottom counts epochs."""
+    losses = np.concatenate([t.loss for t in all_tracks])
+    losses = losses[np.isfinite(losses)]
     step_ticks = tuple((s, tick_text(s)) for s in nice_ticks(0, steps))
-    return LossAxis(grid, lo, hi, ticks, step_ticks, name)
+    step_name = "step"
+    if epochs is not None:
+        at, per_epoch = epochs
+        whole = range(0, int(at[min(steps, len(at) - 1)] // per_epoch) + 1)
+        rows = np.interp([e * per_epoch for e in whole], at, np.arange(len(at)))
+        step_ticks = tuple((float(r), str(e)) for r, e in zip(rows, whole, strict=True))
+        step_name = "epoch"
+    offset = grid.f_min if grid.f_min is not None else 0.0
+    gaps = losses - offset
+    log = grid.f_min is not None or (grid.log_scale and bool((gaps > 0).all()))
+    if log and (gaps > 0).any():
+        floor = float(gaps[gaps > 0].min())
+        lo = math.floor(math.log10(floor))
+        hi = max(math.ceil(math.log10(float(gaps.max()))), lo + 1)
+        shown = range(lo, hi + 1, max(1, (hi - lo + 4) // 5))
+        name = "loss − f* (log scale)" if grid.f_min is not None else "loss (log scale)"
+        return LossAxis(float(lo), float(hi), tuple((float(v), power_of_ten(v)) for v in shown),
+                        step_ticks, name, step_name, True, offset, floor)  # fmt: skip
+    lo, hi = float(losses.min()), float(losses.max())
+    pad = 0.05 * (hi - lo or 1.0)
+    lo, hi = lo - pad, hi + pad
+    ticks = tuple((v, tick_text(v)) for v in nice_ticks(lo, hi))
+    return LossAxis(lo, hi, ticks, step_ticks, "loss", step_name, False, 0.0, 0.0)

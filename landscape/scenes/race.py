@@ -18,23 +18,44 @@ from manim import (
     Text,
     ValueTracker,
     VGroup,
+    VMobject,
     config,
-    linear,
 )
 
 from landscape.scenes.base import LandscapeScene
-from landscape.scenes.data import SceneData, Track, tracks
-from landscape.scenes.geometry import LossAxis, loss_axis, nice_ticks, tick_text
+from landscape.scenes.data import (
+    SceneData,
+    Track,
+    path_events,
+    scene_styles,
+    shown_steps,
+    tracks,
+)
+from landscape.scenes.geometry import (
+    LossAxis,
+    clip_to_view,
+    inside_domain,
+    loss_axis,
+    nice_ticks,
+    tick_text,
+    trail_widths,
+)
 from landscape.scenes.widgets import (
     MARGIN,
+    MIN_FONT,
     Chart,
     MapView,
     Typewriter,
+    appear_at,
+    color_bar,
+    event_marks,
     growing_path,
     label,
     marker,
+    math_text,
+    outline_color,
 )
-from landscape.style import OptimizerStyle, Theme, optimizer_style
+from landscape.style import OptimizerStyle, Theme
 
 RACE_MAP_CENTER, RACE_MAP_ROOM = np.array([-3.4, -0.3, 0.0]), (6.2, 5.8)
 CHART_CORNER, CHART_SIZE = np.array([1.0, -3.0, 0]), (5.7, 3.2)
@@ -45,18 +66,28 @@ class RacePlan:
     """Everything the race scene draws, computed from a SceneData without rendering."""
 
     data: SceneData
+    steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     tracks: tuple[Track, ...]  # every start of every run, cut where it diverged
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
+    widths: tuple[float, ...]  # trail width per path, drawn widest first (see trail_widths)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
+    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
     axis: LossAxis  # the loss chart's value axis
 
 
 def race_plan(data: SceneData) -> RacePlan:
-    """The runs' tracks, their styles and legend lines, and the loss chart's axis."""
+    """The runs' tracks, styles, trail widths, legend lines and events, and the chart's axis."""
     found = tuple(tracks(data))
-    styles = tuple(optimizer_style(p.optimizer, i) for i, p in enumerate(data.paths))
-    return RacePlan(data, found, styles, tuple(p.describe() for p in data.paths),
-                    loss_axis(data.grid, found, data.steps))  # fmt: skip
+    styles = scene_styles(data)
+    steps = shown_steps(data, found)
+    lengths = np.zeros(len(data.paths))
+    for track in found:
+        for stretch in clip_to_view(track.xy, data.grid.domain):
+            lengths[track.path] += np.linalg.norm(np.diff(stretch.xy, axis=0), axis=-1).sum()
+    return RacePlan(data, steps, found, styles, trail_widths(lengths),
+                    tuple(p.describe() for p in data.paths), path_events(data, found),
+                    loss_axis(data.grid, found, steps, None if data.clock is None else (
+                        data.clock.steps, data.clock.per_epoch)))  # fmt: skip
 
 
 class RaceScene(LandscapeScene, Scene):
@@ -64,20 +95,26 @@ class RaceScene(LandscapeScene, Scene):
     chart of their losses."""
 
     seconds = 10.0
-    make_plan = staticmethod(race_plan)
+
+    @classmethod
+    def make_plan(cls, data: SceneData) -> RacePlan:
+        return race_plan(data)
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
-        data, steps = plan.data, plan.data.steps
-        run_time, hold = self.timing()
+        data, steps = plan.data, plan.steps
+        outline = outline_color(theme)
         if not theme.transparent:
             self.camera.background_color = theme.background
 
         # Set up the map
-        title = label(data.title, theme, 30).to_corner(UL, buff=0.3)
+        title = label(math_text(data.title), theme, 30).to_corner(UL, buff=0.3)
         map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
         self.add(title, *map_view.static)
         self.add(*self.map_ticks(map_view, theme))
+        top = map_view.origin[1] + map_view.height
+        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - 1.7, 0])
+        self.add(*color_bar(data.grid, bar_bottom, 1.7, theme))  # above the chart's ticks
 
         # Set up the chart
         chart = Chart(plan.axis, steps, CHART_CORNER, *CHART_SIZE, theme)
@@ -86,6 +123,9 @@ class RaceScene(LandscapeScene, Scene):
                                  label(line, theme, 18)).arrange(RIGHT, buff=0.15)
                           for style, line in zip(plan.styles, plan.legend,
                                                  strict=True)])  # fmt: skip
+        for entry, note in zip(legend, data.notes, strict=False):
+            entry.add(label(note, theme, MIN_FONT, color=theme.muted).next_to(
+                entry[1], DOWN, buff=0.06, aligned_edge=LEFT))  # fmt: skip
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
         room = config.frame_width / 2 - MARGIN - chart.box.get_left()[0]
         if legend.width > room:  # long hyper-parameter lists: shrink rather than run off
@@ -95,45 +135,67 @@ class RaceScene(LandscapeScene, Scene):
 
         # Animate: the clock, then everything that reads it
         clock = ValueTracker(0)
-        movers = []
-        for track in plan.tracks:
-            style = plan.styles[track.path]
-            pin = marker(style.marker, style.color, 0.24)
-            pin.add_updater(lambda m, t=track: m.move_to(map_view.points(t.at(
-                clock.get_value())[0][None])[0]), call_updater=True)  # fmt: skip
-            head = Dot(radius=0.05, color=style.color)
-            head.add_updater(lambda m, t=track: m.move_to(chart.point(
-                t, clock.get_value())), call_updater=True)  # fmt: skip
-            movers += [
-                growing_path(map_view.points(track.xy), 0, clock, style.color, 3.5),
-                growing_path(chart.points(track), 0, clock, style.color, 3),
-            ]
-            movers += [pin, head]
-        typewriter = Typewriter(theme, 26, np.array([3.75, 3.75, 0]))
-        width = len(str(steps))
+        movers, marks = [], []
+        domain = data.grid.domain
+        for track in sorted(plan.tracks, key=lambda t: -plan.widths[t.path]):
+            style, width = plan.styles[track.path], plan.widths[track.path]
+            for stretch in clip_to_view(track.xy, domain):
+                movers.append(growing_path(map_view.points(stretch.xy), stretch.steps, clock,
+                                           style.color, width, outline))  # fmt: skip
+            movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
+                                       style.color, 3, outline))  # fmt: skip
+            movers += [self.pin(track, style, map_view, clock, outline),
+                       Dot(radius=0.05, color=style.color).add_updater(lambda m, t=track: m.move_to(
+                           chart.point(t, clock.get_value())), call_updater=True)]  # fmt: skip
+            for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP):
+                marks.append(appear_at(mark, step, clock))
+        for line, (text, step) in zip(legend, plan.events, strict=True):
+            if text:
+                note = label(text, theme, 18).next_to(line, RIGHT, buff=0.25)
+                marks.append(appear_at(note, step, clock))
+        first = data.step_text(0, steps)
+        typewriter = Typewriter(theme, 26, np.array([6.95 - 0.26 * len(first), 3.75, 0]))
 
         def tick(mob: VGroup) -> None:
-            typewriter.retype(mob, f"step {int(clock.get_value()):>{width}d}/{steps}")
+            typewriter.retype(mob, data.step_text(clock.get_value(), steps))
 
-        counter = typewriter.write(f"step {0:>{width}d}/{steps}", 6 + 2 * width)
+        counter = typewriter.write(first, len(first))
         counter.add_updater(tick)
-        self.add(*movers, counter)
-        self.play(clock.animate.set_value(steps), run_time=run_time, rate_func=linear)
-        self.wait(hold)
+        self.add(*movers, *marks, counter)
+        self.run_clock(clock, steps)
+
+    def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
+            outline: str) -> VMobject:  # fmt: skip
+        """The run's marker at the clock's step; gone while it is off the map or diverged."""
+        pin = marker(style.marker, style.color, 0.24).set_stroke(outline)
+        domain = map_view.grid.domain
+
+        def move(m: VMobject) -> None:
+            t = clock.get_value()
+            xy = track.at(t)[0]
+            gone = track.diverged and t >= track.diverged_at
+            shown = inside_domain(xy, domain) and not gone
+            m.move_to(map_view.points(xy[None])[0]).set_opacity(1.0 if shown else 0.0)
+
+        return pin.add_updater(move, call_updater=True)
 
     def map_ticks(self, map_view: MapView, theme: Theme) -> list[Text]:
         (x0, x1), (y0, y1) = map_view.grid.domain
         found = []
         for v in nice_ticks(x0, x1):
             at = map_view.points(np.array([[v, y0]]))[0]
-            found.append(label(tick_text(v), theme, 16).next_to(at, DOWN, 0.1))
+            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, DOWN, 0.1))
+        reach = 0.0  # how far the y tick labels stick out: the axis name goes beyond them
         for v in nice_ticks(y0, y1):
             at = map_view.points(np.array([[x0, v]]))[0]
-            found.append(label(tick_text(v), theme, 16).next_to(at, LEFT, 0.1))
+            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1))
+            reach = max(reach, found[-1].width)
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
         ylabel = label(map_view.grid.ylabel, theme, 20).rotate(PI / 2)
         found.append(ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT,
-                                    0.55))  # fmt: skip
+                                    0.22 + reach))  # fmt: skip
+        # Off the frame's edge it moves in, and then the map's ticks stay clear of it: it can
+        # only sit beside them, never on them.
         ylabel.shift(RIGHT * max(0.0, MARGIN - config.frame_width / 2 - ylabel.get_left()[0]))
         return found

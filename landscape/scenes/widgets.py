@@ -3,6 +3,10 @@ loss chart and a trail that grows with the clock. They draw what they are given.
 
 from __future__ import annotations
 
+import math
+import re
+
+import matplotlib
 import numpy as np
 from manim import (
     DEGREES,
@@ -11,6 +15,8 @@ from manim import (
     RIGHT,
     UL,
     UP,
+    Arrow,
+    BackgroundRectangle,
     Circle,
     ImageMobject,
     Line,
@@ -22,22 +28,32 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
+    config,
 )
+from manim.constants import DL, UR, LineJointType
 
 from landscape.grid import LossGrid
 from landscape.scenes.data import Track
 from landscape.scenes.geometry import (
     LossAxis,
+    color_range,
     contour_lines,
+    exit_of,
     heatmap,
     inside,
+    inside_domain,
+    nice_ticks,
+    power_of_ten,
     thin,
+    tick_text,
 )
-from landscape.style import Theme
+from landscape.style import SURFACE_CMAP, Theme
 
 FONT = "DejaVu Sans"  # ships with every Linux; Pango falls back elsewhere
 MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
+MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
+OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
 
 
 def marker(code: str, color: str, size: float) -> VMobject:
@@ -66,6 +82,22 @@ def marker(code: str, color: str, size: float) -> VMobject:
     return shape.set_fill(color, opacity=1).set_stroke("#FFFFFF", width=1.2)
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def math_text(expression: str) -> str:
+    """A Python expression as it is written in maths, in plain unicode (no LaTeX):
+    'x**2 + 10*y**2' -> 'x² + 10y²', '0.5*(x - y)**4' -> '0.5(x − y)⁴', 'sqrt(x)' -> '√(x)'."""
+    text = re.sub(
+        r"\*\*\s*(-?\d+)(?![.\d])", lambda m: m.group(1).translate(_SUPERSCRIPT), expression
+    )
+    text = re.sub(r"\*\*\s*\(?([^()\s]+)\)?", r"^\1", text)  # other powers: x^a
+    text = re.sub(r"(?<=[\d⁰¹²³⁴⁵⁶⁷⁸⁹])\s*\*\s*(?=[A-Za-z(])", "", text)  # 10*y -> 10y
+    text = re.sub(r"\s*\*\s*", "·", text)
+    text = text.replace("sqrt", "√").replace(" - ", " − ").replace("pi", "π")
+    return re.sub(r"(?<![\w.])-", "−", text)
+
+
 def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
           color: str | None = None) -> Text:  # fmt: skip
     return Text(text, font=MONO if mono else FONT, font_size=size,
@@ -76,7 +108,7 @@ class Typewriter:
     """Monospace text set from glyphs rendered once: a readout that changes every frame costs a
     few copies instead of a Pango layout and an SVG parse (~0.1 s) per frame."""
 
-    GLYPHS = "0123456789.e+-−/stplonaifdvrg:"
+    GLYPHS = "0123456789.e+-−/stplonaifdvrg:ch"
 
     def __init__(self, theme: Theme, size: float, corner: np.ndarray):
         master = label(self.GLYPHS, theme, size, mono=True).move_to(corner, aligned_edge=UL)
@@ -124,9 +156,10 @@ class MapView:
         image = ImageMobject(heatmap(grid))
         image.stretch_to_fit_width(self.width).stretch_to_fit_height(self.height)
         image.move_to(center)
-        lines = VGroup(*[VMobject().set_points_as_corners(self.points(line))
-                         for line in contour_lines(grid)])  # fmt: skip
-        lines.set_stroke("#FFFFFF", width=0.8, opacity=0.45)
+        # Light lines over the dark (low) half of the grey scale, dark over the light half.
+        lines = VGroup(*[VMobject().set_points_as_corners(self.points(line)).set_stroke(
+            "#FFFFFF" if level < 0.5 else "#000000", width=0.8, opacity=0.4)
+            for level, line in contour_lines(grid)])  # fmt: skip
         frame = Rectangle(width=self.width, height=self.height).move_to(center)
         frame.set_stroke(theme.muted, width=1.5)
         minima = VGroup(*[Star(5, outer_radius=0.09, density=2).set_fill("#FFFFFF", 1)
@@ -135,26 +168,136 @@ class MapView:
         self.static = [image, lines, frame, minima]
 
     def points(self, xy: np.ndarray) -> np.ndarray:
-        """(m, 2) surface points -> (m, 3) frame points (clamped to the map)."""
+        """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
+        callers clip paths with landscape.scenes.geometry.clip_to_view)."""
         (x0, x1), (y0, y1) = self.grid.domain
-        u = np.clip((xy[:, 0] - x0) / (x1 - x0), 0, 1) * self.width
-        v = np.clip((xy[:, 1] - y0) / (y1 - y0), 0, 1) * self.height
+        u = (xy[:, 0] - x0) / (x1 - x0) * self.width
+        v = (xy[:, 1] - y0) / (y1 - y0) * self.height
         return self.origin + np.stack([u, v, np.zeros_like(u)], -1)
 
 
-def growing_path(points: np.ndarray, first: int, clock: ValueTracker, color: str,
-                 width: float, spacing: float = 0.015) -> VMobject:  # fmt: skip
-    """A polyline through `points` (one per step from step `first` on) drawn up to the clock."""
+def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
+                 width: float, outline: str | None = None,
+                 spacing: float = 0.015) -> VMobject:  # fmt: skip
+    """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
+    up to the clock; `outline` draws a thin contrasting edge behind it."""
     keep = thin(points, spacing)
-    full = VMobject().set_points_as_corners(points[keep]).set_stroke(color, width=width)
+    # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
+    full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
+    full.set_stroke(color, width=width)
+    if outline is not None:
+        full.set_stroke(outline, width=width + OUTLINE, background=True)
     progress = np.linspace(0.0, 1.0, len(keep))
     trail = full.copy()
 
     def grow(mob: VMobject) -> None:
-        done = float(np.interp(clock.get_value(), first + keep, progress, left=0.0))
+        done = float(np.interp(clock.get_value(), steps[keep], progress, left=0.0))
         mob.pointwise_become_partial(full, 0, done)
 
     return trail.add_updater(grow, call_updater=True)
+
+
+def appear_at(mob: VMobject, step: float, clock: ValueTracker) -> VMobject:
+    """Hide `mob` until the clock reaches `step` (the moment its event happens)."""
+    state = {"shown": None}
+
+    def update(m: VMobject) -> None:
+        shown = clock.get_value() >= step
+        if shown != state["shown"]:
+            state["shown"] = shown
+            m.set_opacity(1.0 if shown else 0.0)
+
+    return mob.add_updater(update, call_updater=True)
+
+
+def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
+    """An x in `color` with a contrasting edge: where a run diverged."""
+    r = size / 2
+    arms = [Line(center + [-r, -r, 0], center + [r, r, 0]),
+            Line(center + [-r, r, 0], center + [r, -r, 0])]  # fmt: skip
+    edge = VGroup(*[a.copy().set_stroke(outline, width=9) for a in arms])
+    return VGroup(edge, VGroup(*arms).set_stroke(color, width=5))
+
+
+def event_marks(track: Track, place, domain, color: str, theme: Theme,
+                up: np.ndarray) -> list[tuple[VMobject, float]]:  # fmt: skip
+    """What marks a run's divergence and its exit from the view, each with the step at which
+    it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
+    direction that reads as up on screen (labels sit above their mark)."""
+    marks: list[tuple[VMobject, float]] = []
+    outline = outline_color(theme)
+    if track.left_at is not None and track.left_at > 0:
+        point, direction, step = exit_of(track.xy, track.left_at, domain)
+        at = place(point[None])[0]
+        toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
+        toward = toward / (np.linalg.norm(toward) or 1.0)
+        arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
+                      max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
+        edge = arrow.copy().set_color(outline).set_stroke(width=10)
+        text = label(f"left at step {track.left_at}", theme, MIN_FONT)
+        reach = 0.5 * (abs(toward[0]) * text.width + abs(toward[1]) * text.height)
+        text.move_to(at + (0.62 + reach) * toward)  # beyond the tip, where the run went
+        _keep_in_frame(text)
+        marks.append((VGroup(edge, arrow, _backed(text, theme)), step))
+    if track.diverged_at is not None:
+        last = track.xy[-1]
+        text = label(f"diverged at step {track.diverged_at}", theme, MIN_FONT)
+        if inside_domain(last, domain):
+            at = place(last[None])[0]
+            mark = cross(at, color, 0.22, outline)
+            text.move_to(at + (0.22 + text.height / 2) * up)
+            _keep_in_frame(text)
+            marks.append((VGroup(mark, _backed(text, theme)), float(track.diverged_at)))
+        elif marks:  # it left first: the word goes under the exit's
+            text.next_to(marks[-1][0][-1], -up, buff=0.08)
+            marks.append((_backed(text, theme), float(track.diverged_at)))
+    return marks
+
+
+def outline_color(theme: Theme) -> str:
+    """The thin edge around trails and marks: the background, so touching trails part."""
+    return "#000000" if theme.transparent else theme.background
+
+
+def _span(domain) -> float:
+    (x0, x1), (y0, y1) = domain
+    return max(x1 - x0, y1 - y0)
+
+
+def _backed(text: Text, theme: Theme) -> VGroup:
+    """The text on a patch of the background: readable over a light surface or a trail."""
+    patch = BackgroundRectangle(text, color=outline_color(theme), fill_opacity=0.8, buff=0.05)
+    return VGroup(patch, text)
+
+
+def _keep_in_frame(mob: VMobject) -> None:
+    """Shift `mob` inside the frame, MARGIN from its edges."""
+    half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
+    low, high = mob.get_corner(DL)[:2], mob.get_corner(UR)[:2]
+    mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
+
+
+def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
+              width: float = 0.16) -> list[VMobject]:  # fmt: skip
+    """A vertical colour bar of the surface's colour scale, its bottom-left at `bottom`, ticks
+    on its right: decades of loss (− f*) on log scales, round values on linear ones."""
+    lo, hi = color_range(grid)
+    column = matplotlib.colormaps[SURFACE_CMAP](np.linspace(1, 0, 256))[:, None] * 255
+    image = ImageMobject(np.repeat(column.round().astype(np.uint8), 2, axis=1))
+    image.stretch_to_fit_width(width).stretch_to_fit_height(height)
+    image.move_to(bottom + np.array([width / 2, height / 2, 0]))
+    frame = Rectangle(width=width, height=height).move_to(image).set_stroke(theme.muted, 1.5)
+    if grid.log_scale:
+        values = [(float(k), power_of_ten(k)) for k in range(math.ceil(lo), math.floor(hi) + 1)]
+        values = values[:: max(1, (len(values) + 3) // 4)]
+    else:
+        values = [(v, tick_text(v)) for v in nice_ticks(lo, hi, 3)]
+    ticks = [label(text, theme, MIN_FONT).next_to(
+        bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
+        for v, text in values]  # fmt: skip
+    name = "loss − f*" if grid.log_scale and grid.f_min is not None else "loss"
+    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1)
+    return [image, frame, *ticks, title]
 
 
 class Chart:
@@ -169,14 +312,14 @@ class Chart:
         self.box.set_stroke(theme.muted, width=1.5)
         ticks = []
         for s, text in axis.step_ticks:
-            ticks.append(label(text, theme, 16).next_to(self.at(s, axis.lo), DOWN, 0.1))
+            ticks.append(label(text, theme, MIN_FONT).next_to(self.at(s, axis.lo), DOWN, 0.1))
         for v, text in axis.ticks:
             at = self.at(0, v)
-            ticks.append(label(text, theme, 16).next_to(at, LEFT, 0.1))
+            ticks.append(label(text, theme, MIN_FONT).next_to(at, LEFT, 0.1))
             ticks.append(
                 Line(at, at + np.array([width, 0, 0])).set_stroke(theme.muted, 0.6, opacity=0.5)
             )
-        ticks.append(label("step", theme, 20).next_to(self.box, DOWN, 0.42))
+        ticks.append(label(axis.step_name, theme, 20).next_to(self.box, DOWN, 0.42))
         ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.1)
                      .align_to(self.box, RIGHT))  # fmt: skip
         self.static = [self.box, *ticks]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from landscape.slice.directions import Plane, pca_plane, plane_through, random_p
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
 from landscape.slice.project import ProjectedPath, project, project_runs
 from landscape.trajectory import Trajectory
+
+if TYPE_CHECKING:  # the scenes load Manim: imported where used
+    from landscape.scenes.data import SceneData
 
 DIRECTIONS = ("pca", "random", "plane")
 SPLITS = ("test", "train")
@@ -159,14 +162,22 @@ def mnist_scene_data(
     *,
     on_plane: bool = False,
     **options: Any,
-) -> tuple[LossGrid, list[Trajectory]]:
-    """(LossGrid, trajectories) for the Manim scenes: mnist_slice(optimizers, **options).
+) -> SceneData:
+    """What the Manim scenes draw of mnist_slice(optimizers, **options): the loss grid, the
+    runs, a clock counting epochs and optimizer steps, and per run how far off the plane it
+    lies (figure.off_plane).
 
     The trajectories' loss is the snapshots' true loss; with `on_plane`, the loss at their
     projected points (the height of the drawn surface under them).
     """
+    from landscape.scenes.data import StepClock, scene_data
+    from landscape.slice.figure import off_plane
+
     found = mnist_slice(optimizers, **options)
-    return found.loss_grid(), found.trajectories(on_plane=on_plane)
+    steps = np.asarray(found.paths[0].steps)
+    clock = StepClock(steps, float(steps[-1]) / found.settings["epochs"])
+    return scene_data(found.loss_grid(), found.trajectories(on_plane=on_plane), clock=clock,
+                      notes=[off_plane(p) for p in found.paths])  # fmt: skip
 
 
 def slices_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
