@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from landscape.errors import LandscapeError
@@ -180,3 +181,44 @@ def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
             )()
             scene.render()
         assert scene.teaching.scene.name == name and scene.plan is not None
+
+
+@pytest.mark.parametrize("name", ["sgd-update", "saddle"])
+def test_the_evidence_card_covers_nothing_on_the_last_frame(name, monkeypatch, tmp_path):
+    # A dry run builds every mobject and plays every animation without drawing a frame; the
+    # Chart spy keeps the loss chart the race made, to find it on the last frame.
+    from manim import ValueTracker, tempconfig
+
+    from landscape.lesson.slides import teaching_class
+    from landscape.scenes import race
+
+    charts = []
+    real = race.Chart
+
+    def spy(*args, **kwargs):
+        charts.append(real(*args, **kwargs))
+        return charts[-1]
+
+    monkeypatch.setattr(race, "Chart", spy)
+    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
+               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    with tempconfig(options):
+        scene = teaching_class(name, seconds=0.5, slides_folder=tmp_path / "slides")()
+        scene.render()
+
+    def bounds(mobject):
+        return mobject.get_corner([-1, -1, 0])[:2], mobject.get_corner([1, 1, 0])[:2]
+
+    def apart(a, b):
+        (a0, a1), (b0, b1) = bounds(a), bounds(b)
+        return bool(np.any(a1 <= b0) or np.any(b1 <= a0))
+
+    (chart,) = charts
+    assert scene.card in scene.mobjects
+    assert apart(scene.card, chart.box), "the card covers the loss chart"
+    for mobject in chart.static:  # its ticks and the axis names too
+        assert apart(scene.card, mobject)
+    others = [m for m in scene.mobjects if m is not scene.card and not isinstance(m, ValueTracker)]
+    assert all(apart(scene.card, m) for m in others), "the card covers part of the picture"
+    # and the picture still fills most of the frame's height
+    assert chart.box.height > 0.6 * race.CHART_SIZE[1]

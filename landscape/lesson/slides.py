@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from manim import (
     DOWN,
     LEFT,
     FadeIn,
     FadeOut,
+    Group,
     ManimColor,
+    Mobject,
     Rectangle,
     Text,
     ThreeDScene,
@@ -164,10 +167,22 @@ class Teaching:
         body = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
         back = Rectangle(width=body.width + 0.6, height=body.height + 0.5, stroke_width=0,
                          fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
-        box = VGroup(back, body.move_to(back)).to_edge(DOWN, buff=0.3)
+        self.card = VGroup(back, body.move_to(back)).to_edge(DOWN, buff=0.3)
         if isinstance(self, ThreeDScene):
-            self.add_fixed_in_frame_mobjects(box)
-        self.play(FadeIn(box), run_time=0.5)
+            # The 3-D picture cannot be shrunk on screen like the flat one: the card goes over
+            # it (no teaching scene is drawn in 3-D today).
+            self.add_fixed_in_frame_mobjects(self.card)
+            self.play(FadeIn(self.card), run_time=0.5)
+        else:
+            # The finished picture shrinks toward the top of the frame, leaving the bottom to
+            # the card: the card covers none of the map, the chart or their labels. The runs
+            # are over, so the updaters that placed everything by the clock are dropped.
+            picture = Group(*[m for m in self.mobjects if not isinstance(m, ValueTracker)])
+            for mobject in picture:
+                mobject.clear_updaters()
+            scale, about = make_room(picture, self.card)
+            self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
+                      run_time=0.5)  # fmt: skip
         self.wait(CARD_SECONDS - 0.5)
 
     def play(self, *animations: Any, **kwargs: Any) -> None:
@@ -185,6 +200,15 @@ class Teaching:
         self.next_slide(notes=f"Step {moment}: {self.teaching.evidence[0]}")
         super().play(clock.animate.set_value(steps), run_time=run_time * (1 - moment / steps),
                      rate_func=linear)  # fmt: skip
+
+
+def make_room(picture: Mobject, card: Mobject, gap: float = 0.15) -> tuple[float, np.ndarray]:
+    """The scale, and the point at the picture's top middle to scale it about, that lift the
+    picture's bottom `gap` above the card's top (1: it is already clear of it)."""
+    top, bottom = picture.get_top()[1], picture.get_bottom()[1]
+    room = top - (card.get_top()[1] + gap)
+    scale = min(1.0, room / (top - bottom))
+    return scale, np.array([0.0, top, 0.0])
 
 
 def _clock(animations: tuple) -> ValueTracker | None:
