@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from manim import (
     ThreeDScene,
     ValueTracker,
     VGroup,
+    VMobject,
     config,
     linear,
 )
@@ -180,7 +182,7 @@ class Teaching:
             picture = Group(*[m for m in self.mobjects if not isinstance(m, ValueTracker)])
             for mobject in picture:
                 mobject.clear_updaters()
-            scale, about = make_room(picture, self.card)
+            scale, about = make_room(picture.submobjects, self.card)
             self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
                       run_time=0.5)  # fmt: skip
         self.wait(CARD_SECONDS - 0.5)
@@ -202,13 +204,28 @@ class Teaching:
                      rate_func=linear)  # fmt: skip
 
 
-def make_room(picture: Mobject, card: Mobject, gap: float = 0.15) -> tuple[float, np.ndarray]:
-    """The scale, and the point at the picture's top middle to scale it about, that lift the
-    picture's bottom `gap` above the card's top (1: it is already clear of it)."""
-    top, bottom = picture.get_top()[1], picture.get_bottom()[1]
-    room = top - (card.get_top()[1] + gap)
-    scale = min(1.0, room / (top - bottom))
+def make_room(picture: Sequence[Mobject], card: Mobject,
+              gap: float = 0.15) -> tuple[float, np.ndarray]:  # fmt: skip
+    """The scale, and the point at the top middle of the frame to scale `picture` about, that
+    lift the bottom of what it shows `gap` above the card's top (1: already clear of it).
+
+    Only what is visible and on screen counts: a run's marker that left the map is parked,
+    transparent, wherever its path went, and tick labels may stick out past the frame."""
+    shown = [m for m in picture if visible(m)]
+    half = config.frame_height / 2
+    top = min(half, max(m.get_top()[1] for m in shown))
+    bottom = max(-half, min(m.get_bottom()[1] for m in shown))
+    scale = min(1.0, (top - card.get_top()[1] - gap) / (top - bottom))
     return scale, np.array([0.0, top, 0.0])
+
+
+def visible(mobject: Mobject) -> bool:
+    """Whether any part of `mobject` is drawn with some opacity."""
+    return any(
+        np.any(part.get_fill_opacities() > 0) or np.any(part.get_stroke_opacities() > 0)
+        if isinstance(part, VMobject) else True
+        for part in mobject.family_members_with_points()
+    )  # fmt: skip
 
 
 def _clock(animations: tuple) -> ValueTracker | None:
