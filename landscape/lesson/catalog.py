@@ -21,6 +21,8 @@ class LessonScene:
     view: str  # how it is drawn: "race" (2-D map and loss chart), "descent" (3-D), "mnist"
     runs: Callable[[], LessonRuns] = lambda: LessonRuns(None, ())
     check: Callable[[LessonRuns], list[str]] = lambda runs: []
+    show: tuple[str, ...] = ()  # teaching overlays (landscape.lesson.overlays): "gradient",
+    # "equation"; their runs record the optimizer's state
 
     def evidence(self, runs: LessonRuns | None = None) -> list[str]:
         """The claim checked on `runs` (computed when not given): sentences with the numbers.
@@ -36,7 +38,7 @@ SCENES: tuple[LessonScene, ...] = (
         "SGD iteratively updates the weights based on the negative gradient of the loss. "
         "Imagine a ball rolling down a bumpy hill. It might get stuck in a small valley instead "
         "of reaching the global minimum at the bottom.",
-        "race", claims.runs_sgd_update, claims.check_sgd_update,
+        "race", claims.runs_sgd_update, claims.check_sgd_update, ("gradient",),
     ),
     LessonScene(
         "learning-rate", "The learning rate",
@@ -70,7 +72,7 @@ SCENES: tuple[LessonScene, ...] = (
         "Adam maintains an exponentially decaying average of gradients and another average of "
         "squared gradients with a bias correction. It considers both the immediate slope and "
         "the historical fluctuations.",
-        "race", claims.runs_adam, claims.check_adam,
+        "race", claims.runs_adam, claims.check_adam, ("equation",),
     ),
     LessonScene(
         "noise", "Noisy gradients",

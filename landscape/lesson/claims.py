@@ -83,7 +83,7 @@ STYBLINSKI_LOCAL = (2.746803, 2.746803)  # the shallowest of its four minima (f 
 def runs_sgd_update() -> LessonRuns:
     s = get_surface("styblinski_tang")
     opts = [get_optimizer(n, lr=0.005) for n in ("sgd", "momentum")]
-    return _race(s, opts, starts=[(4.5, 4.5)], steps=300)
+    return _race(s, opts, starts=[(4.5, 4.5)], steps=300, record_state=True)
 
 
 def check_sgd_update(r: LessonRuns) -> list[str]:
@@ -172,7 +172,7 @@ def check_rmsprop(r: LessonRuns) -> list[str]:
 
 
 def runs_adam() -> LessonRuns:
-    return _race(VALLEY, ["adam"], steps=150, moment=1)
+    return _race(VALLEY, ["adam"], steps=150, moment=1, record_state=True)
 
 
 def check_adam(r: LessonRuns) -> list[str]:

@@ -43,9 +43,13 @@ from manim import (
 from manim.animation.transform import _MethodAnimation
 from manim_slides.slide.manim import Slide as _Slide
 
+from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
 from landscape.lesson.claims import LessonRuns
+from landscape.lesson.overlays import Overlay, adam_overlay, gradient_overlay
+from landscape.lesson.overlays import draw as draw_overlay
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
+from landscape.scenes.data import scene_styles, shown_steps, tracks
 from landscape.scenes.widgets import label
 from landscape.style import Theme, optimizer_style
 
@@ -97,6 +101,7 @@ class TeachingPlan:
     data: SceneData  # the surface (or MNIST slice) and the runs, as landscape.scenes reads it
     evidence: tuple[str, ...]  # the claim's check: sentences with the measured numbers
     moment: int  # the step at which to pause inside the animation; 0: none
+    overlay: Overlay = Overlay()  # drawn over the runs: arrows at the balls, equations
 
 
 def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
@@ -112,7 +117,22 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
         data = scene_data(grid, paths, title=scene.title)
     else:
         data = scene_data(runs.surface, runs.runs, title=scene.title)
-    return TeachingPlan(scene, data, evidence, runs.moment if runs.moment < data.steps else 0)
+    moment = runs.moment if runs.moment < data.steps else 0
+    return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data))
+
+
+def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> Overlay:
+    """What scene.show asks for, from its runs' recorded optimizer state."""
+    if not scene.show:
+        return Overlay()
+    if scene.view != "race":
+        raise LandscapeError(f"{scene.name}: overlays are drawn on the 2-D race only")
+    colors = tuple(style.color for style in scene_styles(data))
+    return Overlay(
+        arrows=gradient_overlay(runs.runs, colors) if "gradient" in scene.show else None,
+        equations=(adam_overlay(runs.runs[0], shown_steps(data, tuple(tracks(data))))
+                   if "equation" in scene.show else None),
+    )  # fmt: skip
 
 
 class Teaching:
@@ -186,6 +206,13 @@ class Teaching:
             self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
                       run_time=0.5)  # fmt: skip
         self.wait(CARD_SECONDS - 0.5)
+
+    def run_clock(self, clock: ValueTracker, end: float) -> None:
+        # The race has drawn the runs; the overlays go over them, on the same clock.
+        overlay = self.teaching.overlay
+        if overlay.arrows is not None or overlay.equations is not None:
+            self.add(*draw_overlay(overlay, self.map_view, clock, self.style()))
+        super().run_clock(clock, end)
 
     def play(self, *animations: Any, **kwargs: Any) -> None:
         # The base scenes move everything with one play() of their step clock; to pause at the
