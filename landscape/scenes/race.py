@@ -193,9 +193,11 @@ class RaceScene(LandscapeScene, Scene):
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
         ylabel = label(map_view.grid.ylabel, theme, 20).rotate(PI / 2)
-        found.append(ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT,
-                                    0.22 + reach))  # fmt: skip
-        # Off the frame's edge it moves in, and then the map's ticks stay clear of it: it can
-        # only sit beside them, never on them.
-        ylabel.shift(RIGHT * max(0.0, MARGIN - config.frame_width / 2 - ylabel.get_left()[0]))
+        ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT, 0.22 + reach)
+        if ylabel.get_left()[0] < MARGIN - config.frame_width / 2:
+            # No room beside the ticks (long names, "PC2 (24.6%)"): upright, above the axis.
+            corner = map_view.points(np.array([[x0, y1]]))[0]
+            ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.12)
+            ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
+        found.append(ylabel)
         return found
