@@ -224,3 +224,12 @@ def test_the_evidence_card_covers_nothing_on_the_last_frame(name, monkeypatch, t
     # The picture still fills most of the frame's height, and has not been pushed off its top
     assert chart.box.height > 0.6 * race.CHART_SIZE[1]
     assert chart.box.get_top()[1] < config.frame_height / 2 - 1.0
+
+
+@pytest.mark.slow
+def test_the_mnist_scene_draws_the_slice_under_its_own_title():
+    from landscape.lesson.slides import teaching_plan
+
+    plan = teaching_plan("mnist")
+    assert plan.data.title == "The lesson's experiment: MNIST"
+    assert plan.data.clock is not None and len(plan.data.paths) == 3  # SGD, RMSProp, Adam

@@ -113,8 +113,7 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
     if scene.view == "mnist":
         from landscape.slice.mnist import mnist_scene_data
 
-        grid, paths = mnist_scene_data(device="cpu")
-        data = scene_data(grid, paths, title=scene.title)
+        data = dataclasses.replace(mnist_scene_data(device="cpu"), title=scene.title)
     else:
         data = scene_data(runs.surface, runs.runs, title=scene.title)
     moment = runs.moment if runs.moment < data.steps else 0
