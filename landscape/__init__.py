@@ -7,7 +7,7 @@ figures (matplotlib), scenes (Manim) and data files. The CLI is a thin layer ove
 from landscape.errors import LandscapeError
 from landscape.export import load_trajectories, save_trajectories
 from landscape.grid import LossGrid, sample
-from landscape.optimizers import OptimizerSpec, get_optimizer, optimizer_names
+from landscape.optimizers import OptimizerSpec, SwitchSpec, get_optimizer, optimizer_names, switch
 from landscape.surfaces import Surface, from_function, get_surface, surface_names
 from landscape.trajectory import Trajectory, trace, trace_all
 
@@ -16,6 +16,7 @@ __all__ = [
     "LossGrid",
     "OptimizerSpec",
     "Surface",
+    "SwitchSpec",
     "Trajectory",
     "from_function",
     "get_optimizer",
@@ -25,6 +26,7 @@ __all__ = [
     "sample",
     "save_trajectories",
     "surface_names",
+    "switch",
     "trace",
     "trace_all",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,10 @@ class OptimizerSpec:
 
 
 def describe(label: str, settings: Mapping[str, Any]) -> str:
-    """ "Adam (lr=0.05, betas=(0.8, 0.99))"."""
+    """ "Adam (lr=0.05, betas=(0.8, 0.99))". A switch's settings hold one mapping per stage,
+    keyed by the stage's label: "Adam (lr=0.05) > SGD@200 (lr=0.001)"."""
+    if settings and all(isinstance(v, Mapping) for v in settings.values()):
+        return " > ".join(describe(stage, hyper) for stage, hyper in settings.items())
     shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
     return f"{label} ({shown})" if shown else label
 
@@ -109,26 +112,129 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class SwitchSpec:
+    """Optimizers taking over one from another mid-run ("adam>sgd@200"): each later stage
+    starts from where the previous one left the point, with fresh state (a new optimizer)."""
+
+    stages: tuple[OptimizerSpec, ...]  # in the order they run; at least two
+    at: tuple[int, ...]  # (stages-1,) step at which stage i+1 takes over; increasing, >= 1
+
+    @property
+    def name(self) -> str:
+        """ "adam>sgd@200": the text that asks for this switch."""
+        return self.stages[0].name + "".join(
+            f">{s.name}@{k}" for s, k in zip(self.stages[1:], self.at, strict=True)
+        )
+
+    @property
+    def label(self) -> str:
+        return self.stages[0].label + "".join(
+            f">{s.label}@{k}" for s, k in zip(self.stages[1:], self.at, strict=True)
+        )
+
+    @property
+    def hyper(self) -> dict[str, dict[str, Any]]:
+        """Each stage's constructor arguments, keyed by the stage's label ("SGD@200")."""
+        keys = [self.stages[0].label] + [f"{s.label}@{k}" for s, k in
+                                         zip(self.stages[1:], self.at, strict=True)]  # fmt: skip
+        return {key: dict(s.hyper) for key, s in zip(keys, self.stages, strict=True)}
+
+    @property
+    def elementwise(self) -> bool:
+        return all(s.elementwise for s in self.stages)
+
+    def build(self, params) -> torch.optim.Optimizer:
+        """The first stage's optimizer; `taking_over` names the later ones."""
+        return self.stages[0].build(params)
+
+    def taking_over(self, step: int) -> OptimizerSpec | None:
+        """The stage that starts at this step, if any."""
+        return self.stages[self.at.index(step) + 1] if step in self.at else None
+
+    def describe(self) -> str:
+        return describe(self.label, self.hyper)
+
+
+def switch(stages: Sequence[OptimizerSpec], at: Sequence[int]) -> SwitchSpec:
+    """Validated SwitchSpec: stage i+1 takes over at step at[i] (steps increasing, >= 1)."""
+    stages, at = tuple(stages), tuple(at)
+    if len(stages) < 2 or len(at) != len(stages) - 1:
+        raise LandscapeError(
+            f"a switch needs at least two stages and one step per switch, got {len(stages)} "
+            f"stages and {len(at)} steps"
+        )
+    for k in at:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise LandscapeError(f"a switch step must be an integer >= 1, got {k!r}")
+    if list(at) != sorted(set(at)):
+        raise LandscapeError(f"switch steps must increase, got {', '.join(map(str, at))}")
+    return SwitchSpec(stages, at)
+
+
+def parse_switch(text: str) -> list[tuple[str, int]]:
+    """'adam>sgd@200' -> [('adam', 0), ('sgd', 200)]: each stage's name and first step."""
+    parts = text.split(">")
+    form = "write FIRST>NEXT@STEP, e.g. adam>sgd@200"
+    stages = [(parts[0].strip(), 0)]
+    if not stages[0][0] or "@" in stages[0][0]:
+        raise LandscapeError(f"bad optimizer switch {text!r}: {form}")
+    for part in parts[1:]:
+        name, sep, step = part.rpartition("@")
+        if not part.strip():
+            raise LandscapeError(f"bad optimizer switch {text!r}: nothing after '>'; {form}")
+        if not sep or not name.strip():
+            raise LandscapeError(f"bad optimizer switch {text!r}: {part!r} lacks '@STEP'; {form}")
+        try:
+            k = int(step)
+        except ValueError:
+            raise LandscapeError(
+                f"bad optimizer switch {text!r}: step {step!r} is not an integer"
+            ) from None
+        if k < 1:
+            raise LandscapeError(
+                f"bad optimizer switch {text!r}: step {k} must be >= 1 (the first stage runs "
+                f"from step 0)"
+            )
+        stages.append((name.strip(), k))
+    return stages
+
+
+def is_switch(name: Any) -> bool:
+    return isinstance(name, SwitchSpec) or (isinstance(name, str) and ">" in name)
+
+
 def optimizer_names() -> list[str]:
     return list(PRESETS)
 
 
 def get_optimizer(
-    name: str | OptimizerSpec,
+    name: str | OptimizerSpec | SwitchSpec,
     *,
     lr: float | None = None,
     surface: Surface | None = None,
     **hyper: Any,
-) -> OptimizerSpec:
-    """Resolve a preset name or dotted class path into a validated OptimizerSpec.
+) -> OptimizerSpec | SwitchSpec:
+    """Resolve a preset name or dotted class path into a validated OptimizerSpec, or a switch
+    ("adam>sgd@200") into a SwitchSpec whose every stage gets `lr` and `hyper`.
 
     Args:
-        name: "adam", "momentum", ... or "package.module.OptimizerClass".
+        name: "adam", "momentum", ..., "package.module.OptimizerClass" or "adam>sgd@200".
         lr: learning rate; by default the surface's lesson rate for this optimizer, else the
             class's own default.
         surface: whose default learning rates to use.
         **hyper: any other constructor argument (betas=(0.8, 0.99), momentum=0.5, ...).
     """
+    if isinstance(name, SwitchSpec) and lr is None and not hyper:
+        return name
+    if is_switch(name):
+        stages = (
+            parse_switch(name)
+            if isinstance(name, str)
+            else zip(name.stages, (0, *name.at), strict=True)
+        )
+        specs = [(get_optimizer(n, lr=lr, surface=surface, **hyper), k) for n, k in stages]
+        return switch([s for s, _ in specs], [k for _, k in specs[1:]])
     if isinstance(name, OptimizerSpec):
         if lr is None and not hyper:
             return name

@@ -19,7 +19,14 @@ from typing import Any
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.optimizers import OptimizerSpec, get_optimizer
+from landscape.optimizers import (
+    OptimizerSpec,
+    SwitchSpec,
+    get_optimizer,
+    is_switch,
+    parse_switch,
+    switch,
+)
 from landscape.surfaces import Domain, Surface, check_domain, get_surface
 from landscape.trajectory import MAX_STEPS, Trajectory, trace_all
 
@@ -93,25 +100,33 @@ class RunOptions:
             raise LandscapeError(f"{', '.join(extra)} {verb} not apply to {where}{why}")
         return self
 
-    def hyper(self, names: Sequence[str]) -> list[dict[str, Any]]:
+    def hyper(
+        self, names: Sequence[str], within: Sequence[str | None] | None = None
+    ) -> list[dict[str, Any]]:
         """Per optimizer name (matched case-blind): its constructor arguments from `params`,
-        with `lr` where one is given. An option naming none of the optimizers is an error."""
+        with `lr` where one is given. An option naming none of the optimizers is an error.
+
+        `within` gives, per name, the switch ("adam>sgd@200") it is a stage of, or None: a
+        stage takes what names the whole switch, and what names the stage over that."""
         keys = [n.strip().lower() for n in names]
+        outer = [_target(w) for w in within or [None] * len(keys)]
+        valid = list(dict.fromkeys([*(o for o in outer if o), *keys]))
         for flag, targets in (("--lr", [t for t, _ in self.lr]),
                               ("--param", [t for t, _, _ in self.params])):  # fmt: skip
             for target in targets:
-                if target is not None and target not in keys:
+                if target is not None and target not in valid:
                     raise LandscapeError(
                         f"{flag} names {target!r}, which is not among the optimizers "
-                        f"({', '.join(keys)})"
+                        f"({', '.join(valid)})"
                     )
         found = []
-        for key in keys:
-            hyper = {k: v for t, k, v in self.params if t is None}
-            hyper |= {k: v for t, k, v in self.params if t == key}
-            rates = dict(self.lr)
-            if key in rates or None in rates:
-                hyper["lr"] = rates.get(key, rates.get(None))
+        rates = dict(self.lr)
+        for key, around in zip(keys, outer, strict=True):
+            chain = [None, *([around] if around else []), key]  # the most specific wins
+            hyper = {k: v for target in chain for t, k, v in self.params if t == target}
+            lr = next((rates[t] for t in reversed(chain) if t in rates), None)
+            if lr is not None:
+                hyper["lr"] = lr
             found.append(hyper)
         return found
 
@@ -121,11 +136,21 @@ class RunOptions:
             return name if self.domain is None else name.with_domain(self.domain)
         return get_surface(name, domain=self.domain)
 
-    def optimizers(self, names: Sequence[str], surface: Surface) -> list[OptimizerSpec]:
-        """OptimizerSpecs for the names, with the lr and params asked for; the rest is the
-        surface's lesson rate and the presets' defaults."""
-        return [get_optimizer(name, surface=surface, **hyper)
-                for name, hyper in zip(names, self.hyper(names), strict=True)]  # fmt: skip
+    def optimizers(
+        self, names: Sequence[str], surface: Surface
+    ) -> list[OptimizerSpec | SwitchSpec]:
+        """OptimizerSpecs (a SwitchSpec for "adam>sgd@200") for the names, with the lr and
+        params asked for; the rest is the surface's lesson rate and the presets' defaults."""
+        stages = [parse_switch(n.strip()) if is_switch(n) else [(n, 0)] for n in names]
+        flat = [(stage, name if len(parts) > 1 else None)  # (stage, the switch it is in)
+                for name, parts in zip(names, stages, strict=True)
+                for stage, _ in parts]  # fmt: skip
+        hypers = iter(self.hyper([s for s, _ in flat], [w for _, w in flat]))
+        specs: list[OptimizerSpec | SwitchSpec] = []
+        for parts in stages:
+            built = [get_optimizer(stage, surface=surface, **next(hypers)) for stage, _ in parts]
+            specs.append(switch(built, [k for _, k in parts[1:]]) if len(parts) > 1 else built[0])
+        return specs
 
     def trace_arguments(self) -> dict[str, Any]:
         """Keyword arguments of trace_all (and the sweeps) besides the starts."""
@@ -135,7 +160,7 @@ class RunOptions:
     def trace(
         self,
         surface: Surface,
-        optimizers: Sequence[str | OptimizerSpec],
+        optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[Trajectory]:

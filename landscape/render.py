@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -88,7 +89,10 @@ class RenderSpec:
 
 def default_output(data: SceneData, spec: RenderSpec, folder: str | os.PathLike = ".") -> Path:
     """'adam-rosenbrock.mp4' in `folder`: the optimizers and the surface, slug-safe."""
-    names = "-".join(dict.fromkeys(p.optimizer.rsplit(".", 1)[-1].lower() for p in data.paths))
+    # Dotted paths by their class name; a switch's '>' and '@' become '_': adam_sgd_200.
+    slugs = (re.sub(r"[^0-9a-z]+", "_", re.sub(r"[\w.]*\.", "", p.optimizer).lower())
+             for p in data.paths)  # fmt: skip
+    names = "-".join(dict.fromkeys(slugs))
     surface = "".join(c if c.isalnum() else "_" for c in data.title.lower()).strip("_")
     return Path(folder) / f"{names}-{surface or 'surface'}.{spec.format}"
 
@@ -121,6 +125,7 @@ def render_scene(
     spec: RenderSpec = RenderSpec(),
     *,
     progress: Callable[[int, int], None] | None = None,
+    scene: type[LandscapeScene] | None = None,
 ) -> Rendered:
     """Render `data` with the scene of `spec` to `out`; return what was written.
 
@@ -130,10 +135,11 @@ def render_scene(
         spec: scene, quality, format, length, theme. Without a length, a clip whose runs all
             settle or diverge early ends after them (landscape.scenes.base).
         progress: called as progress(frames_done, frames_total) while rendering.
+        scene: a scene class to use instead of spec.scene's (a teaching scene of the lesson).
     """
     spec.check()
     out = check_output(out, [f".{spec.format}"])
-    base = SCENES[spec.scene]
+    base = scene or SCENES[spec.scene]
     attributes = {"data": data, "theme": spec.theme, "fixed_length": spec.seconds is not None}
     if spec.camera is not None:
         attributes["view_angles"] = spec.camera

@@ -11,6 +11,7 @@ same loop, so they see the same gradient noise.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.optimizers import OptimizerSpec, describe, get_optimizer
+from landscape.optimizers import OptimizerSpec, SwitchSpec, describe, get_optimizer
 from landscape.surfaces import Surface, get_surface
 
 BOUND_SPANS = 10.0  # a start that leaves the domain grown by this many widths has diverged
@@ -37,8 +38,9 @@ class Trajectory:
     surface: str  # surface name (or expression)
     optimizer: str  # preset name or dotted path
     label: str  # display name: "Adam"
-    settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's
-    hyper: dict[str, Any]  # every constructor argument in effect, torch's defaults included
+    settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's;
+    # for a switch ("adam>sgd@200") one such dict per stage, keyed "Adam", "SGD@200"
+    hyper: dict[str, Any]  # every constructor argument in effect at the end, torch's defaults
     xy: np.ndarray = field(repr=False)  # (steps+1, n, 2) positions; row 0 holds the starts
     loss: np.ndarray = field(repr=False)  # (steps+1, n) surface value at xy
     grad_norm: np.ndarray = field(repr=False)  # (steps+1, n) |∇f| at xy, without the noise
@@ -46,6 +48,12 @@ class Trajectory:
     reached_at: np.ndarray = field(repr=False)  # (n,) first step within tolerance of a minimum
     reached_minimum: np.ndarray = field(repr=False)  # (n,) index into the minima, -1 if none
     distance: np.ndarray = field(repr=False)  # (n,) last valid point to nearest minimum
+    # Recorded only when asked (trace_all(record_state=True)); row t is the step from xy[t]:
+    grad: np.ndarray | None = field(default=None, repr=False)  # (steps, n, 2) the gradient
+    # the optimizer stepped on (noise included); NaN from where a start diverged
+    state: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # optimizer.state
+    # after each step, by torch's names: (steps, n, 2) per-coordinate buffers (momentum_buffer,
+    # square_avg, exp_avg, exp_avg_sq), (steps,) counters (step); NaN where a stage lacks it
     tolerance: float = 0.0  # distance that counts as having reached a minimum
     noise: float = 0.0  # σ of the Gaussian noise added to every gradient
     seed: int = 0
@@ -92,7 +100,7 @@ class Trajectory:
 
 def trace(
     surface: Surface | str,
-    optimizer: str | OptimizerSpec,
+    optimizer: str | OptimizerSpec | SwitchSpec,
     *,
     starts: Sequence[Sequence[float]] | np.ndarray | None = None,
     steps: int | None = None,
@@ -101,6 +109,7 @@ def trace(
     seed: int = 0,
     device: str | torch.device = "auto",
     dtype: str | torch.dtype = "float32",
+    record_state: bool = False,
     **hyper: Any,
 ) -> Trajectory:
     """Run one optimizer from every start. See trace_all for the arguments."""
@@ -108,14 +117,14 @@ def trace(
     spec = get_optimizer(optimizer, lr=lr, surface=surface, **hyper)
     (trajectory,) = trace_all(
         surface, [spec], starts=starts, steps=steps, noise=noise, seed=seed,
-        device=device, dtype=dtype,
+        device=device, dtype=dtype, record_state=record_state,
     )  # fmt: skip
     return trajectory
 
 
 def trace_all(
     surface: Surface | str,
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     starts: Sequence[Sequence[float]] | np.ndarray | None = None,
     steps: int | None = None,
@@ -125,12 +134,14 @@ def trace_all(
     dtype: str | torch.dtype = "float32",
     tolerance: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    record_state: bool = False,
 ) -> list[Trajectory]:
     """Run several optimizer configurations from every start, in one batched computation.
 
     Args:
         surface: a Surface or a name/expression for get_surface.
-        optimizers: preset names, dotted paths or OptimizerSpecs (e.g. one per learning rate).
+        optimizers: preset names, dotted paths, switches ("adam>sgd@200") or specs (e.g. one
+            per learning rate).
         starts: (n, 2) start points; default the surface's lesson start.
         steps: optimizer steps; default the surface's.
         noise: σ of N(0, σ²I) added to every gradient; the same draw for every configuration.
@@ -140,6 +151,9 @@ def trace_all(
         tolerance: distance to a minimum that counts as reaching it; default 1% of the
             domain's larger side.
         progress: called as progress(step, steps) after each step.
+        record_state: also record each step's gradient and the optimizer's state after it,
+            read from optimizer.state (Trajectory.grad, Trajectory.state), for the teaching
+            overlays. Only for elementwise optimizers, whose state is per coordinate.
 
     Returns:
         One Trajectory per optimizer configuration, in order.
@@ -150,6 +164,12 @@ def trace_all(
     specs = [get_optimizer(o, surface=surface) for o in optimizers]
     steps = surface.steps if steps is None else steps
     _check_steps(steps)
+    for spec in specs:
+        if isinstance(spec, SwitchSpec) and spec.at[-1] >= steps:
+            raise LandscapeError(
+                f"{spec.name} switches at step {spec.at[-1]}, but the run has {steps} steps: "
+                f"give more --steps or switch earlier"
+            )
     noise = _check_noise(noise)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise LandscapeError(f"seed must be a non-negative integer, got {seed!r}")
@@ -161,6 +181,9 @@ def trace_all(
     if not (isinstance(tolerance, int | float) and tolerance > 0):
         raise LandscapeError(f"tolerance must be a positive number, got {tolerance!r}")
     n_configs, n = len(specs), len(starts)
+    if record_state and not all(spec.elementwise for spec in specs):
+        odd = next(spec.label for spec in specs if not spec.elementwise)
+        raise LandscapeError(f"{odd}'s state is not per coordinate: its state cannot be shown")
     if n_configs * n * (steps + 1) > MAX_POINT_STEPS:
         raise LandscapeError(
             f"{n_configs} configurations x {n} starts x {steps} steps is too much to record "
@@ -186,6 +209,9 @@ def trace_all(
     diverged_at = torch.full((n_configs, n), -1, dtype=torch.long, device=device)
     frozen = positions.clone()  # last valid position of each start
     generator = torch.Generator(device=device).manual_seed(seed)
+    recorded = (steps, n_configs, n, 2) if record_state else (0, n_configs, n, 2)
+    stepped_on = torch.full(recorded, math.nan, dtype=dtype, device=device)  # the gradients
+    states: list[dict[str, torch.Tensor]] = [{} for _ in specs]  # per config: name -> rows
 
     with _threads_for(positions):
         for t in range(steps + 1):
@@ -218,11 +244,17 @@ def trace_all(
                 draw = noise * torch.randn((n, 2), generator=generator, dtype=dtype, device=device)
                 grad = grad + draw
             for g, spec in enumerate(specs):
+                if isinstance(spec, SwitchSpec) and (stage := spec.taking_over(t)) is not None:
+                    # The next stage starts from this point with fresh state: a new optimizer.
+                    optimizers_[g] = [stage.build([leaf]) for leaf in leaves[g]]
                 try:
                     if spec.elementwise:
                         (leaf,), (opt,) = leaves[g], optimizers_[g]
                         leaf.grad = grad[g]
                         opt.step()
+                        if record_state:
+                            stepped_on[t, g] = grad[g]
+                            _record(states[g], opt.state[leaf], t, steps, leaf)
                     else:
                         _step_one_by_one(surface, leaves[g], optimizers_[g], draw, alive[g])
                 except (RuntimeError, ValueError, ArithmeticError) as err:
@@ -230,10 +262,43 @@ def trace_all(
             if progress is not None:
                 progress(t + 1, steps)
 
-    return _records(
+    trajectories = _records(
         surface, specs, optimizers_, xy, loss, grad_norm, diverged_at,
         tolerance=float(tolerance), noise=noise, seed=seed, device=device, dtype=dtype,
     )  # fmt: skip
+    if not record_state:
+        return trajectories
+    # A row is the step from xy[t]: from a start's divergence on, it took none.
+    index = torch.arange(steps, device=device)[:, None]
+    return [
+        dataclasses.replace(
+            trajectory,
+            grad=_masked(stepped_on[:, g], index, diverged_at[g]),
+            state={name: _masked(rows, index, diverged_at[g]) for name, rows in states[g].items()},
+        )
+        for g, trajectory in enumerate(trajectories)
+    ]
+
+
+def _record(rows: dict[str, torch.Tensor], state: dict[str, Any], t: int, steps: int,
+            leaf: torch.Tensor) -> None:  # fmt: skip
+    """Copy optimizer `state` (of `leaf`, after step t) into `rows`: the buffers shaped like
+    the leaf (n, 2) and the scalar counters, each name's rows made (NaN) on first sight."""
+    for name, value in state.items():
+        value = torch.as_tensor(value, dtype=leaf.dtype, device=leaf.device)
+        if value.shape != leaf.shape and value.numel() != 1:
+            continue  # nothing per coordinate (e.g. L-BFGS's history)
+        if name not in rows:
+            shape = (steps, *leaf.shape) if value.shape == leaf.shape else (steps,)
+            rows[name] = torch.full(shape, math.nan, dtype=leaf.dtype, device=leaf.device)
+        rows[name][t] = value.detach().reshape(rows[name].shape[1:])
+
+
+def _masked(rows: torch.Tensor, index: torch.Tensor, diverged_at: torch.Tensor) -> np.ndarray:
+    """(steps, n, 2) rows NaN from each start's divergence on; (steps,) counters as they are."""
+    if rows.ndim == 3:
+        rows = rows.masked_fill(((diverged_at >= 0) & (index >= diverged_at))[..., None], math.nan)
+    return rows.cpu().numpy()
 
 
 @contextlib.contextmanager
@@ -276,7 +341,7 @@ def _step_one_by_one(
 
 def _records(
     surface: Surface,
-    specs: list[OptimizerSpec],
+    specs: list[OptimizerSpec | SwitchSpec],
     optimizers: list[list[torch.optim.Optimizer]],
     xy: torch.Tensor,  # (steps+1, configs, n, 2)
     loss: torch.Tensor,  # (steps+1, configs, n)

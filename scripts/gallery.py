@@ -39,6 +39,7 @@ CURVATURE = [
 ]
 ANIMATION = ("render-adam-rosenbrock.gif", ["adam", "--duration", "6"])
 GIF_WIDTH, GIF_FPS = 640, 10  # a README picture: about 250 kB
+LESSON = "lesson-{}.png"  # the last frame of each teaching scene: its runs and the evidence
 
 
 def build(folder: Path) -> int:
@@ -58,6 +59,11 @@ def build(folder: Path) -> int:
         if code := main(["render", *args, "--out", str(video)]):
             return code
         small_gif(video, folder / name)
+    from landscape.lesson import scene_names
+
+    for scene in scene_names():
+        if code := main(["lesson", scene, "--out", str(folder / LESSON.format(scene))]):
+            return code
     return 0
 
 

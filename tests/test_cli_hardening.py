@@ -109,6 +109,7 @@ BAD = [
         for text in ESCAPES
     ],  # fmt: skip
     (["plot", "x.__dict__"], "attribute access"),
+    (["lesson", "sadle"], "unknown lesson scene 'sadle'; did you mean 'saddle'?"),
     (["render", "adam", "--surface", "__import__('os')"], "not allowed"),
 ]
 

@@ -201,3 +201,50 @@ def test_bad_arguments(kwargs, message):
 def test_no_optimizers():
     with pytest.raises(LandscapeError, match="no optimizer"):
         trace_all("rosenbrock", [])
+
+
+def rosenbrock_grad(xy):
+    """∇[(1-x)² + 100(y-x²)²], written out."""
+    x, y = xy
+    return np.array([-2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)])
+
+
+@pytest.mark.parametrize(
+    "name, torch_class, hyper, names",
+    [("sgd", torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9}, ["momentum_buffer"]),
+     ("rmsprop", torch.optim.RMSprop, {"lr": 1e-2}, ["square_avg", "step"]),
+     ("adam", torch.optim.Adam, {"lr": 2e-2}, ["exp_avg", "exp_avg_sq", "step"])],
+)  # fmt: skip
+def test_recorded_state_is_torch_optims_stepped_by_hand(name, torch_class, hyper, names):
+    starts, steps = [(-1.5, 2.5), (0.5, -0.5)], 40
+    t = trace("rosenbrock", name, starts=starts, steps=steps, dtype="float64", device="cpu",
+              record_state=True, **hyper)  # fmt: skip
+    assert t.grad.shape == (steps, 2, 2) and sorted(t.state) == sorted(names)
+    for i, start in enumerate(starts):
+        p = torch.tensor(start, dtype=torch.float64)
+        opt = torch_class([p], **hyper)
+        for k in range(steps):
+            g = rosenbrock_grad(p.numpy())
+            np.testing.assert_allclose(t.grad[k, i], g, rtol=1e-12)
+            p.grad = torch.tensor(g)
+            opt.step()
+            for key in names:
+                seen = t.state[key][k] if key == "step" else t.state[key][k, i]
+                np.testing.assert_allclose(seen, opt.state[p][key].numpy(), rtol=1e-12)
+            np.testing.assert_allclose(t.xy[k + 1, i], p.numpy(), rtol=1e-12)
+
+
+def test_recorded_state_of_a_switch_and_of_a_divergence():
+    t = trace("rosenbrock", "adam>sgd@10", starts=[(-1.5, 2.5)], steps=20, dtype="float64",
+              device="cpu", record_state=True)  # fmt: skip
+    # Adam's moments until the switch; plain SGD keeps no state after it
+    assert np.isfinite(t.state["exp_avg"][:10]).all() and np.isnan(t.state["exp_avg"][10:]).all()
+    t = trace("quadratic", "sgd", lr=10.0, starts=[(1.0, 1.0), (0.0, 0.0)], steps=30,
+              device="cpu", record_state=True)  # fmt: skip
+    k = t.diverged_at[0]
+    assert k > 0 and np.isnan(t.grad[k:, 0]).all() and np.isfinite(t.grad[:, 1]).all()
+
+
+def test_state_of_an_optimizer_that_is_not_elementwise_is_refused():
+    with pytest.raises(LandscapeError, match="L-BFGS's state is not per coordinate"):
+        trace("rosenbrock", "lbfgs", steps=3, record_state=True)

@@ -3,6 +3,7 @@
 # Importing a module registers its commands on the app.
 from landscape.cli import (  # noqa: F401
     interpolate,
+    lesson,
     mnist,
     plot,
     render,

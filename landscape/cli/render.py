@@ -101,7 +101,7 @@ def render_command(
     # Manim loads only when rendering, so that the other commands start fast.
     from landscape.render import RenderSpec, default_output, render_scene
 
-    fmt = _format(format, out)
+    fmt = output_format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
     spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
@@ -125,7 +125,7 @@ def render_command(
         print(json.dumps(rendered.to_json()))
 
 
-def _format(format: str | None, out: Path | None) -> str:
+def output_format(format: str | None, out: Path | None, command: str = "render") -> str:
     suffix = out.suffix.lower().lstrip(".") if out is not None else ""
     if format is None:
         if out is None:
@@ -133,7 +133,7 @@ def _format(format: str | None, out: Path | None) -> str:
         if suffix not in FORMATS:
             raise LandscapeError(
                 f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
-                f"a format of render (valid: {', '.join('.' + f for f in FORMATS)})"
+                f"a format of {command} (valid: {', '.join('.' + f for f in FORMATS)})"
             )
         return suffix
     if out is not None and suffix != format:

@@ -16,7 +16,7 @@ from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.mnist.lesson import mnist_optimizer
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec, is_switch
 from landscape.options import RunOptions
 from landscape.style import THEMES
 from landscape.surfaces import Surface
@@ -115,7 +115,7 @@ class Run:
     """A surface, the optimizer configurations and the options that run them."""
 
     surface: Surface
-    optimizers: list[OptimizerSpec]
+    optimizers: list[OptimizerSpec | SwitchSpec]
     options: RunOptions
 
 
@@ -136,6 +136,10 @@ def trace(run: Run) -> list[Trajectory]:
 def mnist_optimizers(names: list[str], options: RunOptions) -> list[OptimizerSpec]:
     """The MNIST runs' optimizers: the lesson's Keras settings, then --lr and --param on top."""
     keys = [n.strip().lower() for n in names]
+    switched = [n for n in names if is_switch(n)]
+    if switched:
+        raise LandscapeError(f"{switched[0]!r}: switching optimizer mid-run is not available for "
+                             "MNIST runs yet; it works on the analytic surfaces")  # fmt: skip
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:  # the same run twice: one path drawn over the other
         raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")

@@ -109,7 +109,7 @@ class RaceScene(LandscapeScene, Scene):
 
         # Set up the map
         title = label(math_text(data.title), theme, 30).to_corner(UL, buff=0.3)
-        map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
+        self.map_view = map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
         self.add(title, *map_view.static)
         self.add(*self.map_ticks(map_view, theme))
         top = map_view.origin[1] + map_view.height
