@@ -1,4 +1,4 @@
-"""Benchmark: λmax of the seed's trained MNIST network (Adam, 5 epochs) over the first 5,000
+"""Benchmark: λmax of the lesson's trained MNIST network (Adam, 5 epochs) over the first 5,000
 training images, this project's Lanczos on exact forward-over-reverse Hessian-vector products
 against PyHessian's power iteration (pyhessian 0.1 from PyPI, installed with --no-deps as a
 benchmark-only dependency), both at PyHessian's tolerance 1e-3, in one run; then, unless

@@ -21,23 +21,15 @@ from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_i
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import check_output
+from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 
 FORMATS = (".npz", *FIGURE_FORMATS)
-DEFAULT_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
 
 
 @app.command("interpolate")
 @run.run_options("lr", "params", "seed", "device")
 def interpolate_command(
-    optimizer: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizer",
-            "-o",
-            help="Preset trained on MNIST; repeat for several. "
-            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
-        ),
-    ] = None,  # fmt: skip
+    optimizer: run.MnistOptimizers = None,
     points: Annotated[int, typer.Option(help="Points along each line (0 and 1 are added).")] = (
         POINTS
     ),
@@ -54,9 +46,7 @@ def interpolate_command(
             "manifest; the others: a figure)."
         ),
     ] = None,  # fmt: skip
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
-    ] = False,
+    json_: run.Json = False,
     *,
     options: RunOptions,
 ) -> None:
@@ -64,9 +54,9 @@ def interpolate_command(
     each run's initialization to its end, and between each pair of runs' ends, with the
     barrier between them (the largest rise above the straight line between the ends' losses).
 
-    Trains the seed's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
     t_range = args.span(range_, "--range")
-    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, options)
+    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar:

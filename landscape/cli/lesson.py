@@ -36,7 +36,7 @@ def lesson_command(
         Literal[tuple(QUALITIES)],
         typer.Option(help="low 480p15, medium 720p30, high 1080p60, 4k 2160p60."),
     ] = "low",
-    theme: Annotated[run.Theme, typer.Option(help="dark, light, or transparent.")] = "dark",
+    theme: Annotated[run.ThemeName, typer.Option(help="dark, light, or transparent.")] = "dark",
     format: Annotated[
         Literal[FORMATS] | None,
         typer.Option(

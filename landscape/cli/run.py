@@ -18,6 +18,7 @@ from landscape.errors import LandscapeError
 from landscape.mnist.lesson import mnist_optimizer
 from landscape.optimizers import OptimizerSpec, SwitchSpec, is_switch
 from landscape.options import RunOptions
+from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 from landscape.style import THEMES
 from landscape.surfaces import Surface
 from landscape.trajectory import MAX_STEPS, Trajectory
@@ -34,6 +35,14 @@ Optimizers = Annotated[
     typer.Option("--optimizer", "-o", help="Preset (sgd, momentum, rmsprop, adam, ...) or "
                  "dotted class path; repeat for several. Default: sgd, momentum, rmsprop, adam."),
 ]  # fmt: skip
+MnistOptimizers = Annotated[
+    list[str] | None,
+    typer.Option("--optimizer", "-o", help="Preset trained on MNIST; repeat for several. "
+                 f"Default: {', '.join(DEFAULT_OPTIMIZERS)}."),
+]  # fmt: skip
+Json = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
+]
 ThemeName = Literal[tuple(THEMES)]  # light, dark, transparent: the choices are the library's
 
 # The nine run options: (annotation, default) by RunOptions field, in landscape.options.FLAGS'

@@ -21,23 +21,15 @@ from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import check_output
+from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 
 FORMATS = (".npz", *FIGURE_FORMATS)
-DEFAULT_OPTIMIZERS = ["sgd", "rmsprop", "adam"]
 
 
 @app.command("sharpness")
 @run.run_options("lr", "params", "seed", "device")
 def sharpness_command(
-    optimizer: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizer",
-            "-o",
-            help="Preset trained on MNIST; repeat for several. "
-            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
-        ),
-    ] = None,  # fmt: skip
+    optimizer: run.MnistOptimizers = None,
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
     samples: Annotated[
         int, typer.Option(help="The first N training images the loss is averaged over.")
@@ -54,9 +46,7 @@ def sharpness_command(
             "snapshot, final eigenvectors, a manifest; the others: a figure)."
         ),
     ] = None,  # fmt: skip
-    json_: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
-    ] = False,
+    json_: run.Json = False,
     *,
     options: RunOptions,
 ) -> None:
@@ -66,8 +56,8 @@ def sharpness_command(
     sharpness λmax(P^-1/2 H P^-1/2), P from the optimizer's own second moment (Cohen et al.
     2021, 2022).
 
-    Trains the seed's MLP with each optimizer from one initialization (or reuses cached runs)."""
-    optimizers = run.mnist_optimizers(optimizer or DEFAULT_OPTIMIZERS, options)
+    Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:

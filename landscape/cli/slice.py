@@ -52,15 +52,7 @@ class Bias(StrEnum):
 @app.command("slice")
 @run.run_options(*MNIST_OPTIONS)
 def slice_command(
-    optimizer: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--optimizer",
-            "-o",
-            help="Preset trained on MNIST; repeat for several. "
-            f"Default: {', '.join(DEFAULT_OPTIMIZERS)}.",
-        ),
-    ] = None,  # fmt: skip
+    optimizer: run.MnistOptimizers = None,
     directions: Annotated[
         Directions,
         typer.Option(

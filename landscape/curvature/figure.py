@@ -98,13 +98,14 @@ def plot_sharpness(ax: Axes, run: RunSharpness, index: int = 0) -> list[Line2D]:
 def sharpness_figure(found: Sharpness) -> Figure:
     """One panel per run: sharpness against step, with its stability threshold."""
     n = len(found.runs)
-    fig = Figure(figsize=(5.2 * n + 0.6, 5.4), layout="constrained")
+    fig = Figure(figsize=(5.2 * n + 0.6, 6.2), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
     for i, (ax, run) in enumerate(zip(axes, found.runs, strict=True)):
         plot_sharpness(ax, run, i)
         ax.set_title(run.label, fontsize=14, color=optimizer_style(run.optimizer, i).color)
         ax.set_xlabel("optimizer step", fontsize=12)
-        ax.legend(fontsize=9.5, loc="best")
+        # Below the panel: inside, it covered a threshold line or a curve in some panel.
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     axes[0].set_ylabel("sharpness (log scale)", fontsize=12)
     fig.suptitle(f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
                  f"({found.samples:,} training images)", fontsize=14)  # fmt: skip

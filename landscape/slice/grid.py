@@ -248,7 +248,7 @@ class _Fast:
        (PRODUCTS_BYTES), else made again per tile;
     2. pre-activations: h = S0 + b·S2 + a·S1 (G, T, F). Points of one grid row share b, so
        S0 + b·S2 is made once per row and tile where the group holds few rows;
-    3. logits: the rest of the network batched over the G points; for the seed's MLP (ReLU,
+    3. logits: the rest of the network batched over the G points; for the lesson's MLP (ReLU,
        Dropout, then a Linear) written out as one baddbmm into (G, C, T), already times log2 e;
     4. hits and margins: the samples are sorted by class, so each tile is a few runs of one
        class and the right class's logit is a slice, not a gather: hit = (picked >= top),
