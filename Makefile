@@ -10,11 +10,13 @@ BIN    := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml scripts/setup.sh
+$(VENV)/.installed: pyproject.toml scripts/setup.sh scripts/debian.sh
 	PYTHON=$(PYTHON) VENV=$(VENV) bash scripts/setup.sh
 	touch $@
 
 test: setup
+	@# The lesson deck's test opens it in a real browser: Debian's Chromium, headless.
+	command -v chromium >/dev/null || bash scripts/debian.sh "a browser for the deck's test" chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q

@@ -39,19 +39,8 @@ if [ "${SETUP_PRINT_TORCH:-}" = 1 ]; then
 fi
 
 # System libraries: pycairo and manimpango compile against cairo and pango.
-if ! pkg-config --exists cairo pangocairo 2>/dev/null; then
-    install="apt-get install -y $SYSTEM_PACKAGES"
-    if [ "$(id -u)" = 0 ]; then sudo=""
-    elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo="sudo"
-    else
-        echo "landscape needs system libraries to build Manim. Run this, then 'make setup' again:" >&2
-        echo "    sudo apt-get update && sudo $install" >&2
-        exit 1
-    fi
-    echo "Installing system libraries: $SYSTEM_PACKAGES"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo $install -qq
-fi
+pkg-config --exists cairo pangocairo 2>/dev/null ||
+    bash "$(dirname "$0")/debian.sh" "system libraries to build Manim" $SYSTEM_PACKAGES
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip="$VENV/bin/python -m pip install --quiet"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test-oldest`: the whole test suite in a second venv holding the lowest version of every
-# dependency that pyproject.toml allows (its ">=" floors, pinned with "==").
+# dependency that pyproject.toml allows (its ">=" floors and "==" pins, pinned with "==").
 # torch: its floor from PyTorch's CPU wheel index where that can be reached; else the oldest CPU
 # build pip can find, said so (PyPI's Linux torch is a multi-GB CUDA build).
 set -euo pipefail
@@ -17,8 +17,8 @@ import tomllib
 with open("pyproject.toml", "rb") as f:
     project = tomllib.load(f)["project"]
 for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
-    found = re.match(r"([A-Za-z0-9_.-]+).*>=\s*([0-9][^,;\s]*)", requirement)
-    if not found:
+    found = re.match(r"([A-Za-z0-9_.-]+).*?(?:>=|==)\s*([0-9][^,;\s]*)", requirement)
+    if not found:  # an exact pin ("==") is its own floor
         raise SystemExit(f"{requirement!r} in pyproject.toml has no '>=' floor to test")
     print(f"{found[1]}=={found[2]}")
 PY

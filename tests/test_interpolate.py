@@ -4,8 +4,6 @@ the ends are the runs' own losses; the NPZ keys are the documented ones; bad inp
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,8 +14,6 @@ import landscape.curvature.mnist as curvature_mnist
 from landscape.curvature.interpolation import Line, line_positions
 from landscape.mnist import load_mnist, mlp, mnist_optimizer
 from landscape.slice import evaluate_weights, flat_weights
-
-SHARED_MNIST = Path(os.environ.get("LANDSCAPE_DATA_DIR", "")) / "mnist"
 
 
 @pytest.fixture
@@ -122,10 +118,10 @@ def test_bad_input_is_one_line(cli, quick_runs, arguments, message):
 
 
 @pytest.mark.slow
-def test_the_ends_are_the_runs_own_losses(tmp_path):
+def test_the_ends_are_the_runs_own_losses(tmp_path, mnist_data_dir):
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "mnist").symlink_to(SHARED_MNIST.resolve())
+    (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
     found = curvature_mnist.mnist_interpolation(["sgd", "adam"], points=3, epochs=1,
                                                 device="cpu", data_dir=folder)  # fmt: skip
     runs = curvature_mnist.train_or_load(["sgd", "adam"], epochs=1, device="cpu",
