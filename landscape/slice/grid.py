@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import json
 import math
 import os
 import threading
@@ -36,7 +34,9 @@ from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
 from landscape.slice import distributed
+from landscape.slice.chunks import ChunkStore, chunk_key
 from landscape.slice.directions import Plane
+from landscape.slice.perpoint import PerPoint, PlanePoints
 
 MAX_POINTS = 1_000_000
 CHUNK = 128  # grid points per saved chunk: the unit of resuming and of sharding
@@ -44,7 +44,6 @@ GROUP = 32  # grid points evaluated together in one pass over a data tile
 TILE_BYTES = 4 << 20  # one group's hidden activations per data tile: stays in cache
 PRODUCTS_BYTES = 1 << 30  # keep the three first-layer products for the whole data set below this
 LOG2E = 1 / math.log(2)
-CACHE_VERSION = 2  # bump when the computation changes, so old chunks are not reused
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,9 @@ def slice_grid(
     evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device, fast=fast)
     store = None
     if cache_dir is not None:
-        store = _ChunkStore(Path(cache_dir), _key(evaluator, plane, inputs, targets, x, y, chunk))
+        key = chunk_key(str(evaluator.model), evaluator.dtype, isinstance(evaluator, _Fast),
+                        plane, inputs, targets, x, y, chunk)  # fmt: skip
+        store = ChunkStore(Path(cache_dir), key)
 
     n_chunks = math.ceil(len(coords) / chunk)
     mine = [k for k in range(n_chunks) if distributed.owns(k)]
@@ -189,7 +190,7 @@ def evaluate_weights(
     the network, evaluate the whole data set.
     """
     weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
-    evaluator = _PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
+    evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
     results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
     return results[:, 0], results[:, 1]
 
@@ -206,7 +207,7 @@ def _evaluator(model, plane, inputs, targets, *, dtype, device, fast):
         first = _first_layer(model)
         if first is not None:
             return _Fast(model, first, plane, inputs, targets, dtype, device)
-    return _PlanePoints(model, plane, inputs, targets, dtype, device)
+    return PlanePoints(model, plane, inputs, targets, dtype, device)
 
 
 def _size(model: nn.Module) -> int:
@@ -511,48 +512,6 @@ class _Workspace:
             ))  # fmt: skip
 
 
-class _PerPoint:
-    """Load the weights into the network, evaluate the whole data set: the reference."""
-
-    BATCH = 10_000
-
-    def __init__(self, model, inputs, targets, dtype, device):
-        self.model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
-        self.inputs = inputs.to(device=device, dtype=dtype)
-        self.targets = targets.to(device=device, dtype=torch.long)
-        self.dtype, self.device = dtype, device
-
-    def evaluate(self, weights: torch.Tensor) -> tuple[float, float]:
-        weights = weights.to(device=self.device, dtype=self.dtype)
-        torch.nn.utils.vector_to_parameters(weights, self.model.parameters())
-        loss, correct = 0.0, 0
-        with torch.no_grad():
-            for s in range(0, len(self.inputs), self.BATCH):
-                logits = self.model(self.inputs[s : s + self.BATCH])
-                y = self.targets[s : s + self.BATCH]
-                loss += float(F.cross_entropy(logits, y, reduction="sum"))
-                correct += int((logits.argmax(-1) == y).sum())
-        return loss / len(self.inputs), correct / len(self.inputs)
-
-
-class _PlanePoints(_PerPoint):
-    """Point-by-point evaluation of plane points: networks the fast path does not cover."""
-
-    def __init__(self, model, plane, inputs, targets, dtype, device):
-        super().__init__(model, inputs, targets, dtype, device)
-        self.plane = plane
-
-    def stream(self, parts: list[np.ndarray]) -> Iterator[np.ndarray]:
-        """(2, n_k) for each part (n_k, 2) of points, in order."""
-        for part in parts:
-            yield self(part)
-
-    def __call__(self, coords: np.ndarray) -> np.ndarray:
-        vectors = self.plane.vectors().double()
-        return np.array([self.evaluate(vectors[0] + a * vectors[1] + b * vectors[2])
-                         for a, b in coords]).reshape(-1, 2).T  # fmt: skip
-
-
 def _class_runs(targets: list[int], tile: int) -> list[list[tuple[int, int, int]]]:
     """For each tile of `tile` samples, the runs (class, start, stop) of its sorted targets."""
     runs = []
@@ -578,42 +537,3 @@ def _offsets(model: nn.Module) -> dict[int, int]:
 def _slice(basis: torch.Tensor, where: dict[int, int], param: torch.Tensor) -> torch.Tensor:
     start = where[id(param)]
     return basis[:, start : start + param.numel()].reshape(3, *param.shape)
-
-
-class _ChunkStore:
-    """Finished chunks on disk: one .npy file per chunk, written atomically."""
-
-    def __init__(self, root: Path, key: str):
-        self.folder = root / key
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise LandscapeError(f"cannot use cache folder {str(root)!r}: {err}") from None
-
-    def _path(self, k: int) -> Path:
-        return self.folder / f"chunk-{k:06d}.npy"
-
-    def load(self, k: int) -> np.ndarray | None:
-        try:
-            return np.load(self._path(k), allow_pickle=False)
-        except (OSError, ValueError):  # missing or torn: compute it again
-            return None
-
-    def save(self, k: int, values: np.ndarray) -> None:
-        tmp = self.folder / f".chunk-{k:06d}.{os.getpid()}.tmp.npy"
-        np.save(tmp, values)
-        os.replace(tmp, self._path(k))
-
-
-def _key(evaluator, plane, inputs, targets, x, y, chunk) -> str:
-    """A content hash of everything that determines the chunks."""
-    digest = hashlib.sha256()
-    meta = {"version": CACHE_VERSION, "network": str(evaluator.model), "chunk": chunk,
-            "dtype": str(evaluator.dtype), "fast": isinstance(evaluator, _Fast),
-            "grid": [len(x), len(y)], "data": [list(inputs.shape), str(inputs.dtype)]}  # fmt: skip
-    digest.update(json.dumps(meta, sort_keys=True).encode())
-    for tensor in (*plane.vectors(), inputs, targets):
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    for array in (x, y):
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    return digest.hexdigest()[:32]
