@@ -251,12 +251,10 @@ class _Fast:
        S0 + b·S2 is made once per row and tile where the group holds few rows;
     3. logits: the rest of the network batched over the G points; for the lesson's MLP (ReLU,
        Dropout, then a Linear) written out as one baddbmm into (G, C, T), already times log2 e;
-    4. hits and margins: the samples are sorted by class, so each tile is a few runs of one
-       class and the right class's logit is a slice, not a gather: hit = (picked >= top),
-       gap = top - picked;
-    5. loss in bits: log2 Σ 2^(logit - top) + gap per sample (exp2 is about twice as fast as
-       exp), written into the group's (G, n) buffer; the loss and the hits are reduced once per
-       group, after the last tile, and the loss turned back into nats.
+    4. hits and margins (G, T): the target's logit `picked` gathered from the logits,
+       hit = (picked >= top), gap = top - picked, with top the largest logit;
+    5. loss in bits: log2 Σ 2^(logit - top) + gap per sample, summed over the tile into the
+       group's totals; after the last tile, turned back into nats and divided by N.
 
     Every buffer and every view of it for every tile is made once per worker thread and group
     size (_Workspace), so a tile's fixed cost is a handful of kernel calls.
@@ -267,11 +265,8 @@ class _Fast:
         modules = _modules(self.model)
         self.lead, self.first, self.rest = modules[:first], modules[first], modules[first + 1 :]
         self.dtype, self.device = dtype, device
-        # Sorted by class, the samples of a tile are a few runs of one class each: the logits
-        # of the right class are then slices, not a gather (the mean does not mind the order).
-        order = torch.argsort(targets, stable=True)
-        self.inputs = inputs[order].to(device=device, dtype=dtype)
-        self.targets = targets[order].to(device=device, dtype=torch.long)
+        self.inputs = inputs.to(device=device, dtype=dtype)
+        self.targets = targets.to(device=device, dtype=torch.long)
         basis = plane.vectors().to(device=device, dtype=dtype)  # (3, P)
         where = _offsets(self.model)
         self.first_w = _slice(basis, where, self.first.weight)  # (3, out, in...)
@@ -294,7 +289,6 @@ class _Fast:
         self.tile = max(1, TILE_BYTES // (GROUP * feature_size * itemsize))
         n = len(self.inputs)
         self.spans = [(s, min(s + self.tile, n)) for s in range(0, n, self.tile)]
-        self.runs = _class_runs(targets[order].tolist(), self.tile)
         # Elementwise layers, then a Linear: the lesson's MLP, whose tail is written out in _group.
         kinds = [type(m) for m in self.rest]
         self.linear_tail = (len(self.features) == 1 and bool(kinds) and kinds[-1] is nn.Linear
@@ -339,7 +333,9 @@ class _Fast:
         # The kernels here are small: on the CPU, single-threaded kernels with one group per
         # worker thread beat splitting each kernel, and a group's result does not depend on
         # the number of threads (torchrun's ranks run with one). All parts' groups go to one
-        # pool, so that no worker idles at the end of a part while the other finishes.
+        # pool, so that no worker idles at the end of a part while the other finishes: 3% on
+        # 2 threads (alternating A/B rounds), kept because a pool per part would use at most
+        # CHUNK / GROUP = 4 workers however many cores there are.
         workers = torch.get_num_threads()
         # The thread count is per thread in OpenMP: each worker sets its own.
         with self._one_thread(), ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
@@ -394,11 +390,15 @@ class _Fast:
         ]
         by_rows = 4 * len(rows) <= g
         params = self._params(weights)
-        if self.linear_tail:  # logits in bits (× log2 e): exp2 is twice as fast as exp
+        # Logits in bits (× log2 e, folded into the last layer) so that step 5 takes exp2 and
+        # log2: the whole grid 5-6% faster than exp and log (alternating A/B rounds, 2 threads).
+        if self.linear_tail:
             last = params[-1]
             w, bias = last["weight"] * LOG2E, last.get("bias")  # (G, C, F), (G, C)
             bias = bias[..., None] * LOG2E if bias is not None else torch.zeros_like(w[..., :1])
         row_views: dict[int, list[torch.Tensor]] = {}  # tile length -> h's rows
+        bits = torch.zeros(g, dtype=torch.float64, device=self.device)  # summed loss, in bits
+        hits = torch.zeros(g, dtype=torch.float64, device=self.device)  # summed hits
         with torch.no_grad():
             for k, t in enumerate(space.tiles):
                 # 1. products: S0, S1, S2, each (T, features...)
@@ -421,17 +421,18 @@ class _Fast:
                     torch.baddbmm(bias, w, t.h_t, out=t.logits)  # (G, C, T)
                 else:
                     torch.mul(self._rest(t.h, params), LOG2E, out=t.logits)
-                # 4. hits and margins (G, T), one class run at a time
+                # 4. hits and margins (G, T): the target's logit against the largest
                 torch.amax(t.logits, 1, out=t.top)
-                for picked, top, gap, hit in t.runs:  # the samples of one class
-                    torch.ge(picked, top, out=hit)  # argmax == target, ties aside
-                    torch.sub(top, picked, out=gap)
+                torch.gather(t.logits, 1, t.targets, out=t.picked[:, None])
+                torch.ge(t.picked, t.top, out=t.hit)  # argmax == target, ties aside
+                torch.sub(t.top, t.picked, out=t.gap)
                 # 5. per sample log2 Σ 2^(logit - top) + top - picked: the cross-entropy in bits
-                t.logits.sub_(t.top_column).exp2_()
-                torch.sum(t.logits, 1, out=t.lse).log2_()
-                torch.add(t.lse, t.gap, out=t.loss)
-            loss = space.loss.sum(1, dtype=torch.float64) * (math.log(2) / len(self.inputs))
-            accuracy = space.hits.sum(1, dtype=torch.float64) / len(self.inputs)
+                t.logits.sub_(t.top[:, None]).exp2_()
+                torch.sum(t.logits, 1, out=t.lse).log2_().add_(t.gap)
+                bits += t.lse.sum(1, dtype=torch.float64)
+                hits += t.hit.sum(1, dtype=torch.float64)
+        loss = bits * (math.log(2) / len(self.inputs))  # bits back to nats
+        accuracy = hits / len(self.inputs)
         return torch.stack([loss, accuracy]).cpu().numpy()
 
     def _rest(self, h: torch.Tensor, params: list[dict[str, torch.Tensor]]) -> torch.Tensor:
@@ -472,32 +473,31 @@ class _Tile:
     h_t: torch.Tensor  # (G, F, T) the same, transposed: a linear tail's input
     shared: torch.Tensor  # (T, features...) S0 + b·S2 of one row
     logits: torch.Tensor  # (G, C, T)
+    targets: torch.Tensor  # (G, 1, T) the tile's class indices, one row per point (expanded)
     top: torch.Tensor  # (G, T) the largest logit
-    top_column: torch.Tensor  # (G, 1, T) the same, to subtract from every class
-    gap: torch.Tensor  # (G, T) top - the target's logit
-    lse: torch.Tensor  # (G, T) log Σ exp(logit - top)
-    loss: torch.Tensor  # (G, T) per-sample loss: the tile's columns of the workspace's
-    runs: list[tuple[torch.Tensor, ...]]  # per class run: target logits, top, gap, hits
+    picked: torch.Tensor  # (G, T) the target's logit
+    gap: torch.Tensor  # (G, T) top - picked
+    lse: torch.Tensor  # (G, T) log2 Σ 2^(logit - top), then + gap: the loss in bits
+    hit: torch.Tensor  # (G, T) bool: picked is the largest
 
 
 class _Workspace:
     """One worker thread's buffers for groups of G points, with their views for every tile
-    made once. Each call costs microseconds whatever its size; with fewer calls per tile
-    (views made here, the loss reduced once per group) the fixed cost of a tile fell from
-    about 225 to 115 µs, against about 950 µs of arithmetic."""
+    made once. Each call costs microseconds whatever its size; made once per thread and group
+    size rather than per group, the whole grid is 10-17% faster (benchmarks/grid.py's grid,
+    alternating A/B rounds, 2 threads)."""
 
     def __init__(self, fast: _Fast, g: int):
-        n, t, features, c = len(fast.inputs), fast.tile, fast.features, fast.classes
+        t, features, c = fast.tile, fast.features, fast.classes
         size = math.prod(features)
         options = {"dtype": fast.dtype, "device": fast.device}
         h, shared = torch.empty(g * t * size, **options), torch.empty(t * size, **options)
-        logits, rows = torch.empty(g * c * t, **options), torch.empty(3, g * t, **options)
-        self.loss = torch.empty(g, n, **options)  # per point and sample
-        self.hits = torch.empty(g, n, dtype=torch.bool, device=fast.device)
+        logits, rows = torch.empty(g * c * t, **options), torch.empty(4, g * t, **options)
+        hit = torch.empty(g * t, dtype=torch.bool, device=fast.device)
         self.tiles = []
-        for k, (s, e) in enumerate(fast.spans):
+        for s, e in fast.spans:
             m = e - s
-            top, gap, lse = (r[: g * m].view(g, m) for r in rows)
+            top, picked, gap, lse = (r[: g * m].view(g, m) for r in rows)
             tile_logits = logits[: g * c * m].view(g, c, m)
             tile_h = h[: g * m * size].view(g, m, *features)
             self.tiles.append(_Tile(
@@ -506,23 +506,9 @@ class _Workspace:
                           if fast.all_products is not None else None),
                 h=tile_h, h_t=tile_h.transpose(1, 2) if len(features) == 1 else tile_h,
                 shared=shared[: m * size].view(m, *features), logits=tile_logits,
-                top=top, top_column=top[:, None], gap=gap, lse=lse, loss=self.loss[:, s:e],
-                runs=[(tile_logits[:, cls, i:j], top[:, i:j], gap[:, i:j],
-                       self.hits[:, s + i : s + j]) for cls, i, j in fast.runs[k]],
+                targets=fast.targets[s:e].expand(g, 1, m), top=top, picked=picked, gap=gap,
+                lse=lse, hit=hit[: g * m].view(g, m),
             ))  # fmt: skip
-
-
-def _class_runs(targets: list[int], tile: int) -> list[list[tuple[int, int, int]]]:
-    """For each tile of `tile` samples, the runs (class, start, stop) of its sorted targets."""
-    runs = []
-    for s in range(0, len(targets), tile):
-        part, tile_runs, start = targets[s : s + tile], [], 0
-        for i in range(1, len(part) + 1):
-            if i == len(part) or part[i] != part[start]:
-                tile_runs.append((part[start], start, i))
-                start = i
-        runs.append(tile_runs)
-    return runs
 
 
 def _offsets(model: nn.Module) -> dict[int, int]:
