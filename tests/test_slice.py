@@ -377,14 +377,14 @@ def test_projected_runs_carry_true_and_plane_loss():
 
 def test_products_per_tile_when_the_data_set_is_large(monkeypatch):
     """Above PRODUCTS_BYTES the first-layer products are made tile by tile: same values."""
-    from landscape.slice import grid as grid_module
+    from landscape.slice import fast as fast_module
 
     model = conv_net()
     inputs, targets = data((1, 8, 8))
     plane = random_plane(model, seed=3)
     coords = np.array([[0.1, -0.4], [0.7, 0.2], [-1.0, 1.0]])
     kept, _ = evaluate_points(model, plane, coords, inputs, targets, device="cpu")
-    monkeypatch.setattr(grid_module, "PRODUCTS_BYTES", 0)
-    monkeypatch.setattr(grid_module, "TILE_BYTES", 4096)  # many small tiles
+    monkeypatch.setattr(fast_module, "PRODUCTS_BYTES", 0)
+    monkeypatch.setattr(fast_module, "TILE_BYTES", 4096)  # many small tiles
     tiled, _ = evaluate_points(model, plane, coords, inputs, targets, device="cpu")
     np.testing.assert_allclose(tiled, kept, rtol=0, atol=TOL)

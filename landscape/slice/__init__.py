@@ -2,7 +2,8 @@
 
 directions: the planes (filter-normalized random, PCA of snapshots, through three points);
 grid: loss and accuracy over a plane, exact and fast, resumable, sharded with torchrun;
-perpoint: the per-point reference; chunks: a grid's finished chunks on disk;
+fast: the three-products evaluation grid uses; perpoint: the per-point reference; chunks: a
+grid's finished chunks on disk;
 project: snapshots on a plane with their distance from it; mnist: all of it for the lesson's
 network; figure: contour and 3-D figures of a slice.
 """
