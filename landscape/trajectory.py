@@ -162,33 +162,11 @@ def trace_all(
     if not optimizers:
         raise LandscapeError("no optimizer given: name at least one (e.g. adam)")
     specs = [get_optimizer(o, surface=surface) for o in optimizers]
-    steps = surface.steps if steps is None else steps
-    _check_steps(steps)
-    for spec in specs:
-        if isinstance(spec, SwitchSpec) and spec.at[-1] >= steps:
-            raise LandscapeError(
-                f"{spec.name} switches at step {spec.at[-1]}, but the run has {steps} steps: "
-                f"give more --steps or switch earlier"
-            )
-    noise = _check_noise(noise)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LandscapeError(f"seed must be a non-negative integer, got {seed!r}")
+    starts, steps, noise, tolerance = _checked(surface, specs, starts, steps, noise, seed,
+                                               tolerance, record_state)  # fmt: skip
     device, dtype = resolve_device(device), resolve_dtype(dtype)
-    starts = check_starts(surface, surface.start if starts is None else starts)
     (x0, x1), (y0, y1) = surface.domain
-    if tolerance is None:
-        tolerance = 0.01 * max(x1 - x0, y1 - y0)
-    if not (isinstance(tolerance, int | float) and tolerance > 0):
-        raise LandscapeError(f"tolerance must be a positive number, got {tolerance!r}")
     n_configs, n = len(specs), len(starts)
-    if record_state and not all(spec.elementwise for spec in specs):
-        odd = next(spec.label for spec in specs if not spec.elementwise)
-        raise LandscapeError(f"{odd}'s state is not per coordinate: its state cannot be shown")
-    if n_configs * n * (steps + 1) > MAX_POINT_STEPS:
-        raise LandscapeError(
-            f"{n_configs} configurations x {n} starts x {steps} steps is too much to record "
-            f"(at most {MAX_POINT_STEPS:,} point-steps)"
-        )
 
     # Set up positions: one buffer for everything, each optimizer stepping views of it.
     positions = torch.as_tensor(starts, dtype=dtype, device=device)
@@ -268,8 +246,15 @@ def trace_all(
     )  # fmt: skip
     if not record_state:
         return trajectories
-    # A row is the step from xy[t]: from a start's divergence on, it took none.
-    index = torch.arange(steps, device=device)[:, None]
+    return _with_state(trajectories, stepped_on, states, diverged_at, steps)
+
+
+def _with_state(trajectories: list[Trajectory], stepped_on: torch.Tensor,
+                states: list[dict[str, torch.Tensor]], diverged_at: torch.Tensor,
+                steps: int) -> list[Trajectory]:  # fmt: skip
+    """The trajectories with their recorded gradients (steps, configs, n, 2) and optimizer
+    states. A row is the step from xy[t]: from a start's divergence on, it took none (NaN)."""
+    index = torch.arange(steps, device=stepped_on.device)[:, None]
     return [
         dataclasses.replace(
             trajectory,
@@ -278,6 +263,38 @@ def trace_all(
         )
         for g, trajectory in enumerate(trajectories)
     ]
+
+
+def _checked(surface: Surface, specs: list, starts, steps, noise, seed, tolerance,
+             record_state: bool) -> tuple[np.ndarray, int, float, float]:  # fmt: skip
+    """trace_all's arguments, checked: (starts (n, 2), steps, noise, tolerance)."""
+    steps = surface.steps if steps is None else steps
+    _check_steps(steps)
+    for spec in specs:
+        if isinstance(spec, SwitchSpec) and spec.at[-1] >= steps:
+            raise LandscapeError(
+                f"{spec.name} switches at step {spec.at[-1]}, but the run has {steps} steps: "
+                f"give more --steps or switch earlier"
+            )
+    noise = _check_noise(noise)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise LandscapeError(f"seed must be a non-negative integer, got {seed!r}")
+    starts = check_starts(surface, surface.start if starts is None else starts)
+    (x0, x1), (y0, y1) = surface.domain
+    if tolerance is None:
+        tolerance = 0.01 * max(x1 - x0, y1 - y0)
+    if not (isinstance(tolerance, int | float) and tolerance > 0):
+        raise LandscapeError(f"tolerance must be a positive number, got {tolerance!r}")
+    n_configs, n = len(specs), len(starts)
+    if record_state and not all(spec.elementwise for spec in specs):
+        odd = next(spec.label for spec in specs if not spec.elementwise)
+        raise LandscapeError(f"{odd}'s state is not per coordinate: its state cannot be shown")
+    if n_configs * n * (steps + 1) > MAX_POINT_STEPS:
+        raise LandscapeError(
+            f"{n_configs} configurations x {n} starts x {steps} steps is too much to record "
+            f"(at most {MAX_POINT_STEPS:,} point-steps)"
+        )
+    return starts, steps, noise, float(tolerance)
 
 
 def _record(rows: dict[str, torch.Tensor], state: dict[str, Any], t: int, steps: int,
