@@ -126,17 +126,28 @@ class RaceScene(LandscapeScene, Scene):
         for entry, note in zip(legend, data.notes, strict=False):
             entry.add(label(note, theme, MIN_FONT, color=theme.muted).next_to(
                 entry[1], DOWN, buff=0.06, aligned_edge=LEFT))  # fmt: skip
+        # Event notes ("left at step 79") appear later beside their line; they take part in
+        # the fit below, so that they do not run off the frame when they appear.
+        events = [label(text, theme, 18).next_to(entry, RIGHT, buff=0.25) if text else None
+                  for entry, (text, _) in zip(legend, plan.events, strict=True)]  # fmt: skip
+        for entry, note in zip(legend, events, strict=True):
+            entry.add(*([note] if note else []))
         legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
         room = config.frame_width / 2 - MARGIN - chart.box.get_left()[0]
         if legend.width > room:  # long hyper-parameter lists: shrink rather than run off
             legend.scale_to_fit_width(room)
         legend.next_to(chart.box, UP, buff=0.55).align_to(chart.box, LEFT)
+        for entry, note in zip(legend, events, strict=True):
+            entry.remove(*([note] if note else []))
         self.add(legend)
 
         # Animate: the clock, then everything that reads it
         clock = ValueTracker(0)
         movers, marks = [], []
         domain = data.grid.domain
+        # Words beside at most two runs' marks; more pile up at the edge the runs left by, and
+        # the legend says the same.
+        few_events = sum(t.left_at is not None or t.diverged for t in plan.tracks) <= 2
         for track in sorted(plan.tracks, key=lambda t: -plan.widths[t.path]):
             style, width = plan.styles[track.path], plan.widths[track.path]
             for stretch in clip_to_view(track.xy, domain):
@@ -147,11 +158,11 @@ class RaceScene(LandscapeScene, Scene):
             movers += [self.pin(track, style, map_view, clock, outline),
                        Dot(radius=0.05, color=style.color).add_updater(lambda m, t=track: m.move_to(
                            chart.point(t, clock.get_value())), call_updater=True)]  # fmt: skip
-            for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP):
+            for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP,
+                                          labelled=few_events):  # fmt: skip
                 marks.append(appear_at(mark, step, clock))
-        for line, (text, step) in zip(legend, plan.events, strict=True):
-            if text:
-                note = label(text, theme, 18).next_to(line, RIGHT, buff=0.25)
+        for note, (_, step) in zip(events, plan.events, strict=True):
+            if note:
                 marks.append(appear_at(note, step, clock))
         first = data.step_text(0, steps)
         typewriter = Typewriter(theme, 26, np.array([6.95 - 0.26 * len(first), 3.75, 0]))

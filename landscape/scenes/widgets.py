@@ -219,11 +219,12 @@ def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
     return VGroup(edge, VGroup(*arms).set_stroke(color, width=5))
 
 
-def event_marks(track: Track, place, domain, color: str, theme: Theme,
-                up: np.ndarray) -> list[tuple[VMobject, float]]:  # fmt: skip
+def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.ndarray,
+                labelled: bool = True) -> list[tuple[VMobject, float]]:  # fmt: skip
     """What marks a run's divergence and its exit from the view, each with the step at which
     it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
-    direction that reads as up on screen (labels sit above their mark)."""
+    direction that reads as up on screen (labels sit above their mark). Without `labelled`,
+    only the arrow and the cross: the words are left to the legend."""
     marks: list[tuple[VMobject, float]] = []
     outline = outline_color(theme)
     if track.left_at is not None and track.left_at > 0:
@@ -234,11 +235,14 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme,
         arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
                       max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
-        text = label(f"left at step {track.left_at}", theme, MIN_FONT)
-        reach = 0.5 * (abs(toward[0]) * text.width + abs(toward[1]) * text.height)
-        text.move_to(at + (0.62 + reach) * toward)  # beyond the tip, where the run went
-        _keep_in_frame(text)
-        marks.append((VGroup(edge, arrow, _backed(text, theme)), step))
+        if not labelled:
+            marks.append((VGroup(edge, arrow), step))
+        else:
+            text = label(f"left at step {track.left_at}", theme, MIN_FONT)
+            reach = 0.5 * (abs(toward[0]) * text.width + abs(toward[1]) * text.height)
+            text.move_to(at + (0.62 + reach) * toward)  # beyond the tip, where the run went
+            _keep_in_frame(text)
+            marks.append((VGroup(edge, arrow, _backed(text, theme)), step))
     if track.diverged_at is not None:
         last = track.xy[-1]
         text = label(f"diverged at step {track.diverged_at}", theme, MIN_FONT)
@@ -247,8 +251,9 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme,
             mark = cross(at, color, 0.22, outline)
             text.move_to(at + (0.22 + text.height / 2) * up)
             _keep_in_frame(text)
-            marks.append((VGroup(mark, _backed(text, theme)), float(track.diverged_at)))
-        elif marks:  # it left first: the word goes under the exit's
+            words = [_backed(text, theme)] if labelled else []
+            marks.append((VGroup(mark, *words), float(track.diverged_at)))
+        elif marks and labelled:  # it left first: the word goes under the exit's
             text.next_to(marks[-1][0][-1], -up, buff=0.08)
             marks.append((_backed(text, theme), float(track.diverged_at)))
     return marks
