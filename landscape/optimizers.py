@@ -213,6 +213,7 @@ def get_optimizer(
     *,
     lr: float | None = None,
     surface: Surface | None = None,
+    validate: bool = True,
     **hyper: Any,
 ) -> OptimizerSpec | SwitchSpec:
     """Resolve a preset name or dotted class path into a validated OptimizerSpec, or a switch
@@ -223,6 +224,8 @@ def get_optimizer(
         lr: learning rate; by default the surface's lesson rate for this optimizer, else the
             class's own default.
         surface: whose default learning rates to use.
+        validate: build the optimizer once, so that torch's own checks of the values run now
+            (see validated); without, only the names and the learning rate are checked.
         **hyper: any other constructor argument (betas=(0.8, 0.99), momentum=0.5, ...).
     """
     if isinstance(name, SwitchSpec) and lr is None and not hyper:
@@ -233,13 +236,15 @@ def get_optimizer(
             if isinstance(name, str)
             else zip(name.stages, (0, *name.at), strict=True)
         )
-        specs = [(get_optimizer(n, lr=lr, surface=surface, **hyper), k) for n, k in stages]
+        specs = [(get_optimizer(n, lr=lr, surface=surface, validate=validate, **hyper), k)
+                 for n, k in stages]  # fmt: skip
         return switch([s for s, _ in specs], [k for _, k in specs[1:]])
     if isinstance(name, OptimizerSpec):
         if lr is None and not hyper:
             return name
         merged = {**name.hyper, **hyper, **({"lr": lr} if lr is not None else {})}
-        return _validated(OptimizerSpec(name.name, name.label, name.cls, merged))
+        spec = OptimizerSpec(name.name, name.label, name.cls, merged)
+        return validated(spec) if validate else spec
     if not isinstance(name, str) or not name.strip():
         raise LandscapeError(f"optimizer name must be a non-empty string, got {name!r}")
     name = name.strip()
@@ -269,7 +274,8 @@ def get_optimizer(
     if lr is None:
         lr = _default_lr(cls, name, family, surface)
     _check_lr(lr, label)
-    return _validated(OptimizerSpec(name, label, cls, {"lr": float(lr), **defaults, **hyper}))
+    spec = OptimizerSpec(name, label, cls, {"lr": float(lr), **defaults, **hyper})
+    return validated(spec) if validate else spec
 
 
 def _default_lr(cls, name: str, family: str | None, surface: Surface | None) -> float:
@@ -288,9 +294,11 @@ def _check_lr(lr: Any, label: str) -> None:
         raise LandscapeError(f"learning rate of {label} must be a positive number, got {lr!r}")
 
 
-def _validated(spec: OptimizerSpec) -> OptimizerSpec:
-    # torch validates in the constructor ("Invalid beta parameter at index 0: 1.2"): build once
-    # on a throwaway tensor so a bad value is reported now, by name, not mid-run.
+def validated(spec: OptimizerSpec) -> OptimizerSpec:
+    """The spec, once torch's checks in the constructor passed ("Invalid beta parameter at
+    index 0: 1.2"): built once on a throwaway tensor, so that a bad value is reported now, by
+    name, not mid-run. The first build of any optimizer imports torch._dynamo (about 1.2 s of
+    CPU), which is why commands that only read cached runs skip it (get_optimizer's validate)."""
     try:
         spec.build([torch.zeros(2, requires_grad=True)])
     except (ValueError, TypeError, RuntimeError) as err:

@@ -93,6 +93,16 @@ def test_snapshot_metrics_are_evaluated_once_when_first_asked(small, tmp_path, m
     np.testing.assert_array_equal(asked.snapshots, quick.snapshots)
 
 
+def test_an_unvalidated_spec_is_checked_before_it_trains(small, tmp_path, monkeypatch):
+    # The CLI hands train_or_load unvalidated specs (a cached run was valid when it trained);
+    # a bad value must still stop before any training, with torch's message.
+    monkeypatch.setattr(cache_module, "train", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
+    bad = mnist_optimizer("adam", validate=False, betas=(1.2, 0.999))
+    with pytest.raises(LandscapeError, match=r"Adam \(.*\): Invalid beta parameter at index 0"):
+        train_or_load([bad], epochs=1, batch_size=100, data_dir=tmp_path)
+
+
 def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
     monkeypatch.setattr(cache_module, "_writable", lambda folder: False)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from landscape.errors import LandscapeError
-from landscape.optimizers import PRESETS, get_optimizer, parse_param, parse_value
+from landscape.optimizers import PRESETS, get_optimizer, parse_param, parse_value, validated
 from landscape.surfaces import SURFACES
 
 
@@ -78,6 +81,30 @@ def test_dotted_path():
 def test_bad_optimizers(name, kwargs, message):
     with pytest.raises(LandscapeError, match=message):
         get_optimizer(name, **kwargs)
+
+
+def test_validate_false_checks_names_and_rate_but_leaves_values_to_torch_later():
+    spec = get_optimizer("adam", betas=(1.2, 0.9), validate=False)
+    assert spec.hyper["betas"] == (1.2, 0.9)
+    with pytest.raises(LandscapeError, match="Invalid beta parameter at index 0: 1.2"):
+        validated(spec)
+    assert validated(get_optimizer("adam", validate=False)) is not None
+    for name, kwargs, message in [("adamm", {}, "did you mean"), ("adam", {"bogus": 1}, "bogus"),
+                                  ("adam", {"lr": -1.0}, "positive")]:  # fmt: skip
+        with pytest.raises(LandscapeError, match=message):
+            get_optimizer(name, validate=False, **kwargs)
+
+
+def test_mnist_specs_from_the_cli_build_no_optimizer():
+    # Building one imports torch._dynamo (about 1.2 s of CPU): a slice or render that only
+    # reads cached runs must not pay it. A fresh interpreter, so no other test imported it.
+    code = ("import sys; from landscape.cli import run; from landscape.options import "
+            "RunOptions; "
+            "specs = run.mnist_optimizers(['sgd', 'rmsprop', 'adam'], RunOptions()); "
+            "print(len(specs), 'torch._dynamo' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()  # fmt: skip
+    assert out == ["3", "False"]
 
 
 @pytest.mark.parametrize(

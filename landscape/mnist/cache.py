@@ -23,7 +23,7 @@ from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, validated
 from landscape.output import atomic_path
 
 # The modules a run's numbers go through: their source is part of the cache key, so any change
@@ -164,9 +164,10 @@ def train_or_load(
                         path.unlink()
     todo = [i for i in range(len(specs)) if i not in found]
     if todo:
-        trained = train([specs[i] for i in todo], epochs=epochs, batch_size=batch_size, seed=seed,
-                        device=device_, dtype=dtype_, data=load_mnist(data_dir),
-                        snapshot_every=snapshot_every, progress=progress,
+        # A cached run was valid when it trained; what trains now is checked before any work.
+        trained = train([validated(specs[i]) for i in todo], epochs=epochs,
+                        batch_size=batch_size, seed=seed, device=device_, dtype=dtype_,
+                        data=load_mnist(data_dir), snapshot_every=snapshot_every, progress=progress,
                         snapshot_metrics=snapshot_metrics)  # fmt: skip
         for i, trained_run in zip(todo, trained, strict=True):
             found[i] = trained_run

@@ -29,26 +29,29 @@ LESSON_TABLE: dict[str, tuple[float, float, float]] = {
 }
 
 
-def mnist_optimizer(name: str | OptimizerSpec, **hyper: Any) -> OptimizerSpec:
+def mnist_optimizer(
+    name: str | OptimizerSpec, *, validate: bool = True, **hyper: Any
+) -> OptimizerSpec:
     """An optimizer with the lesson's Keras hyper-parameters for sgd, rmsprop and adam.
 
     Other presets and dotted paths take their class's own default learning rate (0.01, Keras'
-    default, for torch.optim.SGD); `hyper` overrides anything.
+    default, for torch.optim.SGD); `hyper` overrides anything. `validate`: get_optimizer's
+    (train validates what it trains).
     """
     if isinstance(name, OptimizerSpec):
-        return get_optimizer(name, **hyper) if hyper else name
+        return get_optimizer(name, validate=validate, **hyper) if hyper else name
     if not isinstance(name, str) or not name.strip():
         raise LandscapeError(f"optimizer name must be a non-empty string, got {name!r}")
     key = name.strip().lower()
     merged = {**KERAS.get(key, {}), **hyper}
     if "lr" not in merged:
-        cls = get_optimizer(name).cls  # validates the name
+        cls = get_optimizer(name, validate=False).cls  # checks the name
         default = inspect.signature(cls).parameters.get("lr")
         if cls is torch.optim.SGD:
             merged["lr"] = 0.01
         elif default is not None and isinstance(default.default, int | float):
             merged["lr"] = float(default.default)
-    return get_optimizer(name, **merged)
+    return get_optimizer(name, validate=validate, **merged)
 
 
 def mnist_optimizers(optimizers: Sequence[str | OptimizerSpec] | str) -> list[OptimizerSpec]:

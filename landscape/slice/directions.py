@@ -128,7 +128,7 @@ def pca_plane(
     The components are unit vectors, signed so that the first run moves towards +x and +y.
     `explained` is each component's share of the snapshots' variance about their mean.
     """
-    runs = [_vector(s, "snapshots", ndim=2).double() for s in snapshots]
+    runs = [_vector(s, "snapshots", ndim=2) for s in snapshots]  # float32, as recorded
     if not runs:
         raise LandscapeError("PCA needs at least one run's snapshots")
     if len({r.shape[1] for r in runs}) != 1:
@@ -136,27 +136,29 @@ def pca_plane(
     stacked = torch.cat(runs)  # (k_total, P)
     if len(stacked) < 3:
         raise LandscapeError(f"PCA of a plane needs at least 3 snapshots, got {len(stacked)}")
-    centered = stacked - stacked.mean(0)  # (k, P)
-    # The components from the (k, k) Gram matrix C·Cᵀ = U S² Uᵀ, not an SVD of C (k x P):
-    # they are Cᵀ·u / s, the same plane. The product in float32 (the snapshots' own precision;
-    # the components agree with the SVD's to 1e-6): 303 x 101,770 took 8.2 s by SVD, 3.3 s
-    # with a float64 Gram matrix, 0.5 s with a float32 one (2 shared cores, load 2-3).
-    c32 = centered.float()
-    variances, u = torch.linalg.eigh((c32 @ c32.T).double())  # ascending
+    # The components from the (k, k) Gram matrix C·Cᵀ = U S² Uᵀ, not an SVD of C (k x P): they
+    # are Cᵀ·u / s, the same plane. Every (k, P) array in float32, the snapshots' own precision
+    # (the components agree with a float64 SVD's to 1e-6, tests/test_slice.py): 303 x 101,770
+    # took 14 s by SVD, 2.6 s with float64 copies beside a float32 Gram matrix, 0.75 s so (CPU
+    # seconds, benchmarks/slice.py).
+    mean = stacked.mean(0)  # (P,)
+    centered = stacked - mean  # (k, P)
+    variances, u = torch.linalg.eigh((centered @ centered.T).double())  # ascending
     variances, u = variances.flip(0).clamp_min(0), u.flip(1)  # largest first
     total = float(variances.sum())
     if total == 0.0 or float(variances[1]) <= 1e-24 * total:
         raise LandscapeError("the snapshots do not span a plane (all equal or on one line)")
-    components = (u[:, :2].T @ centered) / variances[:2, None].sqrt()  # (2, P) unit rows
+    scaled = (u[:, :2] / variances[:2].sqrt()).float()  # (k, 2)
+    components = scaled.T @ centered  # (2, P) unit rows
     travel = runs[0][-1] - runs[0][0]
     for i in range(2):
         if float(components[i] @ travel) < 0:
             components[i] = -components[i]
     explained = tuple(float(v) / total for v in variances[:2])
-    centre = stacked.mean(0) if origin is None else _vector(origin, "origin").double()
+    centre = mean if origin is None else _vector(origin, "origin")
     _check_size(centre, stacked.shape[1], "origin")
     return Plane(
-        centre.float(), components[0].float(), components[1].float(), kind="pca",
+        centre, components[0], components[1], kind="pca",
         explained=explained,  # type: ignore[arg-type]
         xlabel=f"PC1 ({100 * explained[0]:.1f}%)", ylabel=f"PC2 ({100 * explained[1]:.1f}%)",
     )  # fmt: skip

@@ -36,7 +36,7 @@ from landscape.slice.directions import (
     random_plane,
 )
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
-from landscape.slice.project import ProjectedPath, project, project_runs
+from landscape.slice.project import ProjectedPath, project_runs
 
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
     from landscape.scenes.data import SceneData
@@ -166,17 +166,17 @@ def mnist_slice(
                        seed=seed)  # fmt: skip
     origin, d1, d2 = distributed.broadcast(plane.vectors())
     plane = replace(plane, origin=origin, d1=d1, d2=d2)
-    xy = np.concatenate([project(plane, r.snapshots)[0] for r in found])  # (all snapshots, 2)
-    auto_x, auto_y = _auto_range(directions, xy)
-    x, y = grid_axes(x_range or auto_x, y_range or auto_y, nx, ny)
-    grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
-                      cache_dir=slices_dir(data_dir) if resume else None,
-                      progress=progress)  # fmt: skip
     # Each run recorded its snapshots' test loss (float32, the whole test set): not again.
     recorded = ([(r.snapshot_test_loss, r.snapshot_test_accuracy) for r in found]
                 if split == "test" and resolve_dtype(dtype) == torch.float32 else None)  # fmt: skip
     paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_,
                          recorded=recorded)  # fmt: skip
+    xy = np.concatenate([p.xy for p in paths])  # (all snapshots, 2)
+    auto_x, auto_y = _auto_range(directions, xy)
+    x, y = grid_axes(x_range or auto_x, y_range or auto_y, nx, ny)
+    grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
+                      cache_dir=slices_dir(data_dir) if resume else None,
+                      progress=progress)  # fmt: skip
     settings = {"optimizers": [r.optimizer for r in found], "directions": directions,
                 "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": str(device_),
                 "dtype": dtype, "bias": bias, "orthogonalize": orthogonalize, "split": split,
