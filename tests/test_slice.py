@@ -209,6 +209,24 @@ def test_interrupted_grid_resumes_where_it_stopped(tmp_path):
         assert seen[0] == 0
 
 
+def test_a_grid_read_whole_from_its_cache_sets_up_no_evaluation(tmp_path, monkeypatch):
+    from landscape.slice import grid as grid_module
+
+    model = mlp()
+    inputs, targets = data((4, 5))
+    plane = random_plane(model, seed=6)
+    x, y = grid_axes((-1.0, 1.0), (-0.5, 1.5), 5, 4)
+    first = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
+                       cache_dir=tmp_path)  # fmt: skip
+    monkeypatch.setattr(grid_module, "FastPoints", lambda *a: pytest.fail("set up"))
+    again = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
+                       cache_dir=tmp_path)  # fmt: skip
+    np.testing.assert_array_equal(again.loss, first.loss)
+    assert again.fast and first.fast
+    loss, _ = per_point(model, plane, x, y, inputs, targets)
+    np.testing.assert_allclose(again.loss, loss, atol=TOL)
+
+
 # Directions
 
 
@@ -373,6 +391,39 @@ def test_projected_runs_carry_true_and_plane_loss():
     np.testing.assert_allclose(path.plane_loss[on_plane], true[on_plane], atol=TOL)
     np.testing.assert_allclose(path.distance[on_plane], 0, atol=1e-4)
     assert path.distance[[1, 2, 4]].min() > 0.01  # the others are off the plane, and say so
+
+
+def test_several_runs_projected_at_once_each_get_their_own_plane_loss():
+    from types import SimpleNamespace
+
+    from landscape.slice.project import project_runs
+
+    model = mlp()
+    inputs, targets = data((4, 5))
+    start = flat_weights(model)
+    g = torch.Generator().manual_seed(1)
+    runs = []
+    for k in (5, 7, 3):  # runs of different lengths: each keeps its own slice of the points
+        snapshots = start + torch.cumsum(0.05 * torch.randn(k, start.numel(), generator=g), 0)
+        runs.append(
+            SimpleNamespace(
+                optimizer="sgd",
+                label="SGD",
+                settings={},
+                hyper={},
+                snapshots=snapshots.numpy(),
+                snapshot_steps=np.arange(k),
+            )
+        )
+    plane = random_plane(model, seed=2)
+    paths = project_runs(model, plane, runs, inputs, targets, device="cpu")
+    for run, path in zip(runs, paths, strict=True):
+        xy, _ = project(plane, run.snapshots)
+        weights = torch.stack([plane.point(float(a), float(b)) for a, b in xy])
+        loss, accuracy = evaluate_weights(model, weights, inputs, targets, device="cpu")
+        np.testing.assert_allclose(path.plane_loss, loss, atol=TOL)
+        np.testing.assert_allclose(path.plane_accuracy, accuracy, atol=TOL)
+        assert len(path.xy) == len(run.snapshots)
 
 
 def test_products_per_tile_when_the_data_set_is_large(monkeypatch):

@@ -77,16 +77,21 @@ def project_runs(
     they are known already (a run records its test loss): then only the projections are
     evaluated.
     """
+    projected = [project(plane, run.snapshots) for run in runs]  # (xy, distance) per run
+    # Every run's points in one call: the evaluation's set-up (three first-layer products over
+    # the data) is once per call, 0.4 s of CPU for the lesson's MLP on the test set.
+    every = evaluate_points(model, plane, np.concatenate([xy for xy, _ in projected]), inputs,
+                            targets, dtype=dtype, device=device)  # fmt: skip
+    ends = np.cumsum([0, *(len(xy) for xy, _ in projected)])
     paths = []
-    for i, run in enumerate(runs):
+    for i, (run, (xy, distance)) in enumerate(zip(runs, projected, strict=True)):
         snapshots = np.asarray(run.snapshots)
-        xy, distance = project(plane, snapshots)
         reach = float(np.linalg.norm(snapshots - snapshots[0], axis=1).max())
         if recorded is not None:
             true = tuple(np.asarray(v) for v in recorded[i])
         else:
             true = evaluate_weights(model, snapshots, inputs, targets, dtype=dtype, device=device)
-        flat = evaluate_points(model, plane, xy, inputs, targets, dtype=dtype, device=device)
+        flat = [v[ends[i] : ends[i + 1]] for v in every]  # loss, accuracy
         paths.append(ProjectedPath(
             optimizer=run.optimizer, label=run.label, settings=dict(run.settings),
             hyper=dict(run.hyper), steps=np.asarray(run.snapshot_steps), xy=xy,
