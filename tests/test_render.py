@@ -83,6 +83,28 @@ def near_color(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2
     return hits / len(where)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("scene", "fmt", "theme"), [("descent", "mp4", "dark"), ("race", "webm", "transparent")]
+)
+def test_baking_the_still_parts_leaves_every_frame_as_it_was(data, tmp_path, monkeypatch, scene,
+                                                             fmt, theme):  # fmt: skip
+    # The reference: Manim painting the still parts itself at every play and wait.
+    from landscape.scenes.base import LandscapeScene
+
+    spec = RenderSpec(scene=scene, format=fmt, seconds=2.0, theme=theme, size=SIZE, fps=FPS)
+    bake, emptied = LandscapeScene.bake, []
+    monkeypatch.setattr(LandscapeScene, "bake",
+                        lambda self: bake(self) or emptied.append(not self.mobjects))  # fmt: skip
+    baked = frames_of(render_scene(data, tmp_path / f"baked.{fmt}", spec).out)
+    assert emptied == [True]  # baked: the still parts left the scene
+    monkeypatch.setattr(LandscapeScene, "bake", lambda self: None)
+    plain = frames_of(render_scene(data, tmp_path / f"plain.{fmt}", spec).out)
+    assert len(baked) == len(plain) == 2 * FPS
+    for a, b in zip(baked, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("scene", ["race", "descent"])
 def test_the_last_frame_shows_the_whole_path_in_its_colour(data, tmp_path, scene):
     width, height = 854, 480

@@ -56,6 +56,23 @@ class LandscapeScene:
         """Seconds the scene lasts."""
         return sum(self.timing())
 
+    def bake(self) -> None:
+        """Paint what the scene holds now, its still parts (relief, map, axes, words), into the
+        camera's background once, and take them out of the scene.
+
+        Manim paints the still parts again at every play and frozen wait, three times a clip
+        (run_clock), and the descent's relief alone is a thousand faces and more: this was a
+        third of a low-quality descent's CPU time. Every frame is drawn over the background as
+        Manim drew it over its own still image, so the frames stay the same, pixel for pixel
+        (tests/test_scenes.py). Where Manim skips rendering (dry runs, a last frame alone) it
+        paints the whole scene once anyway, and nothing is baked.
+        """
+        if self.renderer.skip_animations:
+            return
+        self.renderer.update_frame(self)
+        self.renderer.camera.background = self.renderer.get_frame().copy()
+        self.remove(*self.mobjects)
+
     def run_clock(self, clock: ValueTracker, end: float) -> None:
         """Hold the start, run the clock to `end`, hold the end, in whole frames that add up to
         length(): the file lasts what was asked, in every format.

@@ -285,6 +285,8 @@ class DescentScene(LandscapeScene, ThreeDScene):
         inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
         self.add_fixed_in_frame_mobjects(title, *inset.static)
 
+        self.bake()  # the still parts, painted once
+
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
         clock = ValueTracker(0)
         outline = outline_color(theme)

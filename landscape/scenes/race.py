@@ -141,6 +141,8 @@ class RaceScene(LandscapeScene, Scene):
             entry.remove(*([note] if note else []))
         self.add(legend)
 
+        self.bake()  # the still parts, painted once
+
         # Animate: the clock, then everything that reads it
         clock = ValueTracker(0)
         movers, marks = [], []
