@@ -6,8 +6,9 @@
 - `render adam sgd rmsprop --surface mnist` with the runs and the slice cached (<= 15 s): run
   once untimed to fill the caches (LANDSCAPE_DATA_DIR, else the user cache), then timed.
 
-Prints the load average beside the numbers (the machine may be shared) and a JSON summary as
-the last line: wall seconds, frames, seconds per frame, target met.
+Prints wall and CPU seconds (user + sys of the render's process) with the load average beside
+them (the machine may be shared; CPU seconds vary less with load than wall seconds), and a JSON
+summary as the last line: wall and CPU seconds, frames, seconds per frame, target met.
 Usage: python benchmarks/render.py [--skip-hd] [--skip-mnist]
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,12 +39,18 @@ def frames(path: Path) -> int:
         return sum(1 for packet in container.demux(video=0) if packet.size)
 
 
-def run(args: list[str], folder: Path) -> tuple[float, Path]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(args: list[str], folder: Path) -> tuple[float, float, Path]:
+    """Wall and CPU seconds of one render in a fresh process, and the file it wrote."""
     out = folder / "clip.mp4"
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), children_cpu()
     subprocess.run([sys.executable, "-m", "landscape", "render", *args, "--out", str(out)],
                    check=True, cwd=folder)  # fmt: skip
-    return time.perf_counter() - started, out
+    return time.perf_counter() - started, children_cpu() - cpu, out
 
 
 def main() -> None:
@@ -56,19 +64,20 @@ def main() -> None:
                 continue
             if name.startswith("mnist"):
                 run(args, Path(folder))  # fills the caches
-            seconds, out = run(args, Path(folder))
+            seconds, cpu, out = run(args, Path(folder))
             count = frames(out)
             summary[name] = {
                 "command": "landscape render " + " ".join(args),
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
                 "frames": count,
                 "seconds_per_frame": round(seconds / count, 4),
                 "target_seconds": target,
                 "within_target": seconds <= target,
                 "load_average": [round(v, 2) for v in os.getloadavg()],
             }
-            print(f"{name}: {seconds:.1f} s for {count} frames (load {os.getloadavg()[0]:.1f})",
-                  file=sys.stderr)  # fmt: skip
+            print(f"{name}: {seconds:.1f} s wall, {cpu:.1f} s CPU for {count} frames, target "
+                  f"{target:g} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)  # fmt: skip
     print(json.dumps(summary))
 
 
