@@ -302,9 +302,12 @@ class DescentScene(LandscapeScene, ThreeDScene):
                                          drawn.color, 3, outline))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             balls.append(self.ball(drawn, plan, clock))
-            for mark, step in event_marks(track, plan.screen, grid.domain, drawn.color, theme,
-                                          UP):  # fmt: skip
-                marks.append(appear_at(mark, step, clock))
+            # The same marks on the 3-D view (with words) and on the map (the readout has
+            # the words): an x where the run diverged, an arrow where it left the view.
+            for place, words in ((plan.screen, True), (inset.points, False)):
+                for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
+                                              labelled=words):  # fmt: skip
+                    marks.append(appear_at(mark, step, clock))
         readout = self.readout(plan, clock, theme, inset)
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
