@@ -201,25 +201,25 @@ def scene_styles(data: SceneData) -> tuple[OptimizerStyle, ...]:
     return tuple(styles_for([p.optimizer for p in data.paths]))
 
 
-def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[str, float], ...]:
-    """Per path, what befell its first start that met anything ("left at step 3, diverged at
-    step 9"; "" if nothing) and the step from which to show it (the first event's)."""
+Event = tuple[str, float]  # words ("left at step 3") and the step from which they show
+
+
+def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[Event, ...], ...]:
+    """Per path, what befell its first start that met anything, each event shown from its own
+    step: (("left at step 3", 3.0), ("diverged at step 9", 9.0)); () if nothing did."""
     events = []
     for index in range(len(data.paths)):
-        words, first = "", math.inf
+        met: tuple[Event, ...] = ()
         for track in found:
             if track.path != index or (track.left_at is None and track.diverged_at is None):
                 continue
-            parts = []
             if track.left_at is not None and (track.diverged_at is None
                                               or track.left_at < track.diverged_at):  # fmt: skip
-                parts.append(f"left at step {track.left_at}")
+                met += ((f"left at step {track.left_at}", float(track.left_at)),)
             if track.diverged_at is not None:
-                parts.append(f"diverged at step {track.diverged_at}")
-            words = ", ".join(parts)
-            first = min(s for s in (track.left_at, track.diverged_at) if s is not None)
+                met += ((f"diverged at step {track.diverged_at}", float(track.diverged_at)),)
             break
-        events.append((words, float(first)))
+        events.append(met)
     return tuple(events)
 
 
