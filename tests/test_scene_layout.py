@@ -81,8 +81,9 @@ def check(found: list[tuple[str, np.ndarray, float]]) -> None:
 
 def race(surface: str, optimizers: list[str], options: RunOptions):
     the_surface = options.surface(surface)
-    return scene_data(the_surface, options.trace(the_surface,
-                                                 options.optimizers(optimizers, the_surface)))
+    return scene_data(
+        the_surface, options.trace(the_surface, options.optimizers(optimizers, the_surface))
+    )
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])

@@ -313,7 +313,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
         readout = self.readout(plan, clock, theme, inset)
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
-        self.add_fixed_in_frame_mobjects(*pins, *marks, *readout)
+        self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
         self.run_clock(clock, plan.steps)
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,

@@ -16,7 +16,7 @@ from landscape.style import OptimizerStyle, Theme
 
 PITCH = 0.32  # frame units from one line's middle to the next's (a MIN_FONT line is 0.24)
 ENTRY_GAP = 0.08  # extra space between two entries
-SPACE = 0.09  # a space at MIN_FONT
+SPACE = 0.12  # a space after a comma at MIN_FONT, measured
 EVENT_GAP = 0.3  # between an entry's words and what befell its run
 
 
@@ -95,4 +95,3 @@ def race_legend(styles: Sequence[OptimizerStyle], lines: Sequence[str],
 def whole(legend: VGroup, later: Sequence[Piece]) -> VGroup:
     """The legend with its later pieces, to measure or move them together."""
     return VGroup(legend, *(p.mob for p in later))
-

@@ -17,7 +17,6 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
-    config,
 )
 
 from landscape.scenes.base import LandscapeScene
@@ -41,7 +40,6 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.legend import race_legend, whole
 from landscape.scenes.widgets import (
-    MARGIN,
     MIN_FONT,
     Chart,
     MapView,
@@ -174,7 +172,7 @@ class RaceScene(LandscapeScene, Scene):
             typewriter.retype(mob, data.step_text(clock.get_value(), steps))
 
         counter.add_updater(tick)
-        self.add(*movers, *marks, counter)
+        self.add(*movers, map_view.minima, *marks, counter)
         self.run_clock(clock, steps)
 
     def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
@@ -209,13 +207,10 @@ class RaceScene(LandscapeScene, Scene):
             reach = max(reach, tick.width)
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
-        # Upright, as every other word on screen: beside the ticks, or where there is no room
-        # for it there (long names, "PC2 (24.6%)"), above the axis.
-        ylabel = label(map_view.grid.ylabel, theme, 20)
-        ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT, 0.22 + reach)
-        if ylabel.get_left()[0] < MARGIN - config.frame_width / 2:
-            corner = map_view.points(np.array([[x0, y1]]))[0]
-            ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.12)
-            ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
+        # Upright, as every other word on screen, above the axis: beside it a lone "y" reads
+        # as part of the middle tick ("y 1").
+        corner = map_view.points(np.array([[x0, y1]]))[0]
+        ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.3)
+        ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
         found.append(ylabel)
         return found

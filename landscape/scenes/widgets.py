@@ -169,7 +169,8 @@ class MapView:
         minima = VGroup(*[Star(5, outer_radius=0.09, density=2).set_fill("#FFFFFF", 1)
                           .set_stroke("#000000", 1).move_to(self.points(np.array([m]))[0])
                           for m in grid.minima if inside(grid, m)])  # fmt: skip
-        self.static = [image, lines, frame, minima]
+        self.static = [image, lines, frame]
+        self.minima = minima  # drawn over the runs: end markers piled on a minimum hide it
 
     def points(self, xy: np.ndarray) -> np.ndarray:
         """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
