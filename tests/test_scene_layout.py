@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from manim import Text, config, tempconfig
+from manim import Rectangle, Text, config, tempconfig
 
 from landscape.lesson.slides import teaching_class
 from landscape.options import RunOptions
 from landscape.scenes import DescentScene, RaceScene, lesson_data, scene_data
+from landscape.scenes.legend import PITCH, Piece, chunks, flow
 from landscape.scenes.widgets import FONT, GlyphRow
+from landscape.surfaces import get_surface
+from landscape.trajectory import trace_all
 
 WIDTH, HEIGHT = 854, 480
 SMALLEST_PX = 14.0  # the floor: nothing under 14 px tall at 480p
@@ -117,3 +120,43 @@ def test_the_descent(optimizers):
 @pytest.mark.slow
 def test_the_mnist_race(mnist_data_dir):
     check(after_the_runs(teaching_class("mnist"), seconds=1.0))
+
+
+@pytest.mark.parametrize(
+    "text, level, parts",
+    [("Adam (lr=0.1, betas=(0.9, 0.999), eps=1e-07)", 1,
+      ["Adam (lr=0.1,", "betas=(0.9, 0.999),", "eps=1e-07)"]),
+     ("lr=0.1, betas=(0.9, 0.999)", 0, ["lr=0.1,", "betas=(0.9, 0.999)"]),
+     ("SGD", 1, ["SGD"])],
+)  # fmt: skip
+def test_legend_lines_break_only_between_settings(text, level, parts):
+    assert chunks(text, level) == parts
+    assert " ".join(parts) == text
+
+
+def test_flow_breaks_where_the_next_piece_would_pass_the_width():
+    boxes = [Rectangle(width=w, height=0.2) for w in (1.0, 2.0, 1.5, 0.5)]
+    pieces = [Piece(boxes[0]), Piece(boxes[1], gap=0.1), Piece(boxes[2], gap=0.1),
+              Piece(boxes[3], gap=0.1, new_line=True)]  # fmt: skip
+    lines = flow(pieces, np.array([0.0, 0.0, 0.0]), width=4.0, indent=0.3)
+    assert lines == 3  # 1.0 + 0.1 + 2.0 fits in 4; 1.5 more does not; the last asks its own
+    lefts = [round(float(b.get_left()[0]), 6) for b in boxes]
+    middles = [round(float(b.get_center()[1]), 6) for b in boxes]
+    assert lefts == [0.0, 1.1, 0.3, 0.3]
+    assert middles == [-0.5 * PITCH, -0.5 * PITCH, -1.5 * PITCH, -2.5 * PITCH]
+
+
+def test_each_event_shows_from_its_own_step():
+    from landscape.scenes.data import path_events, tracks
+
+    surface = get_surface("saddle")
+    runs = trace_all(surface, ["momentum", "sgd"], starts=[(-1.8, 1e-3)], steps=150,
+                     device="cpu")  # fmt: skip
+    data = scene_data(surface, runs, fit=0)
+    found = tracks(data)
+    momentum, sgd = path_events(data, found)
+    left, diverged = found[0].left_at, int(runs[0].diverged_at[0])
+    assert left is not None and diverged > left  # it leaves the view, then the bound
+    assert momentum == ((f"left at step {left}", float(left)),
+                        (f"diverged at step {diverged}", float(diverged)))  # fmt: skip
+    assert sgd == ()
