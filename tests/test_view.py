@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -120,3 +121,11 @@ def test_plot_contour_with_auto_draws_the_fitted_view(cli, tmp_path, monkeypatch
     xlim, ylim = seen["limits"][0]
     np.testing.assert_allclose([*xlim, *ylim], [*fitted[0], *fitted[1]], rtol=1e-6)
     assert (fitted[0][1] - fitted[0][0]) < 0.5 * 9.0  # well inside Beale's [-4.5, 4.5]
+
+
+@pytest.mark.parametrize("command", ["render", "plot"])
+def test_help_documents_auto_and_full(cli, command):
+    code, out, _ = cli(command, "--help")
+    text = re.sub(r"[│\s]+", " ", out)  # rich's box and line breaks
+    assert code == 0 and "auto: the surface's, the view fitted to the paths" in text
+    assert "full: the surface's, never fitted" in text
