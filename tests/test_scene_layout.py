@@ -89,6 +89,7 @@ def race(surface: str, optimizers: list[str], options: RunOptions):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("theme", ["dark", "light"])
 def test_the_lesson_race(theme):
     data = lesson_data("rosenbrock", ["sgd", "momentum", "rmsprop", "adam"])
@@ -102,15 +103,18 @@ def test_a_race_where_sgd_diverges():
     check(after_the_runs(RaceScene, data=data, seconds=1.0))
 
 
+@pytest.mark.slow
 def test_many_runs_and_events_on_the_saddle():
     # Seven optimizers, five of which leave the view and three of those diverge.
     check(after_the_runs(teaching_class("saddle"), seconds=1.0))
 
 
+@pytest.mark.slow
 def test_the_learning_rate_fan():
     check(after_the_runs(teaching_class("learning-rate"), seconds=1.0))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizers", [["adam"], ["sgd", "momentum", "rmsprop", "adam"]])
 def test_the_descent(optimizers):
     data = lesson_data("rosenbrock", optimizers)
