@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from landscape import view
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.optimizers import (
@@ -66,7 +67,10 @@ class RunOptions:
     seed: int = 0  # the gradient noise; MNIST: initial weights, shuffles, dropout
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:N"
     dtype: str = "float32"  # "float32" or "float64"
-    domain: Domain | None = None  # ((xmin, xmax), (ymin, ymax)); None: the surface's
+    # ((xmin, xmax), (ymin, ymax)); "auto": the surface's, the view fitted to the paths;
+    # "full": the surface's, never fitted; None: the surface's, fitted where the paths use
+    # little of it (landscape.view)
+    domain: Domain | str | None = None
 
     def __post_init__(self) -> None:
         # Sequences from Python callers become tuples, so that the record stays immutable.
@@ -83,7 +87,11 @@ class RunOptions:
             raise LandscapeError(f"noise must be a finite number >= 0, got {self.noise!r}")
         resolve_device(self.device)
         resolve_dtype(self.dtype)
-        if self.domain is not None:
+        if isinstance(self.domain, str):
+            if self.domain not in view.WORDS:
+                raise LandscapeError(f"domain {self.domain!r} is not one of {', '.join(view.WORDS)}"
+                                     " or ((xmin, xmax), (ymin, ymax))")  # fmt: skip
+        elif self.domain is not None:
             set_(self, "domain", check_domain(self.domain))
 
     def given(self) -> list[str]:
@@ -130,11 +138,16 @@ class RunOptions:
             found.append(hyper)
         return found
 
+    @property
+    def numbers(self) -> Domain | None:
+        """The domain given in numbers, else None (the surface's own)."""
+        return None if isinstance(self.domain, str) else self.domain
+
     def surface(self, name: str | Surface) -> Surface:
         """A surface by name or expression (or the Surface itself) over the domain asked for."""
         if isinstance(name, Surface):
-            return name if self.domain is None else name.with_domain(self.domain)
-        return get_surface(name, domain=self.domain)
+            return name if self.numbers is None else name.with_domain(self.numbers)
+        return get_surface(name, domain=self.numbers)
 
     def optimizers(
         self, names: Sequence[str], surface: Surface

@@ -87,7 +87,7 @@ def small_gif(video: Path, gif: Path) -> None:
         fps = float(stream.average_rate)
         images = [frame.to_image() for frame in container.decode(stream)]
     keep = [images[round(i * fps / GIF_FPS)] for i in range(int(len(images) * GIF_FPS / fps))]
-    keep.append(images[-1])  # the finished path
+    keep[-1] = images[-1]  # the finished path, in the last slot: the GIF lasts what the video does
     size = (GIF_WIDTH, round(GIF_WIDTH * keep[0].height / keep[0].width))
     save_gif([im.resize(size, Image.Resampling.LANCZOS) for im in keep], gif, GIF_FPS)
 

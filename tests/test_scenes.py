@@ -294,7 +294,7 @@ def test_clip_to_view_cuts_a_path_at_the_edges_it_crosses():
 def test_tracks_carry_the_steps_a_run_diverged_left_the_view_and_reached_a_minimum():
     surface = get_surface("saddle")
     runs = trace_all(surface, ["sgd", "adam"], steps=80, device="cpu")
-    data = scene_data(surface, runs, resolution=21, fit=False)
+    data = scene_data(surface, runs, resolution=21, fit=0)
     (x0, x1), (y0, y1) = data.grid.domain
     for track in tracks(data):
         run = runs[track.path]
@@ -340,7 +340,7 @@ def test_a_view_is_fitted_to_paths_that_use_little_of_the_domain():
     assert ((points[:, 0] >= x0) & (points[:, 0] <= x1)).all()
     assert ((points[:, 1] >= y0) & (points[:, 1] <= y1)).all()
     assert x0 <= 3.0 <= x1 and y0 <= 0.5 <= y1  # the minimum stays in view
-    assert scene_data(beale, runs, resolution=41, fit=False).grid.domain == beale.domain
+    assert scene_data(beale, runs, resolution=41, fit=0).grid.domain == beale.domain
     # Rosenbrock's lesson race uses a third of its domain: left as it is.
     rosenbrock = lesson_data("rosenbrock", ["sgd", "adam"], steps=300)
     assert rosenbrock.grid.domain == get_surface("rosenbrock").domain
@@ -392,3 +392,33 @@ def test_a_chart_of_training_snapshots_counts_epochs():
     assert axis.step_name == "epoch"
     assert axis.step_ticks == tuple((4.0 * e, str(e)) for e in range(6))
     assert StepClock(at, 300.0).text(10, 20) == "epoch 2.5/5  step  750/1500"
+
+
+def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_path):
+    """The 3-D view and the contour inset both get the x and the arrow; the words once."""
+    import landscape.scenes.descent as descent
+    from landscape.scenes.descent import INSET_CENTER, INSET_ROOM
+
+    seen = []
+    real = descent.event_marks
+
+    def spy(track, place, domain, color, theme, up, labelled=True):
+        marks = real(track, place, domain, color, theme, up, labelled=labelled)
+        seen.append((track.path, labelled, [m.get_center()[:2] for m, _ in marks]))
+        return marks
+
+    monkeypatch.setattr(descent, "event_marks", spy)
+    rosenbrock = get_surface("rosenbrock")
+    diverging = trace(rosenbrock, "sgd", lr=1.5, steps=20, device="cpu")  # at step 1
+    saddle = get_surface("saddle")
+    leaving = trace(saddle, "adam", steps=120, device="cpu")  # leaves along y
+    for surface, run in ((rosenbrock, diverging), (saddle, leaving)):
+        data = scene_data(surface, [run], resolution=41, fit=0)
+        with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
+            type("Built", (DescentScene,), {"data": data, "seconds": 0.5})().render()
+    half = np.array(INSET_ROOM) / 2 + 0.6  # the map, and an arrow's length beyond its edge
+    on_map = [c for _, labelled, centers in seen if not labelled for c in centers]
+    in_3d = [c for _, labelled, centers in seen if labelled for c in centers]
+    assert len(on_map) == len(in_3d) == 2  # the x (Rosenbrock) and the arrow (saddle), each
+    assert all((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in on_map)
+    assert not any((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in in_3d)

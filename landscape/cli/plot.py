@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from landscape import figures, sweeps
+from landscape import figures, sweeps, view
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
@@ -20,6 +22,7 @@ from landscape.surfaces import SURFACES
 
 # The learning-rate fan compares the plain and the adaptive step unless told otherwise.
 FAN_DEFAULT = ["sgd", "adam"]
+MAPS = ("contour", "surface", "all")  # the kinds that draw the paths on a map of the surface
 GRID_HELP = f"basins only: starts per side of the grid of starts (default {sweeps.BASIN_GRID})."
 RUNS_HELP = (f"fan only: learning rates per optimizer, spaced evenly over 3 decades around its "
              f"own (default {sweeps.FAN_RUNS}).")  # fmt: skip
@@ -74,6 +77,9 @@ def plot_command(
         options.only([f for f in FLAGS if f != "starts"], where="--kind basins",
                      why=": its starts are a grid over the domain (--grid); --start applies to "
                      "the other kinds")  # fmt: skip
+    if options.domain == view.AUTO and kind not in MAPS:
+        raise LandscapeError(f"--domain auto fits a map to the paths: it applies to --kind "
+                             f"{', '.join(MAPS)}, not {kind}")  # fmt: skip
     path = check_output(out or default_path(surface, kind), figures.FORMATS)
     spec = run.resolve(surface, optimizer, options,
                        default=FAN_DEFAULT if kind == "fan" else run.LESSON)  # fmt: skip
@@ -88,7 +94,12 @@ def plot_command(
                                        progress=progress, **options.trace_arguments())  # fmt: skip
         else:
             traces = options.trace(the_surface, specs, progress=progress)
-    loss_grid = sample(the_surface, 301, device=options.device)
+    # Figures show the whole domain unless --domain auto asks for the paths' part of it.
+    shown = the_surface
+    if options.domain == view.AUTO:
+        fitted = view.fitted_view(the_surface, traces, math.inf)
+        shown = the_surface if fitted is None else replace(the_surface, domain=fitted)
+    loss_grid = sample(shown, 301, device=options.device)
     if kind == "contour":
         fig = figures.contour_figure(loss_grid, traces, theme=theme)
     elif kind == "surface":

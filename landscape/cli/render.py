@@ -14,6 +14,7 @@ from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.options import FORMATS, MNIST_OPTIONS, QUALITIES, SCENES, RunOptions
+from landscape.view import fit_share
 
 if TYPE_CHECKING:
     from landscape.optimizers import OptimizerSpec
@@ -116,7 +117,7 @@ def render_command(
                      "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
         data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
-        data = _analytic(run.resolve(surface, optimizer, options), fit=options.domain is None)
+        data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain))
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         rendered = render_scene(data, target, spec, progress=progress)
@@ -141,7 +142,7 @@ def output_format(format: str | None, out: Path | None, command: str = "render")
     return format
 
 
-def _analytic(spec: run.Run, fit: bool) -> SceneData:
+def _analytic(spec: run.Run, fit: float) -> SceneData:
     trajectories = run.trace(spec)
     from landscape.scenes import scene_data
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from landscape import view
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
@@ -20,7 +21,7 @@ from landscape.optimizers import OptimizerSpec, SwitchSpec, is_switch
 from landscape.options import RunOptions
 from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 from landscape.style import THEMES
-from landscape.surfaces import Surface
+from landscape.surfaces import Domain, Surface
 from landscape.trajectory import MAX_STEPS, Trajectory
 
 LESSON = ["sgd", "momentum", "rmsprop", "adam"]  # the default race
@@ -67,7 +68,10 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         help="auto (CUDA when present), cpu, cuda, cuda:N.")], "auto"),
     "dtype": (Annotated[str, typer.Option(help="float32 or float64.")], "float32"),
     "domain": (Annotated[str | None, typer.Option(
-        help="XMIN:XMAX,YMIN:YMAX (or MIN:MAX for both); default: the surface's.")], None),
+        help="XMIN:XMAX,YMIN:YMAX (or MIN:MAX for both); auto: the surface's, the view fitted "
+        "to the paths with a margin (render; plot's contour, surface and all); full: the "
+        "surface's, never fitted. Default: the surface's, fitted where the paths would use "
+        "under a quarter of it.")], None),
 }  # fmt: skip
 
 
@@ -115,8 +119,20 @@ def parse(
     return RunOptions(
         lr=args.learning_rates(lr or []), params=args.params(params or []), steps=steps,
         starts=tuple(args.point(s) for s in starts or []), noise=noise, seed=seed,
-        device=device, dtype=dtype, domain=args.domain(domain) if domain else None,
+        device=device, dtype=dtype, domain=_domain(domain),
     )  # fmt: skip
+
+
+def _domain(text: str | None) -> Domain | str | None:
+    if text is None:
+        return None
+    word = text.strip().lower()
+    if word in view.WORDS:
+        return word
+    if ":" not in text:
+        raise LandscapeError(f"--domain {text!r}: write {', '.join(view.WORDS)}, "
+                             "XMIN:XMAX,YMIN:YMAX or MIN:MAX")  # fmt: skip
+    return args.domain(text)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from landscape import view
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
+from landscape.errors import LandscapeError
 from landscape.export import FORMATS, command_line, manifest, save_trajectories
 from landscape.options import RunOptions
 from landscape.output import check_output
@@ -31,6 +33,9 @@ def trace_command(
 ) -> None:
     """Run optimizers over a surface and print, per optimizer and start, the final loss, the
     distance to the nearest minimum, the step that reached it and whether it diverged."""
+    if options.domain == view.AUTO:
+        raise LandscapeError("--domain auto fits a picture's view to the paths and trace "
+                             "draws none: give XMIN:XMAX,YMIN:YMAX")  # fmt: skip
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     spec = run.resolve(surface, optimizer, options)

@@ -8,7 +8,8 @@ optimizer step, fractional between steps) drives every moving part through updat
 animation lasts `seconds` seconds at any frame rate.
 
 Modules: data (records), geometry (views, occlusion, heights, interpolation, ticks), widgets
-(text, map, chart, trails), base (what both scenes share), descent, race.
+(text, map, chart, trails), legend (legends flowed onto lines at a legible size), base (what
+both scenes share), descent, race.
 """
 
 from landscape.scenes.base import LandscapeScene

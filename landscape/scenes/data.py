@@ -13,9 +13,10 @@ from landscape.errors import LandscapeError
 from landscape.grid import LossGrid, sample
 from landscape.paths import PathRecord
 from landscape.style import OptimizerStyle, styles_for
-from landscape.surfaces import Domain, get_surface
 from landscape.surfaces import Surface as LossSurface
+from landscape.surfaces import get_surface
 from landscape.trajectory import trace_all
+from landscape.view import FIT_SHARE, fitted_view
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def scene_data(
     *,
     title: str | None = None,
     resolution: int = 161,
-    fit: bool = True,
+    fit: float = FIT_SHARE,
     clock: StepClock | None = None,
     notes: Sequence[str] = (),
 ) -> SceneData:
@@ -76,8 +77,9 @@ def scene_data(
         paths: Trajectory records (or objects with the same fields) over that surface.
         title: shown in the scene; default the grid's title.
         resolution: grid points per side when `source` is a Surface.
-        fit: for a Surface, view only the part the paths use (fitted_view) where they use
-            under a quarter of its domain.
+        fit: for a Surface, view only the part the paths use (landscape.view.fitted_view)
+            where they use under this share of its domain: 0 never, math.inf always
+            (`--domain auto`; landscape.view.fit_share).
         clock: where the paths' rows are snapshots: their optimizer steps and epochs.
         notes: per path, a line for its legend entry (e.g. how far off the slice it runs).
     """
@@ -87,7 +89,7 @@ def scene_data(
     if isinstance(source, LossGrid):
         grid = source
     else:
-        view = fitted_view(source, paths) if fit else None
+        view = fitted_view(source, paths, fit) if fit > 0 else None
         grid = sample(source if view is None else replace(source, domain=view), resolution,
                       device="cpu")  # fmt: skip
     for p in paths:
@@ -105,35 +107,6 @@ def scene_data(
         raise LandscapeError(f"{len(notes)} notes for {len(paths)} paths: give one per path")
     return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title,
                      clock=clock, notes=tuple(notes))  # fmt: skip
-
-
-FIT_SHARE = 0.25  # paths using less of the domain's area than this get a view fitted to them
-FIT_MARGIN = 0.15  # of the paths' extent, on every side of a fitted view
-
-
-def fitted_view(surface: LossSurface, paths: Sequence[PathRecord]) -> Domain | None:
-    """A view around the paths' points in the domain, and the minima nearest their ends, with
-    a margin, where they use under FIT_SHARE of the domain's area; else None (the domain)."""
-    (x0, x1), (y0, y1) = surface.domain
-    points = np.concatenate([np.asarray(p.xy, dtype=np.float64).reshape(-1, 2) for p in paths])
-    points = points[np.isfinite(points).all(-1)]
-    points = points[(points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
-                    & (points[:, 1] <= y1)]  # fmt: skip
-    if surface.minima:
-        minima = np.asarray(surface.minima, dtype=np.float64)
-        ends = [xy[np.isfinite(xy).all(-1)][-1] for p in paths for xy in np.moveaxis(
-            np.asarray(p.xy, dtype=np.float64), 1, 0)]  # fmt: skip
-        near = {int(np.argmin(np.linalg.norm(minima - end, axis=-1))) for end in ends}
-        points = np.concatenate([points, minima[sorted(near)]])
-    lo, hi = points.min(0), points.max(0)
-    extent = np.maximum(hi - lo, 1e-9)
-    if extent[0] * extent[1] >= FIT_SHARE * (x1 - x0) * (y1 - y0):
-        return None
-    # Sides at least half the longer one (the map keeps aspects within 1:2) and a margin.
-    extent = np.maximum(extent, 0.5 * extent.max()) * (1 + 2 * FIT_MARGIN)
-    middle = (lo + hi) / 2
-    (a0, b0), (a1, b1) = middle - extent / 2, middle + extent / 2
-    return (float(a0), float(a1)), (float(b0), float(b1))
 
 
 def lesson_data(surface: str, optimizers: Sequence[str], **kwargs: Any) -> SceneData:
@@ -228,25 +201,25 @@ def scene_styles(data: SceneData) -> tuple[OptimizerStyle, ...]:
     return tuple(styles_for([p.optimizer for p in data.paths]))
 
 
-def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[str, float], ...]:
-    """Per path, what befell its first start that met anything ("left at step 3, diverged at
-    step 9"; "" if nothing) and the step from which to show it (the first event's)."""
+Event = tuple[str, float]  # words ("left at step 3") and the step from which they show
+
+
+def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[Event, ...], ...]:
+    """Per path, what befell its first start that met anything, each event shown from its own
+    step: (("left at step 3", 3.0), ("diverged at step 9", 9.0)); () if nothing did."""
     events = []
     for index in range(len(data.paths)):
-        words, first = "", math.inf
+        met: tuple[Event, ...] = ()
         for track in found:
             if track.path != index or (track.left_at is None and track.diverged_at is None):
                 continue
-            parts = []
             if track.left_at is not None and (track.diverged_at is None
                                               or track.left_at < track.diverged_at):  # fmt: skip
-                parts.append(f"left at step {track.left_at}")
+                met += ((f"left at step {track.left_at}", float(track.left_at)),)
             if track.diverged_at is not None:
-                parts.append(f"diverged at step {track.diverged_at}")
-            words = ", ".join(parts)
-            first = min(s for s in (track.left_at, track.diverged_at) if s is not None)
+                met += ((f"diverged at step {track.diverged_at}", float(track.diverged_at)),)
             break
-        events.append((words, float(first)))
+        events.append(met)
     return tuple(events)
 
 

@@ -34,6 +34,7 @@ from manim import (
 from landscape.grid import LossGrid
 from landscape.scenes.base import LandscapeScene
 from landscape.scenes.data import (
+    Event,
     SceneData,
     Track,
     path_events,
@@ -61,6 +62,7 @@ from landscape.scenes.geometry import (
     view_direction,
     visible_runs,
 )
+from landscape.scenes.legend import PITCH, SPACE, Piece, chunks, event_pieces, flow
 from landscape.scenes.widgets import (
     MARGIN,
     MIN_FONT,
@@ -114,7 +116,7 @@ class DescentPlan:
     minima: np.ndarray = field(repr=False)  # (k, 3) frame points of every minimum in view
     tracks: tuple[DescentTrack, ...]
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
-    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
+    events: tuple[tuple[Event, ...], ...]  # per path: what befell it, each from its step
 
     def screen(self, xy: np.ndarray) -> np.ndarray:
         """(k, 2) surface points -> (k, 3) frame points where the camera shows them (for
@@ -304,13 +306,16 @@ class DescentScene(LandscapeScene, ThreeDScene):
                                          drawn.color, 3, outline))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             balls.append(self.ball(drawn, plan, clock))
-            for mark, step in event_marks(track, plan.screen, grid.domain, drawn.color, theme,
-                                          UP):  # fmt: skip
-                marks.append(appear_at(mark, step, clock))
+            # The same marks on the 3-D view (with words) and on the map (the readout has
+            # the words): an x where the run diverged, an arrow where it left the view.
+            for place, words in ((plan.screen, True), (inset.points, False)):
+                for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
+                                              labelled=words):  # fmt: skip
+                    marks.append(appear_at(mark, step, clock))
         readout = self.readout(plan, clock, theme, inset)
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
-        self.add_fixed_in_frame_mobjects(*pins, *marks, *readout)
+        self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
         self.run_clock(clock, plan.steps)
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
@@ -406,22 +411,19 @@ class DescentScene(LandscapeScene, ThreeDScene):
             row = Typewriter(theme, 20, np.array([column, y + 0.02, 0]))
             found += [entry, self.loss_row(row, drawn.track, clock)]
             y -= entry.height + 0.08
-            if settings:
-                words = label(settings.removesuffix(")"), theme, MIN_FONT, color=theme.muted)
-                if words.width > room - 0.32:
-                    words.scale_to_fit_width(room - 0.32)
-                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
-                y -= words.height + 0.08
+            # Below, indented: the settings (muted), its note, what befell it (each event from
+            # its step), flowed onto as many lines as they need at MIN_FONT.
+            pieces = [Piece(label(part, theme, MIN_FONT, color=theme.muted))
+                      for part in chunks(settings.removesuffix(")"), 0) if part]  # fmt: skip
             if plan.data.notes:
-                words = label(plan.data.notes[index], theme, MIN_FONT, color=theme.muted)
-                found.append(words.move_to([corner[0] + 0.32, y, 0], aligned_edge=UL))
-                y -= words.height + 0.08
-            note, step = plan.events[index]
-            if note:
-                text = label(note, theme, MIN_FONT).move_to([corner[0] + 0.32, y, 0],
-                                                            aligned_edge=UL)  # fmt: skip
-                found.append(appear_at(text, step, clock))
-                y -= text.height + 0.08
+                pieces.append(Piece(label(plan.data.notes[index], theme, MIN_FONT,
+                                          color=theme.muted), new_line=True))  # fmt: skip
+            pieces += event_pieces(plan.events[index], theme, SPACE, new_line=True)
+            if pieces:
+                corner_of_rest = np.array([corner[0] + 0.32, y + 0.04, 0])
+                y -= flow(pieces, corner_of_rest, room - 0.32, 0.0) * PITCH
+                found += [p.mob for p in pieces if p.step is None]
+                found += [appear_at(p.mob, p.step, clock) for p in pieces if p.step is not None]
             y -= 0.14
         return found
 

@@ -9,8 +9,6 @@ import numpy as np
 from manim import (
     DOWN,
     LEFT,
-    PI,
-    RIGHT,
     UL,
     UP,
     Dot,
@@ -19,11 +17,11 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
-    config,
 )
 
 from landscape.scenes.base import LandscapeScene
 from landscape.scenes.data import (
+    Event,
     SceneData,
     Track,
     path_events,
@@ -40,8 +38,8 @@ from landscape.scenes.geometry import (
     tick_text,
     trail_widths,
 )
+from landscape.scenes.legend import race_legend, whole
 from landscape.scenes.widgets import (
-    MARGIN,
     MIN_FONT,
     Chart,
     MapView,
@@ -54,11 +52,19 @@ from landscape.scenes.widgets import (
     marker,
     math_text,
     outline_color,
+    touch,
 )
 from landscape.style import OptimizerStyle, Theme
 
-RACE_MAP_CENTER, RACE_MAP_ROOM = np.array([-3.4, -0.3, 0.0]), (6.2, 5.8)
+# Room for the y tick labels on the left of a wide map (the learning-rate fan's valley)
+RACE_MAP_CENTER, RACE_MAP_ROOM = np.array([-3.4, -0.3, 0.0]), (5.8, 5.8)
 CHART_CORNER, CHART_SIZE = np.array([1.0, -3.0, 0]), (5.7, 3.2)
+CHART_MIN_HEIGHT = 2.0  # the chart gives a tall legend room down to this height
+LEGEND_GAP = 0.55  # between the legend and the chart (the axis name sits in it)
+RIGHT_EDGE = 6.95  # frame x that the counter and the legend reach
+BAR_HEIGHT = 1.7  # the colour bar's, where the chart leaves room for it
+TITLE_SIZE, COUNTER_SIZE = 30, 26
+TEXT_GAP = 0.3  # between the title and the counter
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class RacePlan:
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
     widths: tuple[float, ...]  # trail width per path, drawn widest first (see trail_widths)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
-    events: tuple[tuple[str, float], ...]  # per path: what befell it ("" if nothing), and when
+    events: tuple[tuple[Event, ...], ...]  # per path: what befell it, each from its step
     axis: LossAxis  # the loss chart's value axis
 
 
@@ -107,39 +113,38 @@ class RaceScene(LandscapeScene, Scene):
         if not theme.transparent:
             self.camera.background_color = theme.background
 
-        # Set up the map
-        title = label(math_text(data.title), theme, 30).to_corner(UL, buff=0.3)
+        # Set up the step counter and the title beside it (the title gives way, not below
+        # MIN_FONT: an MNIST clock is long)
+        first = data.step_text(0, steps)
+        size = COUNTER_SIZE if len(first) < 20 else MIN_FONT + 4
+        typewriter = Typewriter(theme, size, np.array([RIGHT_EDGE - size / 100 * len(first),
+                                                       3.75, 0]))  # fmt: skip
+        counter = typewriter.write(first, len(first))
+        title = label(math_text(data.title), theme, TITLE_SIZE).to_corner(UL, buff=0.3)
+        room = counter.get_left()[0] - TEXT_GAP - title.get_left()[0]
+        if title.width > room:
+            title.scale(max(room / title.width, MIN_FONT / TITLE_SIZE), about_edge=LEFT)
+
+        # Set up the legend and the chart: a tall legend (many runs, many events) takes room
+        # from the chart, down to CHART_MIN_HEIGHT, rather than shrinking its words.
+        ceiling = np.array([CHART_CORNER[0], counter.get_bottom()[1] - 0.2, 0])
+        legend, later = race_legend(plan.styles, plan.legend, data.notes, plan.events, theme,
+                                    ceiling, RIGHT_EDGE - CHART_CORNER[0])  # fmt: skip
+        free = whole(legend, later).get_bottom()[1] - LEGEND_GAP - CHART_CORNER[1]
+        chart = Chart(plan.axis, steps, CHART_CORNER, CHART_SIZE[0],
+                      min(max(free, CHART_MIN_HEIGHT), CHART_SIZE[1]), theme)  # fmt: skip
+        block = whole(legend, later)
+        block.shift(UP * (chart.box.get_top()[1] + LEGEND_GAP - block.get_bottom()[1]))
+        self.add(title, *chart.static, legend)
+
+        # Set up the map, its colour bar clear of the chart's tick labels
         self.map_view = map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
-        self.add(title, *map_view.static)
+        self.add(*map_view.static)
         self.add(*self.map_ticks(map_view, theme))
         top = map_view.origin[1] + map_view.height
-        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - 1.7, 0])
-        self.add(*color_bar(data.grid, bar_bottom, 1.7, theme))  # above the chart's ticks
-
-        # Set up the chart
-        chart = Chart(plan.axis, steps, CHART_CORNER, *CHART_SIZE, theme)
-        self.add(*chart.static)
-        legend = VGroup(*[VGroup(marker(style.marker, style.color, 0.22),
-                                 label(line, theme, 18)).arrange(RIGHT, buff=0.15)
-                          for style, line in zip(plan.styles, plan.legend,
-                                                 strict=True)])  # fmt: skip
-        for entry, note in zip(legend, data.notes, strict=False):
-            entry.add(label(note, theme, MIN_FONT, color=theme.muted).next_to(
-                entry[1], DOWN, buff=0.06, aligned_edge=LEFT))  # fmt: skip
-        # Event notes ("left at step 79") appear later beside their line; they take part in
-        # the fit below, so that they do not run off the frame when they appear.
-        events = [label(text, theme, 18).next_to(entry, RIGHT, buff=0.25) if text else None
-                  for entry, (text, _) in zip(legend, plan.events, strict=True)]  # fmt: skip
-        for entry, note in zip(legend, events, strict=True):
-            entry.add(*([note] if note else []))
-        legend.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
-        room = config.frame_width / 2 - MARGIN - chart.box.get_left()[0]
-        if legend.width > room:  # long hyper-parameter lists: shrink rather than run off
-            legend.scale_to_fit_width(room)
-        legend.next_to(chart.box, UP, buff=0.55).align_to(chart.box, LEFT)
-        for entry, note in zip(legend, events, strict=True):
-            entry.remove(*([note] if note else []))
-        self.add(legend)
+        bar = min(BAR_HEIGHT, top - chart.box.get_top()[1] - 0.4)
+        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - bar, 0])
+        self.add(*color_bar(data.grid, bar_bottom, bar, theme))
 
         self.bake()  # the still parts, painted once
 
@@ -163,18 +168,13 @@ class RaceScene(LandscapeScene, Scene):
             for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP,
                                           labelled=few_events):  # fmt: skip
                 marks.append(appear_at(mark, step, clock))
-        for note, (_, step) in zip(events, plan.events, strict=True):
-            if note:
-                marks.append(appear_at(note, step, clock))
-        first = data.step_text(0, steps)
-        typewriter = Typewriter(theme, 26, np.array([6.95 - 0.26 * len(first), 3.75, 0]))
+        marks += [appear_at(piece.mob, piece.step, clock) for piece in later]
 
         def tick(mob: VGroup) -> None:
             typewriter.retype(mob, data.step_text(clock.get_value(), steps))
 
-        counter = typewriter.write(first, len(first))
         counter.add_updater(tick)
-        self.add(*movers, *marks, counter)
+        self.add(*movers, map_view.minima, *marks, counter)
         self.run_clock(clock, steps)
 
     def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
@@ -199,18 +199,20 @@ class RaceScene(LandscapeScene, Scene):
             at = map_view.points(np.array([[v, y0]]))[0]
             found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, DOWN, 0.1))
         reach = 0.0  # how far the y tick labels stick out: the axis name goes beyond them
+        below = list(found)
         for v in nice_ticks(y0, y1):
             at = map_view.points(np.array([[x0, v]]))[0]
-            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1))
-            reach = max(reach, found[-1].width)
+            tick = label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1)
+            if any(touch(tick, other) for other in below):
+                continue  # the corner's: the x tick under it names the corner already
+            found.append(tick)
+            reach = max(reach, tick.width)
         found.append(label(map_view.grid.xlabel, theme, 20).next_to(
             map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
-        ylabel = label(map_view.grid.ylabel, theme, 20).rotate(PI / 2)
-        ylabel.next_to(map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0], LEFT, 0.22 + reach)
-        if ylabel.get_left()[0] < MARGIN - config.frame_width / 2:
-            # No room beside the ticks (long names, "PC2 (24.6%)"): upright, above the axis.
-            corner = map_view.points(np.array([[x0, y1]]))[0]
-            ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.12)
-            ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
+        # Upright, as every other word on screen, above the axis: beside it a lone "y" reads
+        # as part of the middle tick ("y 1").
+        corner = map_view.points(np.array([[x0, y1]]))[0]
+        ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.3)
+        ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
         found.append(ylabel)
         return found

@@ -53,6 +53,7 @@ FONT = "DejaVu Sans"  # ships with every Linux; Pango falls back elsewhere
 MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
 MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
+TICK_PITCH = 0.34  # frame units between tick labels at MIN_FONT that do not touch
 OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
 
 
@@ -104,6 +105,14 @@ def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
                 color=color or theme.foreground)  # fmt: skip
 
 
+class GlyphRow(VGroup):
+    """A Typewriter's row of glyph slots: text, set `font_size` points large."""
+
+    def __init__(self, *slots: VMobject, font_size: float):
+        super().__init__(*slots)
+        self.font_size = font_size
+
+
 class Typewriter:
     """Monospace text set from glyphs rendered once: a readout that changes every frame costs a
     few copies instead of a Pango layout and an SVG parse (~0.1 s) per frame."""
@@ -111,22 +120,17 @@ class Typewriter:
     GLYPHS = "0123456789.e+-−/stplonaifdvrg:ch"
 
     def __init__(self, theme: Theme, size: float, corner: np.ndarray):
+        self.size = size
         master = label(self.GLYPHS, theme, size, mono=True).move_to(corner, aligned_edge=UL)
         self.glyphs = dict(zip(self.GLYPHS, master.submobjects, strict=True))
         self.advance = (self.glyphs["9"].get_left()[0] - self.glyphs["0"].get_left()[0]) / 9
         self.color = theme.foreground
 
-    def write(self, text: str, cells: int) -> VGroup:
+    def write(self, text: str, cells: int) -> GlyphRow:
         """A row of `cells` glyph slots showing `text`."""
-        return self.retype(
-            VGroup(
-                *[
-                    VMobject(fill_color=self.color, fill_opacity=1.0, stroke_width=0)
-                    for _ in range(cells)
-                ]
-            ),
-            text,
-        )
+        slots = [VMobject(fill_color=self.color, fill_opacity=1.0, stroke_width=0)
+                 for _ in range(cells)]  # fmt: skip
+        return self.retype(GlyphRow(*slots, font_size=self.size), text)
 
     def retype(self, row: VGroup, text: str) -> VGroup:
         """Show `text` in the row's slots, in place: the row keeps its mobjects (a renderer
@@ -165,7 +169,8 @@ class MapView:
         minima = VGroup(*[Star(5, outer_radius=0.09, density=2).set_fill("#FFFFFF", 1)
                           .set_stroke("#000000", 1).move_to(self.points(np.array([m]))[0])
                           for m in grid.minima if inside(grid, m)])  # fmt: skip
-        self.static = [image, lines, frame, minima]
+        self.static = [image, lines, frame]
+        self.minima = minima  # drawn over the runs: end markers piled on a minimum hide it
 
     def points(self, xy: np.ndarray) -> np.ndarray:
         """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
@@ -275,6 +280,12 @@ def _backed(text: Text, theme: Theme) -> VGroup:
     return VGroup(patch, text)
 
 
+def touch(a: VMobject, b: VMobject, gap: float = 0.04) -> bool:
+    """Whether the boxes of `a` and `b` come closer than `gap` (2 px at 480p)."""
+    apart = np.maximum(a.get_corner(DL) - b.get_corner(UR), b.get_corner(DL) - a.get_corner(UR))
+    return bool(apart[:2].max() < gap)
+
+
 def _keep_in_frame(mob: VMobject) -> None:
     """Shift `mob` inside the frame, MARGIN from its edges."""
     half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
@@ -294,9 +305,11 @@ def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
     frame = Rectangle(width=width, height=height).move_to(image).set_stroke(theme.muted, 1.5)
     if grid.log_scale:
         values = [(float(k), power_of_ten(k)) for k in range(math.ceil(lo), math.floor(hi) + 1)]
-        values = values[:: max(1, (len(values) + 3) // 4)]
     else:
         values = [(v, tick_text(v)) for v in nice_ticks(lo, hi, 3)]
+    # At most four ticks, and no more than the bar's height holds a line of text apart.
+    fits = min(4, max(2, int(height / TICK_PITCH) + 1))
+    values = values[:: max(1, math.ceil(len(values) / fits))]
     ticks = [label(text, theme, MIN_FONT).next_to(
         bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
         for v, text in values]  # fmt: skip
