@@ -83,9 +83,10 @@ SCENES: tuple[LessonScene, ...] = (
         "race", claims.runs_noise, claims.check_noise,
     ),
     LessonScene(
-        "sparse", "Weak and rare gradients",
-        "One coordinate's gradient is tiny, as a rarely active feature's is on average: Adam's "
-        "per-coordinate scale moves it, SGD barely does.",
+        "sparse", "Rare gradients",
+        "y's gradient is non-zero on about 1 step in 20, as a rarely active feature's, and "
+        "small: in 300 steps Adam's per-coordinate scale moves y more than 4 (of 8), SGD less "
+        "than 1.",
         "Adam works well for sparse gradients: it addresses the issue of weights that have very "
         "small or zero gradients.",
         "race", claims.runs_sparse, claims.check_sparse,
@@ -104,7 +105,7 @@ SCENES: tuple[LessonScene, ...] = (
         "the adaptive methods escape.",
         "Dividing by the root of the running squared gradient amplifies the tiny gradient "
         "that leads off the saddle.",
-        "race", claims.runs_saddle, claims.check_saddle,
+        "descent", claims.runs_saddle, claims.check_saddle,
     ),
     LessonScene(
         "mnist", "The lesson's experiment: MNIST",

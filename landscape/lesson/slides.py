@@ -190,10 +190,17 @@ class Teaching:
                          fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
         self.card = VGroup(back, body.move_to(back)).to_edge(DOWN, buff=0.3)
         if isinstance(self, ThreeDScene):
-            # The 3-D picture cannot be shrunk on screen like the flat one: the card goes over
-            # it (no teaching scene is drawn in 3-D today).
-            self.add_fixed_in_frame_mobjects(self.card)
-            self.play(FadeIn(self.card), run_time=0.5)
+            # The 3-D picture cannot be shrunk on screen like the flat one: it is dimmed, and
+            # the card goes over it (over the legend too, which would show through beside it).
+            veil = Rectangle(
+                width=config.frame_width,
+                height=config.frame_height,
+                stroke_width=0,
+                fill_color=theme.background,
+                fill_opacity=0.7,
+            )
+            self.add_fixed_in_frame_mobjects(veil, self.card)
+            self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)
         else:
             # The finished picture shrinks toward the top of the frame, leaving the bottom to
             # the card: the card covers none of the map, the chart or their labels. The runs
