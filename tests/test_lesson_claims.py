@@ -181,6 +181,13 @@ def test_mnist_adaptive_methods_beat_sgd_as_in_the_lesson():
     loss = {run.label: run.test_loss for run in r.training}
     assert loss["RMSProp"] < loss["SGD"] and loss["Adam"] < loss["SGD"]
     assert loss["SGD"] == pytest.approx(0.2307, abs=0.02)  # the lesson's table
+    # The racing curves' claim: each epoch's training loss, as the mean of its 1500 batches'
+    for run in r.training:
+        assert run.step_loss.shape == (7500,)
+    epochs = {run.label: run.step_loss.reshape(5, 1500).mean(1) for run in r.training}
+    for name in ("RMSProp", "Adam"):
+        assert (epochs[name] < epochs["SGD"]).all(), name
+    assert epochs["SGD"][0] > 2 * max(epochs["RMSProp"][0], epochs["Adam"][0])  # epoch 1
     get_scene("mnist").check(r)
 
 
