@@ -23,6 +23,8 @@ class LessonScene:
     check: Callable[[LessonRuns], list[str]] = lambda runs: []
     show: tuple[str, ...] = ()  # teaching overlays (landscape.lesson.overlays): "gradient",
     # "equation"; their runs record the optimizer's state
+    camera: tuple[float, float] | None = None  # the descent's fixed (azimuth, elevation), in
+    # degrees; None: the surface's own view
 
     def evidence(self, runs: LessonRuns | None = None) -> list[str]:
         """The claim checked on `runs` (computed when not given): sentences with the numbers.
@@ -106,6 +108,8 @@ SCENES: tuple[LessonScene, ...] = (
         "Dividing by the root of the running squared gradient amplifies the tiny gradient "
         "that leads off the saddle.",
         "descent", claims.runs_saddle, claims.check_saddle,
+        # From the front-left: the rise along x and the fall along y both show
+        camera=(-60.0, 35.0),
     ),
     LessonScene(
         "mnist", "The lesson's experiment: MNIST",

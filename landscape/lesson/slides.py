@@ -286,7 +286,11 @@ def teaching_class(name: str, plan: TeachingPlan | None = None, **attributes: An
     """The Manim scene class of lesson scene `name`: Teaching over the race or the descent,
     as a manim-slides slide. `attributes` (theme, seconds, slides_folder, ...) are set on it."""
     scene = get_scene(name)
-    bases = (DescentScene, ThreeDSlide) if scene.view == "descent" else (RaceScene, Slide)
+    if scene.view == "descent":
+        bases = (DescentScene, ThreeDSlide)
+        attributes = {"view_angles": scene.camera, **attributes}
+    else:
+        bases = (RaceScene, Slide)
     return type(class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan,
                                                  **attributes})  # fmt: skip
 
