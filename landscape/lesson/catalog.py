@@ -86,9 +86,9 @@ SCENES: tuple[LessonScene, ...] = (
     ),
     LessonScene(
         "sparse", "Rare gradients",
-        "y's gradient is non-zero on about 1 step in 20, as a rarely active feature's, and "
-        "small: in 300 steps Adam's per-coordinate scale moves y more than 4 (of 8), SGD less "
-        "than 1.",
+        "The gradient of y is non-zero on about 1 step in 20, as a rarely active feature's, "
+        "and small: in 300 steps Adam's per-coordinate scale moves y more than 4 (of 8), SGD "
+        "less than 1.",
         "Adam works well for sparse gradients: it addresses the issue of weights that have very "
         "small or zero gradients.",
         "race", claims.runs_sparse, claims.check_sparse,

@@ -238,13 +238,17 @@ def check_sparse(r: LessonRuns) -> list[str]:
     sgd, adam = r.runs
     moved = {t.label: float(t.xy[-1, 0, 1] - t.xy[0, 0, 1]) for t in r.runs}
     seen = int(np.count_nonzero(adam.grad[:, 0, 1]))  # the same mask for both runs
+    expected = SPARSE_ACTIVE * sgd.steps
     return [
+        _require(expected / 2 <= seen <= 2 * expected,
+                 f"y's gradient is non-zero on about 1 step in {1 / SPARSE_ACTIVE:.0f}",
+                 f"y's gradient is non-zero on {seen} of {sgd.steps} steps (a mask drawn each "
+                 f"step, seed {sgd.seed})"),
         _require(moved["Adam"] > 4 and moved["SGD"] < 1,
                  "Adam moves the rarely active coordinate (more than 4), SGD barely does "
                  "(less than 1)",
-                 f"y's gradient is non-zero on {seen} of {sgd.steps} steps; at lr "
-                 f"{sgd.lr:g}, y moves {moved['SGD']:.2f} under SGD and {moved['Adam']:.2f} "
-                 f"under Adam (of 8 to the minimum)"),
+                 f"at lr {sgd.lr:g}, y moves {moved['SGD']:.2f} under SGD and "
+                 f"{moved['Adam']:.2f} under Adam (of 8 to the minimum)"),
         _require(abs(sgd.final_xy[0, 0]) < 0.01 and abs(adam.final_xy[0, 0]) < 0.01,
                  "both settle the always active coordinate",
                  f"x ends at {sgd.final_xy[0, 0]:.1e} (SGD) and {adam.final_xy[0, 0]:.1e} (Adam)"),
