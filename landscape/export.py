@@ -23,8 +23,8 @@ from landscape.trajectory import Trajectory
 
 FORMATS = (".csv", ".npz", ".json")
 _ARRAYS = ("xy", "loss", "grad_norm", "diverged_at", "reached_at", "reached_minimum", "distance")
-_META = ("surface", "optimizer", "label", "settings", "hyper", "tolerance", "noise", "seed",
-         "device", "dtype")  # fmt: skip
+_META = ("surface", "optimizer", "label", "settings", "hyper", "tolerance", "noise", "active",
+         "seed", "device", "dtype")  # fmt: skip
 
 
 def versions() -> dict[str, str]:

@@ -56,6 +56,8 @@ class Trajectory:
     # square_avg, exp_avg, exp_avg_sq), (steps,) counters (step); NaN where a stage lacks it
     tolerance: float = 0.0  # distance that counts as having reached a minimum
     noise: float = 0.0  # σ of the Gaussian noise added to every gradient
+    active: tuple[float, float] = (1.0, 1.0)  # per coordinate, the chance that a step's
+    # gradient shows it (else that coordinate's gradient is 0): a rarely active feature's
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
@@ -135,6 +137,7 @@ def trace_all(
     tolerance: float | None = None,
     progress: Callable[[int, int], None] | None = None,
     record_state: bool = False,
+    active: tuple[float, float] = (1.0, 1.0),
 ) -> list[Trajectory]:
     """Run several optimizer configurations from every start, in one batched computation.
 
@@ -154,6 +157,10 @@ def trace_all(
         record_state: also record each step's gradient and the optimizer's state after it,
             read from optimizer.state (Trajectory.grad, Trajectory.state), for the teaching
             overlays. Only for elementwise optimizers, whose state is per coordinate.
+        active: per coordinate (x, y), the chance that a step's gradient is non-zero there,
+            as a rarely active feature's is: each step draws, after the noise, one mask for
+            every configuration (from the noise's generator) and zeroes the gradient's
+            coordinates it misses. Only for elementwise optimizers.
 
     Returns:
         One Trajectory per optimizer configuration, in order.
@@ -164,6 +171,7 @@ def trace_all(
     specs = [get_optimizer(o, surface=surface) for o in optimizers]
     starts, steps, noise, tolerance = _checked(surface, specs, starts, steps, noise, seed,
                                                tolerance, record_state)  # fmt: skip
+    active = _check_active(active, specs)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     (x0, x1), (y0, y1) = surface.domain
     n_configs, n = len(specs), len(starts)
@@ -221,6 +229,10 @@ def trace_all(
             if noise:  # the same draw for every configuration
                 draw = noise * torch.randn((n, 2), generator=generator, dtype=dtype, device=device)
                 grad = grad + draw
+            if active != (1.0, 1.0):  # the same mask for every configuration
+                chance = torch.tensor(active, dtype=dtype, device=device)
+                seen = torch.rand((n, 2), generator=generator, dtype=dtype, device=device) < chance
+                grad = torch.where(seen, grad, 0.0)
             for g, spec in enumerate(specs):
                 if isinstance(spec, SwitchSpec) and (stage := spec.taking_over(t)) is not None:
                     # The next stage starts from this point with fresh state: a new optimizer.
@@ -242,7 +254,8 @@ def trace_all(
 
     trajectories = _records(
         surface, specs, optimizers_, xy, loss, grad_norm, diverged_at,
-        tolerance=float(tolerance), noise=noise, seed=seed, device=device, dtype=dtype,
+        tolerance=float(tolerance), noise=noise, active=active, seed=seed, device=device,
+        dtype=dtype,
     )  # fmt: skip
     if not record_state:
         return trajectories
@@ -367,6 +380,7 @@ def _records(
     *,
     tolerance: float,
     noise: float,
+    active: tuple[float, float],
     seed: int,
     device: torch.device,
     dtype: torch.dtype,
@@ -416,6 +430,7 @@ def _records(
             distance=distance[g],
             tolerance=tolerance,
             noise=noise,
+            active=active,
             seed=seed,
             device=str(device),
             dtype=str(dtype).removeprefix("torch."),
@@ -456,6 +471,20 @@ def check_starts(surface: Surface, starts: Any) -> np.ndarray:
 def _check_steps(steps: Any) -> None:
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise LandscapeError(f"steps must be an integer from 1 to {MAX_STEPS:,}, got {steps!r}")
+
+
+def _check_active(active: Any, specs: list) -> tuple[float, float]:
+    """(x, y) chances in (0, 1], or a one-line error."""
+    try:
+        chances = tuple(float(a) for a in active)
+    except (TypeError, ValueError):
+        chances = ()
+    if len(chances) != 2 or not all(0 < a <= 1 for a in chances):
+        raise LandscapeError(f"active must be two chances in (0, 1] (x, y), got {active!r}")
+    odd = next((spec.label for spec in specs if not spec.elementwise), None)
+    if chances != (1.0, 1.0) and odd is not None:
+        raise LandscapeError(f"{odd} steps one start at a time: it cannot take sparse gradients")
+    return chances
 
 
 def _check_noise(noise: Any) -> float:

@@ -83,7 +83,7 @@ class Noise(teaching_class("noise")):
 
 
 class Sparse(teaching_class("sparse")):
-    """A coordinate with a tiny gradient: Adam moves it, SGD barely does."""
+    """A coordinate whose gradient is rarely non-zero: Adam moves it, SGD barely does."""
 
 
 class BealeRace(teaching_class("beale-race")):
@@ -91,11 +91,11 @@ class BealeRace(teaching_class("beale-race")):
 
 
 class Saddle(teaching_class("saddle")):
-    """The classic saddle: SGD lingers on the axis, the adaptive methods escape."""
+    """The classic saddle in 3-D: SGD lingers on the axis, the adaptive methods escape."""
 
 
 class Mnist(teaching_class("mnist")):
-    """The lesson's experiment: the three runs on the MNIST loss slice, our table and theirs."""
+    """The lesson's experiment: training-loss curves, our table beside theirs, the loss slice."""
 
 
 class Switch(teaching_class("switch")):

@@ -9,7 +9,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 
+from landscape.errors import LandscapeError
 from landscape.lesson import SCENES, ClaimFailed, claims, get_scene, scene_names
 from landscape.lesson.claims import LessonRuns
 from landscape.optimizers import get_optimizer
@@ -89,11 +91,49 @@ def test_noise_claim_holds_for_other_draws_too(seed):
     get_scene("noise").check(claims.runs_noise(seed=seed))
 
 
-def test_sparse_adam_moves_the_weak_coordinate_sgd_barely():
+def test_sparse_adam_moves_the_rare_coordinate_sgd_barely():
     sgd, adam = runs("sparse").runs
-    assert sgd.lr == adam.lr
-    assert abs(sgd.xy[-1, 0, 1] - sgd.xy[0, 0, 1]) < 1  # y: 100x smaller curvature than x
-    assert abs(adam.xy[-1, 0, 1] - adam.xy[0, 0, 1]) > 5
+    assert sgd.lr == adam.lr and sgd.active == adam.active == (1.0, 0.05)
+    # y's gradient is zero on most steps: the same steps for both (one mask per step)
+    for t in (sgd, adam):
+        seen = t.grad[:, 0, 1] != 0
+        assert 0.02 < seen.mean() < 0.1 and (t.grad[:, 0, 0] != 0).all()
+    np.testing.assert_array_equal(sgd.grad[:, 0, 1] != 0, adam.grad[:, 0, 1] != 0)
+    assert sgd.xy[-1, 0, 1] - sgd.xy[0, 0, 1] < 1  # of the 8 from y=-4 to the minimum at 4
+    assert adam.xy[-1, 0, 1] - adam.xy[0, 0, 1] > 4
+    # The claim is about the rare coordinate: x, always seen, settles under both.
+    assert abs(sgd.xy[-1, 0, 0]) < 1e-2 and abs(adam.xy[-1, 0, 0]) < 1e-2
+
+
+def test_sparse_gradients_are_sgd_on_the_masked_gradient():
+    """SGD stepped by hand in numpy on the gradient of x²/2 + 0.05(y-4)²/2, its coordinates
+    kept where a torch.Generator seeded alike draws rand < (1, 0.05) (after no noise draw)."""
+    sgd = trace_all(
+        claims.SPARSE,
+        [get_optimizer("sgd", lr=0.1)],
+        starts=[(-4.0, -4.0)],
+        steps=200,
+        active=(1.0, 0.05),
+        seed=3,
+        device="cpu",
+        dtype="float64",
+    )[0]
+    generator = torch.Generator().manual_seed(3)
+    p = np.array([-4.0, -4.0])
+    for t in range(200):
+        keep = (torch.rand((1, 2), generator=generator, dtype=torch.float64) <
+                torch.tensor([1.0, 0.05], dtype=torch.float64)).numpy()[0]  # fmt: skip
+        p = p - 0.1 * np.where(keep, [p[0], 0.05 * (p[1] - 4)], 0.0)
+        np.testing.assert_allclose(sgd.xy[t + 1, 0], p, rtol=0, atol=1e-12)
+    assert 0 < sgd.xy[-1, 0, 1] + 4 < 1  # it moved y, a little
+
+
+def test_active_must_be_two_chances():
+    for bad in [(1.0,), (0.0, 1.0), (1.0, 1.5), "ab"]:
+        with pytest.raises(LandscapeError, match="active must be two chances"):
+            trace_all("saddle", ["sgd"], steps=2, active=bad, device="cpu")
+    with pytest.raises(LandscapeError, match="cannot take sparse gradients"):
+        trace_all("saddle", ["lbfgs"], steps=2, active=(1.0, 0.5), device="cpu")
 
 
 def test_beale_race_adaptive_and_momentum_arrive_sgd_does_not():
@@ -141,6 +181,13 @@ def test_mnist_adaptive_methods_beat_sgd_as_in_the_lesson():
     loss = {run.label: run.test_loss for run in r.training}
     assert loss["RMSProp"] < loss["SGD"] and loss["Adam"] < loss["SGD"]
     assert loss["SGD"] == pytest.approx(0.2307, abs=0.02)  # the lesson's table
+    # The racing curves' claim: each epoch's training loss, as the mean of its 1500 batches'
+    for run in r.training:
+        assert run.step_loss.shape == (7500,)
+    epochs = {run.label: run.step_loss.reshape(5, 1500).mean(1) for run in r.training}
+    for name in ("RMSProp", "Adam"):
+        assert (epochs[name] < epochs["SGD"]).all(), name
+    assert epochs["SGD"][0] > 2 * max(epochs["RMSProp"][0], epochs["Adam"][0])  # epoch 1
     get_scene("mnist").check(r)
 
 
@@ -153,7 +200,8 @@ def test_each_scene_check_passes_on_its_runs(name):
 def _rerun(r: LessonRuns, **lrs: float) -> LessonRuns:
     specs = [get_optimizer(t.optimizer, lr=lrs.get(t.optimizer, t.lr)) for t in r.runs]
     again = trace_all(r.surface, specs, starts=r.runs[0].xy[0], steps=r.runs[0].steps,
-                      noise=r.runs[0].noise, device="cpu")  # fmt: skip
+                      noise=r.runs[0].noise, active=r.runs[0].active, seed=r.runs[0].seed,
+                      record_state=r.runs[0].grad is not None, device="cpu")  # fmt: skip
     return dataclasses.replace(r, runs=tuple(again))
 
 

@@ -183,7 +183,7 @@ def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
         assert scene.teaching.scene.name == name and scene.plan is not None
 
 
-@pytest.mark.parametrize("name", ["sgd-update", "saddle"])
+@pytest.mark.parametrize("name", ["sgd-update", "learning-rate"])  # learning-rate: a run leaves
 def test_the_evidence_card_covers_nothing_on_the_last_frame(name, monkeypatch, tmp_path):
     # A dry run builds every mobject and plays every animation without drawing a frame; the
     # Chart spy keeps the loss chart the race made, to find it on the last frame.
@@ -232,5 +232,31 @@ def test_the_mnist_scene_draws_the_slice_under_its_own_title():
     from landscape.lesson.slides import teaching_plan
 
     plan = teaching_plan("mnist")
-    assert plan.data.title == "The lesson's experiment: MNIST"
+    assert plan.data.title == "MNIST: the loss slice"  # the scene's title is the title card's
+    # Before the slice: the training-loss curves (a point per 75 batches) and the table
+    assert plan.experiment.labels == ("SGD", "RMSProp", "Adam")
+    assert plan.experiment.curves.shape == (3, 100) and plan.experiment.window == 75
+    assert plan.experiment.lesson[0] == (0.2307, 0.9362)
     assert plan.data.clock is not None and len(plan.data.paths) == 3  # SGD, RMSProp, Adam
+
+
+def test_the_3d_saddle_dims_its_picture_under_the_card_and_keeps_its_legend_in_frame(tmp_path):
+    from manim import Rectangle, config, tempconfig
+
+    from landscape.lesson.slides import teaching_class, visible
+
+    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
+               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    with tempconfig(options):
+        scene = teaching_class("saddle", seconds=0.5, slides_folder=tmp_path / "slides")()
+        scene.render()
+        half = np.array([config.frame_width, config.frame_height]) / 2
+    assert scene.view_angles == (-60.0, 35.0)  # the fixed camera the catalog gives
+    # Seven runs: one line each in the legend, which then fits in the frame
+    assert scene.compact
+    for mobject in scene.renderer.camera.fixed_in_frame_mobjects:
+        if visible(mobject):  # the map's marker of a run that left it is hidden where it went
+            assert (np.abs(mobject.get_center()[:2]) < half).all()
+    veils = [m for m in scene.mobjects if isinstance(m, Rectangle) and m.width >= 2 * half[0]]
+    assert len(veils) == 1 and veils[0].get_fill_opacity() >= 0.5
+    assert scene.mobjects.index(veils[0]) < scene.mobjects.index(scene.card)

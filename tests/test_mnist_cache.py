@@ -40,7 +40,7 @@ def test_save_and_load_round_trip(small, tmp_path):
     loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
     for a, b in zip(runs, loaded, strict=True):
         for key in ("init", "snapshots", "snapshot_steps", "final", "snapshot_test_loss",
-                    "snapshot_test_accuracy", "second_moments"):  # fmt: skip
+                    "snapshot_test_accuracy", "second_moments", "step_loss"):  # fmt: skip
             np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
         for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
                     "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
@@ -137,6 +137,23 @@ def test_the_cache_key_follows_the_training_code(tmp_path, monkeypatch):
     module.write_text("STEP = 2\n")  # an edit to the code that trains
     cache_module._source_hash.cache_clear()
     assert len({before, first, cache_module.run_key(spec, **options)}) == 3
+    monkeypatch.setattr(cache_module, "RUN_FORMAT", cache_module.RUN_FORMAT + 1)
+    assert cache_module.run_key(spec, **options) not in {before, first}  # a new layout
+
+
+def test_a_cached_run_without_step_loss_is_trained_again(small, tmp_path, monkeypatch):
+    # A run saved in the layout before step_loss: its file is unreadable now, so it is replaced.
+    monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
+    options = {"epochs": 1, "batch_size": 50, "device": "cpu"}
+    (run,) = cache_module.train_or_load(["sgd"], data_dir=tmp_path, **options)
+    (path,) = (tmp_path / "runs").glob("*.npz")
+    with np.load(path) as stored:
+        old = {k: stored[k] for k in stored.files if not k.endswith("step_loss")}
+    with open(path, "wb") as f:
+        np.savez(f, **old)
+    (again,) = cache_module.train_or_load(["sgd"], data_dir=tmp_path, **options)
+    np.testing.assert_array_equal(again.step_loss, run.step_loss)
+    assert len(load_runs(path)[0].step_loss) == run.steps
 
 
 def test_every_module_training_runs_through_is_in_the_key():

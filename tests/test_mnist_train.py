@@ -85,8 +85,20 @@ def test_batched_training_equals_the_plain_torch_loop(small, name):
     np.testing.assert_allclose(fast.snapshots, plain.snapshots, rtol=0, atol=2e-5)
     for key in ("train_loss", "val_loss", "val_accuracy"):
         np.testing.assert_allclose(fast.history[key], plain.history[key], rtol=1e-5)
+    np.testing.assert_allclose(fast.step_loss, plain.step_loss, rtol=1e-5)  # each batch's
     assert fast.test_loss == pytest.approx(plain.test_loss, rel=1e-5)
     assert fast.test_accuracy == pytest.approx(plain.test_accuracy, abs=1 / 500)
+
+
+def test_step_loss_is_each_batchs_loss_and_averages_to_the_epochs(small):
+    (run,) = train(["sgd"], data=small, **SMALL)
+    n_train, batch = 1600, SMALL["batch_size"]  # 80% of 2,000 images; 32 steps per epoch
+    assert run.step_loss.shape == (run.steps,) == (2 * 32,)
+    sizes = np.full(32, batch)  # 1600 / 50: every batch full
+    epochs = run.step_loss.reshape(2, 32) @ sizes / n_train
+    np.testing.assert_allclose(epochs, run.history["train_loss"], rtol=1e-12)
+    # The first batch's loss at the Glorot start, dropout on: near ln 10 for 10 classes.
+    assert abs(run.step_loss[0] - np.log(10)) < 0.5
 
 
 def test_keras_rules_train_on_keras_clipped_loss(small):

@@ -23,6 +23,8 @@ class LessonScene:
     check: Callable[[LessonRuns], list[str]] = lambda runs: []
     show: tuple[str, ...] = ()  # teaching overlays (landscape.lesson.overlays): "gradient",
     # "equation"; their runs record the optimizer's state
+    camera: tuple[float, float] | None = None  # the descent's fixed (azimuth, elevation), in
+    # degrees; None: the surface's own view
 
     def evidence(self, runs: LessonRuns | None = None) -> list[str]:
         """The claim checked on `runs` (computed when not given): sentences with the numbers.
@@ -83,9 +85,10 @@ SCENES: tuple[LessonScene, ...] = (
         "race", claims.runs_noise, claims.check_noise,
     ),
     LessonScene(
-        "sparse", "Weak and rare gradients",
-        "One coordinate's gradient is tiny, as a rarely active feature's is on average: Adam's "
-        "per-coordinate scale moves it, SGD barely does.",
+        "sparse", "Rare gradients",
+        "The gradient of y is non-zero on about 1 step in 20, as a rarely active feature's, "
+        "and small: in 300 steps Adam's per-coordinate scale moves y more than 4 (of 8), SGD "
+        "less than 1.",
         "Adam works well for sparse gradients: it addresses the issue of weights that have very "
         "small or zero gradients.",
         "race", claims.runs_sparse, claims.check_sparse,
@@ -104,12 +107,14 @@ SCENES: tuple[LessonScene, ...] = (
         "the adaptive methods escape.",
         "Dividing by the root of the running squared gradient amplifies the tiny gradient "
         "that leads off the saddle.",
-        "race", claims.runs_saddle, claims.check_saddle,
+        "descent", claims.runs_saddle, claims.check_saddle,
+        # From the front-left: the rise along x and the fall along y both show
+        camera=(-60.0, 35.0),
     ),
     LessonScene(
         "mnist", "The lesson's experiment: MNIST",
-        "Trained as in the lesson (5 epochs, Keras settings), RMSProp and Adam end with a "
-        "lower test loss than SGD.",
+        "Trained as in the lesson (5 epochs, Keras settings), RMSProp's and Adam's training "
+        "loss is below SGD's in every epoch, and they end with a lower test loss than SGD.",
         "Comparing SGD, RMSProp, and Adam on the MNIST dataset illustrates the impact of "
         "advanced optimization techniques. Adam stands out for the best balance between high "
         "accuracy, low loss, and reasonable training time.",

@@ -45,7 +45,8 @@ from manim_slides.slide.manim import Slide as _Slide
 
 from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
-from landscape.lesson.claims import LessonRuns
+from landscape.lesson.claims import SEED_TABLE, LessonRuns
+from landscape.lesson.experiment import Experiment, experiment, play_experiment
 from landscape.lesson.overlays import Overlay, adam_overlay, gradient_overlay
 from landscape.lesson.overlays import draw as draw_overlay
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
@@ -102,6 +103,7 @@ class TeachingPlan:
     evidence: tuple[str, ...]  # the claim's check: sentences with the measured numbers
     moment: int  # the step at which to pause inside the animation; 0: none
     overlay: Overlay = Overlay()  # drawn over the runs: arrows at the balls, equations
+    experiment: Experiment | None = None  # the MNIST scene's curves and table, before its slice
 
 
 def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
@@ -113,11 +115,15 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
     if scene.view == "mnist":
         from landscape.slice.mnist import mnist_scene_data
 
-        data = dataclasses.replace(mnist_scene_data(device="cpu"), title=scene.title)
+        # The slice's own title: the scene's is the title card's (and too long beside the
+        # race's epoch and step counter)
+        data = dataclasses.replace(mnist_scene_data(device="cpu"), title="MNIST: the loss slice")
     else:
         data = scene_data(runs.surface, runs.runs, title=scene.title)
     moment = runs.moment if runs.moment < data.steps else 0
-    return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data))
+    found = experiment(runs.training, SEED_TABLE) if runs.training else None
+    return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data),
+                        found)  # fmt: skip
 
 
 def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> Overlay:
@@ -178,6 +184,11 @@ class Teaching:
         self.wait(CARD_SECONDS - 1.0)
         self.next_slide(notes=plan.scene.claim)
         self.play(FadeOut(card), run_time=0.5)
+        if plan.experiment is not None:  # the MNIST scene: curves and table, then its slice
+            by_label = dict(zip([p.label for p in plan.data.paths], scene_styles(plan.data),
+                                strict=True))  # fmt: skip
+            play_experiment(self, plan.experiment, [by_label[n] for n in plan.experiment.labels],
+                            theme, "\n".join(plan.evidence))  # fmt: skip
 
         # The runs: the base scene draws them; play() below pauses at the moment
         super().construct()
@@ -190,10 +201,17 @@ class Teaching:
                          fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
         self.card = VGroup(back, body.move_to(back)).to_edge(DOWN, buff=0.3)
         if isinstance(self, ThreeDScene):
-            # The 3-D picture cannot be shrunk on screen like the flat one: the card goes over
-            # it (no teaching scene is drawn in 3-D today).
-            self.add_fixed_in_frame_mobjects(self.card)
-            self.play(FadeIn(self.card), run_time=0.5)
+            # The 3-D picture cannot be shrunk on screen like the flat one: it is dimmed, and
+            # the card goes over it (over the legend too, which would show through beside it).
+            veil = Rectangle(
+                width=config.frame_width,
+                height=config.frame_height,
+                stroke_width=0,
+                fill_color=theme.background,
+                fill_opacity=0.7,
+            )
+            self.add_fixed_in_frame_mobjects(veil, self.card)
+            self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)
         else:
             # The finished picture shrinks toward the top of the frame, leaving the bottom to
             # the card: the card covers none of the map, the chart or their labels. The runs
@@ -268,7 +286,11 @@ def teaching_class(name: str, plan: TeachingPlan | None = None, **attributes: An
     """The Manim scene class of lesson scene `name`: Teaching over the race or the descent,
     as a manim-slides slide. `attributes` (theme, seconds, slides_folder, ...) are set on it."""
     scene = get_scene(name)
-    bases = (DescentScene, ThreeDSlide) if scene.view == "descent" else (RaceScene, Slide)
+    if scene.view == "descent":
+        bases = (DescentScene, ThreeDSlide)
+        attributes = {"view_angles": scene.camera, **attributes}
+    else:
+        bases = (RaceScene, Slide)
     return type(class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan,
                                                  **attributes})  # fmt: skip
 

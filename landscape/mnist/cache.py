@@ -31,7 +31,10 @@ from landscape.output import atomic_path
 TRAINING_MODULES = (data, model, run, threads, reference, engine)
 
 _ARRAYS = ("snapshots", "snapshot_steps", "snapshot_test_loss", "snapshot_test_accuracy",
-           "second_moments")  # fmt: skip
+           "second_moments", "step_loss")  # fmt: skip
+# The layout of a cached run: in the key, so that runs saved before a change are trained again
+# (2: each step's batch loss, step_loss, is saved).
+RUN_FORMAT = 2
 _META = ("optimizer", "label", "settings", "hyper", "history", "test_loss", "test_accuracy",
          "train_seconds", "epochs", "batch_size", "seed", "device", "dtype", "steps",
          "trained_with")  # fmt: skip
@@ -118,6 +121,7 @@ def run_key(
         "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device.type,
         "dtype": str(dtype), "snapshot_every": snapshot_every, "data": FILES,
         "code": code_hash(spec), "torch": torch.__version__, "batched": spec.elementwise,
+        "format": RUN_FORMAT,
     }  # fmt: skip
     text = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

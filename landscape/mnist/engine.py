@@ -140,6 +140,7 @@ def _train_batched(
     moments = MomentRecorder(len(plan.snapshot_steps), optimizers)
     next_snapshot = 1
     history: dict[str, list[list[float]]] = {"train_loss": [], "val_loss": [], "val_accuracy": []}
+    step_loss = torch.empty((plan.total_steps, G), dtype=torch.float64, device=device)
     x_buf = torch.empty((B, mlp_model.IN), dtype=dtype, device=device)
     y_buf = torch.empty((B,), dtype=torch.long, device=device)
     scale = 1.0 / (1.0 - mlp_model.DROPOUT)
@@ -169,7 +170,9 @@ def _train_batched(
                     p_y = (p / p.sum(-1, keepdim=True)).gather(2, y.expand(G, b)[..., None])
                     inside = (p_y >= P_MIN) & (p_y <= P_MAX) | ~keras_loss  # clamp's gradient
                     picked = torch.where(keras_loss, p_y.clamp(P_MIN, P_MAX).log(), picked)
-                loss_sum -= picked.sum((1, 2), dtype=torch.float64)
+                batch_sum = picked.sum((1, 2), dtype=torch.float64)  # (G,) minus the loss
+                loss_sum -= batch_sum
+                torch.div(batch_sum, -b, out=step_loss[step])
 
                 # Backward: mean cross-entropy over the batch, per model.
                 dz = logp.exp_()
@@ -204,7 +207,8 @@ def _train_batched(
         raise LandscapeError(f"training diverged (non-finite weights) for {', '.join(bad)}")
     names = [s.name for s in specs]
     return [
-        record(spec, optimizers[g], plan, snapshots[:, g], moments.of(g), {k: [e[g] for e in v]
+        record(spec, optimizers[g], plan, snapshots[:, g], moments.of(g), step_loss[:, g],
+               {k: [e[g] for e in v]
                for k, v in history.items()}, float(test_loss[g]), float(test_acc[g]),
                seconds / G, device, dtype, names)
         for g, spec in enumerate(specs)

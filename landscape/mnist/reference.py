@@ -97,6 +97,7 @@ def run_plain(
     moments = MomentRecorder(len(plan.snapshot_steps), [optimizer])
     next_snapshot = 1
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": [], "val_accuracy": []}
+    step_loss = torch.empty(plan.total_steps, dtype=torch.float64)
     scale = 1.0 / (1.0 - mlp_model.DROPOUT)
     step = 0
     start = time.perf_counter()
@@ -119,8 +120,9 @@ def run_plain(
                 loss.backward()
                 return loss
 
-            loss = optimizer.step(closure)
-            loss_sum += float(loss.detach()) * len(x)
+            loss = float(optimizer.step(closure).detach())
+            loss_sum += loss * len(x)
+            step_loss[step] = loss
             step += 1
             if step == plan.snapshot_steps[next_snapshot]:
                 with torch.no_grad():
@@ -140,5 +142,6 @@ def run_plain(
     test_loss, test_acc = mlp_model.evaluate(flat, *plan.test(device, dtype))
     if not torch.isfinite(flat).all():
         raise LandscapeError(f"training diverged (non-finite weights) for {spec.label}")
-    return record(spec, optimizer, plan, snapshots, moments.of(0), history, float(test_loss[0]),
-                  float(test_acc[0]), seconds, device, dtype, [spec.name])  # fmt: skip
+    return record(spec, optimizer, plan, snapshots, moments.of(0), step_loss, history,
+                  float(test_loss[0]), float(test_acc[0]), seconds, device, dtype,
+                  [spec.name])  # fmt: skip

@@ -47,6 +47,10 @@ class TrainingRun:
     #   square_avg, Keras' rules' too) after snapshot_steps[i] steps, which is also its step
     #   count t; row 0 is zeros. (0, P) for optimizers that keep none (SGD, momentum).
     #   41 MB per run at the default ~101 snapshots, as much as the snapshots.
+    step_loss: np.ndarray = field(repr=False)
+    # ^ (steps,) float64: each step's batch loss, the one the optimizer stepped on (dropout
+    #   on; Keras' clipped loss for Keras' rules). history's train_loss is its epoch's mean
+    #   weighted by batch size; the lesson's racing training-loss curves are drawn from it.
     history: dict[str, list[float]]  # per epoch: train_loss, val_loss, val_accuracy
     test_loss: float
     test_accuracy: float
@@ -209,6 +213,7 @@ def record(
     plan: Plan,
     snapshots: torch.Tensor,  # (k, P)
     second_moments: torch.Tensor | None,  # (k, P) or None
+    step_loss: torch.Tensor,  # (steps,)
     history: dict[str, list[float]],
     test_loss: float,
     test_accuracy: float,
@@ -237,6 +242,7 @@ def record(
         snapshot_test_loss=np.zeros(0),
         snapshot_test_accuracy=np.zeros(0),
         second_moments=moments,
+        step_loss=step_loss.to("cpu", torch.float64).numpy().copy(),
         history=history,
         test_loss=test_loss,
         test_accuracy=test_accuracy,

@@ -233,6 +233,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
     beside it, the optimizer and its hyper-parameters, the step and the loss."""
 
     view_angles: tuple[float, float] | None = None  # (azimuth, elevation); None: the surface's
+    compact = False  # set by readout: the legend has no room for settings and event lines
 
     @classmethod
     def make_plan(cls, data: SceneData) -> DescentPlan:
@@ -313,6 +314,14 @@ class DescentScene(LandscapeScene, ThreeDScene):
                                               labelled=words):  # fmt: skip
                     marks.append(appear_at(mark, step, clock))
         readout = self.readout(plan, clock, theme, inset)
+        if self.compact:  # the legend names the events; the marks alone stay on the relief
+            marks = [
+                appear_at(mark, step, clock)
+                for drawn in plan.tracks
+                for mark, step in event_marks(
+                    drawn.track, plan.screen, grid.domain, drawn.color, theme, UP, labelled=False
+                )
+            ]
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
         self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
@@ -387,7 +396,17 @@ class DescentScene(LandscapeScene, ThreeDScene):
     def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
                 inset: MapView) -> list[VMobject]:  # fmt: skip
         """Under the map: 'step k/N', then per run its name and loss (rebuilt only when the
-        numbers change), its hyper-parameters, and what befell it, when it does."""
+        numbers change), its hyper-parameters, and what befell it, when it does. Where that
+        runs off the frame (many runs), each run gets one line, whose loss gives way to what
+        befell it ("left at step 17"), and `compact` is set."""
+        found = self.legend(plan, clock, theme, inset, compact=False)
+        if min(m.get_bottom()[1] for m in found) < MARGIN - config.frame_height / 2:
+            self.compact = True
+            found = self.legend(plan, clock, theme, inset, compact=True)
+        return found
+
+    def legend(self, plan: DescentPlan, clock: ValueTracker, theme: Theme, inset: MapView,
+               compact: bool) -> list[VMobject]:  # fmt: skip
         steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
         room = config.frame_width / 2 - MARGIN - corner[0]
@@ -401,16 +420,19 @@ class DescentScene(LandscapeScene, ThreeDScene):
             firsts.setdefault(drawn.track.path, drawn)
         y = corner[1] - 0.55
         names = [label(line.partition(" (")[0], theme, 20) for line in plan.legend]
-        column = corner[0] + 0.32 + max(n.width for n in names) + 0.25  # where losses start
+        column = corner[0] + 0.32 + max(n.width for n in names) + (0.15 if compact else 0.25)
         for index, line in enumerate(plan.legend):
             # "■ Momentum   1.965e-05" over "lr=0.002, momentum=0.9": words stay >= MIN_FONT.
             drawn = firsts[index]
             settings = line.partition(" (")[2]
             entry = VGroup(marker(drawn.marker, drawn.color, 0.2), names[index])
             entry.arrange(RIGHT, buff=0.12).move_to([corner[0], y, 0], aligned_edge=UL)
-            row = Typewriter(theme, 20, np.array([column, y + 0.02, 0]))
-            found += [entry, self.loss_row(row, drawn.track, clock)]
+            row = Typewriter(theme, MIN_FONT if compact else 20, np.array([column, y + 0.02, 0]))
+            found += [entry, self.loss_row(row, drawn.track, clock, compact)]
             y -= entry.height + 0.08
+            if compact:
+                y -= 0.02
+                continue
             # Below, indented: the settings (muted), its note, what befell it (each event from
             # its step), flowed onto as many lines as they need at MIN_FONT.
             pieces = [Piece(label(part, theme, MIN_FONT, color=theme.muted))
@@ -428,11 +450,19 @@ class DescentScene(LandscapeScene, ThreeDScene):
         return found
 
     @staticmethod
-    def loss_row(row: Typewriter, track: Track, clock: ValueTracker) -> VGroup:
+    def loss_row(row: Typewriter, track: Track, clock: ValueTracker,
+                 events: bool = False) -> VGroup:  # fmt: skip
+        """The run's loss at the clock's step; with `events`, from the step it left the view,
+        the words for that instead."""
         shown: dict[str, str] = {}
 
         def text(t: float) -> str:
             loss = track.at(t)[1]
+            # What happens to a run after it left the drawn box is not shown: its exit is the
+            # event ("step" is the word of the row above), however far it then diverges.
+            left = track.left_at if track.left_at is not None else math.inf
+            if events and t >= left and left <= (track.diverged_at or math.inf):
+                return f"left at {left}"
             return "diverged" if track.diverged and t >= track.diverged_at else f"{loss:.4g}"
 
         def update(mob: VGroup) -> None:
@@ -441,7 +471,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 shown["text"] = now
                 row.retype(mob, now)
 
-        return row.write(text(0.0), 10).add_updater(update)
+        return row.write(text(0.0), 12 if events else 10).add_updater(update)
 
 
 def _reach(mob: Text, direction: np.ndarray) -> float:
