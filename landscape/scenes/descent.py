@@ -292,6 +292,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
         clock = ValueTracker(0)
+        readout = self.readout(plan, clock, theme, inset)  # sets `compact`
         outline = outline_color(theme)
         trails: list[VMobject] = []
         pins: list[VMobject] = []
@@ -307,21 +308,13 @@ class DescentScene(LandscapeScene, ThreeDScene):
                                          drawn.color, 3, outline))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             balls.append(self.ball(drawn, plan, clock))
-            # The same marks on the 3-D view (with words) and on the map (the readout has
-            # the words): an x where the run diverged, an arrow where it left the view.
-            for place, words in ((plan.screen, True), (inset.points, False)):
+            # The same marks on the 3-D view and on the map: an x where the run diverged, an
+            # arrow where it left the view. Words only on the 3-D view, and not there when a
+            # compact legend names the events.
+            for place, words in ((plan.screen, not self.compact), (inset.points, False)):
                 for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
                                               labelled=words):  # fmt: skip
                     marks.append(appear_at(mark, step, clock))
-        readout = self.readout(plan, clock, theme, inset)
-        if self.compact:  # the legend names the events; the marks alone stay on the relief
-            marks = [
-                appear_at(mark, step, clock)
-                for drawn in plan.tracks
-                for mark, step in event_marks(
-                    drawn.track, plan.screen, grid.domain, drawn.color, theme, UP, labelled=False
-                )
-            ]
         self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
         self.add_fixed_orientation_mobjects(*balls)
         self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
@@ -460,9 +453,8 @@ class DescentScene(LandscapeScene, ThreeDScene):
             loss = track.at(t)[1]
             # What happens to a run after it left the drawn box is not shown: its exit is the
             # event ("step" is the word of the row above), however far it then diverges.
-            left = track.left_at if track.left_at is not None else math.inf
-            if events and t >= left and left <= (track.diverged_at or math.inf):
-                return f"left at {left}"
+            if events and track.left_at is not None and t >= track.left_at:
+                return f"left at {track.left_at}"
             return "diverged" if track.diverged and t >= track.diverged_at else f"{loss:.4g}"
 
         def update(mob: VGroup) -> None:
@@ -471,7 +463,8 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 shown["text"] = now
                 row.retype(mob, now)
 
-        return row.write(text(0.0), 12 if events else 10).add_updater(update)
+        cells = max(10, len(f"left at {len(track.xy)}")) if events else 10
+        return row.write(text(0.0), cells).add_updater(update)
 
 
 def _reach(mob: Text, direction: np.ndarray) -> float:
