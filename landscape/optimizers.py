@@ -55,6 +55,11 @@ PRESETS: dict[str, Preset] = {
 
 # The torch preset each Keras rule stands in for (same lesson, same colours).
 KERAS_RULES = {"sgd": "keras-sgd", "rmsprop": "keras-rmsprop", "adam": "keras-adam"}
+KERAS_LABEL = " (Keras rule)"  # the end of the Keras rules' labels
+# Whose update rules the lesson's three names follow in MNIST runs; Keras' by default, as the
+# lesson ran (see under_rules).
+RULES = ("keras", "torch")
+DEFAULT_RULES = "keras"
 
 # Classes whose update of each element depends only on that element's own gradient history (no
 # norms, line searches or factorisations across elements): N starts stacked in one (N, 2) tensor
@@ -129,9 +134,15 @@ class SwitchSpec:
 
     @property
     def label(self) -> str:
-        return self.stages[0].label + "".join(
-            f">{s.label}@{k}" for s, k in zip(self.stages[1:], self.at, strict=True)
+        """ "Adam → SGD @200"; stages all under Keras' rules: "Adam → SGD @200 (Keras rules)"."""
+        labels = [s.label for s in self.stages]
+        keras = all(label.endswith(KERAS_LABEL) for label in labels)
+        if keras:
+            labels = [label.removesuffix(KERAS_LABEL) for label in labels]
+        text = labels[0] + "".join(
+            f" → {label} @{k}" for label, k in zip(labels[1:], self.at, strict=True)
         )
+        return f"{text} (Keras rules)" if keras else text
 
     @property
     def hyper(self) -> dict[str, dict[str, Any]]:
@@ -198,6 +209,16 @@ def parse_switch(text: str) -> list[tuple[str, int]]:
             )
         stages.append((name.strip(), k))
     return stages
+
+
+def under_rules(name: str, rules: str) -> str:
+    """The optimizer a name means under `rules` (RULES): under Keras' rules the lesson's names
+    sgd, rmsprop and adam are keras-sgd, keras-rmsprop and keras-adam; every other name (and
+    every name under torch's rules) means what it says."""
+    if rules not in RULES:
+        raise unknown("update rules", rules, RULES)
+    key = name.strip().lower()
+    return KERAS_RULES[key] if rules == "keras" and key in KERAS_RULES else name
 
 
 def is_switch(name: Any) -> bool:

@@ -21,7 +21,7 @@ from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import check_output
 from landscape.slice import distributed
 from landscape.slice.figure import FIGURE_FORMATS, save_slice_figure
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS, Slice, mnist_slice, save_slice
+from landscape.slice.mnist import Slice, mnist_slice, save_slice
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -120,7 +120,7 @@ def slice_command(
     Trains the lesson's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
-    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
+    optimizers = run.mnist_optimizers(optimizer, options)
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it

@@ -25,7 +25,7 @@ from landscape.export import jsonable, versions
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import atomic_path, check_output
 
 SPLITS = ("test", "train")
@@ -47,7 +47,7 @@ class Interpolation:
 
 
 def mnist_interpolation(
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     points: int = POINTS,
     t_range: tuple[float, float] = RANGE,
@@ -151,6 +151,10 @@ def mnist_sharpness(
         progress: progress(done, total) over snapshots.
     """
     specs = mnist_optimizers(list(optimizers))
+    switched = next((s for s in specs if isinstance(s, SwitchSpec)), None)
+    if switched is not None:  # its threshold and second moment change at each switch
+        raise LandscapeError(f"{switched.name!r}: sharpness compares a run with one optimizer's "
+                             "stability threshold; a switched run has one per stage")  # fmt: skip
     data = load_mnist(data_dir)
     n = len(data.train_x)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= n:
