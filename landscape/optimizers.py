@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,9 +103,13 @@ class OptimizerSpec:
 
 def describe(label: str, settings: Mapping[str, Any]) -> str:
     """ "Adam (lr=0.05, betas=(0.8, 0.99))". A switch's settings hold one mapping per stage,
-    keyed by the stage's label: "Adam (lr=0.05) > SGD@200 (lr=0.001)"."""
+    keyed by the stage's label and step ("SGD@200"): "Adam → SGD @200: Adam (lr=0.05), SGD
+    (lr=0.001)", the switch's label first."""
     if settings and all(isinstance(v, Mapping) for v in settings.values()):
-        return " > ".join(describe(stage, hyper) for stage, hyper in settings.items())
+        stages = [re.sub(r"@\d+$", "", key).removesuffix(KERAS_LABEL) for key in settings]
+        return f"{label}: " + ", ".join(
+            describe(stage, hyper) for stage, hyper in zip(stages, settings.values(), strict=True)
+        )
     shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
     return f"{label} ({shown})" if shown else label
 

@@ -178,7 +178,8 @@ def write_outputs(runs: list[TrainingRun], out_dir: Path) -> list[Path]:
     axes = fig.subplots(1, 3)
     for ax, metric in zip(axes, ("test_loss", "test_accuracy", "train_seconds"), strict=True):
         figures.plot_results(ax, runs, metric)
-    axes[0].legend(loc="upper right")
+    # Above the bars, not on them: a tall last bar's value label sat under an in-axes legend.
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside upper right", ncols=2)
     fig.suptitle("MNIST MLP: test results, this run and the lesson's (Keras)")
     written.append(_save(fig, out_dir / "results.png"))
 
