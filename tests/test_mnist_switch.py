@@ -147,3 +147,16 @@ def test_stage_settings_by_name_and_the_table_names_the_switch(cli, small, monke
     assert "│ Adam → SGD @30 (Keras rules) " in out
     caption = "Adam → SGD @30 (Keras rules): Adam (lr=0.002), SGD (lr=0.05, momentum=0.5)"
     assert caption in " ".join(out.split())
+
+
+def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypatch):
+    import landscape.curvature.mnist as curvature_mnist
+
+    runs = train(["adam", "adam>sgd@25"], epochs=EPOCHS, batch_size=BATCH, data=small, threads=1,
+                 snapshot_metrics=False)  # fmt: skip
+    monkeypatch.setattr(curvature_mnist, "train_or_load", lambda *a, **k: runs)
+    found = curvature_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
+    assert [line.label for line in found.runs] == ["Adam: init → end", "Adam → SGD @25: init → end"]
+    (pair,) = found.pairs
+    assert pair.label == "Adam end → [Adam → SGD @25] end"
+    assert pair.at(1.0) == pytest.approx(found.runs[1].at(1.0), rel=1e-6)  # the switched end

@@ -74,8 +74,11 @@ def mnist_interpolation(
         loss, accuracy = interpolate(model, a, b, t, inputs, targets, device=device_)
         return Line(key, label, t, loss, accuracy)
 
+    def end(label: str) -> str:  # a switch's arrows bracketed apart from the line's
+        return f"[{label}] end" if "→" in label else f"{label} end"
+
     lines = [line(r.optimizer, f"{r.label}: init → end", r.init, r.final) for r in runs]
-    pairs = [line(f"{a.optimizer}__{b.optimizer}", f"{a.label} end → {b.label} end", a.final,
+    pairs = [line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final,
                   b.final) for a, b in itertools.combinations(runs, 2)]  # fmt: skip
     return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, device_))
 
