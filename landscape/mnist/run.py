@@ -47,7 +47,8 @@ class TrainingRun:
     # ^ (k, P) float32: the optimizer's running mean of g^2 (v: torch's exp_avg_sq or
     #   square_avg, Keras' rules' too) after snapshot_steps[i] steps, which is also its step
     #   count t; row 0 is zeros. (0, P) for optimizers that keep none (SGD, momentum).
-    #   41 MB per run at the default ~101 snapshots, as much as the snapshots.
+    #   41 MB per run at the default ~101 snapshots, as much as the snapshots. A switch: the
+    #   v of the stage in effect (zeros where it keeps none), counted from that stage's start.
     history: dict[str, list[float]]  # per epoch: train_loss, val_loss, val_accuracy
     test_loss: float
     test_accuracy: float
