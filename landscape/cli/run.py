@@ -167,19 +167,20 @@ def mnist_optimizers(
     the same optimizer, in -o, --lr and --param alike; a switch's stages too (`--lr sgd=0.001`
     sets the SGD stage of adam>sgd@200)."""
     written = list(names or LESSON_OPTIMIZERS)
-    meant = [_under_rules(n, options.rules) for n in written]
+    meant = [named_under_rules(n, options.rules) for n in written]
     shown = [n.strip().lower() for n in written]
     shown += [s for n in shown if is_switch(n) for s, _ in parse_switch(n)]  # stages by name
-    valid = {_under_rules(n, options.rules) for n in shown}
+    valid = {named_under_rules(n, options.rules) for n in shown}
     targets = [("--lr", t) for t, _ in options.lr] + [("--param", t) for t, _, _ in options.params]
     for flag, target in targets:  # checked as written: "adam", not "keras-adam"
-        if target is not None and _under_rules(target, options.rules) not in valid:
+        if target is not None and named_under_rules(target, options.rules) not in valid:
             raise LandscapeError(f"{flag} names {target!r}, which is not among the optimizers "
                                  f"({', '.join(dict.fromkeys(shown))})")  # fmt: skip
+    rules = options.rules
     mapped = replace(
         options,
-        lr=tuple((t and _under_rules(t, options.rules), v) for t, v in options.lr),
-        params=tuple((t and _under_rules(t, options.rules), k, v) for t, k, v in options.params),
+        lr=tuple((t and named_under_rules(t, rules), v) for t, v in options.lr),
+        params=tuple((t and named_under_rules(t, rules), k, v) for t, k, v in options.params),
     )
     specs = [mnist_optimizer(s) for s in mapped.configured(meant, mnist_optimizer)]
     keys = [s.name for s in specs]
@@ -191,8 +192,9 @@ def mnist_optimizers(
     return specs
 
 
-def _under_rules(text: str, rules: str) -> str:
-    """under_rules for a name or for each stage of a switch ("adam>sgd@200")."""
+def named_under_rules(text: str, rules: str) -> str:
+    """under_rules for a name or for each stage of a switch ("adam>sgd@200"): what an MNIST
+    command's -o, --lr, --param (and slice's --at) mean by it."""
     if not is_switch(text):
         return under_rules(text, rules)
     return ">".join(f"{under_rules(n, rules)}@{k}" if k else under_rules(n, rules)
