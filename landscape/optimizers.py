@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,11 @@ PRESETS: dict[str, Preset] = {
 
 # The torch preset each Keras rule stands in for (same lesson, same colours).
 KERAS_RULES = {"sgd": "keras-sgd", "rmsprop": "keras-rmsprop", "adam": "keras-adam"}
+KERAS_LABEL = " (Keras rule)"  # the end of the Keras rules' labels
+# Whose update rules the lesson's three names follow in MNIST runs; Keras' by default, as the
+# lesson ran (see under_rules).
+RULES = ("keras", "torch")
+DEFAULT_RULES = "keras"
 
 # Classes whose update of each element depends only on that element's own gradient history (no
 # norms, line searches or factorisations across elements): N starts stacked in one (N, 2) tensor
@@ -97,9 +103,13 @@ class OptimizerSpec:
 
 def describe(label: str, settings: Mapping[str, Any]) -> str:
     """ "Adam (lr=0.05, betas=(0.8, 0.99))". A switch's settings hold one mapping per stage,
-    keyed by the stage's label: "Adam (lr=0.05) > SGD@200 (lr=0.001)"."""
+    keyed by the stage's label and step ("SGD@200"): "Adam → SGD @200: Adam (lr=0.05), SGD
+    (lr=0.001)", the switch's label first."""
     if settings and all(isinstance(v, Mapping) for v in settings.values()):
-        return " > ".join(describe(stage, hyper) for stage, hyper in settings.items())
+        stages = [re.sub(r"@\d+$", "", key).removesuffix(KERAS_LABEL) for key in settings]
+        return f"{label}: " + ", ".join(
+            describe(stage, hyper) for stage, hyper in zip(stages, settings.values(), strict=True)
+        )
     shown = ", ".join(f"{k}={_short(v)}" for k, v in settings.items())
     return f"{label} ({shown})" if shown else label
 
@@ -129,9 +139,15 @@ class SwitchSpec:
 
     @property
     def label(self) -> str:
-        return self.stages[0].label + "".join(
-            f">{s.label}@{k}" for s, k in zip(self.stages[1:], self.at, strict=True)
+        """ "Adam → SGD @200"; stages all under Keras' rules: "Adam → SGD @200 (Keras rules)"."""
+        labels = [s.label for s in self.stages]
+        keras = all(label.endswith(KERAS_LABEL) for label in labels)
+        if keras:
+            labels = [label.removesuffix(KERAS_LABEL) for label in labels]
+        text = labels[0] + "".join(
+            f" → {label} @{k}" for label, k in zip(labels[1:], self.at, strict=True)
         )
+        return f"{text} (Keras rules)" if keras else text
 
     @property
     def hyper(self) -> dict[str, dict[str, Any]]:
@@ -198,6 +214,16 @@ def parse_switch(text: str) -> list[tuple[str, int]]:
             )
         stages.append((name.strip(), k))
     return stages
+
+
+def under_rules(name: str, rules: str) -> str:
+    """The optimizer a name means under `rules` (RULES): under Keras' rules the lesson's names
+    sgd, rmsprop and adam are keras-sgd, keras-rmsprop and keras-adam; every other name (and
+    every name under torch's rules) means what it says."""
+    if rules not in RULES:
+        raise unknown("update rules", rules, RULES)
+    key = name.strip().lower()
+    return KERAS_RULES[key] if rules == "keras" and key in KERAS_RULES else name
 
 
 def is_switch(name: Any) -> bool:
@@ -294,15 +320,16 @@ def _check_lr(lr: Any, label: str) -> None:
         raise LandscapeError(f"learning rate of {label} must be a positive number, got {lr!r}")
 
 
-def validated(spec: OptimizerSpec) -> OptimizerSpec:
+def validated(spec: OptimizerSpec | SwitchSpec) -> OptimizerSpec | SwitchSpec:
     """The spec, once torch's checks in the constructor passed ("Invalid beta parameter at
     index 0: 1.2"): built once on a throwaway tensor, so that a bad value is reported now, by
     name, not mid-run. The first build of any optimizer imports torch._dynamo (about 1.2 s of
     CPU), which is why commands that only read cached runs skip it (get_optimizer's validate)."""
-    try:
-        spec.build([torch.zeros(2, requires_grad=True)])
-    except (ValueError, TypeError, RuntimeError) as err:
-        raise LandscapeError(f"{spec.describe()}: {err}") from None  # the values beside it
+    for stage in spec.stages if isinstance(spec, SwitchSpec) else (spec,):
+        try:
+            stage.build([torch.zeros(2, requires_grad=True)])
+        except (ValueError, TypeError, RuntimeError) as err:
+            raise LandscapeError(f"{stage.describe()}: {err}") from None  # the values beside it
     return spec
 
 

@@ -1,10 +1,10 @@
 """What the commands can be asked for: the run options, and the choices of a render.
 
-One RunOptions record per command (or Python call) holds the nine run options (how optimizers
+One RunOptions record per command (or Python call) holds the ten run options (how optimizers
 run over a surface, apart from which surface and which optimizers), checks each value where the
 record is made, and refuses the options that a use of it does not read (`only`), so that no
-option is silently ignored. trace, plot and render read all nine; an MNIST run reads lr, params,
-seed, device and dtype.
+option is silently ignored. trace and plot read the nine of ANALYTIC_OPTIONS; an MNIST run reads
+lr, params, seed, device, dtype and rules (MNIST_OPTIONS); render either, by its surface.
 
 The render choices live here, not in landscape.render, so that the CLI offers them without
 loading Manim.
@@ -19,8 +19,10 @@ from typing import Any
 
 from landscape import view
 from landscape.device import resolve_device, resolve_dtype
-from landscape.errors import LandscapeError
+from landscape.errors import LandscapeError, unknown
 from landscape.optimizers import (
+    DEFAULT_RULES,
+    RULES,
     OptimizerSpec,
     SwitchSpec,
     get_optimizer,
@@ -34,8 +36,9 @@ from landscape.trajectory import MAX_STEPS, Trajectory, trace_all
 # How each option is written on the command line, in the order `--help` lists them.
 FLAGS = {"lr": "--lr", "params": "--param", "steps": "--steps", "starts": "--start",
          "noise": "--noise", "seed": "--seed", "device": "--device", "dtype": "--dtype",
-         "domain": "--domain"}  # fmt: skip
-MNIST_OPTIONS = ("lr", "params", "seed", "device", "dtype")  # what a run on MNIST reads
+         "domain": "--domain", "rules": "--rules"}  # fmt: skip
+ANALYTIC_OPTIONS = tuple(FLAGS)[:9]  # what a run over an analytic surface reads
+MNIST_OPTIONS = ("lr", "params", "seed", "device", "dtype", "rules")  # what a run on MNIST reads
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class RunOptions:
     # "full": the surface's, never fitted; None: the surface's, fitted where the paths use
     # little of it (landscape.view)
     domain: Domain | str | None = None
+    rules: str = DEFAULT_RULES  # MNIST: whose update rules "sgd", "rmsprop", "adam" follow
 
     def __post_init__(self) -> None:
         # Sequences from Python callers become tuples, so that the record stays immutable.
@@ -93,6 +97,8 @@ class RunOptions:
                                      " or ((xmin, xmax), (ymin, ymax))")  # fmt: skip
         elif self.domain is not None:
             set_(self, "domain", check_domain(self.domain))
+        if self.rules not in RULES:
+            raise unknown("update rules", self.rules, RULES)
 
     def given(self) -> list[str]:
         """The options set to something other than their default, by field name."""
@@ -154,6 +160,15 @@ class RunOptions:
     ) -> list[OptimizerSpec | SwitchSpec]:
         """OptimizerSpecs (a SwitchSpec for "adam>sgd@200") for the names, with the lr and
         params asked for; the rest is the surface's lesson rate and the presets' defaults."""
+        return self.configured(
+            names, lambda name, **hyper: get_optimizer(name, surface=surface, **hyper)
+        )
+
+    def configured(
+        self, names: Sequence[str], make: Callable[..., OptimizerSpec]
+    ) -> list[OptimizerSpec | SwitchSpec]:
+        """make(name, **hyper) for each name, or for each stage of a switch ("adam>sgd@200"),
+        with the lr and params asked for; the stages of a switch make one SwitchSpec."""
         stages = [parse_switch(n.strip()) if is_switch(n) else [(n, 0)] for n in names]
         flat = [(stage, name if len(parts) > 1 else None)  # (stage, the switch it is in)
                 for name, parts in zip(names, stages, strict=True)
@@ -161,7 +176,7 @@ class RunOptions:
         hypers = iter(self.hyper([s for s, _ in flat], [w for _, w in flat]))
         specs: list[OptimizerSpec | SwitchSpec] = []
         for parts in stages:
-            built = [get_optimizer(stage, surface=surface, **next(hypers)) for stage, _ in parts]
+            built = [make(stage, **next(hypers)) for stage, _ in parts]
             specs.append(switch(built, [k for _, k in parts[1:]]) if len(parts) > 1 else built[0])
         return specs
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from landscape.mnist.lesson import LESSON_TABLE, RULES
+from landscape.mnist.lesson import LESSON_TABLE
+from landscape.optimizers import under_rules
 from landscape.output import atomic_path
 
 START, END = "<!-- compare-table -->", "<!-- /compare-table -->"
@@ -58,7 +59,7 @@ def table(seeds: list[int], keras: dict | None) -> str:
     for rules, title in (("keras", "`landscape compare` (Keras' rules, the default)"),
                          ("torch", "`landscape compare --rules torch`")):  # fmt: skip
         runs = [compare(rules, seed) for seed in seeds]
-        per = {o: [run[name] for run in runs] for o, name in zip(NAMES, RULES[rules], strict=True)}
+        per = {o: [run[under_rules(o, rules)] for run in runs] for o in NAMES}
         lines.append(row(title, per))
     if keras is not None:
         per = {o: keras["results"][o]["runs"] for o in NAMES}

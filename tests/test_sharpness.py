@@ -63,7 +63,8 @@ def autograd_hvp(weights: np.ndarray, vector: np.ndarray) -> torch.Tensor:
 
 def test_npz_keys_thresholds_and_stored_vectors(cli, quick_runs, tmp_path):
     out = tmp_path / "sharpness.npz"
-    code, stdout, err = cli("sharpness", "--samples", SAMPLES, "--device", "cpu", "--out", out)
+    code, stdout, err = cli("sharpness", "--samples", SAMPLES, "--device", "cpu", "--rules",
+                            "torch", "--out", out)  # fmt: skip
     assert code == 0, err
     with np.load(out) as f:
         data = {k: f[k] for k in f.files}

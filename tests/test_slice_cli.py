@@ -73,7 +73,7 @@ def quick_runs(monkeypatch):
         (["--directions", "plane", "-o", "adam"], "needs two optimizers"),
         (
             ["--directions", "hessian", "-o", "sgd", "--at", "adam"],
-            "--at 'adam' names no optimizer that was run (valid: sgd)",
+            "--at 'adam' names no optimizer that was run (valid: keras-sgd)",
         ),
         (["-o", "adam", "-o", "Adam"], "optimizer 'adam' given twice"),
         (["--lr", "sgd=0"], "the learning rate must be positive"),
@@ -98,7 +98,7 @@ def test_bad_input_fails_before_any_work(cli, quick_runs, data_dir, tmp_path, mo
 
 def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
     out = tmp_path / "slice.npz"
-    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "7x5",
+    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--grid", "7x5",
                             "--range", "-1:0,0:2", "--epochs", "1", "--device", "cpu",
                             "--data-dir", data_dir, "--out", out)  # fmt: skip
     assert code == 0, err
@@ -128,8 +128,8 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
 
 
 def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_dir):
-    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01", "-p",
-                       "sgd.momentum=0.9", "--grid", "4x3", "--device", "cpu",
+    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--lr",
+                       "adam=0.01", "-p", "sgd.momentum=0.9", "--grid", "4x3", "--device", "cpu",
                        "--data-dir", data_dir)  # fmt: skip
     assert code == 0, err
     sgd, adam = quick_runs[0][2]
@@ -176,8 +176,9 @@ def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
 ):
     out = tmp_path / "slice.npz"
     for name in ("slice.npz", "slice.png"):
-        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "6x4", "--device",
-                           "cpu", "--data-dir", data_dir, "--out", tmp_path / name)  # fmt: skip
+        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--grid",
+                           "6x4", "--device", "cpu", "--data-dir", data_dir, "--out",
+                           tmp_path / name)  # fmt: skip
         assert code == 0, err
     saved = np.load(out)
     (sgd, adam), options = drawn[0]
@@ -242,7 +243,7 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
         origin = f["plane_origin"]
         assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
         np.testing.assert_allclose(f["x"], [-1, 0, 1])
-    assert runs[1].name == "adam"
+    assert runs[1].name == "keras-adam"  # --at Adam: under the default rules, keras-adam
     assert values[0] >= values[1] > 0
     assert np.linalg.norm(x) == pytest.approx(1, abs=1e-5) and abs(x @ y) < 1e-3
     # The plane lies at Adam's end (the last of its stand-in walk), not SGD's.
@@ -251,4 +252,4 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
     g = torch.Generator().manual_seed(2)
     adam_end = (start + torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0))[-1]
     np.testing.assert_allclose(origin, adam_end.numpy(), atol=1e-6)
-    assert "eigenvector 1 at ADAM's end" in stdout
+    assert "eigenvector 1 at KERAS-ADAM's end" in stdout

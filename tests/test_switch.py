@@ -59,7 +59,8 @@ def test_three_stages_and_settings_per_stage():
         STARTS[1:], 120, torch.float64,
     )  # fmt: skip
     np.testing.assert_array_equal(run.xy, expected)
-    assert run.describe().startswith("Momentum (lr=") and "> SGD@90 (lr=" in run.describe()
+    assert run.describe().startswith("Momentum → RMSProp @30 → SGD @90: Momentum (lr=")
+    assert ", RMSProp (lr=" in run.describe() and ", SGD (lr=" in run.describe()
     assert run.hyper["lr"] == spec.stages[2].lr  # what is in effect at the end
 
 

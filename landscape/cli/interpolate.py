@@ -21,13 +21,12 @@ from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_i
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import check_output
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
 
 @app.command("interpolate")
-@run.run_options("lr", "params", "seed", "device")
+@run.run_options("lr", "params", "seed", "device", "rules")
 def interpolate_command(
     optimizer: run.MnistOptimizers = None,
     points: Annotated[int, typer.Option(help="Points along each line (0 and 1 are added).")] = (
@@ -56,7 +55,7 @@ def interpolate_command(
 
     Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
     t_range = args.span(range_, "--range")
-    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
+    optimizers = run.mnist_optimizers(optimizer, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar:

@@ -13,7 +13,14 @@ from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.options import FORMATS, MNIST_OPTIONS, QUALITIES, SCENES, RunOptions
+from landscape.options import (
+    ANALYTIC_OPTIONS,
+    FORMATS,
+    MNIST_OPTIONS,
+    QUALITIES,
+    SCENES,
+    RunOptions,
+)
 from landscape.view import fit_share
 
 if TYPE_CHECKING:
@@ -25,7 +32,7 @@ MNIST = "mnist"  # the loss slice of the lesson's MNIST network, with the traine
 
 
 @app.command("render")
-@run.run_options()
+@run.run_options(*ANALYTIC_OPTIONS, "rules")
 def render_command(
     optimizer: Annotated[
         list[str],
@@ -114,9 +121,11 @@ def render_command(
     if surface.strip().lower() == MNIST:
         options.only(MNIST_OPTIONS, where="--surface mnist",
                      why=": its runs are the lesson's MNIST training (5 epochs); "
-                     "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
+                     "use --lr, --param, --seed, --device, --dtype and --rules")  # fmt: skip
         data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
+        options.only(ANALYTIC_OPTIONS, where=f"surface {surface!r}",
+                     why=": it chooses the update rules of MNIST runs")  # fmt: skip
         data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain))
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:

@@ -1,13 +1,14 @@
 """The run options, declared once for every command that runs optimizers, and what they resolve
-to. `trace`, `plot` and `render` take all nine; `compare` and `slice` the ones an MNIST run
-reads. A command gets them as one landscape.options.RunOptions, parsed and checked."""
+to. `trace` and `plot` take the nine of an analytic surface; `compare`, `slice`, `interpolate`
+and `sharpness` the ones an MNIST run reads (--rules among them); `render` all ten. A command gets
+them as one landscape.options.RunOptions, parsed and checked."""
 
 from __future__ import annotations
 
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import typer
@@ -16,10 +17,17 @@ from landscape import view
 from landscape.cli import args
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.mnist.lesson import mnist_optimizer
-from landscape.optimizers import OptimizerSpec, SwitchSpec, is_switch
-from landscape.options import RunOptions
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS
+from landscape.mnist.lesson import LESSON_OPTIMIZERS, mnist_optimizer
+from landscape.optimizers import (
+    DEFAULT_RULES,
+    RULES,
+    OptimizerSpec,
+    SwitchSpec,
+    is_switch,
+    parse_switch,
+    under_rules,
+)
+from landscape.options import ANALYTIC_OPTIONS, RunOptions
 from landscape.style import THEMES
 from landscape.surfaces import Domain, Surface
 from landscape.trajectory import MAX_STEPS, Trajectory
@@ -38,15 +46,17 @@ Optimizers = Annotated[
 ]  # fmt: skip
 MnistOptimizers = Annotated[
     list[str] | None,
-    typer.Option("--optimizer", "-o", help="Preset trained on MNIST; repeat for several. "
-                 f"Default: {', '.join(DEFAULT_OPTIMIZERS)}."),
+    typer.Option("--optimizer", "-o", help="Preset (sgd, rmsprop, adam, momentum, ...: see "
+                 "--rules) or dotted class path trained on MNIST, or a switch FIRST>NEXT@STEP "
+                 "(adam>sgd@200: Adam for 200 batches, then SGD from there with fresh state); "
+                 f"repeat for several. Default: {', '.join(LESSON_OPTIMIZERS)}."),
 ]  # fmt: skip
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
 ]
 ThemeName = Literal[tuple(THEMES)]  # light, dark, transparent: the choices are the library's
 
-# The nine run options: (annotation, default) by RunOptions field, in landscape.options.FLAGS'
+# The ten run options: (annotation, default) by RunOptions field, in landscape.options.FLAGS'
 # order.
 OPTIONS: dict[str, tuple[Any, Any]] = {
     "lr": (Annotated[list[str] | None, typer.Option(
@@ -72,17 +82,22 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         "to the paths with a margin (render; plot's contour, surface and all); full: the "
         "surface's, never fitted. Default: the surface's, fitted where the paths would use "
         "under a quarter of it.")], None),
+    "rules": (Annotated[Literal[RULES], typer.Option(
+        help="MNIST: whose update rules sgd, rmsprop and adam follow: keras (as the lesson ran: "
+        "keras-sgd, keras-rmsprop, keras-adam) or torch (torch.optim's). Other names, and "
+        "keras-*, mean what they say.")], DEFAULT_RULES),
 }  # fmt: skip
 
 
 def run_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare run options (RunOptions field names; none given: all nine) on a typer command.
+    """Declare run options (RunOptions field names; none given: the nine of an analytic
+    surface, ANALYTIC_OPTIONS) on a typer command.
 
     The command names a keyword parameter `options: RunOptions` instead of one parameter per
     option; typer sees the options themselves, with their help, and the command is called with
     them parsed into one RunOptions. The options not declared keep their defaults.
     """
-    chosen = list(names or OPTIONS)
+    chosen = list(names or ANALYTIC_OPTIONS)
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
@@ -114,12 +129,13 @@ def parse(
     device: str = "auto",
     dtype: str = "float32",
     domain: str | None = None,
+    rules: str = DEFAULT_RULES,
 ) -> RunOptions:
     """Option text -> RunOptions, raising LandscapeError on the first bad value."""
     return RunOptions(
         lr=args.learning_rates(lr or []), params=args.params(params or []), steps=steps,
         starts=tuple(args.point(s) for s in starts or []), noise=noise, seed=seed,
-        device=device, dtype=dtype, domain=_domain(domain),
+        device=device, dtype=dtype, domain=_domain(domain), rules=rules,
     )  # fmt: skip
 
 
@@ -158,17 +174,46 @@ def trace(run: Run) -> list[Trajectory]:
         return run.options.trace(run.surface, run.optimizers, progress=progress)
 
 
-def mnist_optimizers(names: list[str], options: RunOptions) -> list[OptimizerSpec]:
-    """The MNIST runs' optimizers: the lesson's Keras settings, then --lr and --param on top."""
-    keys = [n.strip().lower() for n in names]
-    switched = [n for n in names if is_switch(n)]
-    if switched:
-        raise LandscapeError(f"{switched[0]!r}: switching optimizer mid-run is not available for "
-                             "MNIST runs yet; it works on the analytic surfaces")  # fmt: skip
-    duplicates = sorted({k for k in keys if keys.count(k) > 1})
-    if duplicates:  # the same run twice: one path drawn over the other
-        raise LandscapeError(f"optimizer {duplicates[0]!r} given twice; name each once")
+def mnist_optimizers(
+    names: list[str] | None, options: RunOptions
+) -> list[OptimizerSpec | SwitchSpec]:
+    """The MNIST runs' optimizers (default: the lesson's three) under --rules: the lesson's
+    Keras settings, then --lr and --param on top. Under Keras' rules, adam and keras-adam name
+    the same optimizer, in -o, --lr and --param alike; a switch's stages too (`--lr sgd=0.001`
+    sets the SGD stage of adam>sgd@200)."""
+    written = list(names or LESSON_OPTIMIZERS)
+    meant = [named_under_rules(n, options.rules) for n in written]
+    shown = [n.strip().lower() for n in written]
+    shown += [s for n in shown if is_switch(n) for s, _ in parse_switch(n)]  # stages by name
+    valid = {named_under_rules(n, options.rules) for n in shown}
+    targets = [("--lr", t) for t, _ in options.lr] + [("--param", t) for t, _, _ in options.params]
+    for flag, target in targets:  # checked as written: "adam", not "keras-adam"
+        if target is not None and named_under_rules(target, options.rules) not in valid:
+            raise LandscapeError(f"{flag} names {target!r}, which is not among the optimizers "
+                                 f"({', '.join(dict.fromkeys(shown))})")  # fmt: skip
+    rules = options.rules
+    mapped = replace(
+        options,
+        lr=tuple((t and named_under_rules(t, rules), v) for t, v in options.lr),
+        params=tuple((t and named_under_rules(t, rules), k, v) for t, k, v in options.params),
+    )
     # Unvalidated: a cached run was valid when it trained, and training validates first; so a
     # command that only reads cached runs never builds an optimizer (1.2 s, see validated).
-    return [mnist_optimizer(name, validate=False, **hyper)
-            for name, hyper in zip(names, options.hyper(names), strict=True)]  # fmt: skip
+    make = functools.partial(mnist_optimizer, validate=False)
+    specs = [make(s) for s in mapped.configured(meant, make)]
+    keys = [s.name for s in specs]
+    for i, key in enumerate(keys):  # the same run twice: one path drawn over the other
+        if key in keys[:i]:
+            other, this = written[keys.index(key)].strip().lower(), written[i].strip().lower()
+            same = "" if other == this else f" ({other!r} is the same run, {key})"
+            raise LandscapeError(f"optimizer {this!r} given twice{same}; name each once")
+    return specs
+
+
+def named_under_rules(text: str, rules: str) -> str:
+    """under_rules for a name or for each stage of a switch ("adam>sgd@200"): what an MNIST
+    command's -o, --lr, --param (and slice's --at) mean by it."""
+    if not is_switch(text):
+        return under_rules(text, rules)
+    return ">".join(f"{under_rules(n, rules)}@{k}" if k else under_rules(n, rules)
+                    for n, k in parse_switch(text))  # fmt: skip

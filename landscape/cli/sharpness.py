@@ -21,13 +21,12 @@ from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import check_output
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
 
 @app.command("sharpness")
-@run.run_options("lr", "params", "seed", "device")
+@run.run_options("lr", "params", "seed", "device", "rules")
 def sharpness_command(
     optimizer: run.MnistOptimizers = None,
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
@@ -57,7 +56,7 @@ def sharpness_command(
     2021, 2022).
 
     Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
-    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
+    optimizers = run.mnist_optimizers(optimizer, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:

@@ -17,11 +17,12 @@ from landscape.cli.progress import progress_bar
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
 from landscape.export import command_line
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import check_output
 from landscape.slice import distributed
 from landscape.slice.figure import FIGURE_FORMATS, save_slice_figure
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS, Slice, mnist_slice, save_slice
+from landscape.slice.mnist import Slice, mnist_slice, save_slice
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -120,7 +121,7 @@ def slice_command(
     Trains the lesson's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
-    optimizers = run.mnist_optimizers(optimizer or list(DEFAULT_OPTIMIZERS), options)
+    optimizers = run.mnist_optimizers(optimizer, options)
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
@@ -132,7 +133,8 @@ def slice_command(
             optimizers, directions=directions.value, nx=nx, ny=ny,
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
             seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
-            bias=bias.value, orthogonalize=orthogonalize, at=at, resume=resume,
+            bias=bias.value, orthogonalize=orthogonalize, resume=resume,
+            at=_at(at, optimizers, options.rules),
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:
@@ -144,6 +146,15 @@ def slice_command(
         else:
             written = save_slice_figure(found, out, view=view.value)
         print(f"wrote {written}")
+
+
+def _at(at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str) -> str | None:
+    """--at as the runs are named under --rules (Adam: keras-adam), else as written (so that
+    an error names what the user wrote)."""
+    if at is None:
+        return None
+    meant = run.named_under_rules(at, rules)
+    return meant if meant.strip().lower() in {s.name for s in optimizers} else at
 
 
 def parse_grid(text: str) -> tuple[int, int]:

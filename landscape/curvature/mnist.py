@@ -25,7 +25,7 @@ from landscape.export import jsonable, versions
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import atomic_path, check_output
 
 SPLITS = ("test", "train")
@@ -47,7 +47,7 @@ class Interpolation:
 
 
 def mnist_interpolation(
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     points: int = POINTS,
     t_range: tuple[float, float] = RANGE,
@@ -74,8 +74,11 @@ def mnist_interpolation(
         loss, accuracy = interpolate(model, a, b, t, inputs, targets, device=device_)
         return Line(key, label, t, loss, accuracy)
 
+    def end(label: str) -> str:  # a switch's arrows bracketed apart from the line's
+        return f"[{label}] end" if "→" in label else f"{label} end"
+
     lines = [line(r.optimizer, f"{r.label}: init → end", r.init, r.final) for r in runs]
-    pairs = [line(f"{a.optimizer}__{b.optimizer}", f"{a.label} end → {b.label} end", a.final,
+    pairs = [line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final,
                   b.final) for a, b in itertools.combinations(runs, 2)]  # fmt: skip
     return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, device_))
 
@@ -151,6 +154,10 @@ def mnist_sharpness(
         progress: progress(done, total) over snapshots.
     """
     specs = mnist_optimizers(list(optimizers))
+    switched = next((s for s in specs if isinstance(s, SwitchSpec)), None)
+    if switched is not None:  # its threshold and second moment change at each switch
+        raise LandscapeError(f"{switched.name!r}: sharpness compares a run with one optimizer's "
+                             "stability threshold; a switched run has one per stage")  # fmt: skip
     data = load_mnist(data_dir)
     n = len(data.train_x)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= n:

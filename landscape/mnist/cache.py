@@ -23,7 +23,7 @@ from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
-from landscape.optimizers import OptimizerSpec, validated
+from landscape.optimizers import OptimizerSpec, SwitchSpec, validated
 from landscape.output import atomic_path
 
 # The modules a run's numbers go through: their source is part of the cache key, so any change
@@ -63,13 +63,19 @@ def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
             arrays = [{k: stored[f"{i}_{k}"] for k in _ARRAYS} for i in range(len(meta["runs"]))]
         runs = []
         for m, a in zip(meta["runs"], arrays, strict=True):
-            settings = {k: tuple(v) if isinstance(v, list) else v for k, v in m["settings"].items()}
+            settings = _tuples(m["settings"])
             snaps = a["snapshots"]
             runs.append(TrainingRun(**{**m, "settings": settings}, **a, init=snaps[0].copy(),
                                     final=snaps[-1].copy()))  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise LandscapeError(f"cannot read training runs from {str(path)!r}: {err}") from None
     return runs
+
+
+def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as they were before JSON: lists back to tuples (betas), a switch's per stage."""
+    return {k: _tuples(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list) else v
+            for k, v in settings.items()}  # fmt: skip
 
 
 def runs_dir(data_dir_: str | os.PathLike | None = None) -> Path:
@@ -95,17 +101,22 @@ def _source_hash(modules: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-def code_hash(spec: OptimizerSpec) -> str:
-    """SHA-256 of the source of TRAINING_MODULES and of the optimizer's own module where it is
-    this project's (torch's are covered by torch's version in the key)."""
+def _classes(spec: OptimizerSpec | SwitchSpec) -> list[type[torch.optim.Optimizer]]:
+    """The optimizer classes a run steps with, a switch's stages' in order."""
+    return [s.cls for s in (spec.stages if isinstance(spec, SwitchSpec) else (spec,))]
+
+
+def code_hash(spec: OptimizerSpec | SwitchSpec) -> str:
+    """SHA-256 of the source of TRAINING_MODULES and of the optimizers' own modules where they
+    are this project's (torch's are covered by torch's version in the key)."""
     names = [m.__name__ for m in TRAINING_MODULES]
-    if spec.cls.__module__.split(".")[0] == "landscape":
-        names.append(spec.cls.__module__)
+    names += sorted({c.__module__ for c in _classes(spec)
+                     if c.__module__.split(".")[0] == "landscape"})  # fmt: skip
     return _source_hash(tuple(names))
 
 
 def run_key(
-    spec: OptimizerSpec,
+    spec: OptimizerSpec | SwitchSpec,
     *,
     epochs: int,
     batch_size: int,
@@ -115,9 +126,12 @@ def run_key(
     snapshot_every: int | None,
 ) -> str:
     """Content hash of everything that determines a run: settings, data, code, torch."""
-    cls = f"{spec.cls.__module__}.{spec.cls.__qualname__}"
+    classes = [f"{c.__module__}.{c.__qualname__}" for c in _classes(spec)]
+    # A switch: its stages' classes (their rules), settings and the steps they take over at.
+    switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
     key = {
-        "optimizer": spec.name, "class": cls, "hyper": jsonable(dict(spec.hyper)),
+        "optimizer": spec.name, "class": classes[0], **switched,
+        "hyper": jsonable(dict(spec.hyper)),
         "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device.type,
         "dtype": str(dtype), "snapshot_every": snapshot_every, "data": FILES,
         "code": code_hash(spec), "torch": torch.__version__, "batched": spec.elementwise,
@@ -128,7 +142,7 @@ def run_key(
 
 
 def train_or_load(
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     epochs: int = 5,
     batch_size: int = 32,

@@ -27,10 +27,10 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.keras_rules import KERAS_CLASSES, P_MAX, P_MIN
+from landscape.keras_rules import P_MAX, P_MIN
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
-from landscape.mnist.lesson import mnist_optimizers
+from landscape.mnist.lesson import keras_loss, mnist_optimizers
 from landscape.mnist.reference import run_plain
 from landscape.mnist.run import (
     MomentRecorder,
@@ -39,17 +39,18 @@ from landscape.mnist.run import (
     Randomness,
     TrainingRun,
     check_settings,
+    check_switches,
     record,
     with_snapshot_metrics,
 )
 from landscape.mnist.threads import cpu_threads, default_threads
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 
 FUSED = (torch.optim.Adam, torch.optim.AdamW)  # classes built fused=True in the batched path
 
 
 def train(
-    optimizers: Sequence[str | OptimizerSpec],
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
     epochs: int = 5,
     batch_size: int = 32,
@@ -85,6 +86,7 @@ def train(
     check_settings(epochs, batch_size, seed, snapshot_every)
     plan = Plan.make(epochs, batch_size, seed, snapshot_every, len(specs),
                      data if data is not None else load_mnist())  # fmt: skip
+    check_switches(specs, plan)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     threads = default_threads() if threads is None else threads
     batched = [i for i, s in enumerate(specs) if s.elementwise]
@@ -110,7 +112,7 @@ def train(
 
 
 def _train_batched(
-    specs: list[OptimizerSpec],
+    specs: list[OptimizerSpec | SwitchSpec],
     plan: Plan,
     device: torch.device,
     dtype: torch.dtype,
@@ -125,14 +127,20 @@ def _train_batched(
     grad = torch.zeros_like(flat)  # (G, P), written in place every step
     W1, b1, W2, b2 = mlp_model.split(flat)  # (G,128,784) (G,128) (G,10,128) (G,10)
     gW1, gb1, gW2, gb2 = mlp_model.split(grad)
+    params, grads = (W1, b1, W2, b2), (gW1, gb1, gW2, gb2)
     # Keras' rules train on Keras' loss: log p clipped, and no gradient from a clipped sample.
-    keras_loss = torch.tensor([s.cls in KERAS_CLASSES for s in specs], device=device)[:, None, None]
-    with_keras_loss = bool(keras_loss.any())
+    keras = torch.tensor([keras_loss(s) for s in specs], device=device)[:, None, None]
+    keras = keras if bool(keras.any()) else None
     optimizers = []
+    takeovers: dict[int, list[tuple[int, OptimizerSpec]]] = {}  # step -> (row, its next stage)
     for g, spec in enumerate(specs):
         leaf = flat[g].detach().requires_grad_()  # shares flat's storage
         leaf.grad = grad[g]
-        optimizers.append(_build_fast(spec, [leaf]))
+        first = spec.stages[0] if isinstance(spec, SwitchSpec) else spec
+        optimizers.append(_build_fast(first, [leaf]))
+        if isinstance(spec, SwitchSpec):
+            for k, stage in zip(spec.at, spec.stages[1:], strict=True):
+                takeovers.setdefault(k, []).append((g, stage))
 
     snapshots = torch.empty((len(plan.snapshot_steps), G, flat.shape[1]), dtype=dtype,
                             device=device)  # fmt: skip
@@ -157,36 +165,13 @@ def _train_batched(
                 x = torch.index_select(train_x, 0, index, out=x_buf[:b])  # (b, 784)
                 y = torch.index_select(train_y, 0, index, out=y_buf[:b])  # (b,)
                 mask = masks[s, :b]  # (b, hidden)
-
-                # Forward: all G models on the same batch with the same dropout mask.
-                a = torch.baddbmm(b1[:, None], x.expand(G, b, -1), W1.transpose(1, 2))
-                dmask = (a > 0) * mask  # (G, b, hidden): ReLU' times dropout
-                h = a * dmask
-                logits = torch.baddbmm(b2[:, None], h, W2.transpose(1, 2))  # (G, b, 10)
-                logp = torch.log_softmax(logits, -1)
-                picked = logp.gather(2, y.expand(G, b)[..., None])  # (G, b, 1)
-                if with_keras_loss:  # in Keras' own terms, so that the clip decides the same
-                    p = torch.softmax(logits, -1)
-                    p_y = (p / p.sum(-1, keepdim=True)).gather(2, y.expand(G, b)[..., None])
-                    inside = (p_y >= P_MIN) & (p_y <= P_MAX) | ~keras_loss  # clamp's gradient
-                    picked = torch.where(keras_loss, p_y.clamp(P_MIN, P_MAX).log(), picked)
-                batch_sum = picked.sum((1, 2), dtype=torch.float64)  # (G,) minus the loss
+                batch_sum = batch_gradients(params, grads, x, y, mask, keras)  # (G,) -loss*b
                 loss_sum -= batch_sum
                 torch.div(batch_sum, -b, out=step_loss[step])
 
-                # Backward: mean cross-entropy over the batch, per model.
-                dz = logp.exp_()
-                dz.scatter_add_(2, y.expand(G, b)[..., None], torch.full_like(picked, -1.0))
-                if with_keras_loss:
-                    dz.mul_(inside)
-                dz.div_(b)  # (G, b, 10)
-                gW2.copy_(torch.bmm(dz.transpose(1, 2), h))
-                gb2.copy_(dz.sum(1))
-                dh = torch.bmm(dz, W2).mul_(dmask)  # (G, b, hidden)
-                gb1.copy_(dh.sum(1))
-                for g in range(G):
-                    torch.mm(dh[g].t(), x, out=gW1[g])
-
+                if step in takeovers:  # the next stage from here, with fresh state
+                    for g, stage in takeovers[step]:
+                        optimizers[g] = _build_fast(stage, optimizers[g].param_groups[0]["params"])
                 for optimizer in optimizers:
                     optimizer.step()
                 step += 1
@@ -213,6 +198,47 @@ def _train_batched(
                seconds / G, device, dtype, names)
         for g, spec in enumerate(specs)
     ]  # fmt: skip
+
+
+def batch_gradients(
+    params: tuple[torch.Tensor, ...],  # W1 (G,128,784), b1 (G,128), W2 (G,10,128), b2 (G,10)
+    grads: tuple[torch.Tensor, ...],  # the same shapes: written in place
+    x: torch.Tensor,  # (b, 784) the batch
+    y: torch.Tensor,  # (b,) its labels
+    mask: torch.Tensor,  # (b, hidden) dropout's keep-mask, scaled by 1/(1-rate)
+    keras: torch.Tensor | None,  # (G, 1, 1) bool: Keras' loss for that model; None: for none
+) -> torch.Tensor:
+    """The gradient of each of the G models' mean cross-entropy over one batch, written into
+    `grads`; returns (G,) the sum over the batch of log p(y) (float64), -(loss) x b."""
+    W1, b1, W2, b2 = params
+    gW1, gb1, gW2, gb2 = grads
+    G, b = len(W1), len(x)
+    # Forward: all G models on the same batch with the same dropout mask.
+    a = torch.baddbmm(b1[:, None], x.expand(G, b, -1), W1.transpose(1, 2))
+    dmask = (a > 0) * mask  # (G, b, hidden): ReLU' times dropout
+    h = a * dmask
+    logits = torch.baddbmm(b2[:, None], h, W2.transpose(1, 2))  # (G, b, 10)
+    logp = torch.log_softmax(logits, -1)
+    picked = logp.gather(2, y.expand(G, b)[..., None])  # (G, b, 1)
+    if keras is not None:  # in Keras' own terms, so that the clip decides the same
+        p = torch.softmax(logits, -1)
+        p_y = (p / p.sum(-1, keepdim=True)).gather(2, y.expand(G, b)[..., None])
+        inside = (p_y >= P_MIN) & (p_y <= P_MAX) | ~keras  # the clamp's gradient
+        picked = torch.where(keras, p_y.clamp(P_MIN, P_MAX).log(), picked)
+
+    # Backward: mean cross-entropy over the batch, per model.
+    dz = logp.exp_()
+    dz.scatter_add_(2, y.expand(G, b)[..., None], torch.full_like(picked, -1.0))
+    if keras is not None:
+        dz.mul_(inside)
+    dz.div_(b)  # (G, b, 10)
+    gW2.copy_(torch.bmm(dz.transpose(1, 2), h))
+    gb2.copy_(dz.sum(1))
+    dh = torch.bmm(dz, W2).mul_(dmask)  # (G, b, hidden)
+    gb1.copy_(dh.sum(1))
+    for g in range(G):
+        torch.mm(dh[g].t(), x, out=gW1[g])
+    return picked.sum((1, 2), dtype=torch.float64)
 
 
 def _build_fast(spec: OptimizerSpec, params: list[torch.Tensor]) -> torch.optim.Optimizer:

@@ -9,8 +9,17 @@ from typing import Any
 import torch
 
 from landscape.errors import LandscapeError
+from landscape.keras_rules import KERAS_CLASSES
 from landscape.mnist.run import TrainingRun
-from landscape.optimizers import KERAS_RULES, OptimizerSpec, get_optimizer
+from landscape.optimizers import (
+    KERAS_RULES,
+    OptimizerSpec,
+    SwitchSpec,
+    get_optimizer,
+    is_switch,
+    parse_switch,
+    switch,
+)
 
 # The lesson's Keras hyper-parameters, as torch arguments (torch's RMSprop `alpha` is Keras' `rho`).
 KERAS: dict[str, dict[str, Any]] = {
@@ -18,8 +27,7 @@ KERAS: dict[str, dict[str, Any]] = {
     "rmsprop": {"lr": 0.001, "alpha": 0.9, "eps": 1e-7},
     "adam": {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7},
 }
-# The lesson's optimizers under each set of update rules: Keras' (what it ran) and torch's.
-RULES: dict[str, list[str]] = {"keras": list(KERAS_RULES.values()), "torch": list(KERAS_RULES)}
+LESSON_OPTIMIZERS = ("sgd", "rmsprop", "adam")  # under Keras' rules by default: under_rules
 LESSON_EPOCHS, LESSON_BATCH = 5, 32
 # The lesson's published table: test loss, test accuracy, training seconds (Keras, 5 epochs).
 LESSON_TABLE: dict[str, tuple[float, float, float]] = {
@@ -30,14 +38,21 @@ LESSON_TABLE: dict[str, tuple[float, float, float]] = {
 
 
 def mnist_optimizer(
-    name: str | OptimizerSpec, *, validate: bool = True, **hyper: Any
-) -> OptimizerSpec:
-    """An optimizer with the lesson's Keras hyper-parameters for sgd, rmsprop and adam.
+    name: str | OptimizerSpec | SwitchSpec, *, validate: bool = True, **hyper: Any
+) -> OptimizerSpec | SwitchSpec:
+    """An optimizer with the lesson's Keras hyper-parameters for sgd, rmsprop and adam (and
+    their keras- rules).
 
     Other presets and dotted paths take their class's own default learning rate (0.01, Keras'
-    default, for torch.optim.SGD); `hyper` overrides anything. `validate`: get_optimizer's
-    (train validates what it trains).
+    default, for torch.optim.SGD); `hyper` overrides anything. A switch ("adam>sgd@200", steps
+    counting batches) gets this for each stage, `hyper` for all of them. `validate`:
+    get_optimizer's (train validates what it trains).
     """
+    if is_switch(name):
+        stages = (parse_switch(name) if isinstance(name, str)
+                  else zip(name.stages, (0, *name.at), strict=True))  # fmt: skip
+        built = [(mnist_optimizer(stage, validate=validate, **hyper), k) for stage, k in stages]
+        return checked_switch(switch([s for s, _ in built], [k for _, k in built[1:]]))
     if isinstance(name, OptimizerSpec):
         return get_optimizer(name, validate=validate, **hyper) if hyper else name
     if not isinstance(name, str) or not name.strip():
@@ -54,9 +69,32 @@ def mnist_optimizer(
     return get_optimizer(name, validate=validate, **merged)
 
 
-def mnist_optimizers(optimizers: Sequence[str | OptimizerSpec] | str) -> list[OptimizerSpec]:
+def checked_switch(spec: SwitchSpec) -> SwitchSpec:
+    """A switch the MNIST training can run: every stage batched (elementwise), all under one
+    loss (Keras' clipped cross-entropy for Keras' rules, torch's otherwise)."""
+    odd = next((s for s in spec.stages if not s.elementwise), None)
+    if odd is not None:
+        raise LandscapeError(f"{spec.name!r}: {odd.label} cannot be a stage of a switch on "
+                             "MNIST (it does not update each weight on its own)")  # fmt: skip
+    if len({keras_loss(s) for s in spec.stages}) > 1:
+        raise LandscapeError(
+            f"{spec.name!r}: its stages follow different update rules (Keras' and torch's), "
+            "which train on different losses; name them under one (--rules)"
+        )
+    return spec
+
+
+def keras_loss(spec: OptimizerSpec | SwitchSpec) -> bool:
+    """Whether the run trains on Keras' clipped loss: its optimizers are Keras' rules."""
+    stages = spec.stages if isinstance(spec, SwitchSpec) else (spec,)
+    return all(s.cls in KERAS_CLASSES for s in stages)
+
+
+def mnist_optimizers(
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec] | str | OptimizerSpec | SwitchSpec,
+) -> list[OptimizerSpec | SwitchSpec]:
     """mnist_optimizer for each of several (one name alone is one); at least one."""
-    if isinstance(optimizers, str | OptimizerSpec):
+    if isinstance(optimizers, str | OptimizerSpec | SwitchSpec):
         optimizers = [optimizers]
     if not optimizers:
         raise LandscapeError("no optimizer given: name at least one (e.g. adam)")
@@ -69,7 +107,9 @@ def lesson_result(run: TrainingRun) -> tuple[float, float, float] | None:
     hyper-parameters): then the numbers do not compare."""
     lesson_name = {**{k: v for v, k in KERAS_RULES.items()}, **{k: k for k in KERAS_RULES}}
     published = LESSON_TABLE.get(lesson_name.get(run.optimizer, ""))
+    if published is None:  # not one of the lesson's three (a switch neither)
+        return None
     same = (run.epochs, run.batch_size) == (LESSON_EPOCHS, LESSON_BATCH) and (
         run.settings == dict(mnist_optimizer(run.optimizer).hyper)
     )
-    return published if published is not None and same else None
+    return published if same else None

@@ -14,10 +14,10 @@ import torch.nn.functional as F
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.keras_rules import KERAS_CLASSES, keras_cross_entropy
+from landscape.keras_rules import keras_cross_entropy
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST, load_mnist
-from landscape.mnist.lesson import mnist_optimizer
+from landscape.mnist.lesson import keras_loss, mnist_optimizer
 from landscape.mnist.run import (
     MomentRecorder,
     Plan,
@@ -25,15 +25,16 @@ from landscape.mnist.run import (
     Randomness,
     TrainingRun,
     check_settings,
+    check_switches,
     record,
     with_snapshot_metrics,
 )
 from landscape.mnist.threads import cpu_threads, default_threads
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 
 
 def train_plain(
-    optimizer: str | OptimizerSpec,
+    optimizer: str | OptimizerSpec | SwitchSpec,
     *,
     epochs: int = 5,
     batch_size: int = 32,
@@ -57,6 +58,7 @@ def train_plain(
     check_settings(epochs, batch_size, seed, snapshot_every)
     plan = Plan.make(epochs, batch_size, seed, snapshot_every, 1,
                      data if data is not None else load_mnist())  # fmt: skip
+    check_switches([spec], plan)
     done = [0]
 
     def advance(steps: int) -> None:
@@ -73,7 +75,7 @@ def train_plain(
 
 
 def run_plain(
-    spec: OptimizerSpec,
+    spec: OptimizerSpec | SwitchSpec,
     plan: Plan,
     device: torch.device,
     dtype: torch.dtype,
@@ -87,7 +89,7 @@ def run_plain(
     model = mlp_model.mlp().to(device, dtype)
     torch.nn.utils.vector_to_parameters(rng.init.to(device, dtype), model.parameters())
     optimizer = spec.build(model.parameters())
-    loss_fn = keras_cross_entropy if spec.cls in KERAS_CLASSES else F.cross_entropy
+    loss_fn = keras_cross_entropy if keras_loss(spec) else F.cross_entropy
     if not shared_randomness:
         torch.manual_seed(plan.seed)
     snapshots = torch.empty((len(plan.snapshot_steps), mlp_model.N_PARAMS), dtype=dtype,
@@ -113,8 +115,11 @@ def run_plain(
             index = order[s * plan.batch_size : (s + 1) * plan.batch_size]
             x, y = train_x[index], train_y[index]
             mask = None if masks is None else masks[s, : len(index)]
+            if isinstance(spec, SwitchSpec) and (stage := spec.taking_over(step)) is not None:
+                optimizer = stage.build(model.parameters())  # from here, with fresh state
+                moments.optimizers[0] = optimizer
 
-            def closure(x=x, y=y, mask=mask):
+            def closure(x=x, y=y, mask=mask, optimizer=optimizer):
                 optimizer.zero_grad()
                 loss = loss_fn(mlp_model.forward(model, x, mask), y)
                 loss.backward()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ import torch
 from landscape.errors import LandscapeError
 from landscape.mnist import model as mlp_model
 from landscape.mnist.data import MNIST
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 
 VALIDATION_SPLIT = 0.2  # Keras validation_split: the LAST 20% of the training arrays
 TARGET_SNAPSHOTS = 100  # default snapshot_every keeps about this many per run
@@ -28,10 +28,11 @@ Progress = Callable[[int, int], None]
 class TrainingRun:
     """One optimizer's training of the lesson's MLP, with its weights along the way."""
 
-    optimizer: str  # preset name or dotted path
-    label: str  # display name: "Adam"
-    settings: dict[str, Any]  # constructor arguments chosen (lr, the Keras presets, the user's)
-    hyper: dict[str, Any]  # every constructor argument in effect, torch's defaults included
+    optimizer: str  # preset name or dotted path; a switch: "keras-adam>keras-sgd@200"
+    label: str  # display name: "Adam"; a switch: "Adam → SGD @200 (Keras rules)"
+    settings: dict[str, Any]  # constructor arguments chosen (lr, the Keras presets, the user's);
+    # a switch: one such dict per stage, keyed by the stage's label ("SGD (Keras rule)@200")
+    hyper: dict[str, Any]  # every constructor argument in effect at the end, torch's defaults
     init: np.ndarray = field(repr=False)  # (P,) float32 initial parameters, W1 b1 W2 b2
     snapshots: np.ndarray = field(repr=False)  # (k, P) float32; row 0 = init, last = final
     snapshot_steps: np.ndarray = field(repr=False)  # (k,) optimizer steps taken at each row
@@ -46,7 +47,8 @@ class TrainingRun:
     # ^ (k, P) float32: the optimizer's running mean of g^2 (v: torch's exp_avg_sq or
     #   square_avg, Keras' rules' too) after snapshot_steps[i] steps, which is also its step
     #   count t; row 0 is zeros. (0, P) for optimizers that keep none (SGD, momentum).
-    #   41 MB per run at the default ~101 snapshots, as much as the snapshots.
+    #   41 MB per run at the default ~101 snapshots, as much as the snapshots. A switch: the
+    #   v of the stage in effect (zeros where it keeps none), counted from that stage's start.
     step_loss: np.ndarray = field(repr=False)
     # ^ (steps,) float64: each step's batch loss, the one the optimizer stepped on (dropout
     #   on; Keras' clipped loss for Keras' rules). history's train_loss is its epoch's mean
@@ -123,6 +125,17 @@ class Plan:
     def test(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         """test_x, test_y on the device."""
         return self.data.test_x.to(device, dtype), self.data.test_y.to(device)
+
+
+def check_switches(specs: Sequence[OptimizerSpec | SwitchSpec], plan: Plan) -> None:
+    """One-line error for a switch whose last stage would take no step: steps count batches."""
+    for spec in specs:
+        if isinstance(spec, SwitchSpec) and spec.at[-1] >= plan.total_steps:
+            raise LandscapeError(
+                f"{spec.name} switches at step {spec.at[-1]}, but the run has "
+                f"{plan.total_steps} steps ({plan.epochs} epochs of {plan.steps_per_epoch} "
+                "batches): give more epochs or switch earlier"
+            )
 
 
 def check_settings(epochs: Any, batch_size: Any, seed: Any, snapshot_every: Any) -> None:
@@ -208,7 +221,7 @@ class Randomness:
 
 
 def record(
-    spec: OptimizerSpec,
+    spec: OptimizerSpec | SwitchSpec,
     optimizer: torch.optim.Optimizer,
     plan: Plan,
     snapshots: torch.Tensor,  # (k, P)

@@ -24,7 +24,7 @@ from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.mnist.data import user_cache_dir
-from landscape.optimizers import OptimizerSpec
+from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import atomic_path, check_output
 from landscape.paths import PlainPath
 from landscape.slice import distributed
@@ -83,7 +83,7 @@ class Slice:
 
 
 def mnist_slice(
-    optimizers: Sequence[str | OptimizerSpec] = DEFAULT_OPTIMIZERS,
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec] = DEFAULT_OPTIMIZERS,
     *,
     directions: str = "pca",
     nx: int = 51,
@@ -188,7 +188,7 @@ def mnist_slice(
 
 
 def mnist_scene_data(
-    optimizers: Sequence[str | OptimizerSpec] = DEFAULT_OPTIMIZERS,
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec] = DEFAULT_OPTIMIZERS,
     *,
     on_plane: bool = False,
     **options: Any,
@@ -230,14 +230,13 @@ def _choice(what: str, value: str, valid: Sequence[str]) -> str:
     return text
 
 
-def _at(at: str | None, names: Sequence[str | OptimizerSpec]) -> int:
+def _at(at: str | None, names: Sequence[str | OptimizerSpec | SwitchSpec]) -> int:
     """Index of the run `at` names (its preset name or label, case-blind); None: the first."""
     if at is None:
         return 0
-    keys = [(n.name if isinstance(n, OptimizerSpec) else str(n)).strip().lower() for n in names]
+    keys = [(n if isinstance(n, str) else n.name).strip().lower() for n in names]
     labels = [
-        n.label.lower() if isinstance(n, OptimizerSpec) else k
-        for n, k in zip(names, keys, strict=True)
+        k if isinstance(n, str) else n.label.lower() for n, k in zip(names, keys, strict=True)
     ]
     text = str(at).strip().lower()
     for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
