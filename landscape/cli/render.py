@@ -14,6 +14,7 @@ from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.options import FORMATS, MNIST_OPTIONS, QUALITIES, SCENES, RunOptions
+from landscape.overlays import parse_show
 
 if TYPE_CHECKING:
     from landscape.optimizers import OptimizerSpec
@@ -84,6 +85,20 @@ def render_command(
             show_default=False,
         ),
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            help="Teaching overlays at each ball, comma-separated, any of: gradient (η∇L, "
+            "uphill, beside the step taken), velocity (the momentum buffer as the step it asks, "
+            "−η·b; Adam: −η·m̂), scale (η/(√v+ε) per axis as bars; RMSProp, Adam), equation "
+            "(the update with its current numbers: SGD, Momentum, Nesterov, RMSProp, Adam; of "
+            "the first run that keeps state). The numbers are torch's optimizer.state, recorded "
+            "while tracing. An overlay is not drawn for an optimizer it does not apply to "
+            "(velocity for plain SGD, scale for SGD and Momentum). Arrows: one magnification "
+            "per run (in the key), the run's typical longest at 12% of the view.",
+            show_default=False,
+        ),
+    ] = None,
     json_: Annotated[
         bool,
         typer.Option(
@@ -104,19 +119,24 @@ def render_command(
     fmt = output_format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
+    shown = parse_show(show) if show is not None else ()
     spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
-                      camera=angles).check()  # fmt: skip
+                      camera=angles, show=shown).check()  # fmt: skip
     if out is not None:
         from landscape.output import check_output
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
     if surface.strip().lower() == MNIST:
+        if shown:
+            raise LandscapeError("--show applies to the analytic surfaces, not --surface mnist "
+                                 "(its runs keep no per-step optimizer state)")  # fmt: skip
         options.only(MNIST_OPTIONS, where="--surface mnist",
                      why=": its runs are the lesson's MNIST training (5 epochs); "
                      "use --lr, --param, --seed, --device and --dtype")  # fmt: skip
         data = _mnist(run.mnist_optimizers(optimizer, options), options)
     else:
-        data = _analytic(run.resolve(surface, optimizer, options), fit=options.domain is None)
+        data = _analytic(run.resolve(surface, optimizer, options), fit=options.domain is None,
+                         record_state=bool(shown))  # fmt: skip
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         rendered = render_scene(data, target, spec, progress=progress)
@@ -141,8 +161,8 @@ def output_format(format: str | None, out: Path | None, command: str = "render")
     return format
 
 
-def _analytic(spec: run.Run, fit: bool) -> SceneData:
-    trajectories = run.trace(spec)
+def _analytic(spec: run.Run, fit: bool, record_state: bool) -> SceneData:
+    trajectories = run.trace(spec, record_state)
     from landscape.scenes import scene_data
 
     return scene_data(spec.surface, trajectories, fit=fit)

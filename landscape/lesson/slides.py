@@ -46,10 +46,10 @@ from manim_slides.slide.manim import Slide as _Slide
 from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
 from landscape.lesson.claims import LessonRuns
-from landscape.lesson.overlays import Overlay, adam_overlay, gradient_overlay
-from landscape.lesson.overlays import draw as draw_overlay
+from landscape.overlays import OverlayPlan, overlay_plan
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
 from landscape.scenes.data import scene_styles, shown_steps, tracks
+from landscape.scenes.overlays import Overlaid
 from landscape.scenes.widgets import label
 from landscape.style import Theme, optimizer_style
 
@@ -101,7 +101,7 @@ class TeachingPlan:
     data: SceneData  # the surface (or MNIST slice) and the runs, as landscape.scenes reads it
     evidence: tuple[str, ...]  # the claim's check: sentences with the measured numbers
     moment: int  # the step at which to pause inside the animation; 0: none
-    overlay: Overlay = Overlay()  # drawn over the runs: arrows at the balls, equations
+    overlay: OverlayPlan | None = None  # drawn over the runs: arrows, bars, equations
 
 
 def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
@@ -120,18 +120,15 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
     return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data))
 
 
-def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> Overlay:
+def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> OverlayPlan | None:
     """What scene.show asks for, from its runs' recorded optimizer state."""
     if not scene.show:
-        return Overlay()
+        return None
     if scene.view != "race":
         raise LandscapeError(f"{scene.name}: overlays are drawn on the 2-D race only")
     colors = tuple(style.color for style in scene_styles(data))
-    return Overlay(
-        arrows=gradient_overlay(runs.runs, colors) if "gradient" in scene.show else None,
-        equations=(adam_overlay(runs.runs[0], shown_steps(data, tuple(tracks(data))))
-                   if "equation" in scene.show else None),
-    )  # fmt: skip
+    return overlay_plan(runs.runs, scene.show, colors, data.grid.domain,
+                        shown_steps(data, tuple(tracks(data))))  # fmt: skip
 
 
 class Teaching:
@@ -160,6 +157,7 @@ class Teaching:
             type(self).teaching = teaching_plan(self.lesson)
         if self.data is None:
             self.data = self.teaching.data
+        self.overlay = self.teaching.overlay  # drawn by Overlaid, over the race's runs
         super().setup()
 
     def construct(self) -> None:
@@ -205,13 +203,6 @@ class Teaching:
             self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
                       run_time=0.5)  # fmt: skip
         self.wait(CARD_SECONDS - 0.5)
-
-    def run_clock(self, clock: ValueTracker, end: float) -> None:
-        # The race has drawn the runs; the overlays go over them, on the same clock.
-        overlay = self.teaching.overlay
-        if overlay.arrows is not None or overlay.equations is not None:
-            self.add(*draw_overlay(overlay, self.map_view, clock, self.style()))
-        super().run_clock(clock, end)
 
     def play(self, *animations: Any, **kwargs: Any) -> None:
         # The base scenes move everything with one play() of their step clock; to pause at the
@@ -268,7 +259,7 @@ def teaching_class(name: str, plan: TeachingPlan | None = None, **attributes: An
     """The Manim scene class of lesson scene `name`: Teaching over the race or the descent,
     as a manim-slides slide. `attributes` (theme, seconds, slides_folder, ...) are set on it."""
     scene = get_scene(name)
-    bases = (DescentScene, ThreeDSlide) if scene.view == "descent" else (RaceScene, Slide)
+    bases = (DescentScene, ThreeDSlide) if scene.view == "descent" else (Overlaid, RaceScene, Slide)
     return type(class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan,
                                                  **attributes})  # fmt: skip
 
