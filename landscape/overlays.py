@@ -18,11 +18,14 @@ descent's relief. What each overlay shows, at each run's ball:
 An overlay that does not apply to a run's optimizer (velocity for plain SGD, scale for SGD and
 Momentum, anything but the gradient for other optimizers or a switch) is not drawn for it.
 
-Scale: arrows are magnified by one factor per run for the whole clip (directions and ratios
-true, and the growth of a velocity), chosen so that the run's ARROW_QUANTILE longest arrow of
-a step spans ARROW_SHARE of the view's longer side; where a ball's longest arrow would pass
-ARROW_MOST, the ball's arrows shrink together. Bars likewise with BAR_SHARE. Arrows and bars
-stop at the view's edge; an arrow shorter than SHORTEST of the view is not drawn (at rest).
+Scale: each kind of arrow of a run is magnified by one factor for the whole clip (directions
+true, and how a length changes over time: a velocity building up), chosen so that its
+ARROW_QUANTILE longest over the steps shown spans ARROW_SHARE of the view's longer side; the
+rarer longer ones are drawn ARROW_MOST long. (One factor for all kinds would hide Adam's step,
+a hundred times shorter than η∇L on a steep surface; where the kinds share units and sizes,
+SGD's step and η∇L, Momentum's step and velocity, the factors come out equal.) Bars: both axes
+by one factor, with BAR_SHARE. Arrows and bars stop at the view's edge; an arrow shorter than
+SHORTEST of the view is not drawn (a ball at rest).
 """
 
 from __future__ import annotations
@@ -41,11 +44,12 @@ from landscape.trajectory import Trajectory
 SHOW = ("gradient", "velocity", "scale", "equation")  # what `--show` takes
 ARROWS = ("step", "gradient", "velocity")  # drawn in this order: the step underneath
 ARROW_SHARE = 0.12  # of the view's longer side: a run's typical (ARROW_QUANTILE) longest arrow
-ARROW_QUANTILE = 0.9  # over the steps shown; the rarer longer ones are shrunk to ARROW_MOST
+ARROW_QUANTILE = 0.9  # over the steps shown
 ARROW_MOST = 0.22  # of the view's longer side: no arrow is drawn longer
 BAR_SHARE = 0.06  # of the view's longer side: a run's typical half-bar
 BAR_MOST = 0.12  # of the view's longer side: the longest half-bar
 SHORTEST = 0.01  # of the view's longer side: shorter arrows are not drawn
+RELIEF_REACH = 1.6  # lengths on the descent's relief, which draws the view smaller than a map
 EQUATION_KEYS = 30  # equations re-rendered at about this many steps (plus the first ten)
 EQUATION_SIZE = 18  # points: as large as Manim's Text of the smallest font the scenes use
 
@@ -82,7 +86,7 @@ class BallGlyphs:
     arrows: dict[str, np.ndarray] = field(repr=False)  # kind -> (steps, 2) drawn vectors:
     # magnified, shrunk, stopped at the view's edge; NaN where not drawn
     bars: np.ndarray | None = field(repr=False)  # (steps, 2) drawn half-lengths along x, y
-    magnify: float  # drawn length / true length of the arrows (not where shrunk)
+    magnify: dict[str, float]  # kind -> drawn length / true length (where not capped)
 
 
 @dataclass(frozen=True)
@@ -143,9 +147,10 @@ def state_values(run: Trajectory, rule: str | None) -> dict[str, np.ndarray]:
 
 
 def overlay_plan(runs: Sequence[Trajectory], show: Sequence[str], colors: Sequence[str],
-                 domain: Domain, steps: int) -> OverlayPlan:  # fmt: skip
+                 domain: Domain, steps: int, reach: float = 1.0) -> OverlayPlan:  # fmt: skip
     """What `show` draws of `runs` (traced with record_state=True), coloured `colors`, over
-    the first `steps` steps, inside `domain` (the view)."""
+    the first `steps` steps, inside `domain` (the view); `reach` multiplies the lengths
+    (RELIEF_REACH on the descent's relief, where the view is drawn smaller)."""
     show = parse_show(show)
     balls = []
     for run, color in zip(runs, colors, strict=True):
@@ -157,8 +162,9 @@ def overlay_plan(runs: Sequence[Trajectory], show: Sequence[str], colors: Sequen
         if not kinds and not scaled:
             continue
         at = run.xy[:-1, 0]
-        magnify, arrows = _arrows({k: values[k] for k in ["step", *kinds]}, at, domain, steps)
-        bars = _bars(values["scale"], at, domain, steps) if scaled else None
+        magnify, arrows = _arrows({k: values[k] for k in ["step", *kinds]}, at, domain, steps,
+                                  reach)  # fmt: skip
+        bars = _bars(values["scale"], at, domain, steps, reach) if scaled else None
         balls.append(BallGlyphs(run.label, color, rule, at, values, arrows, bars, magnify))
     equations = None
     if "equation" in show:
@@ -182,39 +188,43 @@ def _typical(lengths: np.ndarray, quantile: float) -> float:
     return float(np.quantile(lengths, quantile)) if len(lengths) else 1.0
 
 
-def _arrows(values: dict[str, np.ndarray], at: np.ndarray, domain: Domain,
-            steps: int) -> tuple[float, dict[str, np.ndarray]]:  # fmt: skip
-    """The magnification and the drawn arrows (see the module's docstring)."""
+def _arrows(values: dict[str, np.ndarray], at: np.ndarray, domain: Domain, steps: int,
+            reach: float) -> tuple[dict[str, float], dict[str, np.ndarray]]:  # fmt: skip
+    """The magnification of each kind and the drawn arrows (see the module's docstring)."""
     side = _side(domain)
-    lengths = np.stack([np.linalg.norm(v, axis=-1) / side for v in values.values()])
-    longest = np.where(np.isfinite(lengths), lengths, -np.inf).max(axis=0)  # (steps,)
-    longest = np.where(np.isfinite(longest), longest, np.nan)  # NaN: a diverged start's rows
-    magnify = ARROW_SHARE / _typical(longest[:steps], ARROW_QUANTILE)
-    shrink = np.minimum(1.0, ARROW_MOST / np.maximum(longest * magnify, 1e-300))[:, None]
-    drawn = {}
+    magnify, drawn = {}, {}
     for kind, value in values.items():
-        vector = value * magnify * shrink
-        short = np.linalg.norm(vector, axis=-1) / side < SHORTEST
+        length = np.linalg.norm(value, axis=-1) / side  # (steps,) shares of the view
+        magnify[kind] = reach * ARROW_SHARE / _typical(length[:steps], ARROW_QUANTILE)
+        shown = np.minimum(length * magnify[kind], reach * ARROW_MOST)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vector = value * (shown / length)[:, None]
         vector = _stop_at_edge(at, vector, domain)
-        drawn[kind] = np.where((short | ~np.isfinite(vector).all(-1))[:, None], np.nan, vector)
+        hidden = (shown < SHORTEST) | ~np.isfinite(vector).all(-1)
+        drawn[kind] = np.where(hidden[:, None], np.nan, vector)
     return magnify, drawn
 
 
-def _bars(scale: np.ndarray, at: np.ndarray, domain: Domain, steps: int) -> np.ndarray:
+def _bars(scale: np.ndarray, at: np.ndarray, domain: Domain, steps: int,
+          reach: float) -> np.ndarray:  # fmt: skip
     """(steps, 2) half-lengths along x and y: the scale magnified to the view, both axes by
     one factor, so that their ratio is true."""
     longest = np.max(scale, axis=-1) / _side(domain)
-    magnify = BAR_SHARE / _typical(longest[:steps], ARROW_QUANTILE)
-    shrink = np.minimum(1.0, BAR_MOST / np.maximum(longest * magnify, 1e-300))[:, None]
+    magnify = reach * BAR_SHARE / _typical(longest[:steps], ARROW_QUANTILE)
+    shrink = np.minimum(1.0, reach * BAR_MOST / np.maximum(longest * magnify, 1e-300))[:, None]
     return scale * magnify * shrink
 
 
 def bar_ends(at: np.ndarray, half: np.ndarray, domain: Domain) -> np.ndarray:
-    """(2, 2, 2) the ends of the x bar and the y bar of half-lengths `half` (2,) centred on
-    `at` (2,), stopped at the domain's edges: [bar, end, xy]."""
+    """(..., 2, 2, 2) the ends of the x bar and the y bar of half-lengths `half` (..., 2)
+    centred on `at` (..., 2), stopped at the domain's edges: [..., bar, end, xy]."""
     lo, hi = np.array([domain[0][0], domain[1][0]]), np.array([domain[0][1], domain[1][1]])
-    offsets = np.array([[[-half[0], 0.0], [half[0], 0.0]], [[0.0, -half[1]], [0.0, half[1]]]])
-    return np.clip(at + offsets, lo, hi)
+    zero = np.zeros_like(half[..., 0])
+    along_x = np.stack([np.stack([-half[..., 0], zero], -1), np.stack([half[..., 0], zero], -1)],
+                       -2)  # fmt: skip
+    along_y = np.stack([np.stack([zero, -half[..., 1]], -1), np.stack([zero, half[..., 1]], -1)],
+                       -2)  # fmt: skip
+    return np.clip(at[..., None, None, :] + np.stack([along_x, along_y], -3), lo, hi)
 
 
 def _stop_at_edge(at: np.ndarray, vector: np.ndarray, domain: Domain) -> np.ndarray:

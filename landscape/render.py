@@ -22,7 +22,7 @@ import numpy as np
 from landscape.errors import LandscapeError, unknown
 from landscape.options import FORMATS, QUALITIES
 from landscape.output import atomic_path, check_output
-from landscape.overlays import overlay_plan, parse_show
+from landscape.overlays import RELIEF_REACH, overlay_plan, parse_show
 from landscape.scenes import DescentScene, LandscapeScene, RaceScene, SceneData
 from landscape.scenes.data import RunEvents, run_events, scene_styles
 from landscape.style import THEMES
@@ -179,9 +179,10 @@ def render_scene(
             scene_class.plan = scene_class.make_plan(data)
             if spec.show:
                 colors = [style.color for style in scene_styles(data)]
-                scene_class.overlay = overlay_plan(
-                    data.paths, spec.show, colors, data.grid.domain, scene_class.plan.steps
-                )
+                reach = RELIEF_REACH if spec.scene == "descent" else 1.0
+                scene_class.overlay = overlay_plan(data.paths, spec.show, colors,
+                                                   data.grid.domain, scene_class.plan.steps,
+                                                   reach)  # fmt: skip
             scene = scene_class()
             total = max(1, round(scene.length() * fps))
             if progress is not None:

@@ -158,10 +158,19 @@ def test_arrows_point_the_right_way_magnified_and_inside_the_view():
             assert (tips >= [-10, -5]).all() and (tips <= [10, 5]).all()
             assert (np.linalg.norm(drawn[shown], axis=-1) / side <= ARROW_MOST + 1e-6).all()
             assert (np.linalg.norm(drawn[shown], axis=-1) / side >= SHORTEST - 1e-6).all()
-        # One magnification for the run: the 90th percentile of its longest arrows at 12%
-        longest = np.max([np.linalg.norm(v, axis=-1) / side for k, v in ball.values.items()
-                          if k in ball.arrows], axis=0)  # fmt: skip
-        assert np.quantile(longest, 0.9) * ball.magnify == pytest.approx(ARROW_SHARE)
+            # One magnification per kind for the run: its 90th percentile at 12% of the view
+            length = np.linalg.norm(true, axis=-1) / side
+            assert np.quantile(length, 0.9) * ball.magnify[kind] == pytest.approx(ARROW_SHARE)
+            whole = ball.at + true * ball.magnify[kind]  # where the tip goes, unless cut
+            inside = ((whole >= [-10, -5]) & (whole <= [10, 5])).all(-1)
+            uncapped = shown & inside & (length * ball.magnify[kind] < ARROW_MOST)
+            assert uncapped.sum() >= 5
+            np.testing.assert_allclose(
+                drawn[uncapped], true[uncapped] * ball.magnify[kind], rtol=1e-5
+            )
+    # Where the kinds share units and sizes, one factor: SGD's step and η∇L, Momentum's velocity
+    assert sgd.magnify["step"] == pytest.approx(sgd.magnify["gradient"], rel=1e-3)
+    assert momentum.magnify["step"] == pytest.approx(momentum.magnify["velocity"], rel=1e-3)
     # The gradient points uphill, the step downhill: for SGD exactly opposite
     g, step = sgd.values["gradient"], sgd.values["step"]
     np.testing.assert_allclose(step, -g, rtol=1e-4, atol=1e-6)
@@ -241,5 +250,75 @@ def test_the_race_draws_every_overlay_in_a_dry_run(tmp_path):
     with tempconfig(config):
         built = type("Built", (Overlaid, RaceScene), {"data": data, "overlay": plan,
                                                       "seconds": 1.0})()  # fmt: skip
+        built.render()
+    assert built.time == pytest.approx(1.0)
+
+
+def test_the_momentum_and_rmsprop_scenes_show_their_optimizers_state():
+    from landscape.lesson.slides import teaching_plan
+
+    momentum_scene = teaching_plan("momentum").overlay
+    sgd, momentum = momentum_scene.balls
+    assert set(momentum.arrows) == {"step", "gradient", "velocity"}
+    assert set(sgd.arrows) == {"step", "gradient"} and sgd.bars is None
+    assert momentum_scene.equations.label == "Momentum"
+    speed = np.linalg.norm(momentum.values["velocity"], axis=-1)
+    assert speed[:10].max() > 1.8 * speed[0]  # the velocity builds up
+    rmsprop_scene = teaching_plan("rmsprop").overlay
+    sgd, rmsprop = rmsprop_scene.balls
+    assert sgd.bars is None and rmsprop.bars is not None
+    assert rmsprop_scene.equations.label == "RMSProp"
+    # The steep axis (y) gets the smaller step per unit of gradient: no zig-zag
+    assert (rmsprop.bars[:20, 0] > rmsprop.bars[:20, 1]).all()
+
+
+@pytest.fixture(scope="module")
+def descent():
+    from landscape.scenes import descent_plan
+
+    runs = trace_all("himmelblau", ["adam"], steps=40, device="cpu", record_state=True)
+    data = scene_data(get_surface("himmelblau"), runs, fit=False, resolution=41)
+    plan = descent_plan(data, camera=(-60.0, 12.0))  # low: hills hide some of the glyphs
+    overlay = overlay_plan(runs, ["gradient", "velocity", "scale"], ["#E41A1C"],
+                           data.grid.domain, plan.steps)  # fmt: skip
+    return plan, overlay
+
+
+def test_the_descent_lays_glyphs_on_the_relief_and_cuts_them_behind_hills(descent):
+    from landscape.scenes.geometry import occluded
+    from landscape.scenes.overlays import SAMPLES, relief_glyphs
+
+    plan, overlay = descent
+    relief = relief_glyphs(overlay, plan)
+    (ball,) = overlay.balls
+    along = np.linspace(0, 1, SAMPLES)
+    cut = 0
+    for kind, points in relief.arrows[0].items():
+        drawn = np.isfinite(ball.arrows[kind]).all(-1)
+        xy = ball.at[drawn, None] + along[None, :, None] * ball.arrows[kind][drawn, None]
+        hidden = occluded(plan.data.grid, xy.reshape(-1, 2), plan.view).reshape(-1, SAMPLES)
+        seen = np.cumsum(hidden, axis=1) == 0  # up to the first point a hill hides
+        np.testing.assert_array_equal(np.isfinite(points[drawn]).all(-1), seen)
+        np.testing.assert_allclose(points[drawn][seen], plan.screen(xy[seen]), atol=1e-9)
+        assert not np.isfinite(points[~drawn]).any()
+        cut += int((~seen[:, -1] & seen[:, 0]).sum())
+    assert cut > 0  # this camera hides some arrows' ends: the test sees a cut
+    assert relief.bars[0].shape == (40, 2, SAMPLES, 3)
+
+
+def test_the_descent_draws_every_overlay_in_a_dry_run(descent, tmp_path):
+    from landscape.scenes import DescentScene
+
+    plan, overlay = descent
+    overlay = overlay_plan(plan.data.paths, ["gradient", "velocity", "scale", "equation"],
+                           ["#E41A1C"], plan.data.grid.domain, plan.steps)  # fmt: skip
+    config = {"dry_run": True, "media_dir": str(tmp_path), "pixel_width": 320,
+              "pixel_height": 180, "frame_rate": 5}  # fmt: skip
+    with tempconfig(config):
+        built = type(
+            "Built",
+            (Overlaid, DescentScene),
+            {"data": plan.data, "plan": plan, "overlay": overlay, "seconds": 1.0},
+        )()
         built.render()
     assert built.time == pytest.approx(1.0)
