@@ -191,10 +191,12 @@ class RunOptions:
         optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
         *,
         progress: Callable[[int, int], None] | None = None,
+        record_state: bool = False,
     ) -> list[Trajectory]:
-        """trace_all from the starts asked for (else the surface's), with these options."""
+        """trace_all from the starts asked for (else the surface's), with these options;
+        `record_state` keeps the optimizers' state for the teaching overlays."""
         return trace_all(surface, optimizers, starts=self.starts or None, progress=progress,
-                         **self.trace_arguments())  # fmt: skip
+                         record_state=record_state, **self.trace_arguments())  # fmt: skip
 
 
 def _target(target: str | None) -> str | None:

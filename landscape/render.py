@@ -22,6 +22,7 @@ import numpy as np
 from landscape.errors import LandscapeError, unknown
 from landscape.options import FORMATS, QUALITIES
 from landscape.output import atomic_path, check_output
+from landscape.overlays import RELIEF_REACH, overlay_plan, parse_show
 from landscape.scenes import DescentScene, LandscapeScene, RaceScene, SceneData
 from landscape.scenes.data import RunEvents, run_events, scene_styles
 from landscape.style import THEMES
@@ -42,6 +43,8 @@ class RenderSpec:
     size: tuple[int, int] | None = None  # (width, height) pixels instead of the quality's
     fps: int | None = None  # frame rate instead of the quality's
     camera: tuple[float, float] | None = None  # descent: (azimuth, elevation) degrees
+    show: tuple[str, ...] = ()  # teaching overlays (landscape.overlays.SHOW); the runs must be
+    # traced with record_state=True
 
     def check(self) -> RenderSpec:
         """Raise LandscapeError naming the first bad value; return self."""
@@ -65,6 +68,8 @@ class RenderSpec:
                 "an mp4 cannot be transparent: use --format webm, gif or png with "
                 "--theme transparent"
             )
+        if self.show:
+            object.__setattr__(self, "show", parse_show(self.show))
         if self.camera is not None:
             if self.scene != "descent":
                 raise LandscapeError(f"a camera applies to the descent scene, not {self.scene}")
@@ -170,8 +175,14 @@ def render_scene(
 
         with tempconfig(options):
             # The plan projects with Manim's camera, so it is made under the render's config.
-            scene_class = type(base.__name__, (base,), attributes)
+            scene_class = type(base.__name__, (*overlaid(spec), base), attributes)
             scene_class.plan = scene_class.make_plan(data)
+            if spec.show:
+                colors = [style.color for style in scene_styles(data)]
+                reach = RELIEF_REACH if spec.scene == "descent" else 1.0
+                scene_class.overlay = overlay_plan(data.paths, spec.show, colors,
+                                                   data.grid.domain, scene_class.plan.steps,
+                                                   reach)  # fmt: skip
             scene = scene_class()
             total = max(1, round(scene.length() * fps))
             if progress is not None:
@@ -191,6 +202,15 @@ def render_scene(
         progress(total, total)
     colors = [s.color for s in scene_styles(data)]
     return Rendered(out, frames, fps, width, height, tuple(run_events(data, colors)))
+
+
+def overlaid(spec: RenderSpec) -> tuple[type, ...]:
+    """The mixin that draws spec.show's overlays on spec.scene, if any is asked for."""
+    if not spec.show:
+        return ()
+    from landscape.scenes.overlays import Overlaid
+
+    return (Overlaid,)
 
 
 def count_frames(video: str | os.PathLike) -> int:

@@ -10,7 +10,7 @@ def test_help_lists_the_options(cli):
     code, out, _ = cli("render", "--help")
     assert code == 0
     for option in ("--surface", "--scene", "--quality", "--format", "--out", "--steps", "--lr",
-                   "--start", "--duration", "--theme", "--param", "--noise"):  # fmt: skip
+                   "--start", "--duration", "--theme", "--param", "--noise", "--show"):  # fmt: skip
         assert option in out
 
 
@@ -35,9 +35,14 @@ def test_help_lists_the_options(cli):
         (["adam", "--steps", "0"], "--steps"),
         (["adam", "--camera", "30"], "--camera '30': write X,Y"),
         (["sgd", "adam", "--camera", "-90,30"], "applies to the descent scene, not race"),
+        (["adam", "--show", "gradient,speed"],
+         "unknown overlay 'speed' (valid: equation, gradient, scale, velocity)"),
+        (["adam", "--show", ","], "no overlay named: give some of gradient, velocity"),
+        (["adam", "--surface", "mnist", "--show", "gradient"], "--show applies to the analytic"),
+        (["lbfgs", "--show", "gradient"], "L-BFGS's state is not per coordinate"),
         ([], "Missing argument"),
     ],
-)
+)  # fmt: skip
 def test_bad_input_fails_with_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli("render", *args)

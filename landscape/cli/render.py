@@ -21,6 +21,7 @@ from landscape.options import (
     SCENES,
     RunOptions,
 )
+from landscape.overlays import parse_show
 from landscape.view import fit_share
 
 if TYPE_CHECKING:
@@ -92,6 +93,20 @@ def render_command(
             show_default=False,
         ),
     ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            help="Teaching overlays at each ball, comma-separated, any of: gradient (η∇L, "
+            "uphill, beside the step taken), velocity (the momentum buffer as the step it asks, "
+            "−η·b; Adam: −η·m̂), scale (η/(√v+ε) per axis as bars; RMSProp, Adam), equation "
+            "(the update with its current numbers: SGD, Momentum, Nesterov, RMSProp, Adam; of "
+            "the first run that keeps state). The numbers are torch's optimizer.state, recorded "
+            "while tracing. An overlay is not drawn for an optimizer it does not apply to "
+            "(velocity for plain SGD, scale for SGD and Momentum). Arrows: one magnification "
+            "per run (in the key), the run's typical longest at 12% of the view.",
+            show_default=False,
+        ),
+    ] = None,
     json_: Annotated[
         bool,
         typer.Option(
@@ -112,13 +127,17 @@ def render_command(
     fmt = output_format(format, out)
     kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
+    shown = parse_show(show) if show is not None else ()
     spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
-                      camera=angles).check()  # fmt: skip
+                      camera=angles, show=shown).check()  # fmt: skip
     if out is not None:
         from landscape.output import check_output
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
     if surface.strip().lower() == MNIST:
+        if shown:
+            raise LandscapeError("--show applies to the analytic surfaces, not --surface mnist "
+                                 "(its runs keep no per-step optimizer state)")  # fmt: skip
         options.only(MNIST_OPTIONS, where="--surface mnist",
                      why=": its runs are the lesson's MNIST training (5 epochs); "
                      "use --lr, --param, --seed, --device, --dtype and --rules")  # fmt: skip
@@ -126,7 +145,8 @@ def render_command(
     else:
         options.only(ANALYTIC_OPTIONS, where=f"surface {surface!r}",
                      why=": it chooses the update rules of MNIST runs")  # fmt: skip
-        data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain))
+        data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain),
+                         record_state=bool(shown))  # fmt: skip
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         rendered = render_scene(data, target, spec, progress=progress)
@@ -151,8 +171,8 @@ def output_format(format: str | None, out: Path | None, command: str = "render")
     return format
 
 
-def _analytic(spec: run.Run, fit: float) -> SceneData:
-    trajectories = run.trace(spec)
+def _analytic(spec: run.Run, fit: float, record_state: bool) -> SceneData:
+    trajectories = run.trace(spec, record_state)
     from landscape.scenes import scene_data
 
     return scene_data(spec.surface, trajectories, fit=fit)

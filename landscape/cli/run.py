@@ -168,10 +168,11 @@ def resolve(surface: str, optimizers: list[str] | None, options: RunOptions,
     return Run(the_surface, options.optimizers(optimizers or list(default), the_surface), options)
 
 
-def trace(run: Run) -> list[Trajectory]:
-    """Run what the options asked for, with a progress bar."""
+def trace(run: Run, record_state: bool = False) -> list[Trajectory]:
+    """Run what the options asked for, with a progress bar (and the optimizers' state)."""
     with progress_bar("tracing") as progress:
-        return run.options.trace(run.surface, run.optimizers, progress=progress)
+        return run.options.trace(run.surface, run.optimizers, progress=progress,
+                                 record_state=record_state)  # fmt: skip
 
 
 def mnist_optimizers(

@@ -21,8 +21,8 @@ class LessonScene:
     view: str  # how it is drawn: "race" (2-D map and loss chart), "descent" (3-D), "mnist"
     runs: Callable[[], LessonRuns] = lambda: LessonRuns(None, ())
     check: Callable[[LessonRuns], list[str]] = lambda runs: []
-    show: tuple[str, ...] = ()  # teaching overlays (landscape.lesson.overlays): "gradient",
-    # "equation"; their runs record the optimizer's state
+    show: tuple[str, ...] = ()  # teaching overlays (landscape.overlays.SHOW): "gradient",
+    # "velocity", "scale", "equation"; their runs record the optimizer's state
     camera: tuple[float, float] | None = None  # the descent's fixed (azimuth, elevation), in
     # degrees; None: the surface's own view
 
@@ -57,7 +57,7 @@ SCENES: tuple[LessonScene, ...] = (
         "minimum while SGD is still on its way.",
         "Adam combines the strengths of SGD, Momentum, and RMSProp: a ball with built-in "
         "momentum rolling on a complex surface.",
-        "race", claims.runs_momentum, claims.check_momentum,
+        "race", claims.runs_momentum, claims.check_momentum, ("gradient", "velocity", "equation"),
     ),
     LessonScene(
         "rmsprop", "RMSProp: a step per parameter",
@@ -65,7 +65,7 @@ SCENES: tuple[LessonScene, ...] = (
         "by its own running RMS and heads straight down.",
         "RMSProp introduces an exponentially decaying average of squared gradients, used to "
         "scale the learning rate for each parameter: adaptive learning behavior.",
-        "race", claims.runs_rmsprop, claims.check_rmsprop,
+        "race", claims.runs_rmsprop, claims.check_rmsprop, ("gradient", "scale", "equation"),
     ),
     LessonScene(
         "adam", "Adam = momentum + RMSProp",

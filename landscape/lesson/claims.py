@@ -131,7 +131,7 @@ def check_learning_rate(r: LessonRuns) -> list[str]:
 
 def runs_momentum() -> LessonRuns:
     return _race(VALLEY, [get_optimizer(n, lr=0.02) for n in ("sgd", "momentum")],
-                 steps=150)  # fmt: skip
+                 steps=150, record_state=True)  # fmt: skip
 
 
 def check_momentum(r: LessonRuns) -> list[str]:
@@ -153,7 +153,7 @@ def check_momentum(r: LessonRuns) -> list[str]:
 
 def runs_rmsprop() -> LessonRuns:
     opts = [get_optimizer("sgd", lr=0.18), get_optimizer("rmsprop", lr=0.1)]
-    return _race(VALLEY, opts, steps=150)
+    return _race(VALLEY, opts, steps=150, record_state=True)
 
 
 def check_rmsprop(r: LessonRuns) -> list[str]:

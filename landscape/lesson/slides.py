@@ -47,10 +47,10 @@ from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
 from landscape.lesson.claims import SEED_TABLE, LessonRuns
 from landscape.lesson.experiment import Experiment, experiment, play_experiment
-from landscape.lesson.overlays import Overlay, adam_overlay, gradient_overlay
-from landscape.lesson.overlays import draw as draw_overlay
+from landscape.overlays import OverlayPlan, overlay_plan
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
 from landscape.scenes.data import scene_styles, shown_steps, tracks
+from landscape.scenes.overlays import Overlaid
 from landscape.scenes.widgets import label
 from landscape.style import Theme, optimizer_style
 
@@ -102,7 +102,7 @@ class TeachingPlan:
     data: SceneData  # the surface (or MNIST slice) and the runs, as landscape.scenes reads it
     evidence: tuple[str, ...]  # the claim's check: sentences with the measured numbers
     moment: int  # the step at which to pause inside the animation; 0: none
-    overlay: Overlay = Overlay()  # drawn over the runs: arrows at the balls, equations
+    overlay: OverlayPlan | None = None  # drawn over the runs: arrows, bars, equations
     experiment: Experiment | None = None  # the MNIST scene's curves and table, before its slice
 
 
@@ -126,18 +126,15 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
                         found)  # fmt: skip
 
 
-def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> Overlay:
+def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> OverlayPlan | None:
     """What scene.show asks for, from its runs' recorded optimizer state."""
     if not scene.show:
-        return Overlay()
+        return None
     if scene.view != "race":
         raise LandscapeError(f"{scene.name}: overlays are drawn on the 2-D race only")
     colors = tuple(style.color for style in scene_styles(data))
-    return Overlay(
-        arrows=gradient_overlay(runs.runs, colors) if "gradient" in scene.show else None,
-        equations=(adam_overlay(runs.runs[0], shown_steps(data, tuple(tracks(data))))
-                   if "equation" in scene.show else None),
-    )  # fmt: skip
+    return overlay_plan(runs.runs, scene.show, colors, data.grid.domain,
+                        shown_steps(data, tuple(tracks(data))))  # fmt: skip
 
 
 class Teaching:
@@ -166,6 +163,7 @@ class Teaching:
             type(self).teaching = teaching_plan(self.lesson)
         if self.data is None:
             self.data = self.teaching.data
+        self.overlay = self.teaching.overlay  # drawn by Overlaid, over the race's runs
         super().setup()
 
     def construct(self) -> None:
@@ -223,13 +221,6 @@ class Teaching:
             self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
                       run_time=0.5)  # fmt: skip
         self.wait(CARD_SECONDS - 0.5)
-
-    def run_clock(self, clock: ValueTracker, end: float) -> None:
-        # The race has drawn the runs; the overlays go over them, on the same clock.
-        overlay = self.teaching.overlay
-        if overlay.arrows is not None or overlay.equations is not None:
-            self.add(*draw_overlay(overlay, self.map_view, clock, self.style()))
-        super().run_clock(clock, end)
 
     def play(self, *animations: Any, **kwargs: Any) -> None:
         # The base scenes move everything with one play() of their step clock; to pause at the
@@ -290,7 +281,7 @@ def teaching_class(name: str, plan: TeachingPlan | None = None, **attributes: An
         bases = (DescentScene, ThreeDSlide)
         attributes = {"view_angles": scene.camera, **attributes}
     else:
-        bases = (RaceScene, Slide)
+        bases = (Overlaid, RaceScene, Slide)
     return type(class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan,
                                                  **attributes})  # fmt: skip
 

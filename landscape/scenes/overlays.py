@@ -1,0 +1,292 @@
+"""Teaching overlays drawn: the arrows, bars and equations of a landscape.overlays plan, on the
+race's map or the descent's relief, following the step clock. The plan holds every number.
+
+Arrows start where the ball was before the step they belong to (the step arrow ends where the
+magnified step would take it), so the ball travels along its step arrow's first stretch. On
+the relief an arrow follows the surface (SAMPLES points laid on it, as the camera shows them,
+`relief_glyphs`) and ends where a hill would hide it: nothing is drawn through the surface.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from manim import (
+    DOWN,
+    LEFT,
+    ORIGIN,
+    RIGHT,
+    UL,
+    UP,
+    Arrow,
+    Line,
+    SVGMobject,
+    ValueTracker,
+    VGroup,
+    VMobject,
+)
+
+from landscape.overlays import ARROWS, BallGlyphs, Equations, OverlayPlan, bar_ends
+from landscape.scenes.descent import DescentPlan
+from landscape.scenes.geometry import occluded
+from landscape.scenes.widgets import MIN_FONT, MapView, label
+from landscape.style import Theme
+
+COLUMN_CORNER = np.array([0.9, 3.3, 0.0])  # top left of the key and equations, right of the map
+COLUMN_WIDTH = 6.0  # frame units they may take
+LEGEND_BOTTOM, LEGEND_ROW = 0.75, 0.33  # the race's legend: its bottom, the height of a row
+RELIEF_COLUMN = (2.7, 4.2)  # the descent's: left edge (the readout's) and width, under it
+SAMPLES = 9  # points laid on the relief along each arrow and bar
+VELOCITY_COLOR = "#F0E442"  # Okabe-Ito yellow: no optimizer's colour (landscape.style)
+BAR_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: neither an optimizer's nor the velocity's
+EDGE = "#000000"  # a dark edge around every glyph: white η∇L shows on the light relief too
+EDGE_WIDTH = 2.5  # stroke width it adds
+WIDTHS = {"step": 9, "gradient": 4, "velocity": 5}  # stroke widths: the step underneath
+UNITS_PER_POINT = 0.01327  # frame units per SVG point: mathtext's digits as wide as Text's
+KEY_WORDS = {"step": "step", "gradient": "η∇L", "velocity": "velocity"}
+
+
+class Overlaid:
+    """Mixin for the race and descent scenes: draws `overlay` over the runs, on the scene's
+    step clock (the descent's glyphs laid on its relief by `relief_glyphs`, in setup)."""
+
+    overlay: OverlayPlan | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        if self.overlay is not None and isinstance(self.plan, DescentPlan):
+            self.relief = relief_glyphs(self.overlay, self.plan)
+
+    def run_clock(self, clock: ValueTracker, end: float) -> None:
+        if self.overlay is not None and isinstance(self.plan, DescentPlan):
+            # Under the readout right of the relief, which the scene has placed by now
+            fixed = self.renderer.camera.fixed_in_frame_mobjects
+            bottom = min(m.get_bottom()[1] for m in fixed if len(m.points)
+                         and m.get_left()[0] > RELIEF_COLUMN[0] - 0.1)  # fmt: skip
+            corner = np.array([RELIEF_COLUMN[0], bottom - 0.25, 0.0])
+            theme = self.style()
+            balls = [_on_relief(self.relief, b, ball, clock, theme)
+                     for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
+            column = _column(self.overlay, clock, theme, corner, RELIEF_COLUMN[1], -3.85)
+            self.add_fixed_in_frame_mobjects(*balls, *column)
+        elif self.overlay is not None:
+            # The race's legend stands on its chart, a row per run: stay above it.
+            bottom = LEGEND_BOTTOM + LEGEND_ROW * len(self.plan.data.paths) + 0.15
+            theme = self.style()
+            self.add(*[_ball(ball, self.map_view, clock, theme) for ball in self.overlay.balls])
+            self.add(*_column(self.overlay, clock, theme, COLUMN_CORNER, COLUMN_WIDTH, bottom))
+        super().run_clock(clock, end)
+
+
+@dataclass(frozen=True)
+class ReliefGlyphs:
+    """An overlay's arrows and bars laid on the descent's relief, in frame points as the
+    camera shows them; NaN from where a hill hides them (or where nothing is drawn)."""
+
+    arrows: tuple[dict[str, np.ndarray], ...] = field(repr=False)  # per ball: kind ->
+    # (steps, SAMPLES, 3) along the arrow
+    bars: tuple[np.ndarray | None, ...] = field(repr=False)  # per ball: (steps, 2, SAMPLES, 3)
+
+
+def relief_glyphs(overlay: OverlayPlan, plan: DescentPlan) -> ReliefGlyphs:
+    """Lay each ball's arrows and bars on the relief, cut where the surface hides them."""
+    grid, along = plan.data.grid, np.linspace(0.0, 1.0, SAMPLES)
+
+    def lay(starts: np.ndarray, vectors: np.ndarray) -> np.ndarray:  # (m, 2) -> (m, S, 3)
+        points = (starts[:, None] + along[None, :, None] * vectors[:, None]).reshape(-1, 2)
+        ok = np.isfinite(points).all(-1)
+        hidden = np.ones(len(points), dtype=bool)
+        hidden[ok] = occluded(grid, points[ok], plan.view)
+        hidden = np.cumsum(hidden.reshape(-1, SAMPLES), axis=1) > 0  # from the first on
+        screen = np.full((len(points), 3), np.nan)
+        screen[ok] = plan.screen(points[ok])
+        screen = screen.reshape(-1, SAMPLES, 3)
+        screen[hidden] = np.nan
+        return screen
+
+    arrows, bars = [], []
+    for ball in overlay.balls:
+        arrows.append({kind: lay(ball.at, vectors) for kind, vectors in ball.arrows.items()})
+        if ball.bars is None:
+            bars.append(None)
+            continue
+        ends = bar_ends(ball.at, ball.bars, overlay.domain)  # (steps, bar, end, 2)
+        bars.append(np.stack([lay(ends[:, b, 0], ends[:, b, 1] - ends[:, b, 0])
+                              for b in range(2)], axis=1))  # fmt: skip
+    return ReliefGlyphs(tuple(arrows), tuple(bars))
+
+
+def _column(plan: OverlayPlan, clock: ValueTracker, theme: Theme, corner: np.ndarray,
+            width: float, bottom: float) -> list[VMobject]:  # fmt: skip
+    """The glyphs' key, the arrows' magnification and the equations, from `corner` down to
+    `bottom` at most, `width` wide (shrunk to fit)."""
+    column: list[VMobject] = []
+    if plan.balls:
+        column += [_key(plan, theme, width),
+                   label("arrows: one scale per kind and run through the clip", theme,
+                         MIN_FONT, color=theme.muted)]  # fmt: skip
+    if plan.equations is not None:
+        column.append(_equations(plan.equations, theme))
+    if not column:
+        return []
+    stack = VGroup(*column).arrange(DOWN, aligned_edge=LEFT, buff=0.14)
+    room = corner[1] - bottom
+    if stack.height > room or stack.width > width:
+        stack.scale(min(room / stack.height, width / stack.width))
+    stack.move_to(corner, aligned_edge=UL)
+    if plan.equations is not None:
+        column[-1] = _follow(plan.equations, column[-1], clock)
+    return column
+
+
+def _ball(ball: BallGlyphs, map_view: MapView, clock: ValueTracker, theme: Theme) -> VGroup:
+    steps = len(ball.at)
+    colors = {"step": ball.color, "gradient": theme.foreground, "velocity": VELOCITY_COLOR}
+
+    def update(mob: VGroup) -> None:
+        k = int(clock.get_value())
+        if k >= steps or not np.isfinite(ball.at[k]).all():  # no step left to take, or gone
+            mob.become(VGroup())
+            return
+        at, drawn = ball.at[k], []
+        if ball.bars is not None and np.isfinite(ball.bars[k]).all():
+            for ends in bar_ends(at, ball.bars[k], map_view.grid.domain):
+                drawn.append(_edged(Line(*map_view.points(ends), stroke_width=7,
+                                         color=BAR_COLOR)))  # fmt: skip
+        start = map_view.points(at[None])[0]
+        for kind, vectors in ball.arrows.items():
+            if not np.isfinite(vectors[k]).all():
+                continue
+            end = map_view.points((at + vectors[k])[None])[0]
+            drawn.append(_head(start, end, kind, colors[kind], 0.3))
+        mob.become(VGroup(*drawn))
+
+    return VGroup().add_updater(update, call_updater=True)
+
+
+def _key(plan: OverlayPlan, theme: Theme, width: float) -> VGroup:
+    """One row: each kind of glyph drawn, and what it is."""
+    kinds = [k for k in ARROWS if any(k in ball.arrows for ball in plan.balls)]
+    colors = {"step": plan.balls[0].color, "gradient": theme.foreground,
+              "velocity": VELOCITY_COLOR}  # fmt: skip
+    items = [VGroup(Arrow(LEFT * 0.2, RIGHT * 0.2, buff=0, stroke_width=WIDTHS[k],
+                          color=colors[k], max_tip_length_to_length_ratio=0.4),
+                    label(KEY_WORDS[k], theme, MIN_FONT)).arrange(RIGHT, buff=0.1)
+             for k in kinds]  # fmt: skip
+    if any(ball.bars is not None for ball in plan.balls):
+        cross = VGroup(Line(LEFT * 0.17, RIGHT * 0.17), Line(DOWN * 0.17, UP * 0.17))
+        cross.set_stroke(BAR_COLOR, width=7)
+        items.append(VGroup(cross, label("η/(√v+ε) per axis", theme, MIN_FONT)).arrange(
+            RIGHT, buff=0.1))  # fmt: skip
+    key = VGroup(*items).arrange(RIGHT, buff=0.25)
+    if key.width > width:
+        key.arrange_in_grid(cols=2, buff=(0.3, 0.1), cell_alignment=LEFT)
+    return key
+
+
+def _on_relief(relief: ReliefGlyphs, index: int, ball: BallGlyphs, clock: ValueTracker,
+               theme: Theme) -> VGroup:  # fmt: skip
+    """Ball `index`'s bars and arrows on the relief at the clock's step. Its mobjects stay
+    the same (the camera keeps them fixed in the frame by identity); only their points move."""
+    colors = {"step": ball.color, "gradient": theme.foreground, "velocity": VELOCITY_COLOR}
+    bars = relief.bars[index]
+    lines = [_edged(VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(BAR_COLOR, 7))
+             for _ in range(2 if bars is not None else 0)]  # fmt: skip
+    shafts = {kind: _edged(VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(
+        colors[kind], WIDTHS[kind])) for kind in relief.arrows[index]}  # fmt: skip
+    heads = {kind: _head(ORIGIN, RIGHT, kind, colors[kind]) for kind in relief.arrows[index]}
+
+    def update(mob: VGroup) -> None:
+        k = int(clock.get_value())
+        for b, line in enumerate(lines):
+            points = _shown(bars[k, b] if k < len(bars) else None)
+            line.set_points_as_corners(points) if len(points) > 1 else line.clear_points()
+        for kind, shaft in shafts.items():
+            rows = relief.arrows[index][kind]
+            points = _shown(rows[k] if k < len(rows) else None)
+            whole = len(points) == SAMPLES  # else cut by a hill: no tip where it goes behind
+            shaft_points = points[:-2] if whole else points
+            if len(shaft_points) > 1:
+                shaft.set_points_as_corners(shaft_points)
+            else:
+                shaft.clear_points()
+            head = heads[kind]
+            head.become(_head(*(points[[-3, -1]] if whole else (ORIGIN, RIGHT)), kind,
+                              colors[kind]))  # fmt: skip
+            head.set_opacity(1.0 if whole else 0.0)
+
+    return VGroup(*lines, *shafts.values(), *heads.values()).add_updater(update, call_updater=True)
+
+
+def _head(start: np.ndarray, end: np.ndarray, kind: str, color: str,
+          tip: float = 0.6) -> Arrow:  # fmt: skip
+    """An arrow of `kind`, edged; its tip at most `tip` of its length."""
+    arrow = Arrow(
+        start,
+        end,
+        buff=0,
+        stroke_width=WIDTHS[kind],
+        color=color,
+        max_tip_length_to_length_ratio=tip,
+        max_stroke_width_to_length_ratio=40,
+    )
+    return _edged(arrow)
+
+
+def _edged(mob: VMobject) -> VMobject:
+    """`mob` with a dark edge behind its strokes (and its arrow tip)."""
+    for part in mob.family_members_with_points():
+        part.set_stroke(EDGE, width=part.get_stroke_width() + EDGE_WIDTH, background=True)
+    return mob
+
+
+def _shown(points: np.ndarray | None) -> np.ndarray:
+    """The finite rows of (SAMPLES, 3) points (none for None)."""
+    return np.zeros((0, 3)) if points is None else points[np.isfinite(points).all(-1)]
+
+
+def _equations(equations: Equations, theme: Theme) -> VGroup:
+    """Every key's equations, one size for all (the text keeps its size as the numbers change),
+    under the run's name; the first shown."""
+    with tempfile.TemporaryDirectory(prefix="landscape-math-") as folder:
+        shown = []
+        for i, svg in enumerate(equations.svgs):
+            path = Path(folder) / f"eq{i}.svg"
+            path.write_text(svg)
+            mob = SVGMobject(str(path), height=None).scale(UNITS_PER_POINT)
+            # the figure's transparent background comes in as an invisible rectangle
+            mob.remove(*[m for m in mob.submobjects
+                         if not (m.get_fill_opacity() or m.get_stroke_opacity())])  # fmt: skip
+            shown.append(mob.set_color(theme.foreground))
+    name = label(f"{equations.label}:", theme, MIN_FONT, color=theme.muted)
+    widest = max(shown, key=lambda mob: mob.width)
+    group = VGroup(name, widest.copy()).arrange(RIGHT, aligned_edge=UP, buff=0.15)
+    group.versions = shown  # every key's equations, placed where the widest is, when shown
+    return group
+
+
+def _follow(equations: Equations, group: VGroup, clock: ValueTracker) -> VGroup:
+    """The equations of the last key the clock has passed, in place of `group`'s second part.
+
+    The shown mobject starts as the version with the most parts and `become`s each one: it
+    never gains parts, so a 3-D camera, which keeps fixed in the frame the parts it was given,
+    keeps all of them there (swapping whole versions in left stale ones drawn)."""
+    name, placed = group
+    versions = group.versions
+    scale = placed.width / max(mob.width for mob in versions)
+    for mob in versions:
+        mob.scale(scale).move_to(placed.get_corner(UL), aligned_edge=UL)
+    keys = np.asarray(equations.keys)
+    current = {"index": -1}
+    shown = max(versions, key=lambda mob: len(mob.get_family())).copy()
+
+    def update(mob: VMobject) -> None:
+        index = max(int(np.searchsorted(keys, clock.get_value(), side="right")) - 1, 0)
+        if index != current["index"]:
+            current["index"] = index
+            mob.become(versions[index])
+
+    return VGroup(name, shown.add_updater(update, call_updater=True))
