@@ -158,6 +158,10 @@ class Teaching:
             plan = dataclasses.replace(plan, styles=styles)
         return plan
 
+    def bake(self) -> None:
+        """Nothing baked: the evidence card shrinks the picture at the end, so its still parts
+        must stay mobjects that can move."""
+
     def setup(self) -> None:
         if self.teaching is None:
             type(self).teaching = teaching_plan(self.lesson)

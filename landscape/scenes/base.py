@@ -67,7 +67,7 @@ class LandscapeScene:
         (tests/test_scenes.py). Where Manim skips rendering (dry runs, a last frame alone) it
         paints the whole scene once anyway, and nothing is baked.
         """
-        if self.renderer.skip_animations:
+        if self.renderer.skip_animations or config.dry_run:
             return
         self.renderer.update_frame(self)
         self.renderer.camera.background = self.renderer.get_frame().copy()
