@@ -75,13 +75,7 @@ class MlpProducts:
     @classmethod
     def at(cls, layers: list[nn.Linear], flat: torch.Tensor, inputs, targets, chunk: int):
         """Run the forward pass of the MLP with `layers`' shapes at flat weights (P,)."""
-        weights, offset = [], 0
-        for layer in layers:
-            w_size, b_size = layer.weight.numel(), layer.bias.numel()
-            w = flat[offset : offset + w_size].view_as(layer.weight)
-            b = flat[offset + w_size : offset + w_size + b_size]
-            weights.append((w, b))
-            offset += w_size + b_size
+        weights = _layer_views(flat, [(layer.weight, layer.bias) for layer in layers])
         inputs = inputs.reshape(len(inputs), -1)
         chunks = tuple(_forward(weights, inputs[lo : lo + chunk], targets[lo : lo + chunk])
                        for lo in range(0, len(inputs), chunk))  # fmt: skip
@@ -89,16 +83,8 @@ class MlpProducts:
 
     def __call__(self, vector: torch.Tensor) -> torch.Tensor:
         """(P,) H·v, exact, for v (P,) in `model.parameters()` order."""
-        tangents, offset = [], 0
-        for w, b in self.weights:
-            tangents.append(
-                (
-                    vector[offset : offset + w.numel()].view_as(w),
-                    vector[offset + w.numel() : offset + w.numel() + b.numel()],
-                )
-            )
-            offset += w.numel() + b.numel()  # fmt: skip
-        total = torch.zeros(offset, dtype=vector.dtype, device=vector.device)
+        tangents = _layer_views(vector, self.weights)
+        total = torch.zeros_like(vector)
         for c in self.chunks:
             total += torch.cat([t.reshape(-1) for t in _product(self.weights, tangents, c)])
         return total / self.count
@@ -112,6 +98,16 @@ class MlpProducts:
             parts = flat if parts is None else parts + flat
             value += c.loss
         return value / self.count, parts / self.count
+
+
+def _layer_views(flat: torch.Tensor, like) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Views (W_l, b_l) of a flat (P,) vector shaped as the pairs `like`, in their order."""
+    views, offset = [], 0
+    for w, b in like:
+        views.append((flat[offset : offset + w.numel()].view_as(w),
+                      flat[offset + w.numel() : offset + w.numel() + b.numel()]))  # fmt: skip
+        offset += w.numel() + b.numel()
+    return views
 
 
 def _forward(weights, x: torch.Tensor, y: torch.Tensor) -> _Chunk:
