@@ -58,6 +58,61 @@ def test_hessian_vector_products_equal_the_dense_hessian(problem):
     torch.testing.assert_close(hessian(v), dense @ v, rtol=1e-10, atol=1e-12)
 
 
+def test_autograd_products_equal_the_dense_hessian(problem):
+    # The same network with the written-out products switched off: torch.func's jvp of grad.
+    model, weights, x, y = problem
+    hessian = Hessian.at(model, weights, x, y, chunk=7, dtype=torch.float64, written=False)
+    assert hessian.written is None
+    v = torch.randn(weights.numel(), generator=torch.Generator().manual_seed(2),
+                    dtype=torch.float64)  # fmt: skip
+    torch.testing.assert_close(hessian(v), dense_hessian(weights, x, y) @ v, rtol=1e-10,
+                               atol=1e-12)  # fmt: skip
+
+
+def test_written_products_of_a_deeper_mlp_equal_the_dense_hessian():
+    # Two hidden layers: the R-operator's δ_l V_l and δ_lᵀ Ra_{l-1} terms between hidden layers.
+    nn, g = torch.nn, torch.Generator().manual_seed(4)
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU(),
+                          nn.Dropout(0.5), nn.Linear(3, 3)).double()  # fmt: skip
+    weights = torch.randn(sum(p.numel() for p in model.parameters()), generator=g,
+                          dtype=torch.float64)  # fmt: skip
+    x = torch.randn(30, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (30,), generator=g)
+
+    def loss(w):
+        torch.nn.utils.vector_to_parameters(w, model.parameters())
+        return torch.nn.functional.cross_entropy(model.eval()(x), y)
+
+    def loss_written(w):  # the same function written out, for autograd.functional.hessian
+        w1, b1 = w[:20].reshape(5, 4), w[20:25]
+        w2, b2 = w[25:40].reshape(3, 5), w[40:43]
+        w3, b3 = w[43:52].reshape(3, 3), w[52:55]
+        h = torch.relu(torch.relu(x @ w1.T + b1) @ w2.T + b2)
+        return torch.nn.functional.cross_entropy(h @ w3.T + b3, y)
+
+    with torch.no_grad():
+        assert float(loss(weights)) == pytest.approx(float(loss_written(weights)), rel=1e-12)
+    dense = torch.autograd.functional.hessian(loss_written, weights)
+    hessian = Hessian.at(model, weights, x, y, chunk=8, dtype=torch.float64)
+    assert hessian.written is not None
+    for seed in range(3):
+        v = torch.randn(weights.numel(), generator=g.manual_seed(seed), dtype=torch.float64)
+        torch.testing.assert_close(hessian(v), dense @ v, rtol=1e-10, atol=1e-12)
+    value, gradient = hessian.value_and_gradient()
+    assert value == pytest.approx(float(loss_written(weights)), rel=1e-12)
+    expected = torch.autograd.functional.jacobian(loss_written, weights)
+    torch.testing.assert_close(gradient, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_only_relu_mlps_get_written_products(problem):
+    _, weights, x, y = problem
+    nn = torch.nn
+    tanh = nn.Sequential(nn.Linear(IN, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, OUT)).double()
+    no_relu = nn.Sequential(nn.Linear(IN, HIDDEN), nn.Linear(HIDDEN, OUT)).double()
+    for model in (tanh, no_relu):
+        assert Hessian.at(model, weights, x, y, dtype=torch.float64).written is None
+
+
 def test_top_eigenvalues_equal_eigh_and_every_vector_has_a_small_residual(problem):
     model, weights, x, y = problem
     expected = torch.linalg.eigvalsh(dense_hessian(weights, x, y)).flip(0)[:3]

@@ -155,6 +155,30 @@ def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, 
     assert code == 2 and "--steps does not apply to --surface mnist" in err
 
 
+def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
+    import landscape.cli.render as cli_render
+
+    asked = []
+
+    def stand_in(specs, options, directions, at):
+        asked.append((directions, at))
+        raise LandscapeError("stand-in reached")
+
+    monkeypatch.setattr(cli_render, "_mnist", stand_in)
+    code, _, err = cli("render", "sgd", "adam", "--surface", "mnist", "--directions", "hessian",
+                       "--at", "adam")  # fmt: skip
+    assert code == 2 and "stand-in reached" in err
+    code, _, err = cli("render", "adam", "--surface", "mnist")
+    assert asked == [("hessian", "adam"), ("pca", None)]
+    for extra, message in (
+        (["--directions", "hessian"], "--directions is for --surface mnist"),
+        (["--surface", "mnist", "--at", "adam"], "--at 'adam' places a Hessian plane"),
+        (["--surface", "mnist", "--directions", "sideways"], "sideways"),
+    ):
+        code, _, err = cli("render", "adam", *extra)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize(
     ("directions", "plane"),
     [("random", "random filter-normalized plane"), ("plane", "plane through three weight vectors")],
@@ -212,6 +236,42 @@ def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
     (x0, x1), (y0, y1) = grid.domain
     assert (x0 < adam.xy[..., 0]).all() and (adam.xy[..., 0] < x1).all()
     assert (y0 < adam.xy[..., 1]).all() and (adam.xy[..., 1] < y1).all()
+
+
+def test_scene_data_on_the_hessian_plane(quick_runs, data_dir, monkeypatch):
+    # What `render --surface mnist --directions hessian --at adam` draws: the plane of the top
+    # two Hessian eigenvectors of the test loss at Adam's end, centred there.
+    sliced, mnist_slice = [], slice_mnist.mnist_slice
+
+    def kept(*args, **options):  # the slice the scene data is made of, kept to compare
+        sliced.append(mnist_slice(*args, **options))
+        return sliced[-1]
+
+    monkeypatch.setattr(slice_mnist, "mnist_slice", kept)
+    data = slice_mnist.mnist_scene_data(["sgd", "adam"], directions="hessian", at="adam", nx=4,
+                                        ny=3, device="cpu", data_dir=data_dir)  # fmt: skip
+    (found,) = sliced
+    plane = found.plane
+    (l1, l2), grid = plane.eigenvalues, data.grid
+    assert grid.xlabel == f"eigenvector 1 at ADAM's end (λ = {l1:.3g})"
+    assert grid.ylabel == f"eigenvector 2 (λ = {l2:.3g})"
+    assert grid.domain == ((-1.0, 1.0), (-1.0, 1.0))  # unit eigenvectors: ±1 around the end
+    sgd, adam = data.paths
+    np.testing.assert_allclose(adam.xy[-1, 0], (0.0, 0.0), atol=1e-6)  # Adam ends at the centre
+    assert np.abs(sgd.xy[-1, 0]).max() > 1e-3
+    # Eigenvectors of the Hessian, checked by autograd's own Hessian-vector product.
+    data_ = load_mnist(data_dir)
+    x, y = data_.test_x.reshape(len(data_.test_x), -1), data_.test_y
+    w0, x = plane.origin.double(), x.double()
+
+    def loss(w):  # the lesson's MLP written out, parameters in model.parameters() order
+        w1, b1 = w[:100352].reshape(128, 784), w[100352:100480]
+        w2, b2 = w[100480:101760].reshape(10, 128), w[101760:]
+        return torch.nn.functional.cross_entropy(torch.relu(x @ w1.T + b1) @ w2.T + b2, y)
+
+    for value, d in ((l1, plane.d1), (l2, plane.d2)):
+        _, hd = torch.autograd.functional.hvp(loss, w0, d.double())
+        assert float((hd - value * d.double()).norm()) / value < 1e-2
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ import typer
 from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
+from landscape.cli.slice import Directions, at_under_rules
 from landscape.errors import LandscapeError
 from landscape.options import (
     ANALYTIC_OPTIONS,
@@ -107,6 +108,22 @@ def render_command(
             show_default=False,
         ),
     ] = None,
+    directions: Annotated[
+        Directions | None,
+        typer.Option(
+            help="--surface mnist: the plane of the slice (as `landscape slice`): pca (default), "
+            "random, plane, or hessian (its top two eigenvectors at the end of the run --at).",
+            show_default=False,
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="--surface mnist --directions hessian: the optimizer at whose final weights "
+            "the plane lies; default the first.",
+            show_default=False,
+        ),
+    ] = None,
     json_: Annotated[
         bool,
         typer.Option(
@@ -141,7 +158,15 @@ def render_command(
         options.only(MNIST_OPTIONS, where="--surface mnist",
                      why=": its runs are the lesson's MNIST training (5 epochs); "
                      "use --lr, --param, --seed, --device, --dtype and --rules")  # fmt: skip
-        data = _mnist(run.mnist_optimizers(optimizer, options), options)
+        plane = (directions or Directions.pca).value
+        if at is not None and plane != Directions.hessian:
+            raise LandscapeError(f"--at {at!r} places a Hessian plane: add --directions hessian")
+        optimizers = run.mnist_optimizers(optimizer, options)
+        data = _mnist(optimizers, options, plane, at_under_rules(at, optimizers, options.rules))
+    elif directions is not None or at is not None:
+        what = "--directions" if directions is not None else "--at"
+        raise LandscapeError(f"{what} is for --surface mnist (a plane through weight space), "
+                             f"not --surface {surface!r}")  # fmt: skip
     else:
         options.only(ANALYTIC_OPTIONS, where=f"surface {surface!r}",
                      why=": it chooses the update rules of MNIST runs")  # fmt: skip
@@ -178,12 +203,14 @@ def _analytic(spec: run.Run, fit: float, record_state: bool) -> SceneData:
     return scene_data(spec.surface, trajectories, fit=fit)
 
 
-def _mnist(optimizers: list[OptimizerSpec], options: RunOptions) -> SceneData:
+def _mnist(
+    optimizers: list[OptimizerSpec], options: RunOptions, directions: str, at: str | None
+) -> SceneData:
     # Training is cached and the slice's chunks too: a second render reuses both.
     from landscape.slice.mnist import mnist_scene_data
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
         return mnist_scene_data(
-            optimizers, seed=options.seed, device=options.device, dtype=options.dtype,
-            progress=progress, train_progress=train_progress,
+            optimizers, directions=directions, at=at, seed=options.seed, device=options.device,
+            dtype=options.dtype, progress=progress, train_progress=train_progress,
         )  # fmt: skip

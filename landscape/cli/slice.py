@@ -134,7 +134,7 @@ def slice_command(
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
             seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
             bias=bias.value, orthogonalize=orthogonalize, resume=resume,
-            at=_at(at, optimizers, options.rules),
+            at=at_under_rules(at, optimizers, options.rules),
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:
@@ -148,7 +148,9 @@ def slice_command(
         print(f"wrote {written}")
 
 
-def _at(at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str) -> str | None:
+def at_under_rules(
+    at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str
+) -> str | None:
     """--at as the runs are named under --rules (Adam: keras-adam), else as written (so that
     an error names what the user wrote)."""
     if at is None:
