@@ -120,11 +120,12 @@ def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
         out.writerow(["config", "optimizer", "label", "lr", "start", "step", "x", "y", "loss",
                       "grad_norm"])  # fmt: skip
         for c, t in enumerate(trajectories):
+            lr = [repr(t.lr_at(step)) for step in range(t.steps + 1)]  # a switch's per stage
             for s in range(t.n_starts):
                 # The valid steps only: none for a start where the surface is undefined.
                 for step in range(t.diverged_at[s] if t.diverged[s] else t.steps + 1):
                     x, y = t.xy[step, s]
-                    out.writerow([c, t.optimizer, t.label, repr(t.lr), s, step, repr(float(x)),
+                    out.writerow([c, t.optimizer, t.label, lr[step], s, step, repr(float(x)),
                                   repr(float(y)), repr(float(t.loss[step, s])),
                                   repr(float(t.grad_norm[step, s]))])  # fmt: skip
 
