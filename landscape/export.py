@@ -40,16 +40,22 @@ def versions() -> dict[str, str]:
 
 
 def manifest(
-    surface: Surface, trajectories: Sequence[Trajectory], *, command: Sequence[str] | None = None
+    surface: Surface,
+    trajectories: Sequence[Trajectory],
+    *,
+    command: Sequence[str] | None = None,
+    starts: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to reproduce a run: versions, surface, starts, steps, seed, optimizers."""
+    """Everything needed to reproduce a run: versions, surface, starts, steps, seed, optimizers.
+    `starts` (n, 2) as asked; without them, the runs' row 0, which is NaN (null) for a start
+    where the surface is undefined."""
     first = trajectories[0]
     return {
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": list(command) if command is not None else None,
         "versions": versions(),
         "surface": surface.info(),
-        "starts": first.xy[0].tolist(),
+        "starts": jsonable(first.xy[0] if starts is None else np.asarray(starts)),
         "steps": first.steps,
         "noise": first.noise,
         "seed": first.seed,
@@ -114,10 +120,12 @@ def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
         out.writerow(["config", "optimizer", "label", "lr", "start", "step", "x", "y", "loss",
                       "grad_norm"])  # fmt: skip
         for c, t in enumerate(trajectories):
+            lr = [repr(t.lr_at(step)) for step in range(t.steps + 1)]  # a switch's per stage
             for s in range(t.n_starts):
-                for step in range(t.last[s] + 1):
+                # The valid steps only: none for a start where the surface is undefined.
+                for step in range(t.diverged_at[s] if t.diverged[s] else t.steps + 1):
                     x, y = t.xy[step, s]
-                    out.writerow([c, t.optimizer, t.label, repr(t.lr), s, step, repr(float(x)),
+                    out.writerow([c, t.optimizer, t.label, lr[step], s, step, repr(float(x)),
                                   repr(float(y)), repr(float(t.loss[step, s])),
                                   repr(float(t.grad_norm[step, s]))])  # fmt: skip
 

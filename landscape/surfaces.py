@@ -55,7 +55,31 @@ class Surface:
         if points.shape[-1:] != (2,):
             raise LandscapeError(f"points must have shape (..., 2), got {tuple(points.shape)}")
         x, y = points[..., 0], points[..., 1]
-        return torch.broadcast_to(self.fn(x, y), x.shape)
+        value = self.fn(x, y)
+        if not isinstance(value, torch.Tensor) or (value.ndim == 0 < x.ndim
+                                                   and not value.requires_grad):  # fmt: skip
+            value = self._constant(value, x)
+        elif torch.is_grad_enabled() and points.requires_grad and not value.requires_grad:
+            raise LandscapeError(
+                f"surface {self.name!r}: its function's value does not depend on x and y through "
+                "torch operations, so it has no gradient; compute it from x and y with torch "
+                "(no .item(), .detach() or numpy)"
+            )
+        return torch.broadcast_to(value, x.shape)
+
+    def _constant(self, value: object, x: torch.Tensor) -> torch.Tensor:
+        """A function that returns one number is a flat surface (zero gradient), as a constant
+        expression is; a value that is no number, or not finite, is a one-line error."""
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, RuntimeError):
+            raise LandscapeError(f"surface {self.name!r}: its function returned "
+                                 f"{type(value).__name__}, not a torch tensor or a number"
+                                 ) from None  # fmt: skip
+        if not math.isfinite(number):
+            raise LandscapeError(f"surface {self.name!r}: its function is the constant {number}, "
+                                 "not a finite number")  # fmt: skip
+        return number + 0 * x  # 0 * x: autograd's zero gradient, in x's dtype and device
 
     def default_lr(self, preset: str, family: str) -> float:
         """The lesson learning rate for an optimizer preset of the given family."""

@@ -22,7 +22,14 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.optimizers import OptimizerSpec, SwitchSpec, describe, get_optimizer
+from landscape.optimizers import (
+    OptimizerSpec,
+    SwitchSpec,
+    describe,
+    get_optimizer,
+    is_switch,
+    parse_switch,
+)
 from landscape.surfaces import Surface, get_surface
 
 BOUND_SPANS = 10.0  # a start that leaves the domain grown by this many widths has diverged
@@ -40,7 +47,8 @@ class Trajectory:
     label: str  # display name: "Adam"
     settings: dict[str, Any]  # the chosen hyper-parameters: lr, the preset's and the user's;
     # for a switch ("adam>sgd@200") one such dict per stage, keyed "Adam", "SGD@200"
-    hyper: dict[str, Any]  # every constructor argument in effect at the end, torch's defaults
+    hyper: dict[str, Any]  # every constructor argument in effect, torch's defaults included;
+    # for a switch one such dict per stage, keyed as settings ("Adam", "SGD@200")
     xy: np.ndarray = field(repr=False)  # (steps+1, n, 2) positions; row 0 holds the starts
     loss: np.ndarray = field(repr=False)  # (steps+1, n) surface value at xy
     grad_norm: np.ndarray = field(repr=False)  # (steps+1, n) |∇f| at xy, without the noise
@@ -72,7 +80,16 @@ class Trajectory:
 
     @property
     def lr(self) -> float:
-        return float(self.hyper["lr"])
+        """The learning rate at step 0 (a switch: its first stage's)."""
+        return self.lr_at(0)
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of the step from xy[step]: a switch's stage in effect then."""
+        if not is_switch(self.optimizer):
+            return float(self.hyper["lr"])
+        starts = [first for _, first in parse_switch(self.optimizer)]
+        stage = sum(first <= step for first in starts) - 1
+        return float(list(self.hyper.values())[stage]["lr"])
 
     @property
     def diverged(self) -> np.ndarray:
@@ -186,6 +203,7 @@ def trace_all(
         group = [v.detach().requires_grad_() for v in views]  # leaves sharing the buffer
         leaves.append(group)
         optimizers_.append([spec.build([leaf]) for leaf in group])
+    in_effect = [[_in_effect(opts[0])] for opts in optimizers_]  # per config: per stage
 
     center = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=device)
     reach = BOUND_SPANS * torch.tensor([x1 - x0, y1 - y0], dtype=dtype, device=device)
@@ -237,6 +255,7 @@ def trace_all(
                 if isinstance(spec, SwitchSpec) and (stage := spec.taking_over(t)) is not None:
                     # The next stage starts from this point with fresh state: a new optimizer.
                     optimizers_[g] = [stage.build([leaf]) for leaf in leaves[g]]
+                    in_effect[g].append(_in_effect(optimizers_[g][0]))
                 try:
                     if spec.elementwise:
                         (leaf,), (opt,) = leaves[g], optimizers_[g]
@@ -253,7 +272,7 @@ def trace_all(
                 progress(t + 1, steps)
 
     trajectories = _records(
-        surface, specs, optimizers_, xy, loss, grad_norm, diverged_at,
+        surface, specs, in_effect, xy, loss, grad_norm, diverged_at,
         tolerance=float(tolerance), noise=noise, active=active, seed=seed, device=device,
         dtype=dtype,
     )  # fmt: skip
@@ -372,7 +391,7 @@ def _step_one_by_one(
 def _records(
     surface: Surface,
     specs: list[OptimizerSpec | SwitchSpec],
-    optimizers: list[list[torch.optim.Optimizer]],
+    in_effect: list[list[dict[str, Any]]],  # per config, per stage: arguments in effect
     xy: torch.Tensor,  # (steps+1, configs, n, 2)
     loss: torch.Tensor,  # (steps+1, configs, n)
     grad_norm: torch.Tensor,  # (steps+1, configs, n)
@@ -420,7 +439,11 @@ def _records(
             optimizer=spec.name,
             label=spec.label,
             settings=dict(spec.hyper),
-            hyper=_in_effect(opts[0]),
+            hyper=(
+                dict(zip(spec.hyper, stages, strict=True))
+                if isinstance(spec, SwitchSpec)
+                else stages[0]
+            ),  # fmt: skip
             xy=xy[:, g],
             loss=loss[:, g],
             grad_norm=grad_norm[:, g],
@@ -435,7 +458,7 @@ def _records(
             device=str(device),
             dtype=str(dtype).removeprefix("torch."),
         )
-        for g, (spec, opts) in enumerate(zip(specs, optimizers, strict=True))
+        for g, (spec, stages) in enumerate(zip(specs, in_effect, strict=True))
     ]
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 N_TRAIN, BATCH, KEEP = 48000, 32, 0.8
+LOSSES = ["cross-entropy", "keras-clipped"]
 
 
 def load(path: Path, name: str):
@@ -71,6 +72,13 @@ def main() -> None:
         choices=["numpy", "landscape"],
         default="numpy",
         help="numpy's generator, or landscape.mnist.run.Randomness' own stream",
+    )
+    parser.add_argument(
+        "--loss",
+        action="append",
+        choices=LOSSES,
+        default=None,
+        help="the torch side's training losses (repeatable; default both)",
     )
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -154,7 +162,7 @@ def main() -> None:
             opt.step()
         return net
 
-    for kind in ("cross-entropy", "keras-clipped"):
+    for kind in args.loss or LOSSES:
         batches = [(torch.from_numpy(order[s * BATCH : (s + 1) * BATCH]), mask[s])
                    for order, mask in zip(orders, masks, strict=True)
                    for s in range(N_TRAIN // BATCH)]  # fmt: skip

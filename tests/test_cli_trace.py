@@ -52,6 +52,31 @@ def test_trace_writes_by_suffix(cli, tmp_path, suffix):
         assert meta["command"][0] == "landscape"
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".json"])
+def test_a_start_where_the_surface_is_undefined_exports_and_says_so(cli, tmp_path, suffix):
+    # log(x) is NaN at x = -1: that start is invalid at step 0; the other one runs.
+    out_file = tmp_path / f"run{suffix}"
+    code, out, err = cli("trace", "log(x) + y**2", "-o", "sgd", "--start", "-1,1", "--start",
+                         "2,1", "--steps", "5", "--out", out_file)  # fmt: skip
+    assert code == 0, err
+    first = next(line for line in out.splitlines() if "(-1, 1)" in line)  # the start as asked
+    assert "not finite at the start" in first and "nan" not in out.lower()
+    if suffix == ".csv":
+        lines = out_file.read_text().splitlines()
+        meta = json.loads(lines[0].removeprefix("# landscape manifest: "))
+        starts = [row.split(",")[4] for row in lines[2:]]
+        assert starts == ["1"] * 6  # valid steps only: none for the invalid start
+    else:
+        if suffix == ".json":  # strict JSON: NaN would be a parse error here
+            text = out_file.read_text()
+            json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+            assert json.loads(text)["records"][0]["xy"][0][0] == [None, None]
+        (run,), meta = load_trajectories(out_file)
+        assert run.diverged_at.tolist() == [0, -1] and np.isnan(run.xy[0, 0]).all()
+        np.testing.assert_array_equal(run.xy[0, 1], [2, 1])
+    assert meta["starts"] == [[-1.0, 1.0], [2.0, 1.0]]
+
+
 def test_a_constant_is_a_flat_surface_where_nothing_moves(cli, tmp_path):
     out_file = tmp_path / "flat.npz"
     code, _, err = cli("trace", "2.5", "--steps", "5", "--out", out_file)

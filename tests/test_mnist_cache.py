@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -176,3 +177,33 @@ def test_every_module_training_runs_through_is_in_the_key():
                 )
                 todo += [f for f in found if f not in seen and f != "landscape.mnist.lesson"]
     assert seen == keyed
+
+
+def test_packed_rows_keep_every_bit_and_take_less_room():
+    rng = np.random.default_rng(0)
+    walk = np.cumsum(rng.normal(size=(30, 2000)) * 1e-5, 0)  # weights drifting slowly
+    rows = (rng.normal(size=2000) * 0.1 + walk).astype(np.float32)
+    rows[3, :4] = [np.nan, -0.0, np.inf, 1e-42]  # NaN, signed zero, inf, a denormal
+    packed = cache_module.pack_rows(rows)
+    back = cache_module.unpack_rows(packed, rows.shape)
+    assert back.dtype == np.float32 and back.view(np.uint32).tobytes() == rows.tobytes()
+    assert packed.nbytes < 0.8 * rows.nbytes
+    empty = np.zeros((0, 5), np.float32)  # SGD keeps no second moments
+    assert cache_module.unpack_rows(cache_module.pack_rows(empty), (0, 5)).shape == (0, 5)
+
+
+def test_files_written_before_packing_still_read(small, tmp_path):
+    (run,) = train(["adam"], data=small, **SMALL)
+    path = save_runs([run], tmp_path / "new.npz")
+    with np.load(path) as stored:  # rewrite as the earlier writer did: plain arrays
+        meta = json.loads(str(stored["manifest"]))
+        arrays = {k.removesuffix("_packed"): v for k, v in stored.items() if k != "manifest"}
+    for m in meta["runs"]:
+        m.pop("packed")
+    for k in cache_module.PACKED:
+        arrays[f"0_{k}"] = getattr(run, k)
+    np.savez(tmp_path / "old.npz", manifest=np.array(json.dumps(meta)), **arrays)
+    (old,), (new,) = load_runs(tmp_path / "old.npz"), load_runs(path)
+    for k in ("snapshots", "second_moments", "final"):
+        np.testing.assert_array_equal(getattr(old, k), getattr(run, k))
+        np.testing.assert_array_equal(getattr(new, k), getattr(run, k))

@@ -15,6 +15,7 @@ from landscape import surfaces
 from landscape.errors import LandscapeError
 from landscape.expression import compile_expression
 from landscape.surfaces import SURFACES, from_function, get_surface
+from landscape.trajectory import trace
 
 TABLE = [
     "rosenbrock", "beale", "booth", "matyas", "himmelblau", "three_hump_camel", "six_hump_camel",
@@ -275,3 +276,25 @@ def test_any_text_compiles_or_fails_cleanly(text):
         get_surface(text)
     except LandscapeError as err:
         assert "\n" not in str(err)
+
+
+@pytest.mark.parametrize("constant", [2.5, torch.tensor(2.5), np.float64(2.5)])
+def test_a_function_returning_a_constant_is_a_flat_surface(constant):
+    # As a constant expression: zero gradient, so no optimizer moves.
+    flat = from_function(lambda x, y: constant, name="flat")
+    run = trace(flat, "adam", starts=[(1.0, -2.0), (0.5, 0.5)], steps=5)
+    assert (run.xy == run.xy[0]).all() and (run.loss == 2.5).all() and not run.diverged.any()
+    assert (run.grad_norm == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("fn", "message"),
+    [(lambda x, y: float("inf"), "its function is the constant inf, not a finite number"),
+     (lambda x, y: "x", "its function returned str, not a torch tensor or a number"),
+     (lambda x, y: x.detach() ** 2 + y.detach() ** 2, "does not depend on x and y through torch"),
+     (lambda x, y: torch.from_numpy(np.hypot(x.detach().numpy(), 1)), "has no gradient")],
+)  # fmt: skip
+def test_a_function_without_a_gradient_is_a_one_line_error(fn, message):
+    with pytest.raises(LandscapeError, match=message) as caught:
+        trace(from_function(fn, name="mine"), "sgd", steps=3)
+    assert "'mine'" in str(caught.value) and "\n" not in str(caught.value)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from landscape.errors import LandscapeError
-from landscape.export import load_trajectories
+from landscape.export import load_trajectories, manifest, save_trajectories
 from landscape.optimizers import SwitchSpec, get_optimizer, parse_switch
 from landscape.surfaces import SURFACES
 from landscape.trajectory import trace, trace_all
@@ -61,7 +61,31 @@ def test_three_stages_and_settings_per_stage():
     np.testing.assert_array_equal(run.xy, expected)
     assert run.describe().startswith("Momentum → RMSProp @30 → SGD @90: Momentum (lr=")
     assert ", RMSProp (lr=" in run.describe() and ", SGD (lr=" in run.describe()
-    assert run.hyper["lr"] == spec.stages[2].lr  # what is in effect at the end
+    # Each stage's arguments in effect, torch's defaults included, keyed as settings.
+    assert list(run.hyper) == list(run.settings) == ["Momentum", "RMSProp@30", "SGD@90"]
+    assert run.hyper["Momentum"]["momentum"] == 0.9 and run.hyper["SGD@90"]["momentum"] == 0
+    assert run.hyper["RMSProp@30"]["alpha"] == 0.99  # torch's default, not chosen
+    assert [run.hyper[k]["lr"] for k in run.hyper] == [s.lr for s in spec.stages]
+    assert [run.lr_at(k) for k in (0, 29, 30, 89, 90, 119)] == [
+        spec.stages[i].lr for i in (0, 0, 1, 1, 2, 2)]  # fmt: skip
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npz", ".json"])
+def test_a_switch_exports_each_stage(tmp_path, suffix):
+    surface = SURFACES["rosenbrock"]
+    run = trace(surface, "adam>sgd@3", starts=STARTS[:1], steps=6, device="cpu")
+    out = save_trajectories([run], tmp_path / f"switch{suffix}",
+                            manifest=manifest(surface, [run]))  # fmt: skip
+    if suffix == ".csv":
+        rows = out.read_text().splitlines()[2:]
+        lrs = [float(row.split(",")[3]) for row in rows]
+        assert lrs == [run.hyper["Adam"]["lr"]] * 3 + [run.hyper["SGD@3"]["lr"]] * 4
+        return
+    (back,), meta = load_trajectories(out)
+    assert back.hyper["Adam"]["betas"] == [0.9, 0.999] and back.hyper["SGD@3"]["lr"] == back.lr_at(
+        3
+    )
+    assert meta["trajectories"][0]["hyper"] == back.hyper
 
 
 def test_switch_in_a_race_matches_the_switch_alone():

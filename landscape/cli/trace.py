@@ -17,7 +17,7 @@ from landscape.errors import LandscapeError
 from landscape.export import FORMATS, command_line, manifest, save_trajectories
 from landscape.options import RunOptions
 from landscape.output import check_output
-from landscape.trajectory import Trajectory
+from landscape.trajectory import Trajectory, check_starts
 
 
 @app.command("trace")
@@ -40,13 +40,17 @@ def trace_command(
         check_output(out, FORMATS)  # before the work, not after it
     spec = run.resolve(surface, optimizer, options)
     trajectories = run.trace(spec)
-    console().print(summary_table(spec.surface.title, trajectories))
+    # The starts as asked: a start where the surface is undefined has no finite row 0.
+    starts = check_starts(spec.surface, spec.options.starts or spec.surface.start)
+    console().print(summary_table(spec.surface.title, trajectories, starts))
     if out is not None:
-        meta = manifest(spec.surface, trajectories, command=command_line())
+        meta = manifest(spec.surface, trajectories, command=command_line(), starts=starts)
         print(f"wrote {save_trajectories(trajectories, out, manifest=meta)}")
 
 
-def summary_table(title: str, trajectories: list[Trajectory]) -> Table:
+def summary_table(title: str, trajectories: list[Trajectory], starts: np.ndarray) -> Table:
+    """One row per optimizer and start (starts (n, 2), as asked). A start where the loss or its
+    gradient is not finite has no final point or loss: it says so instead of showing NaN."""
     first = trajectories[0]
     table = Table(title=f"{title}: {first.steps} steps" + (f", noise σ={first.noise:g}"
                                                            if first.noise else ""))  # fmt: skip
@@ -54,15 +58,17 @@ def summary_table(title: str, trajectories: list[Trajectory]) -> Table:
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for t in trajectories:
         for s in range(t.n_starts):
-            x0, y0 = t.xy[0, s]
+            x0, y0 = starts[s]
             x, y = t.final_xy[s]
             reached = f"step {t.reached_at[s]}" if t.reached_at[s] >= 0 else "-"
             if t.diverged[s]:
                 reached = f"diverged at {t.diverged_at[s]}"
             distance = t.distance[s]
+            final = (f"({x:.4g}, {y:.4g})", f"{t.final_loss[s]:.4g}")
+            if t.diverged_at[s] == 0:
+                final, reached = ("-", "-"), "not finite at the start"
             table.add_row(
-                t.describe(), f"({x0:.3g}, {y0:.3g})", f"({x:.4g}, {y:.4g})",
-                f"{t.final_loss[s]:.4g}", "-" if np.isnan(distance) else f"{distance:.3g}",
-                reached,
+                t.describe(), f"({x0:.3g}, {y0:.3g})", *final,
+                "-" if np.isnan(distance) else f"{distance:.3g}", reached,
             )  # fmt: skip
     return table

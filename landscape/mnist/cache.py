@@ -8,6 +8,7 @@ import hashlib
 import importlib
 import json
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,10 @@ _ARRAYS = ("snapshots", "snapshot_steps", "snapshot_test_loss", "snapshot_test_a
 # The layout of a cached run: in the key, so that runs saved before a change are trained again
 # (2: each step's batch loss, step_loss, is saved).
 RUN_FORMAT = 2
+# The two (k, P) float32 arrays, 41 MB each at ~101 snapshots, stored packed (pack_rows): an
+# adaptive run's file 82 MB -> about 55 MB, bit for bit the same numbers. Files written before
+# (plain arrays under the same names) still read.
+PACKED = ("snapshots", "second_moments")
 _META = ("optimizer", "label", "settings", "hyper", "history", "test_loss", "test_accuracy",
          "train_seconds", "epochs", "batch_size", "seed", "device", "dtype", "steps",
          "trained_with")  # fmt: skip
@@ -46,8 +51,12 @@ def save_runs(runs: Sequence[TrainingRun], path: str | os.PathLike, **extra: Any
     if path.suffix.lower() != ".npz":
         raise LandscapeError(f"cannot write runs to {str(path)!r}: the file must end in .npz")
     meta = {"versions": versions(), **jsonable(extra),
-            "runs": [{k: jsonable(getattr(r, k)) for k in _META} for r in runs]}  # fmt: skip
-    arrays = {f"{i}_{k}": getattr(r, k) for i, r in enumerate(runs) for k in _ARRAYS}
+            "runs": [{k: jsonable(getattr(r, k)) for k in _META} |
+                     {"packed": {k: list(getattr(r, k).shape) for k in PACKED}}
+                     for r in runs]}  # fmt: skip
+    arrays = {f"{i}_{k}" + ("_packed" if k in PACKED else ""):
+              pack_rows(getattr(r, k)) if k in PACKED else getattr(r, k)
+              for i, r in enumerate(runs) for k in _ARRAYS}  # fmt: skip
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, manifest=np.array(json.dumps(meta, allow_nan=False)), **arrays)
@@ -60,7 +69,9 @@ def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
     try:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["manifest"]))
-            arrays = [{k: stored[f"{i}_{k}"] for k in _ARRAYS} for i in range(len(meta["runs"]))]
+            shapes = [m.pop("packed", {}) for m in meta["runs"]]  # {} in files from before
+            arrays = [{k: _stored(stored, i, k, shape.get(k)) for k in _ARRAYS}
+                      for i, shape in enumerate(shapes)]  # fmt: skip
         runs = []
         for m, a in zip(meta["runs"], arrays, strict=True):
             settings = _tuples(m["settings"])
@@ -76,6 +87,32 @@ def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
     """Settings as they were before JSON: lists back to tuples (betas), a switch's per stage."""
     return {k: _tuples(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list) else v
             for k, v in settings.items()}  # fmt: skip
+
+
+def pack_rows(rows: np.ndarray) -> np.ndarray:
+    """(k, P) float32 -> uint8, losslessly: each row's bits XOR the row before's (weights and
+    moments change little between snapshots, so sign, exponent and leading mantissa bits
+    cancel), the bytes grouped by significance (the zeros together), then zlib."""
+    bits = np.ascontiguousarray(rows, dtype="<f4").view("<u4")  # (k, P)
+    delta = bits.copy()
+    delta[1:] ^= bits[:-1]
+    planes = np.ascontiguousarray(delta.view(np.uint8).reshape(*bits.shape, 4).transpose(2, 0, 1))
+    return np.frombuffer(zlib.compress(planes.tobytes(), 1), np.uint8)
+
+
+def unpack_rows(packed: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """pack_rows undone: (k, P) float32, the same bits."""
+    planes = np.frombuffer(zlib.decompress(packed.tobytes()), np.uint8).reshape(4, *shape)
+    delta = planes.transpose(1, 2, 0).copy().view("<u4").reshape(shape)  # its own, writable
+    np.bitwise_xor.accumulate(delta, axis=0, out=delta)
+    return delta.view("<f4").astype(np.float32, copy=False)
+
+
+def _stored(stored: Any, i: int, key: str, shape: list[int] | None) -> np.ndarray:
+    # Packed where the manifest gives the shape; a plain array in files written before.
+    if shape is None:
+        return stored[f"{i}_{key}"]
+    return unpack_rows(stored[f"{i}_{key}_packed"], shape)
 
 
 def runs_dir(data_dir_: str | os.PathLike | None = None) -> Path:
