@@ -169,7 +169,8 @@ def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
                        "--at", "adam")  # fmt: skip
     assert code == 2 and "stand-in reached" in err
     code, _, err = cli("render", "adam", "--surface", "mnist")
-    assert asked == [("hessian", "adam"), ("pca", None)]
+    # --at names the run as -o does under --rules (default keras): Adam is keras-adam
+    assert asked == [("hessian", "keras-adam"), ("pca", None)]
     for extra, message in (
         (["--directions", "hessian"], "--directions is for --surface mnist"),
         (["--surface", "mnist", "--at", "adam"], "--at 'adam' places a Hessian plane"),
