@@ -86,7 +86,7 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
         return [as_lesson(r) for s in specs for r in small_runs if r.optimizer == s.name]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
-    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--rules", "torch", "--out-dir",
+    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--out-dir",
                          tmp_path / "out")  # fmt: skip
     assert code == 0, err
     assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 5
@@ -113,9 +113,8 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
       ["SGD (Keras rule)", "RMSProp (Keras rule)", "Adam (Keras rule)"]),
      (["--rules", "keras"], ["keras-sgd", "keras-rmsprop", "keras-adam"], ["RMSProp (Keras rule)"]),
      (["--rules", "torch"], ["sgd", "rmsprop", "adam"], ["SGD", "RMSProp", "Adam"]),
-     (["-o", "rmsprop"], ["keras-rmsprop"], ["RMSProp (Keras rule)"]),
-     (["-o", "rmsprop", "--rules", "torch"], ["rmsprop"], ["RMSProp"]),
-     (["-o", "keras-rmsprop", "--rules", "torch"], ["keras-rmsprop"], ["RMSProp (Keras rule)"])],
+     (["-o", "rmsprop"], ["rmsprop"], ["RMSProp"]),  # a name means what it says
+     (["-o", "keras-rmsprop"], ["keras-rmsprop"], ["RMSProp (Keras rule)"])],
 )  # fmt: skip
 def test_compare_runs_the_lessons_rules_unless_told(cli, small_runs, monkeypatch, args, names,
                                                     labels):  # fmt: skip
@@ -162,7 +161,7 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
     code, out, err = cli("compare", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01",
-                         "-p", "sgd.momentum=0.5", "--rules", "torch")  # fmt: skip
+                         "-p", "sgd.momentum=0.5")  # fmt: skip
     assert code == 0, err
     sgd, adam = asked
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the lesson's rate, the momentum asked

@@ -74,8 +74,8 @@ def test_positions_hold_both_ends():
 
 def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
     out = tmp_path / "lines.npz"
-    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "rmsprop", "-o", "adam", "--rules",
-                            "torch", "--points", "3", "--device", "cpu", "--out", out)  # fmt: skip
+    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "rmsprop", "-o", "adam",
+                            "--points", "3", "--device", "cpu", "--out", out)  # fmt: skip
     assert code == 0, err
     with np.load(out) as data:
         keys = set(data.files)
@@ -91,7 +91,7 @@ def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
 
 
 def test_json_and_figure(cli, quick_runs, tmp_path):
-    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "adam", "--rules", "torch",
+    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "adam",
                             "--points", "3", "--device", "cpu", "--json", "--out",
                             tmp_path / "f.png")  # fmt: skip
     assert code == 0, err

@@ -1,5 +1,6 @@
-"""Every MNIST command takes --rules with one default (Keras', the lesson's): "rmsprop" is the
-same run in all of them, and one cached run serves them all."""
+"""Every MNIST command takes --rules with one default (Keras', the lesson's) for its default
+optimizers; a name given means what it says ("rmsprop": torch's) in all of them; one cached run
+serves them all."""
 
 from __future__ import annotations
 
@@ -43,11 +44,11 @@ NAMES = [
     ([], KERAS),
     (["--rules", "keras"], KERAS),
     (["--rules", "torch"], ["sgd", "rmsprop", "adam"]),
-    (["-o", "rmsprop", "-o", "momentum"], ["keras-rmsprop", "momentum"]),
-    (["-o", "rmsprop", "--rules", "torch"], ["rmsprop"]),
-    (["-o", "keras-adam", "-o", "torch.optim.Adam", "--rules", "torch"],
-     ["keras-adam", "torch.optim.Adam"]),
-    (["-o", "adam>sgd@10", "--rules", "torch"], ["adam>sgd@10"]),  # not sharpness: see below
+    (["--lr", "adam=0.01"], KERAS),  # the default Adam is keras-adam: --lr adam sets it
+    (["-o", "rmsprop", "-o", "momentum"], ["rmsprop", "momentum"]),
+    (["-o", "keras-rmsprop"], ["keras-rmsprop"]),
+    (["-o", "keras-adam", "-o", "torch.optim.Adam"], ["keras-adam", "torch.optim.Adam"]),
+    (["-o", "adam>sgd@10"], ["adam>sgd@10"]),  # not sharpness: see below
 ]  # fmt: skip
 
 
@@ -63,13 +64,20 @@ def test_every_mnist_command_reads_the_names_under_the_same_rules(cli, asked, co
 
 
 def test_render_mnist_reads_them_so_too(cli, asked):
-    for args in (["rmsprop"], ["rmsprop", "--rules", "torch"], ["adam>sgd@10"]):
+    for args in (["rmsprop"], ["keras-rmsprop"], ["adam>sgd@10"]):
         _run(cli, ["render"], *args)
-    assert asked == [["keras-rmsprop"], ["rmsprop"], ["keras-adam>keras-sgd@10"]]
+    assert asked == [["rmsprop"], ["keras-rmsprop"], ["adam>sgd@10"]]
+
+
+@pytest.mark.parametrize("command", [c for c, _ in COMMANDS])
+def test_rules_with_named_optimizers_is_a_one_line_error(cli, command):
+    code, _, err = cli(*command, "-o", "rmsprop", "--rules", "torch")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--rules torch chooses the default optimizers' update rules" in err
 
 
 def test_sharpness_refuses_a_switch_in_one_line(cli):
-    code, _, err = cli("sharpness", "-o", "adam>sgd@10")
+    code, _, err = cli("sharpness", "-o", "keras-adam>keras-sgd@10")
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "'keras-adam>keras-sgd@10': sharpness compares a run with one optimizer's" in err
 
@@ -87,8 +95,8 @@ def test_compare_then_slice_trains_once(cli, tmp_path, mnist_data_dir, monkeypat
         return real(specs, *args, **kwargs)
 
     monkeypatch.setattr(engine, "_train_batched", counted)
-    common = ["-o", "sgd", "-o", "sgd>adam@700", "--epochs", "1", "--device", "cpu",
-              "--data-dir", data]  # fmt: skip
+    common = ["-o", "keras-sgd", "-o", "keras-sgd>keras-adam@700", "--epochs", "1",
+              "--device", "cpu", "--data-dir", data]  # fmt: skip
     code, out, err = cli("compare", *common)
     assert code == 0, err
     assert trained == [["keras-sgd", "keras-sgd>keras-adam@700"]]

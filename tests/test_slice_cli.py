@@ -73,7 +73,7 @@ def quick_runs(monkeypatch):
         (["--directions", "plane", "-o", "adam"], "needs two optimizers"),
         (
             ["--directions", "hessian", "-o", "sgd", "--at", "adam"],
-            "--at 'adam' names no optimizer that was run (valid: keras-sgd)",
+            "--at 'adam' names no optimizer that was run (valid: sgd)",
         ),
         (["-o", "adam", "-o", "Adam"], "optimizer 'adam' given twice"),
         (["--lr", "sgd=0"], "the learning rate must be positive"),
@@ -98,7 +98,7 @@ def test_bad_input_fails_before_any_work(cli, quick_runs, data_dir, tmp_path, mo
 
 def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
     out = tmp_path / "slice.npz"
-    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--grid", "7x5",
+    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "7x5",
                             "--range", "-1:0,0:2", "--epochs", "1", "--device", "cpu",
                             "--data-dir", data_dir, "--out", out)  # fmt: skip
     assert code == 0, err
@@ -128,7 +128,7 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
 
 
 def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_dir):
-    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--lr",
+    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--lr",
                        "adam=0.01", "-p", "sgd.momentum=0.9", "--grid", "4x3", "--device", "cpu",
                        "--data-dir", data_dir)  # fmt: skip
     assert code == 0, err
@@ -169,8 +169,7 @@ def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
                        "--at", "adam")  # fmt: skip
     assert code == 2 and "stand-in reached" in err
     code, _, err = cli("render", "adam", "--surface", "mnist")
-    # --at names the run as -o does under --rules (default keras): Adam is keras-adam
-    assert asked == [("hessian", "keras-adam"), ("pca", None)]
+    assert asked == [("hessian", "adam"), ("pca", None)]
     for extra, message in (
         (["--directions", "hessian"], "--directions is for --surface mnist"),
         (["--surface", "mnist", "--at", "adam"], "--at 'adam' places a Hessian plane"),
@@ -201,7 +200,7 @@ def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
 ):
     out = tmp_path / "slice.npz"
     for name in ("slice.npz", "slice.png"):
-        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--rules", "torch", "--grid",
+        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid",
                            "6x4", "--device", "cpu", "--data-dir", data_dir, "--out",
                            tmp_path / name)  # fmt: skip
         assert code == 0, err

@@ -83,9 +83,10 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         "surface's, never fitted. Default: the surface's, fitted where the paths would use "
         "under a quarter of it.")], None),
     "rules": (Annotated[Literal[RULES], typer.Option(
-        help="MNIST: whose update rules sgd, rmsprop and adam follow: keras (as the lesson ran: "
-        "keras-sgd, keras-rmsprop, keras-adam) or torch (torch.optim's). Other names, and "
-        "keras-*, mean what they say.")], DEFAULT_RULES),
+        help="MNIST: the update rules of the default optimizers (the lesson's SGD, RMSProp, "
+        "Adam): keras (as the lesson ran: keras-sgd, keras-rmsprop, keras-adam) or torch "
+        "(torch.optim's). Names given with -o mean what they say (rmsprop: torch's).")],
+        DEFAULT_RULES),
 }  # fmt: skip
 
 
@@ -178,21 +179,27 @@ def trace(run: Run, record_state: bool = False) -> list[Trajectory]:
 def mnist_optimizers(
     names: list[str] | None, options: RunOptions
 ) -> list[OptimizerSpec | SwitchSpec]:
-    """The MNIST runs' optimizers (default: the lesson's three) under --rules: the lesson's
-    Keras settings, then --lr and --param on top. Under Keras' rules, adam and keras-adam name
-    the same optimizer, in -o, --lr and --param alike; a switch's stages too (`--lr sgd=0.001`
-    sets the SGD stage of adam>sgd@200)."""
+    """The MNIST runs' optimizers: the names given, each meaning what it says (rmsprop is
+    torch's, keras-rmsprop Keras'), or by default the lesson's three under --rules (Keras':
+    keras-sgd, keras-rmsprop, keras-adam, which --lr adam=... then sets); the lesson's Keras
+    settings, then --lr and --param on top (a switch's stages by name: `--lr sgd=0.001` sets
+    the SGD stage of adam>sgd@200)."""
+    if names and options.rules != DEFAULT_RULES:
+        raise LandscapeError(
+            f"--rules {options.rules} chooses the default optimizers' update rules; with -o, "
+            "name each (rmsprop: torch's, keras-rmsprop: Keras')"
+        )
+    rules = options.rules if not names else "torch"  # "torch": names kept as written
     written = list(names or LESSON_OPTIMIZERS)
-    meant = [named_under_rules(n, options.rules) for n in written]
+    meant = [named_under_rules(n, rules) for n in written]
     shown = [n.strip().lower() for n in written]
     shown += [s for n in shown if is_switch(n) for s, _ in parse_switch(n)]  # stages by name
-    valid = {named_under_rules(n, options.rules) for n in shown}
+    valid = {named_under_rules(n, rules) for n in shown}
     targets = [("--lr", t) for t, _ in options.lr] + [("--param", t) for t, _, _ in options.params]
     for flag, target in targets:  # checked as written: "adam", not "keras-adam"
-        if target is not None and named_under_rules(target, options.rules) not in valid:
+        if target is not None and named_under_rules(target, rules) not in valid:
             raise LandscapeError(f"{flag} names {target!r}, which is not among the optimizers "
                                  f"({', '.join(dict.fromkeys(shown))})")  # fmt: skip
-    rules = options.rules
     mapped = replace(
         options,
         lr=tuple((t and named_under_rules(t, rules), v) for t, v in options.lr),
