@@ -303,7 +303,7 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
         origin = f["plane_origin"]
         assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
         np.testing.assert_allclose(f["x"], [-1, 0, 1])
-    assert runs[1].name == "keras-adam"  # --at Adam: under the default rules, keras-adam
+    assert runs[1].name == "adam"  # -o adam: torch's Adam, which --at Adam names
     assert values[0] >= values[1] > 0
     assert np.linalg.norm(x) == pytest.approx(1, abs=1e-5) and abs(x @ y) < 1e-3
     # The plane lies at Adam's end (the last of its stand-in walk), not SGD's.
@@ -312,4 +312,4 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
     g = torch.Generator().manual_seed(2)
     adam_end = (start + torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0))[-1]
     np.testing.assert_allclose(origin, adam_end.numpy(), atol=1e-6)
-    assert "eigenvector 1 at KERAS-ADAM's end" in stdout
+    assert "eigenvector 1 at ADAM's end" in stdout
