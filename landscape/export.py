@@ -148,6 +148,13 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def settings_from_json(settings: dict[str, Any]) -> dict[str, Any]:
+    """Optimizer settings as they were before jsonable: lists back to tuples (betas), a
+    switch's per stage."""
+    return {k: settings_from_json(v) if isinstance(v, dict) else
+            tuple(v) if isinstance(v, list) else v for k, v in settings.items()}  # fmt: skip
+
+
 def _nan(value: Any) -> Any:
     if isinstance(value, list):
         return [_nan(v) for v in value]

@@ -4,6 +4,7 @@ the deck opened in a real (headless) browser."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import subprocess
 from pathlib import Path
@@ -120,8 +121,11 @@ def test_revealjs_tarball_with_a_wrong_hash_is_refused(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_deck_opens_in_headless_chromium(tmp_path):
+def test_deck_opens_in_headless_chromium(tmp_path, caplog):
     deck = build_lesson(tmp_path / "deck", TINY, names=["adam", "saddle"])
+    chatter = [r.getMessage() for r in caplog.records
+               if r.name == "manim-slides" and r.levelno < logging.WARNING]  # fmt: skip
+    assert not chatter, chatter  # the command's own progress is what the user reads
     made = {p.name for p in deck.iterdir()}
     assert made >= {"index.html", "adam.mp4", "saddle.mp4", "lesson.mp4", "revealjs",
                     "index_assets"}  # fmt: skip

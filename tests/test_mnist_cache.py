@@ -49,8 +49,10 @@ def test_save_and_load_round_trip(small, tmp_path):
     with pytest.raises(LandscapeError, match="must end in .npz"):
         save_runs(runs, tmp_path / "runs.json")
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
-    with pytest.raises(LandscapeError, match="cannot read training runs"):
-        load_runs(tmp_path / "bad.npz")
+    (tmp_path / "torn.npz").write_bytes((tmp_path / "runs.npz").read_bytes()[:1000])
+    for bad in ("bad.npz", "torn.npz"):
+        with pytest.raises(LandscapeError, match="cannot read training runs"):
+            load_runs(tmp_path / bad)
 
 
 def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
@@ -136,7 +138,7 @@ def test_the_cache_key_follows_the_training_code(tmp_path, monkeypatch):
     )
     first = cache_module.run_key(spec, **options)
     module.write_text("STEP = 2\n")  # an edit to the code that trains
-    cache_module._source_hash.cache_clear()
+    cache_module.source_hash.cache_clear()
     assert len({before, first, cache_module.run_key(spec, **options)}) == 3
     monkeypatch.setattr(cache_module, "RUN_FORMAT", cache_module.RUN_FORMAT + 1)
     assert cache_module.run_key(spec, **options) not in {before, first}  # a new layout

@@ -274,6 +274,47 @@ def test_scene_data_on_the_hessian_plane(quick_runs, data_dir, monkeypatch):
         assert float((hd - value * d.double()).norm()) / value < 1e-2
 
 
+def assert_same_slice(a, b):
+    for v, w in zip(a.plane.vectors(), b.plane.vectors(), strict=True):
+        assert torch.equal(v, w)
+    assert (a.plane.kind, a.plane.explained, a.plane.eigenvalues, a.plane.xlabel) == (
+        b.plane.kind, b.plane.explained, b.plane.eigenvalues, b.plane.xlabel)  # fmt: skip
+    for name in ("x", "y", "loss", "accuracy"):
+        np.testing.assert_array_equal(getattr(a.grid, name), getattr(b.grid, name))
+    assert (a.split, a.samples, a.settings) == (b.split, b.samples, b.settings)
+    for p, q in zip(a.paths, b.paths, strict=True):
+        assert (p.optimizer, p.label, p.settings, p.hyper) == (q.optimizer, q.label, q.settings,
+                                                               q.hyper)  # fmt: skip
+        for name in slice_mnist.NPZ_PATH_FIELDS:
+            np.testing.assert_array_equal(getattr(p, name), getattr(q, name))
+
+
+def test_a_finished_slice_is_recorded_and_read_back(quick_runs, data_dir, monkeypatch):
+    # Asked again, a slice is read back whole: no runs loaded, the same numbers bit for bit.
+    options = {"nx": 4, "ny": 3, "device": "cpu", "data_dir": data_dir}
+    first = slice_mnist.mnist_slice(["sgd", "adam"], **options)
+    assert len(quick_runs) == 1
+    assert_same_slice(slice_mnist.mnist_slice(["sgd", "adam"], **options), first)
+    assert len(quick_runs) == 1
+    (record,) = (data_dir / "slices").glob("*.slice.npz")
+    # Anything that changes the slice slices again: a setting, the runs, the code; --no-resume.
+    slice_mnist.mnist_slice(["sgd", "adam"], **{**options, "nx": 5})
+    slice_mnist.mnist_slice(["sgd", "adam"], **options, epochs=4)
+    slice_mnist.mnist_slice(["sgd", "adam"], **options, resume=False)
+    code = slice_mnist.source_hash
+    monkeypatch.setattr(slice_mnist, "source_hash", lambda modules: "changed code")
+    slice_mnist.mnist_slice(["sgd", "adam"], **options)
+    assert len(quick_runs) == 5
+    monkeypatch.setattr(slice_mnist, "source_hash", code)
+    # A torn record is sliced again and replaced, never an error.
+    record.write_bytes(record.read_bytes()[:1000])
+    with pytest.raises(LandscapeError, match="cannot read a slice"):
+        slice_mnist.load_slice(record)
+    assert_same_slice(slice_mnist.mnist_slice(["sgd", "adam"], **options), first)
+    assert len(quick_runs) == 6
+    assert_same_slice(slice_mnist.load_slice(record), first)
+
+
 @pytest.mark.slow
 def test_real_training_slice(data_dir):
     """One real run end to end: its true loss at the last snapshot is its test loss."""

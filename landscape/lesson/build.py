@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from landscape.errors import LandscapeError
@@ -47,7 +49,22 @@ def render_lesson_scene(
     with tempfile.TemporaryDirectory(prefix="landscape-slides-") as scratch:
         attributes = {"slides_folder": Path(slides_folder or scratch), "theme": spec.theme}
         cls = teaching_class(name, plan, **attributes)
-        return render_scene(plan.data, out, spec, scene=cls).out
+        with _quiet_slides():
+            return render_scene(plan.data, out, spec, scene=cls).out
+
+
+@contextmanager
+def _quiet_slides() -> Iterator[None]:
+    """manim-slides' INFO lines ("Generated 3 slides to ...", each printed twice: by its own
+    handler and the root logger's) at the level Manim renders at here, ERROR: the commands
+    say what they render themselves."""
+    logger = logging.getLogger("manim-slides")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def build_lesson(

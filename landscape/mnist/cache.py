@@ -8,6 +8,7 @@ import hashlib
 import importlib
 import json
 import os
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
-from landscape.export import jsonable, versions
+from landscape.export import jsonable, settings_from_json, versions
 from landscape.mnist import data, engine, model, reference, run, threads
 from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
 from landscape.mnist.engine import train
@@ -74,19 +75,13 @@ def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
                       for i, shape in enumerate(shapes)]  # fmt: skip
         runs = []
         for m, a in zip(meta["runs"], arrays, strict=True):
-            settings = _tuples(m["settings"])
+            settings = settings_from_json(m["settings"])
             snaps = a["snapshots"]
             runs.append(TrainingRun(**{**m, "settings": settings}, **a, init=snaps[0].copy(),
                                     final=snaps[-1].copy()))  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
         raise LandscapeError(f"cannot read training runs from {str(path)!r}: {err}") from None
     return runs
-
-
-def _tuples(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings as they were before JSON: lists back to tuples (betas), a switch's per stage."""
-    return {k: _tuples(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list) else v
-            for k, v in settings.items()}  # fmt: skip
 
 
 def pack_rows(rows: np.ndarray) -> np.ndarray:
@@ -131,7 +126,8 @@ def _writable_dir(path: Path) -> bool:
 
 
 @functools.cache
-def _source_hash(modules: tuple[str, ...]) -> str:
+def source_hash(modules: tuple[str, ...]) -> str:
+    """SHA-256 of the named modules' source files."""
     digest = hashlib.sha256()
     for name in modules:
         digest.update(Path(importlib.import_module(name).__file__).read_bytes())
@@ -149,7 +145,7 @@ def code_hash(spec: OptimizerSpec | SwitchSpec) -> str:
     names = [m.__name__ for m in TRAINING_MODULES]
     names += sorted({c.__module__ for c in _classes(spec)
                      if c.__module__.split(".")[0] == "landscape"})  # fmt: skip
-    return _source_hash(tuple(names))
+    return source_hash(tuple(names))
 
 
 def run_key(

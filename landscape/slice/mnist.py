@@ -6,9 +6,12 @@ project) work on any network.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
 import os
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,11 +22,13 @@ import torch
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError, unknown
-from landscape.export import jsonable, versions
+from landscape.export import jsonable, settings_from_json, versions
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.cache import run_key, source_hash
 from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.mnist.data import user_cache_dir
+from landscape.mnist.lesson import mnist_optimizers
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import atomic_path, check_output
 from landscape.paths import PlainPath
@@ -49,6 +54,16 @@ RANDOM_RANGE = (-1.0, 1.0)  # filter-normalized units: ±1 moves every unit by i
 # Unit eigenvectors: ±1 moves the weights by 1 (their norm is about 30); at Adam's end the test
 # loss rises from 0.08 to about 1.5 there, a bowl that fills the view.
 HESSIAN_RANGE = (-1.0, 1.0)
+# A finished slice is recorded whole (plane, grid, paths) under a hash of all that determines it,
+# so that asking again (the figure after the NPZ, a render of the same slice) reads ~2 MB instead
+# of loading the runs' snapshots (120 MB), fitting the plane and projecting: benchmarks/slice.py.
+# Training's inputs are in the runs' keys; the source of the modules a slice's numbers go
+# through after it is in the record's, so a change to them slices again.
+SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscape.slice.fast",
+                 "landscape.slice.perpoint", "landscape.slice.project", "landscape.slice.mnist",
+                 "landscape.curvature.hessian", "landscape.curvature.mlp_products",
+                 "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
+RECORD_FORMAT = 1  # the record's layout (save_slice's); bump when it changes
 
 Range = tuple[float, float]
 
@@ -124,7 +139,8 @@ def mnist_slice(
         orthogonalize: make the second direction orthogonal to the first.
         at: hessian planes: the optimizer (preset name or label) at whose end the plane lies;
             default the first.
-        resume: keep finished chunks on disk and continue an interrupted slice.
+        resume: keep finished chunks on disk and continue an interrupted slice, and record
+            the finished slice to read it back when asked again (not under torchrun).
         progress: progress(done, total) over the grid's chunks.
         train_progress: progress(done, total) over training steps.
     """
@@ -141,6 +157,16 @@ def mnist_slice(
             grid_axes(r, (0.0, 1.0), nx, ny)
     device_ = distributed.local_device(resolve_device(device))
     resolve_dtype(dtype)
+    record = None
+    if resume and not distributed.launched():  # ranks share the work: all of them do it
+        slicing = {"directions": directions, "nx": nx, "ny": ny, "x_range": x_range,
+                   "y_range": y_range, "split": split, "dtype": dtype, "bias": bias,
+                   "orthogonalize": orthogonalize, "at": at_index}  # fmt: skip
+        record = _record_path(names, slicing, epochs=epochs, batch_size=batch_size, seed=seed,
+                              device=device_, data_dir=data_dir)  # fmt: skip
+        recorded_slice = _read_record(record)
+        if recorded_slice is not None:
+            return recorded_slice
 
     # Train: rank 0 first, so that the other ranks read its cached runs.
     def runs():
@@ -183,8 +209,36 @@ def mnist_slice(
                 "explained_variance": list(plane.explained) if plane.explained else None,
                 "at": found[at_index].optimizer if directions == "hessian" else None,
                 "test": {r.label: [r.test_loss, r.test_accuracy] for r in found}}  # fmt: skip
-    return Slice(plane=plane, grid=grid, paths=paths, split=split, samples=len(inputs),
-                 settings=settings)  # fmt: skip
+    found_slice = Slice(plane=plane, grid=grid, paths=paths, split=split, samples=len(inputs),
+                        settings=settings)  # fmt: skip
+    if record is not None:
+        save_slice(found_slice, record)
+    return found_slice
+
+
+def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) -> Path | None:
+    """Where the slice these arguments make is recorded; None when no folder can be written."""
+    folder = slices_dir(data_dir)
+    if folder is None:
+        return None
+    runs = [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                    dtype=torch.float32, snapshot_every=None)
+            for s in mnist_optimizers(names)]  # fmt: skip
+    key = {"runs": runs, "format": RECORD_FORMAT, "code": source_hash(SLICE_MODULES),
+           "device": device.type, "seed": seed, **slicing}  # fmt: skip
+    text = json.dumps(jsonable(key), sort_keys=True)
+    return folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.slice.npz"
+
+
+def _read_record(path: Path | None) -> Slice | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        return load_slice(path)
+    except LandscapeError:  # torn or from an older layout: slice again, and record it anew
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
 
 
 def mnist_scene_data(
@@ -301,9 +355,37 @@ def save_slice(
         "title": found.title, "xlabel": found.plane.xlabel, "ylabel": found.plane.ylabel,
         "kind": found.plane.kind, "settings": found.settings, "fast": found.grid.fast,
         "paths": [{"optimizer": p.optimizer, "label": p.label, "settings": p.settings,
+                   "hyper": p.hyper,
                    "max_distance": float(p.distance.max()),
                    "max_relative": float(p.relative.max())} for p in found.paths],
     }  # fmt: skip
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez_compressed(f, manifest=np.array(json.dumps(jsonable(meta))), **arrays)
     return path
+
+
+def load_slice(path: str | os.PathLike) -> Slice:
+    """A slice back from the NPZ save_slice wrote, the same numbers bit for bit."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            meta = json.loads(str(stored["manifest"]))
+            a = {k: stored[k] for k in stored.files if k != "manifest"}
+        explained = a["explained_variance"]
+        plane = Plane(
+            *(torch.from_numpy(a[k]) for k in ("plane_origin", "plane_x", "plane_y")),
+            kind=meta["kind"], xlabel=meta["xlabel"], ylabel=meta["ylabel"],
+            explained=None if np.isnan(explained).all() else tuple(map(float, explained)),
+            eigenvalues=(tuple(map(float, a["hessian_eigenvalues"]))
+                         if "hessian_eigenvalues" in a else None),
+        )  # fmt: skip
+        grid = SliceGrid(x=a["x"], y=a["y"], loss=a["loss"], accuracy=a["accuracy"],
+                         fast=meta["fast"])  # fmt: skip
+        paths = [ProjectedPath(optimizer=m["optimizer"], label=m["label"],
+                               settings=settings_from_json(m["settings"]),
+                               hyper=settings_from_json(m["hyper"]),
+                               **{f: a[f"path{i}_{f}"] for f in NPZ_PATH_FIELDS})
+                 for i, m in enumerate(meta["paths"])]  # fmt: skip
+        return Slice(plane=plane, grid=grid, paths=paths, split=str(a["split"]),
+                     samples=int(a["samples"]), settings=meta["settings"])  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+        raise LandscapeError(f"cannot read a slice from {str(path)!r}: {err}") from None
