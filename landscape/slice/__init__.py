@@ -24,7 +24,7 @@ from landscape.slice.grid import (
     grid_axes,
     slice_grid,
 )
-from landscape.slice.mnist import Slice, mnist_scene_data, mnist_slice, save_slice
+from landscape.slice.mnist import Slice, load_slice, mnist_scene_data, mnist_slice, save_slice
 from landscape.slice.project import ProjectedPath, project, project_runs
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "filter_normalize",
     "flat_weights",
     "grid_axes",
+    "load_slice",
     "mnist_scene_data",
     "mnist_slice",
     "pca_plane",
