@@ -16,6 +16,7 @@ from torch import nn
 
 from landscape.curvature import Hessian, sharpness
 from landscape.errors import LandscapeError
+from landscape.mnist.threads import cpu_threads
 
 BIAS_MODES = ("zero", "normalize", "keep")
 
@@ -143,7 +144,11 @@ def pca_plane(
     # seconds, benchmarks/slice.py).
     mean = stacked.mean(0)  # (P,)
     centered = stacked - mean  # (k, P)
-    variances, u = torch.linalg.eigh((centered @ centered.T).double())  # ascending
+    gram = (centered @ centered.T).double()  # (k, k)
+    # On one thread: a 303 x 303 eigh takes 0.03 s so, and 2-4 s on two when the other core is
+    # busy, its threads spinning on the product's (measured under load on 2 cores).
+    with cpu_threads(1):
+        variances, u = torch.linalg.eigh(gram)  # ascending
     variances, u = variances.flip(0).clamp_min(0), u.flip(1)  # largest first
     total = float(variances.sum())
     if total == 0.0 or float(variances[1]) <= 1e-24 * total:
