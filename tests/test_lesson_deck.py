@@ -183,7 +183,8 @@ def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
         assert scene.teaching.scene.name == name and scene.plan is not None
 
 
-@pytest.mark.parametrize("name", ["sgd-update", "learning-rate"])  # learning-rate: a run leaves
+# learning-rate: a run leaves the map; sparse: its chart has the rare steps' ticks and key
+@pytest.mark.parametrize("name", ["sgd-update", "learning-rate", "sparse"])
 def test_the_evidence_card_covers_nothing_on_the_last_frame(name, monkeypatch, tmp_path):
     # A dry run builds every mobject and plays every animation without drawing a frame; the
     # Chart spy keeps the loss chart the race made, to find it on the last frame.
