@@ -187,7 +187,8 @@ def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
         assert scene.teaching.scene.name == name and scene.plan is not None
 
 
-@pytest.mark.parametrize("name", ["sgd-update", "learning-rate"])  # learning-rate: a run leaves
+# learning-rate: a run leaves the map; sparse: its chart has the rare steps' ticks and key
+@pytest.mark.parametrize("name", ["sgd-update", "learning-rate", "sparse"])
 def test_the_evidence_card_covers_nothing_on_the_last_frame(name, monkeypatch, tmp_path):
     # A dry run builds every mobject and plays every animation without drawing a frame; the
     # Chart spy keeps the loss chart the race made, to find it on the last frame.
@@ -244,10 +245,10 @@ def test_the_mnist_scene_draws_the_slice_under_its_own_title():
     assert plan.data.clock is not None and len(plan.data.paths) == 3  # SGD, RMSProp, Adam
 
 
-def test_the_3d_saddle_dims_its_picture_under_the_card_and_keeps_its_legend_in_frame(tmp_path):
-    from manim import Rectangle, config, tempconfig
+def test_the_3d_saddle_dims_its_picture_under_the_card_and_keeps_its_legend_clear(tmp_path):
+    from manim import Rectangle, Text, config, tempconfig
 
-    from landscape.lesson.slides import teaching_class, visible
+    from landscape.lesson.slides import CARD_FONT, teaching_class, visible
 
     options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
                "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
@@ -258,9 +259,26 @@ def test_the_3d_saddle_dims_its_picture_under_the_card_and_keeps_its_legend_in_f
     assert scene.view_angles == (-60.0, 35.0)  # the fixed camera the catalog gives
     # Seven runs: one line each in the legend, which then fits in the frame
     assert scene.compact
-    for mobject in scene.renderer.camera.fixed_in_frame_mobjects:
-        if visible(mobject):  # the map's marker of a run that left it is hidden where it went
-            assert (np.abs(mobject.get_center()[:2]) < half).all()
-    veils = [m for m in scene.mobjects if isinstance(m, Rectangle) and m.width >= 2 * half[0]]
+    fixed = [m for m in scene.renderer.camera.fixed_in_frame_mobjects if visible(m)]
+    for mobject in fixed:  # the map's marker of a run that left it is hidden where it went
+        assert (np.abs(mobject.get_center()[:2]) < half).all()
+    # The picture left of the map and the legend is dimmed; the card lies on it, in the frame
+    veils = [m for m in scene.mobjects if isinstance(m, Rectangle) and m.height >= 2 * half[1]]
     assert len(veils) == 1 and veils[0].get_fill_opacity() >= 0.5
-    assert scene.mobjects.index(veils[0]) < scene.mobjects.index(scene.card)
+    (veil,) = veils
+    assert scene.mobjects.index(veil) < scene.mobjects.index(scene.card)
+    assert veil.get_left()[0] <= -half[0] and veil.get_right()[0] < scene.inset.origin[0]
+    card = scene.card
+    assert card.get_right()[0] <= veil.get_right()[0] and card.get_left()[0] > -half[0]
+    assert card.get_bottom()[1] > -half[1] and card.get_top()[1] < half[1]
+    # The map, the step and the legend stay undimmed, and the card covers none of them
+    right = [m for m in fixed if m.get_left()[0] >= veil.get_right()[0]]
+    assert len(right) >= 1 + 2 * 7  # the step, and each run's name and loss (or event) at least
+    for mobject in right:
+        ((a0, a1), (b0, b1)) = ((card.get_corner([-1, -1, 0])[:2], card.get_corner([1, 1, 0])[:2]),
+                                (mobject.get_corner([-1, -1, 0])[:2],
+                                 mobject.get_corner([1, 1, 0])[:2]))  # fmt: skip
+        assert np.any(a1 <= b0) or np.any(b1 <= a0), "the card covers the legend or the map"
+    # Narrower than the frame, the card breaks its lines sooner rather than shrinking its words
+    texts = [m for m in card.get_family() if isinstance(m, Text)]
+    assert texts and all(t.font_size == pytest.approx(CARD_FONT) for t in texts)

@@ -110,6 +110,13 @@ def test_many_runs_and_events_on_the_saddle():
 
 
 @pytest.mark.slow
+def test_the_sparse_scene_keys_its_rare_steps_clear_of_every_text():
+    found = after_the_runs(teaching_class("sparse"), seconds=1.0)
+    assert "y'sgradient≠0" in [name for name, _, _ in found]  # Manim's text, spaces dropped
+    check(found)
+
+
+@pytest.mark.slow
 def test_the_learning_rate_fan():
     check(after_the_runs(teaching_class("learning-rate"), seconds=1.0))
 

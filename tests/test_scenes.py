@@ -422,3 +422,72 @@ def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_
     assert len(on_map) == len(in_3d) == 2  # the x (Rosenbrock) and the arrow (saddle), each
     assert all((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in on_map)
     assert not any((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in in_3d)
+
+
+def sparse_runs(*optimizers: str, seed: int = 3, record_state: bool = True) -> list:
+    return trace_all("quadratic", list(optimizers), starts=[(-9.0, 3.0)], steps=60,
+                     active=(1.0, 0.1), seed=seed, record_state=record_state, device="cpu",
+                     dtype="float64")  # fmt: skip
+
+
+def test_rare_steps_are_where_the_runs_stepped_on_the_rare_gradient():
+    """The steps, as the clock counts them, whose mask kept y's gradient: replayed here from a
+    torch.Generator seeded alike (rand < (1, 0.1) each step, after no noise draw; 9 of 60)."""
+    import torch
+
+    from landscape.scenes.data import rare_steps
+
+    data = scene_data(get_surface("quadratic"), sparse_runs("sgd", "adam"), resolution=41)
+    rare = race_plan(data).rare
+    generator = torch.Generator().manual_seed(3)
+    kept = [bool(torch.rand((1, 2), generator=generator, dtype=torch.float64)[0, 1] < 0.1)
+            for _ in range(60)]  # fmt: skip
+    assert 2 <= sum(kept) <= 15
+    np.testing.assert_array_equal(rare.steps, np.flatnonzero(kept) + 1)
+    assert rare.axis == 1 and rare.name == "y" and rare.paths == (0, 1)
+    # Only runs with sparse gradients recorded: none to show otherwise
+    dense = trace_all("quadratic", ["sgd"], steps=5, record_state=True, device="cpu")
+    unrecorded = sparse_runs("sgd", record_state=False)
+    for runs in (dense, unrecorded):
+        assert rare_steps(scene_data(get_surface("quadratic"), runs, resolution=41)) is None
+    # Runs traced apart drew their masks apart: no one set of steps to show for both
+    apart = sparse_runs("sgd", seed=3) + sparse_runs("adam", seed=4)
+    with pytest.raises(LandscapeError, match="fired on different steps"):
+        rare_steps(scene_data(get_surface("quadratic"), apart, resolution=41))
+
+
+def test_the_race_ticks_its_chart_at_each_rare_step_and_flashes_the_balls(tmp_path):
+    from manim import Line, ValueTracker
+
+    from landscape.scenes.widgets import RUG, RUG_WIDTH
+
+    data = scene_data(get_surface("quadratic"), sparse_runs("sgd", "adam"), resolution=41)
+    plan = race_plan(data)
+    rings = []
+
+    def flash(self, *args):
+        rings.append(RaceScene.flash(self, *args))
+        return rings[-1]
+
+    with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
+        scene = type("Built", (RaceScene,), {"data": data, "seconds": 0.5, "flash": flash})()
+        scene.render()
+    ticks = [m for m in scene.mobjects if isinstance(m, Line)
+             and m.get_stroke_width() == RUG_WIDTH and abs(m.height - RUG) < 1e-6]  # fmt: skip
+    assert len(ticks) == len(plan.rare.steps)
+    assert all(m.get_stroke_opacity() == 1 for m in ticks)  # the clock has passed them all
+    gaps = np.diff([m.get_center()[0] for m in ticks]) / np.diff(plan.rare.steps)
+    np.testing.assert_allclose(gaps, gaps[0])  # placed by step, on one scale
+    assert len({round(m.get_bottom()[1], 6) for m in ticks}) == 1  # on the chart's floor
+    # A ring per run about its ball, out at the clock's end
+    assert len(rings) == 2 and all(m in scene.mobjects for m in rings)
+    assert all(m.get_stroke_opacity() == 0 for m in rings)
+    # ... shown from a rare step on, about the ball, hidden before the first
+    (clock,) = [m for m in scene.mobjects if isinstance(m, ValueTracker)]
+    first, sgd = plan.rare.steps[0], plan.tracks[0]
+    for t, shown in ((first - 0.5, False), (first, True), (first + 1, True)):
+        clock.set_value(t)
+        rings[0].update()
+        assert (rings[0].get_stroke_opacity() > 0.5) == shown, t
+    ball = scene.map_view.points(sgd.at(first + 1)[0][None])[0]
+    np.testing.assert_allclose(rings[0].get_center(), ball, atol=1e-6)

@@ -61,8 +61,9 @@ SCENES: tuple[LessonScene, ...] = (
     ),
     LessonScene(
         "rmsprop", "RMSProp: a step per parameter",
-        "In an ill-conditioned valley SGD zig-zags across it; RMSProp divides each coordinate "
-        "by its own running RMS and heads straight down.",
+        "In a valley 100 times steeper across than along, SGD's rate is held down by the steep "
+        "side: it zig-zags across and crawls along the floor. RMSProp divides each coordinate "
+        "by its own running RMS, heads straight down and reaches the minimum first.",
         "RMSProp introduces an exponentially decaying average of squared gradients, used to "
         "scale the learning rate for each parameter: adaptive learning behavior.",
         "race", claims.runs_rmsprop, claims.check_rmsprop, ("gradient", "scale", "equation"),

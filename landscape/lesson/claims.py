@@ -150,21 +150,44 @@ def check_momentum(r: LessonRuns) -> list[str]:
 
 # --- rmsprop: per-coordinate scale: straight down the valley, no zig-zag -----------------
 
+# The long valley made ten times steeper across (curvature 100 along y, 1 along x). SGD's rate
+# must stay under 2/100 for the steep side, so along the floor x shrinks by at least 0.98 a
+# step: from -9 it is still 9 * 0.98**150 = 0.44 away after 150 steps, whatever the stable rate.
+# RMSProp's path does not depend on the curvatures' ratio: it scales each coordinate by its own
+# gradient's size. (On the κ = 10 valley SGD's best rate moves x by 0.82 a step and ends lower.)
+RMS_KAPPA = 100.0
+RMS_VALLEY = dataclasses.replace(
+    get_surface(f"(x**2 + {RMS_KAPPA:g}*y**2)/2"),
+    domain=((-10.0, 2.0), (-4.0, 4.0)),  # around the paths: SGD's zig-zags drawn wider apart
+    minima=VALLEY.minima,
+    f_min=0.0,
+    log_scale=True,
+)
+RMS_START = (-9.0, 3.0)
+RMS_STEPS = 150
+RMS_LR = {"sgd": 0.019, "rmsprop": 0.1}  # SGD: near 2/(1 + 100), its fastest rate here
+
 
 def runs_rmsprop() -> LessonRuns:
-    opts = [get_optimizer("sgd", lr=0.18), get_optimizer("rmsprop", lr=0.1)]
-    return _race(VALLEY, opts, steps=150, record_state=True)
+    opts = [get_optimizer(n, lr=lr) for n, lr in RMS_LR.items()]
+    return _race(RMS_VALLEY, opts, starts=[RMS_START], steps=RMS_STEPS, record_state=True)
 
 
 def check_rmsprop(r: LessonRuns) -> list[str]:
     sgd, rms = r.runs
     zig, straight = _sign_changes(sgd.xy[:21, 0, 1]), _sign_changes(rms.xy[:51, 0, 1])
     return [
-        _require(zig >= 15, "SGD zig-zags across the valley",
-                 f"SGD's y changes sign {zig} times in its first 20 steps"),
-        _require(straight == 0 and rms.reached_at[0] >= 0, "RMSProp goes straight",
+        _require(zig >= 15 and not sgd.diverged[0], "SGD, at a stable rate, zig-zags",
+                 f"at lr {sgd.lr:g} (stable below 2/{RMS_KAPPA:g}) SGD's y changes sign {zig} "
+                 f"times in its first 20 steps"),
+        _require(straight == 0 and rms.reached_at[0] >= 0 and sgd.reached_at[0] < 0,
+                 "RMSProp goes straight and arrives while SGD is on its way",
                  f"RMSProp's y never changes sign in 50 steps and it reaches the minimum at "
-                 f"step {rms.reached_at[0]}"),
+                 f"step {rms.reached_at[0]}; after {sgd.steps} steps SGD is still "
+                 f"{sgd.distance[0]:.2f} from it"),
+        _require(rms.final_loss[0] < sgd.final_loss[0] / 100, "RMSProp ends far lower",
+                 f"loss after {sgd.steps} steps: RMSProp {rms.final_loss[0]:.1e}, SGD "
+                 f"{sgd.final_loss[0]:.2f}"),
     ]  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from manim import (
+    DL,
     DOWN,
     LEFT,
     FadeIn,
@@ -55,6 +56,9 @@ from landscape.scenes.widgets import label
 from landscape.style import Theme, optimizer_style
 
 CARD_SECONDS = 2.5  # the title card and the evidence card each stay this long in the video
+CARD_FONT, CARD_PAD = 20, 0.3  # the evidence card's words, and its backing beyond them
+CARD_MARGIN = 0.3  # between the evidence card and the frame's edge
+CARD_GAP = 0.3  # on the 3-D view, between the veil (and the card) and the map and legend
 
 
 class Slide(_Slide):
@@ -197,24 +201,21 @@ class Teaching:
 
         # Evidence card: what was measured, over the finished runs
         self.next_slide(notes="\n".join(plan.evidence))
-        lines = [_wrapped("• " + e, theme, 20, 90) for e in plan.evidence]
-        body = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
-        back = Rectangle(width=body.width + 0.6, height=body.height + 0.5, stroke_width=0,
-                         fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
-        self.card = VGroup(back, body.move_to(back)).to_edge(DOWN, buff=0.3)
         if isinstance(self, ThreeDScene):
-            # The 3-D picture cannot be shrunk on screen like the flat one: it is dimmed, and
-            # the card goes over it (over the legend too, which would show through beside it).
-            veil = Rectangle(
-                width=config.frame_width,
-                height=config.frame_height,
-                stroke_width=0,
-                fill_color=theme.background,
-                fill_opacity=0.7,
-            )
+            # The 3-D picture cannot be shrunk on screen like the flat one. Left of the map
+            # and the legend, it is dimmed and the card goes over its lower part; the map and
+            # the legend, which name the runs the evidence speaks of, stay as they were.
+            left, side = -config.frame_width / 2, self.inset.origin[0] - CARD_GAP
+            self.card = evidence_card(plan.evidence, theme, side - left - 2 * CARD_MARGIN)
+            self.card.to_corner(DL, buff=CARD_MARGIN)
+            veil = Rectangle(width=side - left, height=config.frame_height, stroke_width=0,
+                             fill_color=theme.background, fill_opacity=0.7)  # fmt: skip
+            veil.align_to([left, 0, 0], LEFT)
             self.add_fixed_in_frame_mobjects(veil, self.card)
             self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)
         else:
+            self.card = evidence_card(plan.evidence, theme, config.frame_width)
+            self.card.to_edge(DOWN, buff=CARD_MARGIN)
             # The finished picture shrinks toward the top of the frame, leaving the bottom to
             # the card: the card covers none of the map, the chart or their labels. The runs
             # are over, so the updaters that placed everything by the clock are dropped.
@@ -241,6 +242,19 @@ class Teaching:
         self.next_slide(notes=f"Step {moment}: {self.teaching.evidence[0]}")
         super().play(clock.animate.set_value(steps), run_time=run_time * (1 - moment / steps),
                      rate_func=linear)  # fmt: skip
+
+
+def evidence_card(evidence: Sequence[str], theme: Theme, width: float) -> VGroup:
+    """The evidence as bullets on a backing at most `width` wide: lines of up to 90
+    characters, fewer where that is too wide (the words keep their size)."""
+    for chars in range(90, 20, -2):
+        lines = [_wrapped("• " + e, theme, CARD_FONT, chars) for e in evidence]
+        body = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
+        if body.width + 2 * CARD_PAD <= width:
+            break
+    back = Rectangle(width=body.width + 2 * CARD_PAD, height=body.height + 0.5, stroke_width=0,
+                     fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
+    return VGroup(back, body.move_to(back))
 
 
 def make_room(picture: Sequence[Mobject], card: Mobject,

@@ -223,6 +223,43 @@ def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[Event, .
     return tuple(events)
 
 
+@dataclass(frozen=True)
+class RareSteps:
+    """When a rarely active coordinate's gradient fired: the steps on which the runs stepped on
+    a non-zero gradient there, read from their recorded gradients (never recomputed)."""
+
+    axis: int  # the coordinate: 0 x, 1 y (the one with the smallest chance in `active`)
+    steps: np.ndarray = field(repr=False)  # (k,) the steps, counted as the clock counts them:
+    # s where the step from xy[s - 1] to xy[s] used it
+    paths: tuple[int, ...]  # the paths with sparse gradients (one mask per step for them all)
+
+    @property
+    def name(self) -> str:
+        return "xy"[self.axis]
+
+
+def rare_steps(data: SceneData) -> RareSteps | None:
+    """The steps on which the paths traced with sparse gradients (trace_all's `active`, with
+    record_state=True) saw their rare coordinate's gradient, at their first start; None where
+    no path has sparse gradients recorded."""
+    sparse = [
+        i
+        for i, p in enumerate(data.paths)
+        if min(getattr(p, "active", (1.0, 1.0))) < 1 and getattr(p, "grad", None) is not None
+    ]
+    if not sparse:
+        return None
+    axis = int(np.argmin(data.paths[sparse[0]].active))
+    masks = [np.asarray(data.paths[i].grad)[:, 0, axis] != 0 for i in sparse]  # (steps,) each
+    if any(m.shape != masks[0].shape or (m != masks[0]).any() for m in masks[1:]):
+        labels = ", ".join(data.paths[i].label for i in sparse)
+        raise LandscapeError(
+            f"{labels}: their sparse gradients fired on different steps; trace them together "
+            "(one trace_all draws one mask per step for all)"
+        )
+    return RareSteps(axis, np.flatnonzero(masks[0]) + 1, tuple(sparse))
+
+
 SETTLED = 0.002  # a run moving less than this share of the view's span has settled
 EARLY = 0.6  # runs that all settle within this share of the steps end the clip early
 

@@ -285,7 +285,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
         title.to_corner(UL, buff=0.35)
-        inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
+        self.inset = inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
         self.add_fixed_in_frame_mobjects(title, *inset.static)
 
         self.bake()  # the still parts, painted once

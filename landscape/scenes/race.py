@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (
+    DL,
     DOWN,
     LEFT,
+    RIGHT,
     UL,
     UP,
+    Circle,
     Dot,
+    Line,
     Scene,
     Text,
     ValueTracker,
@@ -22,9 +26,11 @@ from manim import (
 from landscape.scenes.base import LandscapeScene
 from landscape.scenes.data import (
     Event,
+    RareSteps,
     SceneData,
     Track,
     path_events,
+    rare_steps,
     scene_styles,
     shown_steps,
     tracks,
@@ -41,6 +47,9 @@ from landscape.scenes.geometry import (
 from landscape.scenes.legend import race_legend, whole
 from landscape.scenes.widgets import (
     MIN_FONT,
+    OUTLINE,
+    RUG,
+    RUG_WIDTH,
     Chart,
     MapView,
     Typewriter,
@@ -65,6 +74,7 @@ RIGHT_EDGE = 6.95  # frame x that the counter and the legend reach
 BAR_HEIGHT = 1.7  # the colour bar's, where the chart leaves room for it
 TITLE_SIZE, COUNTER_SIZE = 30, 26
 TEXT_GAP = 0.3  # between the title and the counter
+FLASH_STEPS = 12  # a ring about the balls fades out over this many steps after a rare gradient
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class RacePlan:
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
     events: tuple[tuple[Event, ...], ...]  # per path: what befell it, each from its step
     axis: LossAxis  # the loss chart's value axis
+    rare: RareSteps | None = None  # when a rarely active coordinate's gradient fired
 
 
 def race_plan(data: SceneData) -> RacePlan:
@@ -93,7 +104,7 @@ def race_plan(data: SceneData) -> RacePlan:
     return RacePlan(data, steps, found, styles, trail_widths(lengths),
                     tuple(p.describe() for p in data.paths), path_events(data, found),
                     loss_axis(data.grid, found, steps, None if data.clock is None else (
-                        data.clock.steps, data.clock.per_epoch)))  # fmt: skip
+                        data.clock.steps, data.clock.per_epoch)), rare_steps(data))  # fmt: skip
 
 
 class RaceScene(LandscapeScene, Scene):
@@ -146,11 +157,23 @@ class RaceScene(LandscapeScene, Scene):
         bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - bar, 0])
         self.add(*color_bar(data.grid, bar_bottom, bar, theme))
 
+        # When a rarely active coordinate's gradient fired: its key inside the chart, above
+        # the floor where a tick stands from each such step on (drawn under the curves)
+        rare = plan.rare
+        if rare is not None:
+            glyph = Line(DOWN * RUG / 2, UP * RUG / 2).set_stroke(theme.foreground, RUG_WIDTH)
+            key = VGroup(glyph, label(f"{rare.name}'s gradient ≠ 0", theme, MIN_FONT))
+            key.arrange(RIGHT, buff=0.12).next_to(chart.box.get_corner(DL) + UP * RUG, UP, 0.1)
+            self.add(key.align_to(chart.box, LEFT).shift(RIGHT * 0.15))
+
         self.bake()  # the still parts, painted once
 
         # Animate: the clock, then everything that reads it
         clock = ValueTracker(0)
         movers, marks = [], []
+        if rare is not None:
+            ticks = chart.rug(rare.steps, theme.foreground)
+            self.add(*[appear_at(t, s, clock) for t, s in zip(ticks, rare.steps, strict=True)])
         domain = data.grid.domain
         # Words beside at most two runs' marks; more pile up at the edge the runs left by, and
         # the legend says the same.
@@ -162,6 +185,9 @@ class RaceScene(LandscapeScene, Scene):
                                            style.color, width, outline))  # fmt: skip
             movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
                                        style.color, 3, outline))  # fmt: skip
+            if rare is not None and track.path in rare.paths and track.start == 0:
+                movers.append(self.flash(track, rare.steps, steps, map_view, clock,
+                                         theme.foreground, outline))  # fmt: skip
             movers += [self.pin(track, style, map_view, clock, outline),
                        Dot(radius=0.05, color=style.color).add_updater(lambda m, t=track: m.move_to(
                            chart.point(t, clock.get_value())), call_updater=True)]  # fmt: skip
@@ -191,6 +217,25 @@ class RaceScene(LandscapeScene, Scene):
             m.move_to(map_view.points(xy[None])[0]).set_opacity(1.0 if shown else 0.0)
 
         return pin.add_updater(move, call_updater=True)
+
+    def flash(self, track: Track, fired: np.ndarray, end: int, map_view: MapView,
+              clock: ValueTracker, color: str, outline: str) -> VMobject:  # fmt: skip
+        """A ring about the run's ball that widens and fades over FLASH_STEPS after each step of
+        `fired` (where a rare gradient fired); hidden otherwise, and once the clock is at `end`
+        (the runs' last frame, under the evidence card, is clean)."""
+        base = Circle(radius=0.22).set_stroke(color, 4)
+        base.set_stroke(outline, 4 + OUTLINE, background=True)
+
+        def update(m: VMobject) -> None:
+            t = clock.get_value()
+            last = int(np.searchsorted(fired, t, side="right")) - 1
+            age = (t - fired[last]) / FLASH_STEPS if last >= 0 and t < end else 1.0
+            m.become(base.copy().scale(1.0 + age))
+            m.move_to(map_view.points(track.at(t)[0][None])[0])
+            shown = max(0.0, 1.0 - age)
+            m.set_stroke(opacity=shown).set_stroke(opacity=shown, background=True)
+
+        return base.copy().add_updater(update, call_updater=True)
 
     def map_ticks(self, map_view: MapView, theme: Theme) -> list[Text]:
         (x0, x1), (y0, y1) = map_view.grid.domain

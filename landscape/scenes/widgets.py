@@ -55,6 +55,7 @@ MARGIN = 0.15  # scene units kept clear at the frame's edges
 MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
 TICK_PITCH = 0.34  # frame units between tick labels at MIN_FONT that do not touch
 OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
+RUG, RUG_WIDTH = 0.22, 3.0  # a chart's step ticks: height (frame units) and stroke width
 
 
 def marker(code: str, color: str, size: float) -> VMobject:
@@ -341,6 +342,11 @@ class Chart:
         ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.1)
                      .align_to(self.box, RIGHT))  # fmt: skip
         self.static = [self.box, *ticks]
+
+    def rug(self, steps: np.ndarray, color: str) -> list[Line]:
+        """A tick up from the chart's floor at each of `steps`."""
+        floor = [self.at(s, self.axis.lo) for s in steps]
+        return [Line(at, at + UP * RUG).set_stroke(color, RUG_WIDTH) for at in floor]
 
     def at(self, step: float, value: float) -> np.ndarray:
         u = step / max(self.steps, 1) * self.width
