@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 
 from landscape.grid import LossGrid
+from landscape.optimizers import KERAS_RULES
 from landscape.surfaces import Surface
 
 
@@ -54,9 +55,14 @@ _SHAPES = {
 }
 
 
+# A Keras rule is drawn as the preset it stands in for: the lesson's SGD is blue under either.
+_DRAWN_AS = {keras: name for name, keras in KERAS_RULES.items()}
+
+
 def optimizer_style(name: str, index: int = 0) -> OptimizerStyle:
     """The style of an optimizer drawn alone, or as the index-th of a figure (see styles_for,
     which keeps the colours of one figure apart)."""
+    name = _DRAWN_AS.get(name, name)
     marker, linestyle = _SHAPES.get(name, (MARKERS[index % len(MARKERS)],
                                            LINESTYLES[index % len(LINESTYLES)]))  # fmt: skip
     if name in LESSON_COLORS:
@@ -69,6 +75,7 @@ def styles_for(names: Sequence[str]) -> list[OptimizerStyle]:
     """One style per optimizer of one figure or scene, colours all different up to
     len(PALETTE): the lesson four keep theirs, the others (and repeats) take the free colours,
     the four extra ones first."""
+    names = [_DRAWN_AS.get(n, n) for n in names]
     taken = {LESSON_COLORS[n] for n in names if n in LESSON_COLORS}
     extra = PALETTE[len(LESSON_COLORS) :] + PALETTE[: len(LESSON_COLORS)]
     free = [c for c in extra if c not in taken]

@@ -196,6 +196,8 @@ def test_switch_claim_holds_for_other_draws_too(seed):
 @pytest.mark.slow
 def test_mnist_adaptive_methods_beat_sgd_as_in_the_lesson():
     r = runs("mnist")
+    # As the lesson ran them and as `compare` does by default: Keras' update rules.
+    assert [run.optimizer for run in r.training] == ["keras-sgd", "keras-rmsprop", "keras-adam"]
     loss = {run.label: run.test_loss for run in r.training}
     assert loss["RMSProp"] < loss["SGD"] and loss["Adam"] < loss["SGD"]
     assert loss["SGD"] == pytest.approx(0.2307, abs=0.02)  # the lesson's table

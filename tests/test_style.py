@@ -49,6 +49,12 @@ def test_the_lesson_four_keep_their_colours():
     assert [s.color for s in styles_for(names)] == [LESSON_COLORS[n] for n in names]
     assert [s.color for s in styles_for(names[::-1])] == [LESSON_COLORS[n] for n in names[::-1]]
     assert optimizer_style("adam").color == LESSON_COLORS["adam"]
+    # Keras' rules of the lesson's three are drawn as the presets they stand in for (the MNIST
+    # commands' defaults), and told apart from them where both are drawn
+    keras = ["keras-sgd", "keras-rmsprop", "keras-adam"]
+    assert styles_for(keras) == styles_for(["sgd", "rmsprop", "adam"])
+    assert optimizer_style("keras-sgd", 2) == optimizer_style("sgd")
+    assert len({s.color for s in styles_for(["sgd", "keras-sgd", "adam", "keras-adam"])}) == 4
 
 
 @pytest.mark.parametrize(

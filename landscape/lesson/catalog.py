@@ -114,8 +114,9 @@ SCENES: tuple[LessonScene, ...] = (
     ),
     LessonScene(
         "mnist", "The lesson's experiment: MNIST",
-        "Trained as in the lesson (5 epochs, Keras settings), RMSProp's and Adam's training "
-        "loss is below SGD's in every epoch, and they end with a lower test loss than SGD.",
+        "Trained as in the lesson (5 epochs, Keras' settings and update rules), RMSProp's "
+        "and Adam's training loss is below SGD's in every epoch, and they end with a lower "
+        "test loss than SGD.",
         "Comparing SGD, RMSProp, and Adam on the MNIST dataset illustrates the impact of "
         "advanced optimization techniques. Adam stands out for the best balance between high "
         "accuracy, low loss, and reasonable training time.",

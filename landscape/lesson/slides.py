@@ -46,8 +46,9 @@ from manim_slides.slide.manim import Slide as _Slide
 
 from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
-from landscape.lesson.claims import SEED_TABLE, LessonRuns
+from landscape.lesson.claims import MNIST_RUNS, SEED_TABLE, LessonRuns
 from landscape.lesson.experiment import Experiment, experiment, play_experiment
+from landscape.optimizers import KERAS_LABEL
 from landscape.overlays import OverlayPlan, overlay_plan
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
 from landscape.scenes.data import scene_styles, shown_steps, tracks
@@ -119,9 +120,13 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
     if scene.view == "mnist":
         from landscape.slice.mnist import mnist_scene_data
 
-        # The slice's own title: the scene's is the title card's (and too long beside the
-        # race's epoch and step counter)
-        data = dataclasses.replace(mnist_scene_data(device="cpu"), title="MNIST: the loss slice")
+        sliced = mnist_scene_data(list(MNIST_RUNS), device="cpu")  # the runs above
+        # Named as the lesson names them, as the runs above are (claims.runs_mnist); the
+        # slice's own title: the scene's is the title card's (and too long beside the race's
+        # epoch and step counter)
+        paths = tuple(dataclasses.replace(p, label=p.label.removesuffix(KERAS_LABEL))
+                      for p in sliced.paths)  # fmt: skip
+        data = dataclasses.replace(sliced, paths=paths, title="MNIST: the loss slice")
     else:
         data = scene_data(runs.surface, runs.runs, title=scene.title)
     moment = runs.moment if runs.moment < data.steps else 0
