@@ -1,9 +1,9 @@
 import sys
 
 try:
-    from landscape.cli import main
+    from landscape.cli import entry
 except KeyboardInterrupt:  # Ctrl-C while torch is still loading
     print("Interrupted.", file=sys.stderr)
     sys.exit(130)
 
-sys.exit(main())
+entry()

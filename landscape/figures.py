@@ -19,14 +19,13 @@ from matplotlib.figure import Figure
 from landscape import plot
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
-from landscape.output import atomic_path, check_output
+from landscape.options import MAX_DPI, MIN_DPI
+from landscape.output import FIGURE_FORMATS, atomic_path, check_output
 from landscape.paths import PathRecord, path_steps
 from landscape.style import Theme
 from landscape.trajectory import Trajectory
 
-KINDS = ("contour", "surface", "loss", "fan", "basins", "all")  # what `landscape plot` draws
-FORMATS = (".png", ".svg", ".pdf")
-MIN_DPI, MAX_DPI = 20, 1200
+FORMATS = FIGURE_FORMATS
 # Figure sizes in inches: at the default 150 dpi a 10 in wide figure is 1500 px, a full slide.
 SIZE_CONTOUR = (12.0, 7.0)
 SIZE_SURFACE = (12.0, 7.5)

@@ -55,6 +55,9 @@ QUALITIES = {
     "4k": Quality(3840, 2160, 60),
 }
 FORMATS = ("mp4", "gif", "webm", "png")  # png: the last frame
+# `landscape plot`: what it draws (landscape.figures) and at what resolution
+PLOT_KINDS = ("contour", "surface", "loss", "fan", "basins", "all")
+MIN_DPI, MAX_DPI = 20, 1200
 SCENES = ("descent", "race")  # 3-D, one ball per run; 2-D map beside a loss chart
 
 

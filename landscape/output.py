@@ -15,6 +15,8 @@ from pathlib import Path
 
 from landscape.errors import LandscapeError
 
+FIGURE_FORMATS = (".png", ".svg", ".pdf")  # what every figure is written as (matplotlib)
+
 
 def check_output(path: str | os.PathLike, suffixes: Iterable[str]) -> Path:
     """Validate an output path before doing the work: known suffix, existing writable folder.

@@ -12,6 +12,6 @@ from landscape.cli import (  # noqa: F401
     surfaces,
     trace,
 )
-from landscape.cli.app import app, main
+from landscape.cli.app import app, entry, main
 
-__all__ = ["app", "main"]
+__all__ = ["app", "entry", "main"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -21,6 +22,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def entry() -> None:
+    """The `landscape` command and `python -m landscape`: main() in a process of its own."""
+    # What the imports made (torch's and matplotlib's modules, most of it) lives until exit:
+    # frozen, the cycle collector no longer walks it all at shutdown, 0.6-0.9 s of every
+    # command (measured after importing the CLI; 0.2 s so). Not in main(), which tests call
+    # in one long process where freezing would keep their garbage.
+    gc.freeze()
+    sys.exit(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,12 +15,11 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.mnist import DataDir
 from landscape.cli.progress import progress_bar
-from landscape.curvature.figure import FIGURE_FORMATS, interpolation_figure, save
 from landscape.curvature.interpolation import POINTS, RANGE
 from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_interpolation
 from landscape.export import command_line
 from landscape.options import RunOptions
-from landscape.output import check_output
+from landscape.output import FIGURE_FORMATS, check_output
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -67,6 +66,9 @@ def interpolate_command(
         if out.suffix.lower() == ".npz":
             written = save_interpolation(found, out, command=command_line())
         else:
+            # matplotlib: loaded when drawing
+            from landscape.curvature.figure import interpolation_figure, save
+
             written = save(interpolation_figure(found), out)
         print(f"wrote {written}", file=sys.stderr if json_ else sys.stdout)
     if json_:

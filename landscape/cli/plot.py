@@ -10,14 +10,14 @@ from typing import Annotated, Literal
 
 import typer
 
-from landscape import figures, sweeps, view
+from landscape import sweeps, view
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.grid import sample
-from landscape.options import FLAGS, RunOptions
-from landscape.output import check_output
+from landscape.options import FLAGS, MAX_DPI, MIN_DPI, PLOT_KINDS, RunOptions
+from landscape.output import FIGURE_FORMATS, check_output
 from landscape.surfaces import SURFACES
 
 # The learning-rate fan compares the plain and the adaptive step unless told otherwise.
@@ -34,7 +34,7 @@ def plot_command(
     surface: run.SurfaceName,
     optimizer: run.Optimizers = None,
     kind: Annotated[
-        Literal[figures.KINDS],
+        Literal[PLOT_KINDS],
         typer.Option(
             help="contour: paths on filled contours. surface: 3-D "
             "view. loss: loss against step. fan: learning-rate "
@@ -53,9 +53,7 @@ def plot_command(
     ] = None,
     dpi: Annotated[
         int,
-        typer.Option(
-            min=figures.MIN_DPI, max=figures.MAX_DPI, help="Resolution of PNGs (dots per inch)."
-        ),
+        typer.Option(min=MIN_DPI, max=MAX_DPI, help="Resolution of PNGs (dots per inch)."),
     ] = 150,
     theme: Annotated[
         run.ThemeName, typer.Option(help="light, dark, or transparent (no background, for slides).")
@@ -80,7 +78,7 @@ def plot_command(
     if options.domain == view.AUTO and kind not in MAPS:
         raise LandscapeError(f"--domain auto fits a map to the paths: it applies to --kind "
                              f"{', '.join(MAPS)}, not {kind}")  # fmt: skip
-    path = check_output(out or default_path(surface, kind), figures.FORMATS)
+    path = check_output(out or default_path(surface, kind), FIGURE_FORMATS)
     spec = run.resolve(surface, optimizer, options,
                        default=FAN_DEFAULT if kind == "fan" else run.LESSON)  # fmt: skip
     the_surface, specs = spec.surface, spec.optimizers
@@ -100,6 +98,8 @@ def plot_command(
         fitted = view.fitted_view(the_surface, traces, math.inf)
         shown = the_surface if fitted is None else replace(the_surface, domain=fitted)
     loss_grid = sample(shown, 301, device=options.device)
+    from landscape import figures  # matplotlib: loaded by the command that draws
+
     if kind == "contour":
         fig = figures.contour_figure(loss_grid, traces, theme=theme)
     elif kind == "surface":

@@ -16,11 +16,10 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.mnist import DataDir
 from landscape.cli.progress import progress_bar
-from landscape.curvature.figure import FIGURE_FORMATS, save, sharpness_figure
 from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_sharpness
 from landscape.export import command_line
 from landscape.options import RunOptions
-from landscape.output import check_output
+from landscape.output import FIGURE_FORMATS, check_output
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -67,6 +66,9 @@ def sharpness_command(
         if out.suffix.lower() == ".npz":
             written = save_sharpness(found, out, command=command_line())
         else:
+            # matplotlib: loaded when drawing
+            from landscape.curvature.figure import save, sharpness_figure
+
             written = save(sharpness_figure(found), out)
         print(f"wrote {written}", file=sys.stderr if json_ else sys.stdout)
     if json_:

@@ -19,9 +19,8 @@ from landscape.errors import LandscapeError
 from landscape.export import command_line
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.options import MNIST_OPTIONS, RunOptions
-from landscape.output import check_output
+from landscape.output import FIGURE_FORMATS, check_output
 from landscape.slice import distributed
-from landscape.slice.figure import FIGURE_FORMATS, save_slice_figure
 from landscape.slice.mnist import Slice, mnist_slice, save_slice
 
 FORMATS = (".npz", *FIGURE_FORMATS)
@@ -144,6 +143,8 @@ def slice_command(
         if out.suffix.lower() == ".npz":
             written = save_slice(found, out, command=command_line())
         else:
+            from landscape.slice.figure import save_slice_figure  # matplotlib: loaded when drawing
+
             written = save_slice_figure(found, out, view=view.value)
         print(f"wrote {written}")
 

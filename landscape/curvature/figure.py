@@ -17,7 +17,6 @@ from landscape.curvature.mnist import Interpolation, RunSharpness, Sharpness
 from landscape.figures import save_figure
 from landscape.style import optimizer_style
 
-FIGURE_FORMATS = (".png", ".svg", ".pdf")
 # Pairs of runs get colours of their own (no optimizer's): they are lines between two runs.
 PAIR_COLORS = ("#000000", "#CC79A7", "#56B4E9", "#999999", "#E69F00", "#F0E442")
 PAIR_STYLES = ("-", "--", "-.", ":")

@@ -17,7 +17,6 @@ from landscape.slice.project import ProjectedPath
 from landscape.style import Theme
 
 VIEWS = ("contour", "3d")
-FIGURE_FORMATS = figures.FORMATS
 VIEW_3D = (38, -60)  # (elevation, azimuth)
 PLANES = {"pca": "PCA plane of the runs' snapshots", "random": "random filter-normalized plane",
           "plane": "plane through three weight vectors",
