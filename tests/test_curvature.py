@@ -132,6 +132,48 @@ def test_lanczos_finds_the_largest_eigenvalue_not_the_largest_magnitude():
     assert float(found.values[0]) == pytest.approx(3.0, rel=1e-12)
 
 
+def known_spectrum(
+    n: int = 60, top: tuple[float, ...] = (1.0, 0.98, 0.9, 0.5, 0.3)
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(A, its eigenvalues, eigenvectors as columns): `top` over a bulk in [0, 0.05), as the
+    MNIST network's Hessian has a few close top eigenvalues over a bulk near zero."""
+    g = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+    bulk = 0.05 * torch.rand(n - len(top), generator=g, dtype=torch.float64)
+    values = torch.cat([torch.tensor(top, dtype=torch.float64), bulk])
+    return q @ torch.diag(values) @ q.T, values, q
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_cold_start_tells_two_close_top_eigenvalues_apart(seed):
+    # One Ritz value stood for both, took the gap to the bulk for its own, and passed r²/gap
+    # about 1% short of the top at tolerance 1e-3.
+    a, values, _ = known_spectrum(200, top=(1.0, 0.99))
+    found = top_eigenpairs(lambda v: a @ v, len(a), tol=1e-3, like=a, seed=seed)
+    assert float(found.values[0]) == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("rest", [0.0, 1e-6])
+@pytest.mark.parametrize("tol", [1e-3, 1e-8])
+def test_a_warm_start_on_the_second_eigenvector_still_finds_the_top_one(rest, tol):
+    # A start with no (or a tiny) share of the top eigenvector: Krylov converged on the
+    # second eigenvalue and called it the top (sharpness' warm starts, 20% off at worst).
+    a, values, q = known_spectrum()
+    g = torch.Generator().manual_seed(1)
+    start = q[:, 1] + rest * torch.randn(len(a), generator=g, dtype=torch.float64)
+    found = top_eigenpairs(lambda v: a @ v, len(a), tol=tol, start=start, like=a)
+    assert float(found.values[0]) == pytest.approx(float(values[0]), rel=tol)
+    assert abs(float(found.vectors[0] @ q[:, 0])) > 1 - 10 * tol
+
+
+def test_a_warm_start_on_the_hessians_second_eigenvector_still_finds_the_top_one(problem):
+    model, weights, x, y = problem
+    values, vectors = torch.linalg.eigh(dense_hessian(weights, x, y))
+    hessian = Hessian.at(model, weights, x, y, dtype=torch.float64)
+    found = sharpness(hessian, start=vectors[:, -2], tol=1e-9)
+    assert float(found.values[0]) == pytest.approx(float(values[-1]), rel=1e-8)
+
+
 def test_preconditioned_sharpness_equals_a_dense_computation(problem):
     model, weights, x, y = problem
     dense = dense_hessian(weights, x, y)

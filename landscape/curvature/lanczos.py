@@ -5,6 +5,16 @@ Power iteration (PyHessian's method) needs a number of products that grows with
 converges in far fewer Hessian-vector products. Each new basis vector is orthogonalised against
 all the earlier ones, twice ("twice is enough", Giraud et al. 2005), which keeps the basis
 orthogonal to rounding and spares Lanczos its ghost copies of converged eigenvalues.
+
+Stopping needs care where the top eigenvalues are close (the MNIST network's are): a Ritz value
+can stand for two eigenvalues not yet told apart, and its error bound r²/gap then takes the gap
+to the next Ritz value for one that is not there. So one Ritz value more than asked for must
+converge as a check, judged by its residual alone (r²/gap would pass a Ritz value sitting in the
+spectrum's bulk near zero after two products). A warm start (a previous eigenvector) needs one
+check more: its own direction converges at once and would take the check's place; and it gets a
+seeded random vector mixed in, so that an eigenvector it is orthogonal to has a share at all.
+Without these, on the MNIST network a warm start converged on the second eigenvalue and called
+it the top (20% off), and a cold one stopped 0.3% short at the Adam run's end.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from landscape.errors import LandscapeError
 
 TOL = 1e-3  # relative error of an eigenvalue at which it is accepted (PyHessian's tolerance)
 MAX_ITER = 100  # Krylov dimension at most (and products of the operator)
+MIX = 0.1  # weight of the random unit vector added to a unit warm start
 
 Operator = Callable[[torch.Tensor], torch.Tensor]  # (P,) -> (P,), symmetric
 
@@ -52,12 +63,16 @@ def top_eigenpairs(
         k: how many eigenpairs.
         tol: stop when every one of the k eigenvalues is known to relative accuracy `tol`:
             its error is at most min(r, r²/gap) for a Ritz pair with residual r and gap to the
-            next Ritz value (Kahan-Parlett), far below r once the pair is close.
+            next Ritz value (Kahan-Parlett), far below r once the pair is close; and the next
+            Ritz value (the next two after a warm start) has a residual below tol·λk.
         residual_tol: also require ‖Av - λv‖/|λ| <= residual_tol (for eigenvectors that are
             kept, not just their eigenvalues).
         max_iter: the most operator products (the Krylov dimension).
-        start: (size,) the first Krylov vector (a previous eigenvector converges fastest);
-            default a Gaussian draw seeded by `seed`.
+        start: (size,) a warm start (a previous eigenvector converges fastest): the first
+            Krylov vector is start/‖start‖ + MIX·r, r a unit Gaussian draw seeded by `seed`,
+            and k + 2 Ritz values must converge, not k + 1 (see the module's docstring);
+            default r alone. Measured on the MNIST network's snapshots, a warm start took
+            as many products as a cold one or more.
         like: a tensor whose device and dtype the operator takes (default float32 on the CPU).
     """
     if not 1 <= k <= size:
@@ -65,14 +80,17 @@ def top_eigenpairs(
     for what, value in (("tolerance", tol), ("residual tolerance", residual_tol)):
         if value is not None and not value > 0:
             raise LandscapeError(f"{what} {value}: must be positive")
-    max_iter = min(max(max_iter, k + 1), size)
     like = torch.empty(0) if like is None else like
-    if start is None:
-        generator = torch.Generator().manual_seed(seed)
-        start = torch.randn(size, generator=generator, dtype=torch.float64)
-    q = start.detach().to(like.device, torch.float64).reshape(-1)
-    if q.numel() != size or not torch.isfinite(q).all() or float(q.norm()) == 0.0:
-        raise LandscapeError(f"the start vector must be {size} finite values, not all zero")
+    generator = torch.Generator().manual_seed(seed)
+    q = torch.randn(size, generator=generator, dtype=torch.float64).to(like.device)  # (P,)
+    converge = min(k + 1, size)  # Ritz values that must converge: k and a check
+    if start is not None:
+        warm = start.detach().to(like.device, torch.float64).reshape(-1)
+        if warm.numel() != size or not torch.isfinite(warm).all() or float(warm.norm()) == 0.0:
+            raise LandscapeError(f"the start vector must be {size} finite values, not all zero")
+        q = warm / warm.norm() + MIX * q / q.norm()
+        converge = min(k + 2, size)
+    max_iter = min(max(max_iter, converge + 1), size)
 
     basis = torch.empty((max_iter + 1, size), dtype=torch.float64, device=like.device)  # (m, P)
     basis[0] = q / q.norm()
@@ -84,22 +102,24 @@ def top_eigenpairs(
             w -= basis[: j + 1].T @ (basis[: j + 1] @ w)
         beta = float(w.norm())
         theta, s = torch.linalg.eigh(_tridiagonal(alphas, betas))  # ascending
-        top = torch.arange(len(alphas) - 1, max(len(alphas) - 1 - k, -1), -1)  # largest first
-        if len(alphas) >= k and _converged(theta, s, top, beta, tol, residual_tol):
+        top = torch.arange(len(alphas) - 1, -1, -1)[:converge]  # largest first
+        if len(alphas) >= converge and _converged(theta, s, top, k, beta, tol, residual_tol):
             break
         betas.append(beta)
         basis[j + 1] = w / beta
     m = len(alphas)
-    theta, s = theta[top], s[:, top]  # (k,), (m, k)
+    theta, s = theta[top[:k]], s[:, top[:k]]  # (k,), (m, k)
     vectors = (s.T @ basis[:m]).to(like.dtype)  # (k, P)
     vectors = vectors / vectors.norm(dim=1, keepdim=True)
     residuals = (beta * s[-1]).abs() / theta.abs().clamp_min(1e-300)
     return Eigenpairs(theta.clone(), vectors, residuals.cpu(), products=m)
 
 
-def _converged(theta, s, top, beta: float, tol: float, residual_tol: float | None) -> bool:
+def _converged(theta, s, top, k: int, beta: float, tol: float, residual_tol: float | None) -> bool:
     """Whether the Ritz pairs `top` of the tridiagonal's eigen-decomposition (theta, s) are
-    accurate enough; beta is the norm of the next Lanczos vector before normalisation."""
+    accurate enough: the first k, the ones kept, to `tol` and `residual_tol` relative to their
+    values; any further one (a warm start's check) to `tol` relative to the k-th value. beta is
+    the norm of the next Lanczos vector before normalisation."""
     if beta <= 1e-12 * float(theta.abs().max()):
         return True  # an invariant subspace: the Ritz pairs are exact
     # |β · s_last,i| is the residual norm of Ritz pair i, with no extra product to check it.
@@ -108,10 +128,15 @@ def _converged(theta, s, top, beta: float, tol: float, residual_tol: float | Non
     others[top, torch.arange(len(top))] = torch.inf
     gap = others.abs().min(0).values  # (k,) to the nearest other Ritz value
     gap[torch.isinf(gap)] = 0.0  # one Ritz value: no gap known, the residual bounds the error
-    error = torch.minimum(residual, residual**2 / gap) / theta[top].abs().clamp_min(1e-300)
-    ok = bool((error <= tol).all())
+    error = torch.minimum(residual, residual**2 / gap)
+    # The checks by their residuals alone: r²/gap holds only where gap is the distance to the
+    # next eigenvalue, and below them may lie the spectrum's bulk.
+    error[k:] = residual[k:]
+    scale = theta[top].abs().clamp_min(1e-300)  # (converge,)
+    scale[k:] = scale[k - 1]  # relative to the k-th value: they are there to find larger ones
+    ok = bool((error / scale <= tol).all())
     if residual_tol is not None:
-        ok = ok and bool((residual / theta[top].abs().clamp_min(1e-300) <= residual_tol).all())
+        ok = ok and bool((residual[:k] / scale[:k] <= residual_tol).all())
     return ok
 
 

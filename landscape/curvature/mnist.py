@@ -145,7 +145,8 @@ def mnist_sharpness(
     """Train (or reuse) the runs and measure, at every snapshot, the top Hessian eigenvalue of
     the mean training loss over the first `samples` training images (eval mode: no dropout),
     and for adaptive optimizers the preconditioned one, with P from the run's recorded second
-    moment. Each snapshot's Lanczos starts from the previous snapshot's eigenvector.
+    moment. Each Lanczos starts from the same seeded random vector: warm starts from the
+    previous snapshot's eigenvector, made safe (lanczos.py), took as many products or more.
 
     Args:
         every: measure every `every`-th snapshot (and the last): the cost is proportional.
@@ -197,27 +198,25 @@ def _run_sharpness(spec, run, rows, inputs, targets, device, tol, advance) -> Ru
         raise LandscapeError(f"{run.label}'s run has no recorded second moments")
     k = len(rows)
     plain, scaled = np.full(k, np.nan), np.full(k, np.nan)
-    start = scaled_start = None
     products = 0
     for j, i in enumerate(rows):
         last = j == k - 1
         hessian = Hessian.at(model, torch.as_tensor(run.snapshots[i]).to(device), inputs, targets)
-        top = sharpness(hessian, start=start, tol=tol,
-                        residual_tol=VECTOR_TOL if last else None)  # fmt: skip
-        plain[j], start, products = float(top.values[0]), top.vectors[0], products + top.products
+        top = sharpness(hessian, tol=tol, residual_tol=VECTOR_TOL if last else None)
+        plain[j], products = float(top.values[0]), products + top.products
         step = int(run.snapshot_steps[i])
         if adaptive and step > 0:  # before the first step there is no preconditioner
             v = torch.as_tensor(run.second_moments[i])
             p = preconditioner(spec.cls, run.hyper, v, step)
-            top_p = sharpness(hessian, preconditioner=p, start=scaled_start, tol=tol)
-            scaled[j], scaled_start = float(top_p.values[0]), top_p.vectors[0]
-            products += top_p.products
+            top_p = sharpness(hessian, preconditioner=p, tol=tol)
+            scaled[j], products = float(top_p.values[0]), products + top_p.products
         advance(j + 1)
     return RunSharpness(
         optimizer=run.optimizer, label=run.label, threshold=bound,
         step=np.asarray(run.snapshot_steps)[rows], lambda_max=plain,
         preconditioned=scaled if adaptive else None, final_weights=np.asarray(run.final),
-        final_vector=start.cpu().numpy(), final_lambda=float(plain[-1]), products=products,
+        final_vector=top.vectors[0].cpu().numpy(), final_lambda=float(plain[-1]),
+        products=products,
     )  # fmt: skip
 
 

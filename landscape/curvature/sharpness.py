@@ -22,7 +22,7 @@ def sharpness(
 ) -> Eigenpairs:
     """The k top eigenpairs of H, or with `preconditioner` (P,) the diagonal P, of
     P^-1/2 H P^-1/2 (symmetric, with the eigenvalues of P^-1 H). `start`: a first vector,
-    e.g. the eigenvector found at the previous snapshot."""
+    e.g. the eigenvector found at the previous snapshot (see top_eigenpairs)."""
     operator = hessian
     if preconditioner is not None:
         scale = preconditioner.to(hessian.weights).rsqrt()  # (P,) P^-1/2
