@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,6 +27,7 @@ DECK_FORMATS = ("html", "pptx", "pdf")  # what manim-slides convert makes of the
 REMOTE = re.compile(r"\b(?:https?:)?//[\w.-]+\.[a-z]{2,}\b", re.IGNORECASE)  # a URL with a host
 Progress = Callable[[str], None]
 LOW = RenderSpec(quality="low")
+MAX_WORKERS = 4  # scenes rendered at once at most (each process holds Manim, torch: ~0.5 GB)
 
 
 def render_lesson_scene(
@@ -102,11 +105,7 @@ def build_lesson(
                                      ignore_cleanup_errors=True) as work:  # fmt: skip
         work = Path(work)
         slides = work / "slides"
-        clips = []
-        for name in names:
-            say(f"rendering {name}")
-            clips.append(render_lesson_scene(name, work / f"{name}.mp4", spec,
-                                             slides_folder=slides))  # fmt: skip
+        clips = _render_scenes(names, work, spec, slides, say)
         say("joining lesson.mp4")
         join_videos(clips, work / "lesson.mp4")
         say(f"converting to {to}")
@@ -117,6 +116,38 @@ def build_lesson(
         work.chmod(0o777 & ~mask)  # mkdtemp made it private; the deck is for sharing
         _replace(work, out_dir)
     return out_dir
+
+
+def _render_scenes(names, work: Path, spec: RenderSpec, slides: Path, say: Progress) -> list[Path]:
+    """Each scene to work/NAME.mp4 and its slides, several at once in processes of their own
+    (spawned: Manim's configuration is per process). Manim draws a scene's frames one after
+    another on about one core, so the cores there are render that many scenes side by side:
+    the low-quality deck took 370 s one at a time on 2 cores (benchmarks/lesson.py)."""
+    targets = [work / f"{name}.mp4" for name in names]
+    workers = min(len(names), MAX_WORKERS, _cores())
+    if workers <= 1:
+        clips = []
+        for name, target in zip(names, targets, strict=True):
+            say(f"rendering {name}")
+            clips.append(render_lesson_scene(name, target, spec, slides_folder=slides))
+        return clips
+    say(f"rendering {len(names)} scenes, {workers} at a time")
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(render_lesson_scene, name, target, spec, slides_folder=slides)
+                   for name, target in zip(names, targets, strict=True)]  # fmt: skip
+        clips = []
+        for name, future in zip(names, futures, strict=True):
+            clips.append(future.result())  # in order: the first failure is the one reported
+            say(f"rendered {name}")
+    return clips
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
 
 
 def convert_deck(classes: Sequence[str], slides: Path, folder: Path, to: str) -> Path:
