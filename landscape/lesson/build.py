@@ -20,6 +20,7 @@ from landscape.errors import LandscapeError
 from landscape.lesson import revealjs
 from landscape.lesson.catalog import class_name, get_scene, scene_names
 from landscape.lesson.claims import LessonRuns
+from landscape.mnist.threads import available_cores
 from landscape.output import atomic_path, check_output
 from landscape.render import RenderSpec, render_scene
 
@@ -124,7 +125,7 @@ def _render_scenes(names, work: Path, spec: RenderSpec, slides: Path, say: Progr
     another on about one core, so the cores there are render that many scenes side by side:
     the low-quality deck took 370 s one at a time on 2 cores (benchmarks/lesson.py)."""
     targets = [work / f"{name}.mp4" for name in names]
-    workers = min(len(names), MAX_WORKERS, _cores())
+    workers = min(len(names), MAX_WORKERS, available_cores())
     if workers <= 1:
         clips = []
         for name, target in zip(names, targets, strict=True):
@@ -141,13 +142,6 @@ def _render_scenes(names, work: Path, spec: RenderSpec, slides: Path, say: Progr
             clips.append(future.result())  # in order: the first failure is the one reported
             say(f"rendered {name}")
     return clips
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def convert_deck(classes: Sequence[str], slides: Path, folder: Path, to: str) -> Path:

@@ -337,12 +337,17 @@ SEED_TABLE = {"SGD": (0.2307, 0.9362), "RMSProp": (0.1050, 0.9720), "Adam": (0.0
 MNIST_RUNS = ("keras-sgd", "keras-rmsprop", "keras-adam")
 
 
+def lesson_label(label: str) -> str:
+    """A Keras rule's label as the lesson names it: "SGD (Keras rule)" -> "SGD"."""
+    return label.removesuffix(KERAS_LABEL)
+
+
 def runs_mnist() -> LessonRuns:
     from landscape.mnist.cache import train_or_load
 
     # Named as the lesson names them: every run in this scene follows Keras' rules, as its
     # claim says, so "(Keras rule)" would tell nothing apart.
-    training = [dataclasses.replace(run, label=run.label.removesuffix(KERAS_LABEL))
+    training = [dataclasses.replace(run, label=lesson_label(run.label))
                 for run in train_or_load(list(MNIST_RUNS), device=DEVICE)]  # fmt: skip
     return LessonRuns(None, (), tuple(training))
 

@@ -46,9 +46,8 @@ from manim_slides.slide.manim import Slide as _Slide
 
 from landscape.errors import LandscapeError
 from landscape.lesson.catalog import LessonScene, class_name, get_scene
-from landscape.lesson.claims import MNIST_RUNS, SEED_TABLE, LessonRuns
+from landscape.lesson.claims import MNIST_RUNS, SEED_TABLE, LessonRuns, lesson_label
 from landscape.lesson.experiment import Experiment, experiment, play_experiment
-from landscape.optimizers import KERAS_LABEL
 from landscape.overlays import OverlayPlan, overlay_plan
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
 from landscape.scenes.data import scene_styles, shown_steps, tracks
@@ -124,7 +123,7 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
         # Named as the lesson names them, as the runs above are (claims.runs_mnist); the
         # slice's own title: the scene's is the title card's (and too long beside the race's
         # epoch and step counter)
-        paths = tuple(dataclasses.replace(p, label=p.label.removesuffix(KERAS_LABEL))
+        paths = tuple(dataclasses.replace(p, label=lesson_label(p.label))
                       for p in sliced.paths)  # fmt: skip
         data = dataclasses.replace(sliced, paths=paths, title="MNIST: the loss slice")
     else:

@@ -14,6 +14,14 @@ from landscape.mnist.run import check_int
 MAX_THREADS = 4  # more gains nothing on steps this small
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def default_threads() -> int:
     """CPU threads for training: the cores not busy now, less one kept spare, 1 to MAX_THREADS.
 
@@ -21,10 +29,7 @@ def default_threads() -> int:
     to wait for a core, OpenMP's threads spin on each other and a step takes 10-15x longer
     (measured here: 2 threads on a 2-core machine with other work running).
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
+    cores = available_cores()
     try:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):
