@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from landscape.curvature import Hessian, preconditioner, sharpness, threshold, top_eigenpairs
+from landscape.curvature import (
+    Hessian,
+    mlp_products,
+    preconditioner,
+    sharpness,
+    threshold,
+    top_eigenpairs,
+)
 from landscape.errors import LandscapeError
 
 IN, HIDDEN, OUT, N = 6, 5, 3, 40
@@ -102,6 +109,33 @@ def test_written_products_of_a_deeper_mlp_equal_the_dense_hessian():
     assert value == pytest.approx(float(loss_written(weights)), rel=1e-12)
     expected = torch.autograd.functional.jacobian(loss_written, weights)
     torch.testing.assert_close(gradient, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("onednn", [True, False])
+def test_float32_products_through_onednn_or_matmul_equal_the_dense_hessian(
+    problem, onednn, monkeypatch
+):
+    # On the CPU in float32 the inputs' products go through oneDNN (faster than MKL's sgemm on
+    # AMD processors); both ways must give the float64 dense Hessian's product to float32's
+    # accuracy, gradient too.
+    if onednn and not torch.backends.mkldnn.is_available():
+        pytest.skip("this torch is built without oneDNN: the matmul path is the only one")
+    if not onednn:
+        monkeypatch.setattr(mlp_products, "_use_onednn", lambda x: False)
+    model, weights, x, y = problem
+    hessian = Hessian.at(model, weights, x, y, chunk=7)  # float32 by default
+    kept = hessian.written.chunks[0].activations[0]
+    assert (kept.onednn is not None) == onednn
+    dense = dense_hessian(weights, x, y)
+    for seed in range(3):
+        v = torch.randn(weights.numel(), generator=torch.Generator().manual_seed(seed),
+                        dtype=torch.float64)  # fmt: skip
+        product = hessian(v).double()
+        assert float((product - dense @ v).norm() / (dense @ v).norm()) < 1e-5
+    value, gradient = hessian.value_and_gradient()
+    expected = Hessian.at(model, weights, x, y, dtype=torch.float64).value_and_gradient()
+    assert value == pytest.approx(expected[0], rel=1e-5)
+    assert float((gradient.double() - expected[1]).norm() / expected[1].norm()) < 1e-5
 
 
 def test_only_relu_mlps_get_written_products(problem):

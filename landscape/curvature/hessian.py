@@ -4,7 +4,7 @@ H·v is forward-over-reverse: the directional derivative (jvp) of the gradient (
 exact and about the cost of two gradients. The data set is walked in chunks and the products
 summed, so memory holds one chunk's activations whatever the data set's size. For ReLU MLPs
 with the cross-entropy (the lesson's network), the same exact products are written out in
-mlp_products.py with the forward pass kept per weights: about a third of the cost.
+mlp_products.py with the forward pass kept per weights: about a sixth of the cost.
 """
 
 from __future__ import annotations
