@@ -315,6 +315,25 @@ def test_a_finished_slice_is_recorded_and_read_back(quick_runs, data_dir, monkey
     assert_same_slice(slice_mnist.load_slice(record), first)
 
 
+def test_only_the_most_recently_used_slices_are_kept(quick_runs, data_dir, monkeypatch):
+    monkeypatch.setattr(slice_mnist, "KEPT", 2)
+    folder = data_dir / "slices"
+
+    def ask(nx: int) -> None:
+        slice_mnist.mnist_slice(["sgd", "adam"], nx=nx, ny=3, device="cpu", data_dir=data_dir)
+
+    ask(4), ask(5)
+    ask(4)  # read back: used most recently
+    assert len(quick_runs) == 2
+    ask(6)  # recorded: the record of nx=5 and its chunks are the oldest, removed
+    assert len(list(folder.glob("*.slice.npz"))) == 2
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == 2
+    ask(4), ask(6)
+    assert len(quick_runs) == 3
+    ask(5)
+    assert len(quick_runs) == 4
+
+
 @pytest.mark.slow
 def test_real_training_slice(data_dir):
     """One real run end to end: its true loss at the last snapshot is its test loss."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -25,6 +26,8 @@ class ChunkStore:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise LandscapeError(f"cannot use cache folder {str(root)!r}: {err}") from None
+        with contextlib.suppress(OSError):
+            os.utime(self.folder)  # used now, as writing a chunk would mark it (see prune_slices)
 
     def _path(self, k: int) -> Path:
         return self.folder / f"chunk-{k:06d}.npy"

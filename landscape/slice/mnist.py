@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -64,6 +65,10 @@ SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscap
                  "landscape.curvature.hessian", "landscape.curvature.mlp_products",
                  "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
 RECORD_FORMAT = 1  # the record's layout (save_slice's); bump when it changes
+# The slices folder keeps this many records, and as many folders of grid chunks, the most
+# recently used (about 1 MB each at the default grid); older ones are removed as a slice is
+# recorded. A record from before a change of settings, runs or code is never read again.
+KEPT = 16
 
 Range = tuple[float, float]
 
@@ -214,7 +219,21 @@ def mnist_slice(
     if record is not None:
         with contextlib.suppress(OSError, LandscapeError):  # a cache: the slice is made anyway
             save_slice(found_slice, record)
+            prune_slices(record.parent, KEPT)
     return found_slice
+
+
+def prune_slices(folder: Path, keep: int) -> None:
+    """Remove all but the `keep` most recently used slice records and chunk folders."""
+    records = list(folder.glob("*.slice.npz"))
+    chunks = [p for p in folder.iterdir() if p.is_dir()]
+    for group in (records, chunks):
+        group.sort(key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in group[keep:]:
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
 
 
 def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) -> Path | None:
@@ -241,11 +260,14 @@ def _read_record(path: Path | None) -> Slice | None:
     if path is None or not path.is_file():
         return None
     try:
-        return load_slice(path)
+        found = load_slice(path)
     except LandscapeError:  # torn or from an older layout: slice again, and record it anew
         with contextlib.suppress(OSError):
             path.unlink()
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used: the last to be pruned
+    return found
 
 
 def mnist_scene_data(
