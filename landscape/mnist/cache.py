@@ -174,6 +174,22 @@ def run_key(
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def run_keys(
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
+    snapshot_every: int | None = None,
+) -> list[str]:
+    """The keys train_or_load caches these runs under (what a slice record is keyed by too)."""
+    return [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                    dtype=dtype, snapshot_every=snapshot_every)
+            for s in mnist_optimizers(optimizers)]  # fmt: skip
+
+
 def train_or_load(
     optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
@@ -201,8 +217,8 @@ def train_or_load(
     check_settings(epochs, batch_size, seed, snapshot_every)
     device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
     folder = runs_dir(data_dir)
-    keys = [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device_,
-                    dtype=dtype_, snapshot_every=snapshot_every) for s in specs]  # fmt: skip
+    keys = run_keys(specs, epochs=epochs, batch_size=batch_size, seed=seed, device=device_,
+                    dtype=dtype_, snapshot_every=snapshot_every)  # fmt: skip
     found: dict[int, TrainingRun] = {}
     if cache and not refresh:
         for i, key in enumerate(keys):

@@ -26,10 +26,9 @@ from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, settings_from_json, versions
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
-from landscape.mnist.cache import run_key, source_hash
+from landscape.mnist.cache import run_keys, source_hash
 from landscape.mnist.data import FILES, check_data_dir, find_file, mnist_dir, user_cache_dir
 from landscape.mnist.data import data_dir as mnist_data_dir
-from landscape.mnist.lesson import mnist_optimizers
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import atomic_path, check_output
 from landscape.paths import PlainPath
@@ -247,9 +246,7 @@ def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) 
     # The files the slice was evaluated on, as load_mnist knows them: these files, unchanged
     # (a record was made from files that passed its hash check).
     data = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    runs = [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                    dtype=torch.float32, snapshot_every=None)
-            for s in mnist_optimizers(names)]  # fmt: skip
+    runs = run_keys(names, epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     key = {"runs": runs, "data": data, "format": RECORD_FORMAT, "code": source_hash(SLICE_MODULES),
            "device": device.type, "seed": seed, **slicing}  # fmt: skip
     text = json.dumps(jsonable(key), sort_keys=True)
