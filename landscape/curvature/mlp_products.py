@@ -57,10 +57,12 @@ def relu_mlp_layers(model: nn.Module) -> list[nn.Linear] | None:
 
 
 def _use_onednn(x: torch.Tensor) -> bool:
-    """Whether the inputs' products go through oneDNN (CPU, float32, torch built with it)."""
-    return (
-        x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
-    )
+    """Whether the inputs' products go through oneDNN (CPU, float32, torch built with it).
+    Its inner product is torch's own (torch.utils.mkldnn's Linear calls it), not public API:
+    looked up, so that a torch without it takes the matmul path."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32
+            and torch.backends.mkldnn.is_available()
+            and hasattr(torch._C._nn, "mkldnn_linear"))  # fmt: skip
 
 
 @dataclass(frozen=True)
