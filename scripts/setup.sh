@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates the virtual environment and installs landscape with its test extras.
+# Creates the virtual environment and installs landscape with its test and docs extras.
 # On a fresh Debian machine it also installs the system libraries Manim builds against, and on a
 # machine without an NVIDIA GPU it installs torch's CPU build from PyTorch's own CPU wheel index
 # (PyPI's Linux torch is the multi-GB CUDA build).
@@ -49,5 +49,5 @@ pip="$VENV/bin/python -m pip install --quiet"
 mapfile -t torch < <(torch_arguments)
 $pip --upgrade pip
 $pip "${torch[@]}"
-$pip -e ".[test]"
+$pip -e ".[test,docs]"
 echo "landscape is installed in $VENV (torch: $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"

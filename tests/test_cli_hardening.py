@@ -38,86 +38,57 @@ def a_file(tmp_path_factory) -> Path:
     return path
 
 
-ESCAPES = ["x.__class__", "__import__('os').system('true')", "lambda: 0", "import os",
-           "().__class__.__bases__[0].__subclasses__()", "open('/etc/passwd')", "eval('1')",
-           "x if x else y", "[x for x in y]", "globals()"]  # fmt: skip
-
-BAD = [
-    # names and misspellings
-    (["trace", "rosenbrok"], "did you mean 'rosenbrock'"),
-    (["plot", "himelblau"], "did you mean 'himmelblau'"),
-    (["render", "adma"], "did you mean"),
-    (["render", "adam", "--surface", "bael"], "did you mean 'beale'"),
-    (["compare", "-o", "rmsrop"], "did you mean 'rmsprop'"),
-    (["slice", "-o", "sdg"], "did you mean 'sgd'"),
-    (["trace", "booth", "-o", "torch.optim.Adamm"], "not a torch.optim.Optimizer"),
-    (["plot", "booth", "--kind", "pie"], "'pie' is not one of"),
-    (["plot", "booth", "--theme", "neon"], "'neon' is not one of"),
-    (["render", "adam", "--quality", "ultra"], "'ultra' is not one of"),
-    (["render", "adam", "--format", "avi"], "'avi' is not one of"),
-    (["render", "adam", "--scene", "waltz"], "'waltz' is not one of"),
-    (["slice", "--directions", "pcaa"], "'pcaa' is not one of"),
-    (["slice", "--split", "valid"], "'valid' is not one of"),
-    (["slice", "--rules", "tf"], "'tf' is not one of"),
-    (["render", "adam", "--rules", "torch"], "--rules does not apply to surface 'rosenbrock'"),
-    (["compare", "-o", "adam>sgd@0"], "step 0 must be >= 1"),
-    (["sharpness", "-o", "adma"], "unknown optimizer 'adma'"),
-    (["interpolate", "--points", "1"], "--points 1: a line needs at least 2 points"),
-    (["compare", "--device", "tpu"], "unknown device 'tpu'"),
-    (["data", "--data-dir", "/no/such/folder"], "MNIST files missing"),
-    # numbers: negative, zero, NaN, huge
-    (["trace", "booth", "--steps", "0"], "--steps"),
-    (["trace", "booth", "--steps", "10000000000"], "--steps"),
-    (["trace", "booth", "--lr", "-0.1"], "positive"),
-    (["trace", "booth", "--lr", "nan"], "finite"),
-    (["trace", "booth", "--lr", "1e999"], "finite"),
-    (["trace", "booth", "--noise", "nan"], "noise"),
-    (["plot", "booth", "--dpi", "0"], "--dpi"),
-    (["plot", "booth", "--dpi", "100000"], "--dpi"),
-    (["plot", "himmelblau", "--kind", "basins", "--grid", "1"], "--grid"),
-    (["render", "adam", "--duration", "0"], "--duration"),
-    (["render", "adam", "--duration", "-3"], "--duration"),
-    (["compare", "--epochs", "0"], "epochs must be a positive integer"),
-    (["compare", "--batch-size", "-32"], "batch size must be a positive integer"),
-    (["slice", "--epochs", "0"], "--epochs"),
-    # malformed ranges, grids and start points
-    (["trace", "booth", "--start", "1"], "X,Y"),
-    (["trace", "booth", "--start", "1,2,3"], "X,Y"),
-    (["render", "adam", "--start", "nan,0"], "finite"),
-    (["trace", "booth", "--start", "1e12,0"], "far outside"),
-    (["trace", "booth", "--domain", "3:1"], "MIN must be below MAX"),
-    (["plot", "booth", "--domain", "0:1,x:2"], "not a number"),
-    (["slice", "--grid", "51by51"], "NXxNY"),
-    (["slice", "--grid", "0x5"], "from 2 to"),
-    (["slice", "--grid", "axb"], "NXxNY"),
-    (["slice", "--range", "1:0"], "MIN must be below MAX"),
-    (["slice", "--range", "0:1,2"], "MIN:MAX"),
-    # output paths: unknown suffixes, missing or impossible folders
-    (["trace", "booth", "--out", "run.xlsx"], "not a known format"),
-    (["plot", "booth", "--out", "figure.gif"], "not a known format"),
-    (["render", "adam", "--out", "clip.avi"], "not a format of render"),
-    (["render", "adam", "--out", "clip.mp4", "--format", "gif"], "does not end in .gif"),
-    (["slice", "--out", "slice.txt"], "not a known format"),
-    (["trace", "booth", "--out", "/no/such/folder/run.csv"], "does not exist"),
-    (["plot", "booth", "--out", "/no/such/folder/f.png"], "does not exist"),
-    (["render", "adam", "--out", "/no/such/folder/a.mp4"], "does not exist"),
-    (["slice", "--out", "/no/such/folder/s.npz"], "does not exist"),
-    # options that do not fit the surface
-    (["render", "adam", "--surface", "mnist", "--start", "0,0"], "does not apply"),
-    (["render", "adam", "adam", "--surface", "mnist"], "given twice"),
-    (["plot", "saddle", "--kind", "basins"], "no known minima"),
-    # expressions that try to reach Python
-    *[
-        (["trace", text], "cannot parse" if text.startswith("import") else "not allowed")
-        for text in ESCAPES
-    ],  # fmt: skip
-    (["plot", "x.__dict__"], "attribute access"),
-    (["lesson", "sadle"], "unknown lesson scene 'sadle'; did you mean 'saddle'?"),
-    (["render", "adam", "--surface", "__import__('os')"], "not allowed"),
+# Expressions that try to reach Python (test_cli_trace.py has x.__class__, __import__ and lambda).
+ESCAPES = [
+    "import os",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('/etc/passwd')",
+    "eval('1')",
+    "x if x else y",
+    "[x for x in y]",
+    "globals()",
 ]
 
+# One table per command, of the bad inputs that no other test file tries: each bad input is
+# tested once. The rest of each command's table is in its own file: trace test_cli_trace.py,
+# plot test_cli_plot.py, render test_render_cli.py, compare test_cli_mnist.py and
+# test_mnist_switch.py, slice test_slice_cli.py, sharpness test_sharpness.py, interpolate
+# test_interpolate.py, lesson test_lesson_deck.py.
+BAD = {
+    "trace": [
+        (["booth", "-o", "torch.optim.Adamm"], "not a torch.optim.Optimizer"),
+        (["booth", "--lr", "1e999"], "finite"),
+        *[
+            ([text], "cannot parse" if text.startswith("import") else "not allowed")
+            for text in ESCAPES
+        ],
+    ],
+    "plot": [
+        (["himelblau"], "did you mean 'himmelblau'"),
+        (["booth", "--dpi", "100000"], "--dpi"),
+        (["booth", "--domain", "0:1,x:2"], "not a number"),
+        (["x.__dict__"], "attribute access"),
+    ],
+    "render": [
+        (["adam", "--rules", "torch"], "--rules does not apply to surface 'rosenbrock'"),
+        (["adam", "--start", "nan,0"], "finite"),
+        (["adam", "--surface", "mnist", "--start", "0,0"], "does not apply"),
+        (["adam", "adam", "--surface", "mnist"], "given twice"),
+        (["adam", "--surface", "__import__('os')"], "not allowed"),
+    ],
+    "slice": [
+        (["-o", "sdg"], "did you mean 'sgd'"),
+        (["--rules", "tf"], "'tf' is not one of"),
+        (["--epochs", "0"], "--epochs"),
+    ],
+    "data": [
+        (["--data-dir", "/no/such/folder"], "MNIST files missing"),
+    ],
+}
+ROWS = [([command, *args], message) for command, table in BAD.items() for args, message in table]
 
-@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+
+@pytest.mark.parametrize("args,message", ROWS, ids=[" ".join(a) for a, _ in ROWS])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)  # nothing may be written, even by mistake
     code, out, err = cli(*args)
@@ -128,25 +99,43 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, mess
     assert list(tmp_path.iterdir()) == []
 
 
-def test_every_command_and_run_option_meets_bad_input_here():
+# Where each command's bad inputs are tried besides BAD above; a new command needs a table.
+TABLES = {
+    "trace": "test_cli_trace.py",
+    "plot": "test_cli_plot.py",
+    "render": "test_render_cli.py",
+    "compare": "test_cli_mnist.py",
+    "slice": "test_slice_cli.py",
+    "sharpness": "test_sharpness.py",
+    "interpolate": "test_interpolate.py",
+    "lesson": "test_lesson_deck.py",
+    "data": "test_cli_hardening.py",
+}
+
+
+def test_every_command_and_run_option_meets_bad_input():
+    from test_cli_trace import BAD as TRACE_BAD
+
     from landscape.cli import app
     from landscape.options import FLAGS
 
     commands = {c.name for c in app.registered_commands}
-    assert commands - {"surfaces"} <= {args[0] for args, _ in BAD}  # surfaces takes no value
-    given = {a for args, _ in BAD for a in args}
-    assert set(FLAGS.values()) - given <= {"--param", "--seed", "--dtype"}  # in test_cli_trace
+    assert commands - {"surfaces"} == set(TABLES)  # surfaces takes no value
+    for command, name in TABLES.items():
+        source = (Path(__file__).parent / name).read_text()
+        assert f'"{command}"' in source and "parametrize" in source, name
+    given = {a for args, _ in TRACE_BAD + ROWS for a in args}
+    assert set(FLAGS.values()) <= given  # the run options are declared once (cli/run.py)
 
 
-@pytest.mark.parametrize("command", ["compare", "data"])
-def test_corrupt_data_file_is_named_with_the_fix(cli, corrupt_data, command):
-    code, _, err = cli(command, "--data-dir", str(corrupt_data))
+def test_corrupt_data_file_is_named_with_the_fix(cli, corrupt_data):  # compare: test_cli_mnist
+    code, _, err = cli("data", "--data-dir", str(corrupt_data))
     assert code == 2
     assert "t10k-labels-idx1-ubyte" in err and "corrupt or truncated" in err
     assert "landscape data --fetch" in err
 
 
-@pytest.mark.parametrize("command", ["compare", "data", "slice"])
+@pytest.mark.parametrize("command", ["data", "slice"])  # compare: test_cli_mnist.py
 def test_data_dir_that_is_a_file(cli, a_file, command):
     code, _, err = cli(command, "--data-dir", str(a_file))
     assert code == 2 and "is not a folder" in err
