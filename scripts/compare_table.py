@@ -1,17 +1,17 @@
-"""The README's MNIST table, made by running `landscape compare`, never typed by hand.
+"""docs/mnist.md's compare table, made by running `landscape compare`, never typed by hand.
 
 Runs `landscape compare --json` for each seed, with the lesson's update rules (the default) and
 with torch's, and writes a Markdown table of mean +- spread (the sample standard deviation over
-seeds) and the standard error of the mean (spread / sqrt(seeds)) between the README's
+seeds) and the standard error of the mean (spread / sqrt(seeds)) between that page's
 `<!-- compare-table -->` markers, with the seeds, machine, versions and date below it. With
 --keras FILE... (what scripts/keras_lesson.py prints; several files, e.g. one per seed, are
 merged) real Keras' numbers stand beside ours, and a line says, per optimizer, whether
-compare's mean lies within one spread of Keras' (issue 11's goal) and how many standard errors
-apart the two means are. Seed s of Keras and seed s of `compare` are different draws (each its
-own generator): the rows compare distributions, not runs.
+compare's mean lies within one spread of Keras' (the reproduction's goal) and how many standard
+errors apart the two means are. Seed s of Keras and seed s of `compare` are different draws
+(each its own generator): the rows compare distributions, not runs.
 
     .venv/bin/python scripts/compare_table.py --seeds 0 1 2 3 4 5 6 7 8 9 \
-        --keras keras-0.json keras-1.json ... [--runs runs.json] [--readme README.md]
+        --keras keras-0.json keras-1.json ... [--runs runs.json] [--page docs/mnist.md]
 
 --runs FILE keeps compare's per-seed results: written after running them, read instead of
 running them again when FILE exists (with the same seeds).
@@ -151,17 +151,19 @@ def main() -> None:
     parser.add_argument("--keras", type=Path, nargs="+", default=None,
                         help="scripts/keras_lesson.py's JSON output(s), merged")  # fmt: skip
     parser.add_argument("--runs", type=Path, default=None, help="compare's results, kept")
-    parser.add_argument("--readme", type=Path, default=Path(__file__).parents[1] / "README.md")
+    parser.add_argument(
+        "--page", type=Path, default=Path(__file__).parents[1] / "docs" / "mnist.md"
+    )
     args = parser.parse_args()
     keras = None
     if args.keras is not None:
         keras = merged([json.loads(f.read_text().strip().splitlines()[-1]) for f in args.keras])
-    text = args.readme.read_text()
+    text = args.page.read_text()
     if START not in text or END not in text:
-        sys.exit(f"{args.readme} has no {START} ... {END} markers")
+        sys.exit(f"{args.page} has no {START} ... {END} markers")
     made = table(args.seeds, keras, args.runs)
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    with atomic_path(args.readme) as tmp:
+    with atomic_path(args.page) as tmp:
         tmp.write_text(pattern.sub(lambda _: f"{START}\n{made}\n{END}", text))
     print(made)
 
