@@ -3,6 +3,8 @@
 # dependency that pyproject.toml allows (its ">=" floors and "==" pins, pinned with "==").
 # torch: its floor from PyTorch's CPU wheel index where that can be reached; else the oldest CPU
 # build pip can find, said so (PyPI's Linux torch is a multi-GB CUDA build).
+# The docs extra (mkdocs and its plugins, which setup.sh installs with the test extras) is left
+# unpinned: build tools, not what the code needs; pip resolves them beside the floors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

@@ -61,8 +61,8 @@ def _cell(text: str) -> str:
 
 
 def _parameter_rows(command, ctx: typer.Context) -> tuple[list, list]:
-    """(arguments, options) as table rows: the name as --help writes it, the help without its
-    [extras], the default, and the remaining extras (range, required)."""
+    """(arguments, options) as table rows: the names and the type as --help writes them, the
+    help without its [extras] but with the other extras (range, required), and the default."""
     arguments, options = [], []
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx)
@@ -80,7 +80,9 @@ def _parameter_rows(command, ctx: typer.Context) -> tuple[list, list]:
                 elif part:
                     extras.append(part)
         what = _cell(help_text) + (f" ({'; '.join(extras)})" if extras else "")
-        row = (f"`{name}`", what, f"`{default}`" if default else "")
+        names, _, kind = name.partition(" <")  # "-o, --optimizer <list[str]>"
+        kind = _cell(kind.removesuffix(">"))
+        row = (f"`{names}`", kind, what, f"`{default}`" if default else "")
         (arguments if param.param_type_name == "argument" else options).append(row)
     return arguments, options
 
@@ -103,10 +105,10 @@ def command_page(group: typer.core.TyperGroup, name: str, examples: list[Example
         "",
     ]
     if arguments:
-        lines += ["## Arguments", "", "| argument | what | default |", "|---|---|---|"]
-        lines += [f"| {a} | {w} | {d} |" for a, w, d in arguments] + [""]
-    lines += ["## Options", "", "| option | what | default |", "|---|---|---|"]
-    lines += [f"| {o} | {w} | {d} |" for o, w, d in options] + [""]
+        lines += ["## Arguments", "", "| argument | type | what | default |", "|---|---|---|---|"]
+        lines += [f"| {' | '.join(row)} |" for row in arguments] + [""]
+    lines += ["## Options", "", "| option | type | what | default |", "|---|---|---|---|"]
+    lines += [f"| {' | '.join(row)} |" for row in options] + [""]
     lines += ["## Examples", ""]
     for page in dict.fromkeys(e.page for e in examples):
         lines += [f"From [{_title(page)}](../{page}):", "", "```bash"]

@@ -17,7 +17,7 @@ class LessonScene:
     name: str  # "saddle": what the CLI takes
     title: str  # shown on the slide
     claim: str  # what the scene shows, in one sentence
-    notes: str  # the lesson's own words (../shared/seed), the speaker notes
+    notes: str  # the lesson's own words about the claim: the speaker notes
     view: str  # how it is drawn: "race" (2-D map and loss chart), "descent" (3-D), "mnist"
     runs: Callable[[], LessonRuns] = lambda: LessonRuns(None, ())
     check: Callable[[LessonRuns], list[str]] = lambda runs: []
