@@ -4,6 +4,9 @@ time, so that a command or option added to the CLI appears in the site without e
 Each page holds the command's help, its usage line, a table of its arguments and options (as
 `--help` prints them, with their defaults), and its examples: every `landscape NAME ...` line of
 a bash block in the site's other pages, with a link to the page it comes from.
+
+The gallery's pictures stay in the repository's imgs/ and pages link them as GitHub shows them
+(`../imgs/NAME.png` from docs/): the hook adds imgs/ to the site and points those links there.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import typer
 
+ROOT = Path(__file__).resolve().parents[2]
+IMGS = "imgs"
 COMMANDS_DIR = "commands"
 INDEX = f"{COMMANDS_DIR}/index.md"
 FENCE = re.compile(r"^```(?:bash|console|sh)\n(.*?)^```", re.S | re.M)
@@ -168,8 +173,18 @@ def on_files(files, config):
         if f.is_documentation_page() and f.abs_src_path
     }
     examples = find_examples(pages, names)
+    for picture in sorted((ROOT / IMGS).iterdir()):
+        path = f"{IMGS}/{picture.name}"
+        files.append(File(path, str(ROOT), config["site_dir"], config["use_directory_urls"]))
     files.append(File.generated(config, INDEX, content=index_page(group, names)))
     for name in names:
         content = command_page(group, name, examples[name])
         files.append(File.generated(config, f"{COMMANDS_DIR}/{name}.md", content=content))
     return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Links to the repository's imgs/ as GitHub reads them from docs/ (one more "../" than the
+    page's depth) point to the site's copy instead."""
+    depth = page.file.src_uri.count("/")
+    return markdown.replace("../" * (depth + 1) + f"{IMGS}/", "../" * depth + f"{IMGS}/")
