@@ -72,7 +72,7 @@ def test_every_option_of_a_command_is_on_its_page(name):
 
 @pytest.mark.parametrize("name", _listed_commands())
 def test_every_command_has_an_example_the_cli_accepts(name):
-    assert EXAMPLES[name], f"no `landscape {name} ...` line in a bash block of docs/*.md"
+    assert EXAMPLES[name], f"no `landscape {name} ...` line in a shell block of docs/*.md"
     command = GROUP.commands[name]
     for example in EXAMPLES[name]:
         words = shlex.split(example.line, comments=True)
@@ -80,6 +80,35 @@ def test_every_command_has_an_example_the_cli_accepts(name):
             command.make_context(name, words[2:], parent=parent)  # raises on a bad option
     page = hook.command_page(GROUP, name, EXAMPLES[name])
     assert EXAMPLES[name][0].line in page
+
+
+def test_examples_come_from_shell_blocks_only():
+    text = "\n".join(
+        [
+            "landscape trace prose",  # not in a block
+            "```python",
+            "landscape trace python",
+            "```",
+            "landscape trace between",  # after a block's closing fence: still prose
+            "```",
+            "landscape trace untagged  # a comment",
+            "```",
+            "```text",
+            "landscape trace text",
+            "```",
+            "```bash",
+            "landscape plot booth",
+            "landscape nosuch command",
+            "```",
+            "```console",
+            "landscape trace untagged  # a comment",
+            "```",
+        ]
+    )
+    found = hook.find_examples({"page.md": text}, ["trace", "plot"])
+    assert [e.line for e in found["trace"]] == ["landscape trace untagged  # a comment"]
+    assert [e.line for e in found["plot"]] == ["landscape plot booth"]
+    assert found["plot"][0].page == "page.md"
 
 
 def test_the_index_links_every_command_page():

@@ -3,7 +3,7 @@ time, so that a command or option added to the CLI appears in the site without e
 
 Each page holds the command's help, its usage line, a table of its arguments and options (as
 `--help` prints them, with their defaults), and its examples: every `landscape NAME ...` line of
-a bash block in the site's other pages, with a link to the page it comes from.
+a shell block in the site's other pages, with a link to the page it comes from.
 
 The gallery's pictures stay in the repository's imgs/ and pages link them as GitHub shows them
 (`../imgs/NAME.png` from docs/): the hook adds imgs/ to the site and points those links there.
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMGS = "imgs"
 COMMANDS_DIR = "commands"
 INDEX = f"{COMMANDS_DIR}/index.md"
-FENCE = re.compile(r"^```(?:bash|console|sh)\n(.*?)^```", re.S | re.M)
+SHELL = {"", "bash", "console", "sh", "shell"}  # the fences whose lines may be commands
 EXTRAS = re.compile(r"\s*\[([^\[\]]*)\]\s*$")  # click's "[default: 0.5; x>=1]" after a help text
 
 
@@ -44,20 +44,33 @@ def command_names(group: typer.core.TyperGroup) -> list[str]:
         return [name for name in group.list_commands(ctx) if not group.commands[name].hidden]
 
 
+def shell_lines(text: str) -> list[str]:
+    """The lines of the Markdown `text`'s shell code blocks (fenced as bash, sh, console or
+    with no language), in order."""
+    lines, fence = [], None  # fence: the open block's language, None outside a block
+    for line in text.splitlines():
+        if fence is None and line.startswith("```"):
+            fence = line[3:].strip()
+        elif fence is not None and line.strip() == "```":
+            fence = None
+        elif fence in SHELL:
+            lines.append(line)
+    return lines
+
+
 def find_examples(pages: dict[str, str], names: list[str]) -> dict[str, list[Example]]:
-    """Per command, the `landscape NAME ...` lines of the bash blocks in `pages` (path -> text),
+    """Per command, the `landscape NAME ...` lines of the shell blocks in `pages` (path -> text),
     in page order, each line once."""
     found: dict[str, list[Example]] = {name: [] for name in names}
     seen: set[str] = set()
     for page, text in pages.items():
-        for block in FENCE.findall(text):
-            for line in block.splitlines():
-                words = line.split()
-                if len(words) < 2 or words[0] != "landscape" or words[1] not in found:
-                    continue
-                if line.strip() not in seen:
-                    seen.add(line.strip())
-                    found[words[1]].append(Example(line.strip(), page))
+        for line in shell_lines(text):
+            words = line.split()
+            if len(words) < 2 or words[0] != "landscape" or words[1] not in found:
+                continue
+            if line.strip() not in seen:
+                seen.add(line.strip())
+                found[words[1]].append(Example(line.strip(), page))
     return found
 
 
