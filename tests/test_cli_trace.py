@@ -134,6 +134,21 @@ BAD = [
     (["trace", "booth", "--out", "no/such/folder/run.csv"], "does not exist"),
     (["trace", "booth", "--bogus"], "No such option"),
     (["nosuchcommand"], "No such command"),
+    (["trace", "booth", "-o", "torch.optim.Adamm"], "not a torch.optim.Optimizer"),
+    (["trace", "booth", "--lr", "1e999"], "finite"),
+    # expressions that try to reach Python
+    (["trace", "import os"], "cannot parse"),
+    *[
+        (["trace", text], "not allowed")
+        for text in [
+            "().__class__.__bases__[0].__subclasses__()",
+            "open('/etc/passwd')",
+            "eval('1')",
+            "x if x else y",
+            "[x for x in y]",
+            "globals()",
+        ]
+    ],
 ]
 
 
