@@ -108,8 +108,13 @@ def _write_npz(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
 
 
 def _write_json(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
+    path.write_text(trajectories_json(trajectories, manifest))
+
+
+def trajectories_json(trajectories: Sequence[Trajectory], manifest: dict[str, Any]) -> str:
+    """The text of a .json file of save_trajectories (what the live page's /api/trace sends)."""
     records = [{k: jsonable(getattr(t, k)) for k in _ARRAYS} for t in trajectories]
-    path.write_text(json.dumps({**manifest, "records": records}, allow_nan=False))
+    return json.dumps({**manifest, "records": records}, allow_nan=False)
 
 
 def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
