@@ -34,12 +34,21 @@ def explore(
     Returns:
         An anywidget widget; the last expression of a cell shows it.
     """
+    from landscape.errors import LandscapeError
     from landscape.explore import query as query_
-    from landscape.explore.widget import ExploreWidget
     from landscape.options import RunOptions
 
+    try:
+        from landscape.explore.widget import ExploreWidget
+    except ImportError as err:
+        raise LandscapeError(f"explore() needs anywidget ({err}): pip install anywidget") from None
+    unknown = sorted(set(options) - set(EXPLORE_OPTIONS))
+    if unknown:
+        raise LandscapeError(f"explore() takes no option {unknown[0]!r} (valid: lr, "
+                             f"{', '.join(o for o in EXPLORE_OPTIONS if o != 'lr')})")
+
     rates = () if lr is None else lr.items() if isinstance(lr, Mapping) else [(None, lr)]
-    run_options = RunOptions(lr=tuple(rates), **options).only(EXPLORE_OPTIONS, where="explore")
+    run_options = RunOptions(lr=tuple(rates), **options)
     query = query_.to_query(surface, optimizers, run_options)
     query_.parse(query)  # every value checked as `landscape trace` checks it, and the caps
     return ExploreWidget(query)
