@@ -54,7 +54,7 @@ def offline_data(request: Request) -> dict[str, Any]:
             )
     asked = check_starts(surface, options.starts or surface.start)  # (k, 2)
     starts = np.concatenate([asked, start_grid(surface.domain, STARTS)])  # (k + STARTS², 2)
-    factors = np.geomspace(0.1, 10.0, RATES)  # the middle one is 1: the rate in effect
+    factors = 10.0 ** np.linspace(-1.0, 1.0, RATES)  # the middle one is exactly 1: the rate asked
     swept = [get_optimizer(spec, lr=float(spec.lr * f)) for spec in specs for f in factors]
     traces = trace_all(surface, swept, starts=starts, **options.trace_arguments())
     steps = traces[0].steps

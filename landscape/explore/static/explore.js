@@ -399,6 +399,7 @@
       surfaceDrawn
         .then(() => { query = toQuery(st); return backend.trace(query); })
         .then((resp) => {
+          const arrived = performance.now();
           if (backend.snapped) backend.snapped(st, resp);
           ui.runs = resp;
           ui.rows = rowsOf(resp);
@@ -407,7 +408,10 @@
           if (ui.show3d) draw3d();
           root.dataset.query = query;
           commandLine.textContent = command("render", st);
-          requestAnimationFrame(() => { if (t0 !== null) timings.push(performance.now() - t0); });
+          // Timings of a redraw (ms): from the input, and from the runs' arrival, to the paint.
+          requestAnimationFrame(() => {
+            if (t0 !== null) timings.push({ total: performance.now() - t0, draw: performance.now() - arrived });
+          });
         })
         .catch((err) => { error.textContent = String(err.message || err); })
         .finally(() => { ui.inflight = false; if (ui.pending) ask(); });
