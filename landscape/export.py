@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import importlib.metadata
 import json
 import math
@@ -29,6 +30,11 @@ _META = ("surface", "optimizer", "label", "settings", "hyper", "tolerance", "noi
 
 def versions() -> dict[str, str]:
     """Versions of everything that can change a result."""
+    return dict(_versions())
+
+
+@functools.cache  # looked up once a process: 9 ms, and the live page writes a manifest per drag
+def _versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "platform": platform.platform()}
     for package in ("landscape", "torch", "numpy", "matplotlib", "manim"):
         try:
@@ -139,6 +145,8 @@ def jsonable(value: Any) -> Any:
     """Value as JSON can hold it: arrays and tuples as lists, NaN and inf as null, numpy scalars
     as Python's, anything else as its str."""
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf" and np.isfinite(value).all():
+            return value.tolist()  # Python's numbers already: no NaN to replace
         return jsonable(value.tolist())
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}

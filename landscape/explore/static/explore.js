@@ -161,7 +161,10 @@
     const svg = d3.select(mapBox).append("svg").attr("id", "map").attr("xmlns", svgNS)
       .attr("width", W).attr("height", H).attr("viewBox", `0 0 ${W} ${H}`);
     const gContours = svg.append("g"), gAxes = svg.append("g"), gMinima = svg.append("g");
-    const gRuns = svg.append("g"), gStarts = svg.append("g");
+    // Runs that leave the domain stop at its edge, not at the axes or beyond.
+    svg.append("clipPath").attr("id", "lx-plot").append("rect").attr("x", M.left).attr("y", M.top)
+      .attr("width", W - M.left - M.right).attr("height", H - M.top - M.bottom);
+    const gRuns = svg.append("g").attr("clip-path", "url(#lx-plot)"), gStarts = svg.append("g");
     let sx = null, sy = null;
 
     function drawSurface(view) {
@@ -580,7 +583,7 @@
         }
         return Promise.resolve(out);
       },
-      snapped(st, resp) { st.start = [`${resp.starts[0][0]},${resp.starts[0][1]}`]; },
+      snapped(st, resp) { st.start = [resp.starts[0].map((v) => Number(v.toPrecision(6))).join(",")]; },
     };
   }
 
