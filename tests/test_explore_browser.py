@@ -161,7 +161,8 @@ def test_exported_page_works_offline(browser, tmp_path):
         arg=first[0][1],
     )
     page.locator(".lx-opt[data-optimizer=adam] input[data-param=lr]").evaluate(
-        "e => { e.value = Number(e.value) + 0.7; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+        "e => { e.value = Number(e.value) + 0.7;"
+        " e.dispatchEvent(new Event('input', {bubbles: true})); }"
     )
     page.wait_for_function(
         "s => document.querySelector('#runs tbody tr').cells[0].textContent !== s",
@@ -170,3 +171,55 @@ def test_exported_page_works_offline(browser, tmp_path):
     label = table(page)[0][0]
     assert label.startswith("Adam (lr=") and label != first[0][0]
     assert problems == [] and outside == []
+
+
+WIDGET_HOST = """<!DOCTYPE html><html><head><style>STYLE</style></head><body><div id="w"></div>
+<script type="module">
+// anywidget's side of a model, answered by the server's API: what the widget's Python answers.
+const state = { query: "surface=booth&o=adam&o=sgd&steps=60" };
+const handlers = new Set();
+const model = {
+  get: (key) => state[key], set: (key, value) => { state[key] = value; },
+  save_changes() { window.saved = state.query; },
+  on: (_, f) => handlers.add(f), off: (_, f) => handlers.delete(f),
+  send(msg) {
+    fetch(`/api/${msg.kind}?${msg.query}`).then(async (r) => {
+      const text = await r.text();
+      const reply = r.ok ? { id: msg.id, body: text }
+                         : { id: msg.id, error: JSON.parse(text).error };
+      handlers.forEach((h) => h(reply));
+    });
+  },
+};
+const widget = await import("/widget.mjs");
+widget.default.render({ model, el: document.getElementById("w") });
+</script></body></html>"""
+
+
+def test_widget_front_end_renders_and_keeps_its_state(server, browser):
+    from landscape.explore.page import widget_module, widget_style
+
+    base = url(server)
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    html = WIDGET_HOST.replace("STYLE", widget_style())
+    page.route(base + "host.html", lambda r: r.fulfill(body=html, content_type="text/html"))
+    module = widget_module()
+    page.route(
+        base + "widget.mjs", lambda r: r.fulfill(body=module, content_type="text/javascript")
+    )
+    page.goto(base + "host.html")
+    page.wait_for_selector("#runs tbody tr", timeout=120_000)
+    assert table(page) == trace_table("surface=booth&o=adam&o=sgd&steps=60")
+    page.locator(".lx-opt[data-optimizer=sgd] input[data-param=lr]").evaluate(
+        "e => { e.value = -3; e.dispatchEvent(new Event('input', {bubbles: true})); }"
+    )
+    page.wait_for_function("() => (window.saved || '').includes('lr=sgd%3D0.001')")
+    page.wait_for_function(
+        "() => document.querySelector('#runs tbody tr:nth-child(2)').cells[0].textContent"
+        " === 'SGD (lr=0.001)'"
+    )
+    assert page.url == base + "host.html"  # the notebook's address is left alone
+    assert problems == []
