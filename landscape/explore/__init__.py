@@ -44,8 +44,10 @@ def explore(
         raise LandscapeError(f"explore() needs anywidget ({err}): pip install anywidget") from None
     unknown = sorted(set(options) - set(EXPLORE_OPTIONS))
     if unknown:
-        raise LandscapeError(f"explore() takes no option {unknown[0]!r} (valid: lr, "
-                             f"{', '.join(o for o in EXPLORE_OPTIONS if o != 'lr')})")
+        raise LandscapeError(
+            f"explore() takes no option {unknown[0]!r} (valid: lr, "
+            f"{', '.join(o for o in EXPLORE_OPTIONS if o != 'lr')})"
+        )
 
     rates = () if lr is None else lr.items() if isinstance(lr, Mapping) else [(None, lr)]
     run_options = RunOptions(lr=tuple(rates), **options)

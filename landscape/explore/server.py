@@ -112,6 +112,10 @@ def _surface(server: Server, query: str) -> Answer:
         return HTTPStatus.OK, json.dumps(surface_view(request), allow_nan=False), None
 
 
+def _no_icon(server: Server, _query: str) -> Answer:
+    return HTTPStatus.NO_CONTENT, "", "image/x-icon"  # browsers ask whatever the page says
+
+
 def _static(name: str) -> Answer:
     if name in (*SCRIPTS, *STYLES):
         text = asset(name)
@@ -126,4 +130,5 @@ ROUTES: dict[str, Callable[[Server, str], Answer]] = {
     "/": _page,
     "/api/trace": _trace,
     "/api/surface": _surface,
+    "/favicon.ico": _no_icon,
 }
