@@ -9,6 +9,7 @@ import statistics
 import threading
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 
 from landscape.cli.trace import summary_table, traced
@@ -129,8 +130,10 @@ def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     timings = page.evaluate("window.exploreTimings")
     draw = statistics.median(t["draw"] for t in timings)
     total = statistics.median(t["total"] for t in timings)
-    print(f"\nredraw after a change: median {total:.0f} ms from the input, {draw:.0f} ms of it "
-          f"drawing ({len(timings)} redraws, 2 runs x 300 steps)")  # fmt: skip
+    print(
+        f"\nredraw after a change: median {total:.0f} ms from the input, {draw:.0f} ms of it "
+        f"drawing ({len(timings)} redraws, 2 runs x 300 steps)"
+    )
     assert draw < 1000  # drawing alone; the budget of a drag (100 ms) is measured, printed
     assert problems == [] and more_problems == []
 
@@ -146,8 +149,14 @@ def test_exported_page_works_offline(browser, tmp_path):
     outside: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
-               else (outside.append(r.request.url), r.abort()))  # fmt: skip
+    page.route(
+        "**/*",
+        lambda r: (
+            r.continue_()
+            if r.request.url.startswith("file:")
+            else (outside.append(r.request.url), r.abort())
+        ),
+    )
     page.goto(path.as_uri())
     page.wait_for_selector("#runs tbody tr", timeout=120_000)
     first = table(page)
@@ -223,3 +232,38 @@ def test_widget_front_end_renders_and_keeps_its_state(server, browser):
     )
     assert page.url == base + "host.html"  # the notebook's address is left alone
     assert problems == []
+
+
+def test_numbers_are_formatted_as_python_formats_them(server, browser):
+    rng = np.random.default_rng(0)
+    values = [
+        0.0,
+        -0.0,
+        1.0,
+        0.5,
+        2.5,
+        1.0625,
+        0.03125,
+        9.9995,
+        99995.0,
+        1e-4,
+        9.99949e-5,
+        123456.0,
+        1e16,
+        -0.000123456,
+        5e-324,
+        1.7976931348623157e308,
+        1234.5,
+        0.125,
+    ]
+    values += [float(v) for v in rng.standard_normal(300) * 10.0 ** rng.integers(-8, 9, 300)]
+    values += [float(np.float32(v)) for v in rng.uniform(-3, 3, 200)]  # float32 runs' values
+    values += [float(np.float32(k / 64)) for k in range(-200, 200, 7)]  # exact binary ties
+    page = browser.new_page()
+    page.goto(url(server) + "?surface=booth&o=sgd&steps=2")
+    page.wait_for_selector("#runs tbody tr", timeout=120_000)
+    for digits in (3, 4, 6):
+        shown = page.evaluate(
+            "([vs, p]) => vs.map(v => LandscapeExplore.fmtG(v, p))", [values, digits]
+        )
+        assert shown == [format(v, f".{digits}g") for v in values]

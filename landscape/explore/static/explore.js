@@ -8,27 +8,46 @@
   const W = 560, H = 460, M = { left: 48, right: 12, top: 12, bottom: 36 };
   const LR_RANGE = [-5, 1]; // log10 of the lr slider's ends
 
-  // ---- Numbers as Python's format(v, ".Ng") writes them (trace's table uses .4g and .3g).
+  // ---- Numbers as Python's format(v, ".Ng") writes them (trace's table uses .4g and .3g):
+  // rounded from the double's exact decimal digits, ties to even, as Python rounds.
   function fmtG(v, p) {
     if (v === null || v === undefined || Number.isNaN(v)) return "nan";
     if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
-    if (v === 0) return Object.is(v, -0) ? "-0" : "0";
-    const exp = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(p)))));
-    if (exp < -4 || exp >= p) {
-      let [m, e] = v.toExponential(p - 1).split("e");
-      if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "");
-      const n = Number(e);
-      return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
+    const sign = v < 0 || Object.is(v, -0) ? "-" : "";
+    if (v === 0) return sign + "0";
+    // toPrecision(100) is exact: a double's digits past the 100th cannot make a tie.
+    const [mantissa, power] = Math.abs(v).toPrecision(100).split("e");
+    const point = mantissa.includes(".") ? mantissa.indexOf(".") : mantissa.length;
+    let digits = mantissa.replace(".", "");
+    const lead = digits.search(/[1-9]/); // fixed notation: "0.00123..." has leading zeros
+    let exp = (power === undefined ? 0 : Number(power)) + point - 1 - lead;
+    digits = digits.slice(lead);
+    const kept = digits.slice(0, p).split("").map(Number);
+    const next = Number(digits[p] || 0), rest = digits.slice(p + 1).replace(/0+$/, "");
+    const up = next > 5 || (next === 5 && (rest.length > 0 || kept[p - 1] % 2 === 1));
+    if (up) {
+      let k = p - 1;
+      while (k >= 0 && kept[k] === 9) kept[k--] = 0;
+      if (k < 0) { kept.unshift(1); kept.pop(); exp += 1; } else kept[k] += 1;
     }
-    let s = v.toFixed(Math.max(0, p - 1 - exp));
-    if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-    return s;
+    const text = kept.join("");
+    if (exp < -4 || exp >= p) {
+      const m = (text[0] + "." + text.slice(1)).replace(/0+$/, "").replace(/\.$/, "");
+      return `${sign}${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+    }
+    const whole = exp + 1; // digits before the decimal point
+    let out = whole <= 0 ? "0." + "0".repeat(-whole) + text
+                         : text.length > whole ? text.slice(0, whole) + "." + text.slice(whole)
+                                               : text + "0".repeat(whole - text.length);
+    if (out.includes(".")) out = out.replace(/0+$/, "").replace(/\.$/, "");
+    return sign + out;
   }
 
   // landscape.optimizers.describe: "Adam (lr=0.05, betas=(0.9, 0.999))".
   function short(v) {
     if (Array.isArray(v)) return "(" + v.map(short).join(", ") + ")";
-    if (typeof v === "number") return Number.isInteger(v) && !String(v).includes("e") ? String(v) : fmtG(v, 6);
+    // JSON keeps no int/float difference: whole numbers below 10^6 read the same either way.
+    if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) < 1e6 ? String(v) : fmtG(v, 6);
     if (typeof v === "boolean") return v ? "True" : "False";
     if (v === null) return "None";
     return String(v);
