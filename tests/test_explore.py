@@ -3,6 +3,7 @@ query is the CLI's one line with a 400, only loopback listens, the query round-t
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import subprocess
@@ -11,6 +12,7 @@ import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import numpy as np
 import pytest
 
 from landscape.cli import main
@@ -243,3 +245,62 @@ def test_widget_answers_the_page(monkeypatch):
     assert sent[-1] == {"id": 8, "error": str(err.value)}
     with pytest.raises(LandscapeError, match="valid: lr"):
         explore("booth", colour="red")
+
+
+def test_library_with_a_wrong_hash_is_refused(tmp_path, monkeypatch):
+    from landscape.explore import vendor
+
+    fake = tmp_path / "npm"
+    fake.write_text("#!/bin/sh\necho not d3 > d3-7.9.2.tgz\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("LANDSCAPE_NPM", str(fake))
+    with pytest.raises(LandscapeError, match="expected f0c1d2c2"):
+        vendor.tarball(vendor.PACKAGES[0], tmp_path / "data")
+    assert not (tmp_path / "data" / "npm" / "d3-7.9.2.tgz").exists()
+
+
+def test_cached_library_is_checked_before_use(tmp_path, monkeypatch):
+    from landscape.explore import vendor
+
+    package = vendor.PACKAGES[0]
+    real = vendor.tarball(package).read_bytes()
+    folder = tmp_path / "data" / "npm"
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("LANDSCAPE_NPM", "/nonexistent/npm")
+    (folder / package.tarball).write_bytes(real)
+    assert vendor.tarball(package, tmp_path / "data").read_bytes() == real  # no npm needed
+    (folder / package.tarball).write_bytes(real[:-1])  # damaged: fetched again, which fails here
+    with pytest.raises(LandscapeError, match="by hand"):
+        vendor.tarball(package, tmp_path / "data")
+
+
+def test_export_command(tmp_path, capsys):
+    out = tmp_path / "page.html"
+    assert main(["explore", "booth", "-o", "sgd", "--steps", "20", "--export", str(out)]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith(f"wrote {out} (") and printed.endswith(" MB, offline)")
+    html = out.read_text()
+    assert "<script src=" not in html and 'id="explore-data"' in html
+    assert main(["explore", "booth", "--export", str(tmp_path / "page.txt")]) == 2
+    assert main(["explore", "booth", "-o", "adam>sgd@5", "--export", str(out)]) == 2
+    assert "switch 'adam>sgd@5'" in capsys.readouterr().err
+
+
+def test_offline_runs_are_the_runs_of_each_start_and_rate():
+    from landscape.explore import offline
+    from landscape.optimizers import get_optimizer
+    from landscape.surfaces import get_surface
+    from landscape.trajectory import trace_all
+
+    data = offline.offline_data(query.parse("surface=himmelblau&o=rmsprop&o=adam&steps=30"))
+    surface = get_surface("himmelblau")
+    run = data["runs"][1]  # adam
+    rates, starts, frames = offline.RATES, len(data["starts"]), len(data["frames"])
+    xy = np.frombuffer(base64.b64decode(run["xy"]), "<f4").reshape(rates, starts, frames, 2)
+    for rate, point in [(0, 5), (4, 77), (6, 121)]:
+        lr = run["lrs"][rate]
+        spec = get_optimizer("adam", lr=lr, surface=surface)
+        (alone,) = trace_all(surface, [spec], starts=[data["starts"][point]], steps=30)
+        assert np.array_equal(xy[rate, point], alone.xy[data["frames"], 0])
+        assert run["final_loss"][rate * starts + point] == float(alone.final_loss[0])
+    assert run["lrs"][offline.RATES // 2] == get_optimizer("adam", surface=surface).lr
