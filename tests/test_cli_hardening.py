@@ -113,6 +113,12 @@ BAD = [
     ],  # fmt: skip
     (["plot", "x.__dict__"], "attribute access"),
     (["lesson", "sadle"], "unknown lesson scene 'sadle'; did you mean 'saddle'?"),
+    # the live page: checked before its server starts
+    (["explore", "bael"], "did you mean 'beale'"),
+    (["explore", "booth", "-o", "adma"], "unknown optimizer 'adma'"),
+    (["explore", "booth", "--steps", "6000"], "over the live page's cap"),
+    (["explore", "booth", "--port", "70000"], "--port"),
+    (["explore", "booth", "--export", "page.pdf"], "not a known format"),
     (["render", "adam", "--surface", "__import__('os')"], "not allowed"),
 ]
 

@@ -57,15 +57,20 @@ class Traced:
     starts: np.ndarray  # (n, 2) the starts as asked
 
 
+def resolved(surface: str, optimizer: list[str] | None, options: RunOptions) -> run.Run:
+    """What `landscape trace SURFACE -o ...` runs: the surface and optimizers, checked."""
+    if options.domain == view.AUTO:
+        raise LandscapeError("--domain auto fits a picture's view to the paths and trace "
+                             "draws none: give XMIN:XMAX,YMIN:YMAX")  # fmt: skip
+    return run.resolve(surface, optimizer, options)
+
+
 def traced(
     surface: str, optimizer: list[str] | None, options: RunOptions, *, progress: bool = True
 ) -> Traced:
     """The runs `landscape trace SURFACE -o ...` makes (the live page's /api/trace too);
     `progress`: with a progress bar."""
-    if options.domain == view.AUTO:
-        raise LandscapeError("--domain auto fits a picture's view to the paths and trace "
-                             "draws none: give XMIN:XMAX,YMIN:YMAX")  # fmt: skip
-    spec = run.resolve(surface, optimizer, options)
+    spec = resolved(surface, optimizer, options)
     trajectories = run.trace(spec) if progress else options.trace(spec.surface, spec.optimizers)
     # The starts as asked: a start where the surface is undefined has no finite row 0.
     starts = check_starts(spec.surface, options.starts or spec.surface.start)

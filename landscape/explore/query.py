@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from landscape.cli.run import LESSON
-from landscape.cli.trace import parse_arguments
+from landscape.cli.run import Run
+from landscape.cli.trace import parse_arguments, resolved
 from landscape.errors import LandscapeError
 from landscape.options import RunOptions
 
@@ -78,7 +78,8 @@ def parse(query: str | Mapping[str, Sequence[str]], caps: Caps = CAPS) -> Reques
         query = parse_qs(query, keep_blank_values=True, strict_parsing=False)
     arguments = arguments_of(query)
     surface, optimizers, options = parse_arguments(arguments)
-    check_caps(surface, optimizers, options, caps)
+    run = resolved(surface, optimizers, options)  # names, rates, parameters: as trace checks
+    check_caps(run, caps)
     return Request(tuple(arguments), surface, optimizers, options)
 
 
@@ -101,15 +102,13 @@ def arguments_of(query: Mapping[str, Sequence[str]]) -> list[str]:
     return [surfaces[0], *arguments]
 
 
-def check_caps(
-    surface: str, optimizers: list[str] | None, options: RunOptions, caps: Caps = CAPS
-) -> None:
-    """A LandscapeError when the request asks more work than the caps allow."""
-    steps = options.steps or options.surface(surface).steps
+def check_caps(run: Run, caps: Caps = CAPS) -> None:
+    """A LandscapeError when a run asks more work than the caps allow."""
+    steps = run.options.steps or run.surface.steps
     asked = [
         ("--steps", steps, caps.steps),
-        ("--start", len(options.starts), caps.starts),
-        ("-o", len(optimizers or LESSON), caps.optimizers),
+        ("--start", len(run.options.starts), caps.starts),
+        ("-o", len(run.optimizers), caps.optimizers),
     ]
     for flag, value, cap in asked:
         if value > cap:

@@ -319,7 +319,6 @@
     function drawPanel() {
       const resp = ui.runs;
       const key = resp.trajectories.map((t) => t.optimizer).join("|");
-      const sliders = [];
       if (ui.panelKey !== key) {
         panel.replaceChildren();
         resp.trajectories.forEach((t, i) => {
@@ -351,7 +350,6 @@
           if (typeof v === "number") setSlider(input, v);
         }
       });
-      return sliders;
     }
 
     function slider(name, what, value, log) {
