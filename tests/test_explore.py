@@ -304,3 +304,21 @@ def test_offline_runs_are_the_runs_of_each_start_and_rate():
         assert np.array_equal(xy[rate, point], alone.xy[data["frames"], 0])
         assert run["final_loss"][rate * starts + point] == float(alone.final_loss[0])
     assert run["lrs"][offline.RATES // 2] == get_optimizer("adam", surface=surface).lr
+
+
+def test_a_page_that_hangs_up_leaves_no_traceback(server, capfd):
+    import socket
+    import struct
+
+    port = server.server_address[1]
+    for _ in range(3):
+        client = socket.create_connection(("127.0.0.1", port))
+        # Reset, not a polite close: the server's answer meets a closed connection.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.sendall(
+            f"GET /api/trace?surface=booth&o=adam&steps=300 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\n\r\n".encode()
+        )
+        client.close()
+    assert get(server, "/api/trace?surface=booth&o=sgd&steps=5")[0] == 200  # after those three
+    assert "Traceback" not in capfd.readouterr().err

@@ -32,6 +32,14 @@ class Server(ThreadingHTTPServer):
     # One run at a time: torch already spreads one run over the cores.
     work = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line on stderr, never a traceback; nothing for a page that closed its connection
+        mid-answer (a drag moved on)."""
+        kind, err, _ = sys.exc_info()
+        if isinstance(err, ConnectionError) or kind is None:
+            return
+        print(f"landscape explore: {kind.__name__}: {err}".splitlines()[0], file=sys.stderr)
+
 
 def start(port: int = 0) -> Server:
     """A server listening on 127.0.0.1:port (0: a free port), not yet serving; serve it with
