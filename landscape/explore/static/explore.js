@@ -184,6 +184,7 @@
     svg.append("clipPath").attr("id", "lx-plot").append("rect").attr("x", M.left).attr("y", M.top)
       .attr("width", W - M.left - M.right).attr("height", H - M.top - M.bottom);
     const gRuns = svg.append("g").attr("clip-path", "url(#lx-plot)"), gStarts = svg.append("g");
+    const gLegend = svg.append("g").attr("font-size", 12).attr("font-family", "sans-serif");
     let sx = null, sy = null;
 
     function drawSurface(view) {
@@ -267,6 +268,21 @@
         .attr("cx", (p) => sx(p[0])).attr("cy", (p) => sy(p[1]))
         .attr("fill", "none").attr("stroke", "#fff").attr("stroke-width", 2.5).attr("class", "start");
       if (ui.chart) ui.chart.setCursor({ left: ui.chart.valToPos(resp.frames ? resp.frames[step] : step, "x"), top: 10 });
+    }
+
+    // Which colour is which optimizer: part of the figure, so a download carries it.
+    function drawLegend() {
+      const entries = ui.runs.trajectories.map((t, i) => ({ label: t.label,
+        color: ui.view.colors[st.o[i]] || d3.schemeTableau10[i % 10] }));
+      const width = 14 + 7 * d3.max(entries, (e) => e.label.length) + 30, line = 17;
+      gLegend.selectAll("*").remove();
+      gLegend.attr("transform", `translate(${W - M.right - width - 6},${M.top + 6})`);
+      gLegend.append("rect").attr("width", width).attr("height", entries.length * line + 8)
+        .attr("rx", 4).attr("fill", "#ffffff").attr("fill-opacity", 0.85);
+      const rows = gLegend.selectAll("g").data(entries).join("g")
+        .attr("transform", (_, k) => `translate(8,${12 + k * line})`);
+      rows.append("line").attr("x2", 22).attr("stroke", (e) => e.color).attr("stroke-width", 3);
+      rows.append("text").attr("x", 28).attr("dy", "0.35em").attr("fill", "#1a1a1a").text((e) => e.label);
     }
 
     function drawChart() {
@@ -424,7 +440,7 @@
           ui.runs = resp;
           ui.rows = rowsOf(resp);
           error.textContent = "";
-          drawRuns(); drawChart(); drawTable(); drawPanel();
+          drawRuns(); drawLegend(); drawChart(); drawTable(); drawPanel();
           if (ui.show3d) draw3d();
           root.dataset.query = query;
           commandLine.textContent = command("render", st);
