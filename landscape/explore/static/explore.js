@@ -204,8 +204,13 @@
       }));
       const bands = d3.contours().size([nx, ny]).thresholds(thresholds)(values);
       gContours.selectAll("*").remove();
+      // Where the surface is undefined (NaN), hatching: no colour of the loss scale.
+      const hatch = gContours.append("pattern").attr("id", "lx-undefined").attr("width", 8)
+        .attr("height", 8).attr("patternUnits", "userSpaceOnUse").attr("patternTransform", "rotate(45)");
+      hatch.append("rect").attr("width", 8).attr("height", 8).attr("fill", "#ffffff");
+      hatch.append("line").attr("y2", 8).attr("stroke", "#c8c8c8").attr("stroke-width", 2);
       gContours.append("rect").attr("x", M.left).attr("y", M.top).attr("width", W - M.left - M.right)
-        .attr("height", H - M.top - M.bottom).attr("fill", color(lo));
+        .attr("height", H - M.top - M.bottom).attr("fill", "url(#lx-undefined)");
       gContours.selectAll("path").data(bands).join("path").attr("d", path)
         .attr("fill", (d) => color(d.value)).attr("stroke", "#ffffff").attr("stroke-opacity", 0.25)
         .attr("stroke-width", 0.5);
