@@ -228,6 +228,11 @@
       ui.plotKey = null;
     }
 
+    // The i-th optimizer's colour (landscape.style.styles_for, by the name as written).
+    function colorOf(i) {
+      return ui.view.colors[(st.o[i] || "").trim().toLowerCase()] || d3.schemeTableau10[i % 10];
+    }
+
     function rowsOf(resp) {
       // One row per (configuration, start): what the map, the chart and #runs show.
       const out = [];
@@ -236,7 +241,7 @@
         const ends = record.final || finals(record, resp.records[i].xy.length - 1);
         for (let s = 0; s < record.xy[0].length; s++) {
           out.push({ t, i, s, record, final: ends[s], start: resp.starts[s],
-                     color: ui.view.colors[st.o[i]] || d3.schemeTableau10[i % 10] });
+                     color: colorOf(i) });
         }
       });
       return out;
@@ -278,7 +283,7 @@
     // Which colour is which optimizer: part of the figure, so a download carries it.
     function drawLegend() {
       const entries = ui.runs.trajectories.map((t, i) => ({ label: t.label,
-        color: ui.view.colors[st.o[i]] || d3.schemeTableau10[i % 10] }));
+        color: colorOf(i) }));
       const width = 14 + 7 * d3.max(entries, (e) => e.label.length) + 30, line = 17;
       gLegend.selectAll("*").remove();
       gLegend.attr("transform", `translate(${W - M.right - width - 6},${M.top + 6})`);
@@ -345,7 +350,7 @@
         resp.trajectories.forEach((t, i) => {
           const name = st.o[i] || t.optimizer;
           const row = el("div", { class: "lx-opt", "data-optimizer": name });
-          const swatch = el("span", { class: "lx-swatch", style: `background:${ui.view.colors[name] || "#888"}` });
+          const swatch = el("span", { class: "lx-swatch", style: `background:${colorOf(i)}` });
           const remove = el("button", { type: "button", class: "remove", title: `remove ${name}`,
             on: { click: () => removeOptimizer(i) } }, "×");
           row.append(el("div", { class: "lx-opt-head" }, swatch, el("b", {}, t.label), remove));
