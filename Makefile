@@ -16,8 +16,10 @@ $(VENV)/.installed: pyproject.toml scripts/setup.sh scripts/debian.sh
 	touch $@
 
 test: setup
-	@# The lesson deck's test opens it in a real browser: Debian's Chromium, headless.
-	command -v chromium >/dev/null || bash scripts/debian.sh "a browser for the deck's test" chromium
+	@# The deck's and the live page's tests open them in a real browser: Debian's Chromium.
+	command -v chromium >/dev/null || bash scripts/debian.sh "a browser for the pages' tests" chromium
+	@# reveal.js and the live page's libraries (d3, uPlot, plotly) come from their npm packages.
+	command -v npm >/dev/null || bash scripts/debian.sh "npm for the pages' JavaScript" npm
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) docs

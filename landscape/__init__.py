@@ -5,6 +5,7 @@ figures (matplotlib), scenes (Manim) and data files. The CLI is a thin layer ove
 """
 
 from landscape.errors import LandscapeError
+from landscape.explore import explore
 from landscape.export import load_trajectories, save_trajectories
 from landscape.grid import LossGrid, sample
 from landscape.optimizers import OptimizerSpec, SwitchSpec, get_optimizer, optimizer_names, switch
@@ -18,6 +19,7 @@ __all__ = [
     "Surface",
     "SwitchSpec",
     "Trajectory",
+    "explore",
     "from_function",
     "get_optimizer",
     "get_surface",

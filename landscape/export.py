@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import importlib.metadata
 import json
 import math
@@ -29,6 +30,11 @@ _META = ("surface", "optimizer", "label", "settings", "hyper", "tolerance", "noi
 
 def versions() -> dict[str, str]:
     """Versions of everything that can change a result."""
+    return dict(_versions())
+
+
+@functools.cache  # looked up once a process: 9 ms, and the live page writes a manifest per drag
+def _versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "platform": platform.platform()}
     for package in ("landscape", "torch", "numpy", "matplotlib", "manim"):
         try:
@@ -108,8 +114,13 @@ def _write_npz(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
 
 
 def _write_json(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
+    path.write_text(trajectories_json(trajectories, manifest))
+
+
+def trajectories_json(trajectories: Sequence[Trajectory], manifest: dict[str, Any]) -> str:
+    """The text of a .json file of save_trajectories (what the live page's /api/trace sends)."""
     records = [{k: jsonable(getattr(t, k)) for k in _ARRAYS} for t in trajectories]
-    path.write_text(json.dumps({**manifest, "records": records}, allow_nan=False))
+    return json.dumps({**manifest, "records": records}, allow_nan=False)
 
 
 def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
@@ -134,6 +145,8 @@ def jsonable(value: Any) -> Any:
     """Value as JSON can hold it: arrays and tuples as lists, NaN and inf as null, numpy scalars
     as Python's, anything else as its str."""
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "biuf" and np.isfinite(value).all():
+            return value.tolist()  # Python's numbers already: no NaN to replace
         return jsonable(value.tolist())
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}

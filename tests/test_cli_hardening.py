@@ -64,6 +64,14 @@ BAD = {
     "data": [
         (["--data-dir", "/no/such/folder"], "MNIST files missing"),
     ],
+    # the live page: checked before its server starts
+    "explore": [
+        (["bael"], "did you mean 'beale'"),
+        (["booth", "-o", "adma"], "unknown optimizer 'adma'"),
+        (["booth", "--steps", "6000"], "over the live page's cap"),
+        (["booth", "--port", "70000"], "--port"),
+        (["booth", "--export", "page.pdf"], "not a known format"),
+    ],
 }
 ROWS = [([command, *args], message) for command, table in BAD.items() for args, message in table]
 
@@ -90,6 +98,7 @@ TABLES = {
     "interpolate": "test_interpolate.py",
     "lesson": "test_lesson_deck.py",
     "data": "test_cli_hardening.py",
+    "explore": "test_cli_hardening.py",
 }
 
 

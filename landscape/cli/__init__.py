@@ -2,6 +2,7 @@
 
 # Importing a module registers its commands on the app.
 from landscape.cli import (  # noqa: F401
+    explore,
     interpolate,
     lesson,
     mnist,

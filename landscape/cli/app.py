@@ -51,8 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if type(err).__name__ == "NoArgsIsHelpError" and ctx is not None:
             print(ctx.get_help())
             return 0
-        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        return _fail(f"{err.format_message()}{hint}".replace("\n", " "))
+        return _fail(usage_message(err))
     except (KeyboardInterrupt, typer.Abort):
         return _interrupted()
     except BrokenPipeError:
@@ -67,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"The full traceback is in {saved}; please report it.", file=sys.stderr)
         return 1
+
+
+def usage_message(err: typer.TyperException) -> str:
+    """A usage error (unknown option, value out of range) as the one line the CLI prints."""
+    ctx = getattr(err, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return f"{err.format_message()}{hint}".replace("\n", " ")
 
 
 def _save_traceback(text: str) -> Path | None:

@@ -1,0 +1,142 @@
+"""The local server of `landscape explore`: the page, its libraries, /api/trace and /api/surface.
+
+It listens on the loopback address only, and answers only requests addressed to it by that
+name (a web page elsewhere cannot rebind a host name to it and read the runs). A bad query gets
+a 400 with the line the CLI prints; anything unexpected a 500 with one line; never a traceback,
+and the server lives on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from landscape.errors import LandscapeError
+from landscape.explore import query as query_
+from landscape.explore.api import surface_view, trace_json
+from landscape.explore.page import OWN_SCRIPT, OWN_STYLE, own, served_page
+from landscape.explore.vendor import SCRIPTS, STYLES, asset
+
+HOST = "127.0.0.1"
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # One run at a time: torch already spreads one run over the cores.
+    work = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One line on stderr, never a traceback; nothing for a page that closed its connection
+        mid-answer (a drag moved on)."""
+        kind, err, _ = sys.exc_info()
+        if isinstance(err, ConnectionError) or kind is None:
+            return
+        print(f"landscape explore: {kind.__name__}: {err}".splitlines()[0], file=sys.stderr)
+
+
+def start(port: int = 0) -> Server:
+    """A server listening on 127.0.0.1:port (0: a free port), not yet serving; serve it with
+    serve_forever() (in a thread: Server.serve_forever), stop it with shutdown()."""
+    try:
+        return Server((HOST, port), Handler)
+    except OSError as err:
+        raise LandscapeError(f"cannot listen on {HOST}:{port} ({err.strerror or err})") from None
+
+
+def url(server: Server) -> str:
+    return f"http://{HOST}:{server.server_address[1]}/"
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's name)
+        parts = urlsplit(self.path)
+        if not self._host_is_ours():
+            self._send(HTTPStatus.FORBIDDEN, {"error": "this server answers 127.0.0.1 only"})
+            return
+        route = ROUTES.get(parts.path)
+        try:
+            if route is not None:
+                status, body, kind = route(self.server, parts.query)
+            elif parts.path.startswith("/static/"):
+                status, body, kind = _static(parts.path.removeprefix("/static/"))
+            else:
+                status, body, kind = HTTPStatus.NOT_FOUND, _error(f"no page {parts.path}"), None
+        except LandscapeError as err:
+            status, body, kind = HTTPStatus.BAD_REQUEST, _error(str(err)), None
+        except Exception as err:  # noqa: BLE001  (the server lives on; one line, no traceback)
+            line = f"internal error: {type(err).__name__}: {err}".splitlines()[0]
+            print(f"landscape explore: {line} ({self.path})", file=sys.stderr)
+            status, body, kind = HTTPStatus.INTERNAL_SERVER_ERROR, _error(line), None
+        self._send(status, body, kind)
+
+    def _host_is_ours(self) -> bool:
+        port = self.server.server_address[1]
+        return self.headers.get("Host", "") in (f"{HOST}:{port}", f"localhost:{port}")
+
+    def _send(self, status: int, body: str | dict[str, Any], kind: str | None = None) -> None:
+        text = body if isinstance(body, str) else json.dumps(body)
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", kind or "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # a drag makes dozens of requests a second: no line per request
+
+
+Answer = tuple[int, str, str | None]  # (status, body, content type; None: JSON)
+
+
+def _error(message: str) -> str:
+    return json.dumps({"error": message})
+
+
+def _page(server: Server, _query: str) -> Answer:
+    return HTTPStatus.OK, served_page(), "text/html; charset=utf-8"
+
+
+def _trace(server: Server, query: str) -> Answer:
+    request = query_.parse(query)
+    with server.work:
+        return HTTPStatus.OK, trace_json(request), None
+
+
+def _surface(server: Server, query: str) -> Answer:
+    request = query_.parse(query)
+    with server.work:
+        return HTTPStatus.OK, json.dumps(surface_view(request), allow_nan=False), None
+
+
+def _no_icon(server: Server, _query: str) -> Answer:
+    return HTTPStatus.NO_CONTENT, "", "image/x-icon"  # browsers ask whatever the page says
+
+
+def _static(name: str) -> Answer:
+    if name in (*SCRIPTS, *STYLES):
+        text = asset(name)
+    elif name in (OWN_SCRIPT, OWN_STYLE):
+        text = own(name)
+    else:
+        return HTTPStatus.NOT_FOUND, _error(f"no file {name}"), None
+    return HTTPStatus.OK, text, TYPES[name[name.rindex(".") :]]
+
+
+ROUTES: dict[str, Callable[[Server, str], Answer]] = {
+    "/": _page,
+    "/api/trace": _trace,
+    "/api/surface": _surface,
+    "/favicon.ico": _no_icon,
+}
