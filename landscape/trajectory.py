@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from landscape import compiled_runs
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.optimizers import (
@@ -65,7 +66,8 @@ class Trajectory:
     tolerance: float = 0.0  # distance that counts as having reached a minimum
     noise: float = 0.0  # σ of the Gaussian noise added to every gradient
     active: tuple[float, float] = (1.0, 1.0)  # per coordinate, the chance that a step's
-    # gradient shows it (else that coordinate's gradient is 0): a rarely active feature's
+    # gradient shows it (else that coordinate's gradient is 0), as a rarely active feature's
+    # gradient is mostly 0
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
@@ -207,6 +209,16 @@ def trace_all(
 
     center = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=device)
     reach = BOUND_SPANS * torch.tensor([x1 - x0, y1 - y0], dtype=dtype, device=device)
+    rules = compiled_runs.rules_for(specs, [stages[0] for stages in in_effect], device, dtype,
+                                    record_state)  # fmt: skip
+    if rules is not None:
+        fast = _compiled(surface, rules, positions, steps, noise, seed, active, center, reach,
+                         progress)  # fmt: skip
+        if fast is not None:
+            with _threads_for(positions):
+                return _records(surface, specs, in_effect, *fast, tolerance=float(tolerance),
+                                noise=noise, active=active, seed=seed, device=device,
+                                dtype=dtype)  # fmt: skip
     xy = torch.empty((steps + 1, n_configs, n, 2), dtype=dtype, device=device)
     loss = torch.empty((steps + 1, n_configs, n), dtype=dtype, device=device)
     grad_norm = torch.empty_like(loss)
@@ -279,6 +291,32 @@ def trace_all(
     if not record_state:
         return trajectories
     return _with_state(trajectories, stepped_on, states, diverged_at, steps)
+
+
+def _compiled(surface: Surface, rules: list, positions: torch.Tensor, steps: int, noise: float,
+              seed: int, active: tuple[float, float], center: torch.Tensor, reach: torch.Tensor,
+              progress: Callable[[int, int], None] | None):  # fmt: skip
+    """trace_all's runs through landscape.compiled_runs: (xy, loss, grad_norm, diverged_at) as
+    the step-by-step loop below records them, or None where the surface cannot be compiled."""
+    n, dtype, device = positions.shape[1], positions.dtype, positions.device
+    generator = torch.Generator(device=device).manual_seed(seed)
+    draws, seen = [], []
+    chance = torch.tensor(active, dtype=dtype, device=device)
+    for _ in range(steps):  # the draws of the loop below, in its order
+        if noise:
+            draws.append(noise * torch.randn((n, 2), generator=generator, dtype=dtype,
+                                             device=device))  # fmt: skip
+        if active != (1.0, 1.0):
+            seen.append(torch.rand((n, 2), generator=generator, dtype=dtype, device=device)
+                        < chance)  # fmt: skip
+    with _threads_for(positions):
+        runs = compiled_runs.run(surface, rules, positions, steps, draws, seen, progress)
+        if runs is None:
+            return None
+        xy, loss, grads = runs
+        diverged_at = compiled_runs.first_invalid(xy, loss, grads, center, reach)
+        grad_norm = torch.linalg.vector_norm(grads, dim=-1)
+    return xy, loss, grad_norm, diverged_at
 
 
 def _with_state(trajectories: list[Trajectory], stepped_on: torch.Tensor,
