@@ -77,9 +77,11 @@ def main() -> None:
         "goal_ms": GOAL_MS,
     }
     summary["ratio"] = round(summary["torch_optim_ms"] / summary["compiled_ms"], 1)
-    print(f"compiled loop {summary['compiled_ms']} ms (CPU {summary['compiled_cpu_ms']} ms); "
-          f"torch.optim path {summary['torch_optim_ms']} ms (CPU "
-          f"{summary['torch_optim_cpu_ms']} ms); same bits: {same}")  # fmt: skip
+    print(
+        f"compiled loop {summary['compiled_ms']} ms (CPU {summary['compiled_cpu_ms']} ms); "
+        f"torch.optim path {summary['torch_optim_ms']} ms (CPU "
+        f"{summary['torch_optim_cpu_ms']} ms); same bits: {same}"
+    )
     print(json.dumps(summary))
     if not same:
         raise SystemExit("the compiled loop and torch.optim disagree")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -41,16 +42,24 @@ CACHE = 16  # compiled loops kept (one per surface, shape, dtype)
 
 # Arguments that must hold these values for the loop to mirror torch.optim (else the
 # torch.optim path runs): the options that change which code torch runs.
-_PLAIN = {"maximize": False, "foreach": None, "capturable": False, "differentiable": False,
-          "fused": None}  # fmt: skip
+_PLAIN = {
+    "maximize": False,
+    "foreach": None,
+    "capturable": False,
+    "differentiable": False,
+    "fused": None,
+}
 
 
+@dataclass(frozen=True)
 class _Rule:
-    """How one configuration steps in the loop: its rule, numbers and flags."""
+    """How one configuration steps in the loop."""
 
-    def __init__(self, kind: int, hyper: list[float], flags: list[bool], buffers: int,
-                 fill: float = 0.0) -> None:  # fmt: skip
-        self.kind, self.hyper, self.flags, self.buffers, self.fill = kind, hyper, flags, buffers, fill
+    kind: int  # SGD, RMSPROP, ...
+    hyper: list[float]  # the numbers _step reads, in its order
+    flags: list[bool]  # the switches _step reads (nesterov, centered, amsgrad, ...)
+    buffers: int  # state tensors, each (n, 2)
+    fill: float = 0.0  # their first value (Adagrad's initial_accumulator_value)
 
     def schedule(self, steps: int, like: torch.Tensor) -> tuple[list[float], list[torch.Tensor]]:
         """Per-step numbers computed outside the loop, as torch.optim computes them in Python
@@ -89,19 +98,36 @@ def rule(spec: OptimizerSpec | SwitchSpec, in_effect: dict[str, Any]) -> _Rule |
     try:
         if spec.cls is torch.optim.SGD:
             momentum = float(h["momentum"])
-            return _Rule(SGD, [h["lr"], momentum, h["dampening"], h["weight_decay"]],
-                         [bool(h["nesterov"])], int(momentum != 0))  # fmt: skip
+            return _Rule(
+                SGD,
+                [h["lr"], momentum, h["dampening"], h["weight_decay"]],
+                [bool(h["nesterov"])],
+                int(momentum != 0),
+            )
         if spec.cls is torch.optim.RMSprop:
-            return _Rule(RMSPROP, [h["lr"], h["alpha"], h["eps"], h["weight_decay"],
-                                   h["momentum"]], [bool(h["centered"])], 3)  # fmt: skip
+            return _Rule(
+                RMSPROP,
+                [h["lr"], h["alpha"], h["eps"], h["weight_decay"], h["momentum"]],
+                [bool(h["centered"])],
+                3,
+            )
         if spec.cls in (torch.optim.Adam, torch.optim.AdamW):
             decoupled = spec.cls is torch.optim.AdamW or bool(h.get("decoupled_weight_decay"))
             (beta1, beta2) = h["betas"]
-            return _Rule(ADAM, [h["lr"], beta1, beta2, h["eps"], h["weight_decay"]],
-                         [bool(h["amsgrad"]), decoupled], 3)  # fmt: skip
+            return _Rule(
+                ADAM,
+                [h["lr"], beta1, beta2, h["eps"], h["weight_decay"]],
+                [bool(h["amsgrad"]), decoupled],
+                3,
+            )
         if spec.cls is torch.optim.Adagrad:
-            return _Rule(ADAGRAD, [h["lr"], h["lr_decay"], h["weight_decay"], h["eps"]], [], 1,
-                         float(h["initial_accumulator_value"]))  # fmt: skip
+            return _Rule(
+                ADAGRAD,
+                [h["lr"], h["lr_decay"], h["weight_decay"], h["eps"]],
+                [],
+                1,
+                float(h["initial_accumulator_value"]),
+            )
         if spec.cls is KerasSGD:
             return _Rule(KERAS_SGD, [h["lr"], h["momentum"]], [bool(h["nesterov"])], 1)
         if spec.cls is KerasRMSprop:
@@ -153,14 +179,31 @@ class _Loop(torch.nn.Module):
             if len(seen) > 0:
                 grad = torch.where(seen[t], grad, 0.0)
             for g in range(len(kinds)):
-                _step(kinds[g], params[g], grad[g], hyper[g], flags[g], floats[g], tensors[g],
-                      buffers[g], t)  # fmt: skip
+                _step(
+                    kinds[g],
+                    params[g],
+                    grad[g],
+                    hyper[g],
+                    flags[g],
+                    floats[g],
+                    tensors[g],
+                    buffers[g],
+                    t,
+                )
         return xy, loss, grads
 
 
-def _step(kind: int, param: torch.Tensor, grad: torch.Tensor, h: list[float], flags: list[bool],
-          floats: list[float], tensors: list[torch.Tensor], buffers: list[torch.Tensor],
-          t: int) -> None:  # fmt: skip
+def _step(
+    kind: int,
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    h: list[float],
+    flags: list[bool],
+    floats: list[float],
+    tensors: list[torch.Tensor],
+    buffers: list[torch.Tensor],
+    t: int,
+) -> None:
     """One optimizer step of one configuration at step t (its t-th, from 0), as torch.optim's
     single-tensor functions (torch/optim/*.py: _single_tensor_*) and keras_rules write it."""
     if kind == 0:  # SGD: lr, momentum, dampening, weight_decay; nesterov
@@ -269,8 +312,9 @@ def _gradient_of(surface: Surface) -> Callable[[torch.Tensor], tuple[torch.Tenso
     def gradient(positions):  # unannotated: the traced graph's code must be TorchScript's
         points = positions.detach().requires_grad_()
         values = surface(points)
-        (grad,) = torch.autograd.grad(values.sum(), points, allow_unused=True,
-                                      materialize_grads=True)  # fmt: skip
+        (grad,) = torch.autograd.grad(
+            values.sum(), points, allow_unused=True, materialize_grads=True
+        )
         return values.detach(), grad
 
     return gradient
@@ -321,24 +365,29 @@ def _drop_detach(graph: torch.fx.GraphModule) -> None:
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     """The same bits (NaN where NaN, -0.0 apart from 0.0)."""
-    return a.shape == b.shape and a.dtype == b.dtype and bool(
-        (a.view(_BITS[a.dtype]) == b.view(_BITS[b.dtype])).all()
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and bool((a.view(_BITS[a.dtype]) == b.view(_BITS[b.dtype])).all())
     )
 
 
 _BITS = {torch.float32: torch.int32, torch.float64: torch.int64}
 
 
-def rules_for(specs: Sequence[OptimizerSpec | SwitchSpec], in_effect: Sequence[dict[str, Any]],
-              device: torch.device, dtype: torch.dtype,
-              record_state: bool) -> list[_Rule] | None:  # fmt: skip
+def rules_for(
+    specs: Sequence[OptimizerSpec | SwitchSpec],
+    in_effect: Sequence[dict[str, Any]],
+    device: torch.device,
+    dtype: torch.dtype,
+    record_state: bool,
+) -> list[_Rule] | None:
     """The loop's rule of each configuration (its arguments in effect, torch's defaults
     included), or None where the loop does not run them all (then torch.optim's path does)."""
     if not ENABLED or record_state or device.type != "cpu" or dtype not in _BITS:
         return None
     rules = [rule(spec, hyper) for spec, hyper in zip(specs, in_effect, strict=True)]
-    if all(r is not None and _agrees(spec, r, dtype) for spec, r in
-           zip(specs, rules, strict=True)):  # fmt: skip
+    if all(r is not None and _agrees(spec, r, dtype) for spec, r in zip(specs, rules, strict=True)):
         return rules  # type: ignore[return-value]
     return None
 
@@ -358,8 +407,10 @@ def run(
     loop = _loop_for(surface, positions)
     if loop is None:
         return None
-    buffers = [[torch.full_like(positions[g], r.fill) for _ in range(r.buffers)]
-               for g, r in enumerate(rules)]  # fmt: skip
+    buffers = [
+        [torch.full_like(positions[g], r.fill) for _ in range(r.buffers)]
+        for g, r in enumerate(rules)
+    ]
     schedules = [r.schedule(steps, positions) for r in rules]
     params = list(positions)
     xy: list[torch.Tensor] = []
@@ -367,10 +418,21 @@ def run(
     grads: list[torch.Tensor] = []
     for first in range(0, steps, CHUNK):
         last = min(first + CHUNK, steps)
-        rows = loop(positions, params, [r.kind for r in rules], [r.hyper for r in rules],
-                    [r.flags for r in rules], [s[0] for s in schedules],
-                    [s[1] for s in schedules], buffers, draws, seen, first, last,
-                    last == steps)  # fmt: skip
+        rows = loop(
+            positions,
+            params,
+            [r.kind for r in rules],
+            [r.hyper for r in rules],
+            [r.flags for r in rules],
+            [s[0] for s in schedules],
+            [s[1] for s in schedules],
+            buffers,
+            draws,
+            seen,
+            first,
+            last,
+            last == steps,
+        )
         for into, got in zip((xy, loss, grads), rows, strict=True):
             into += got
         if progress is not None:
@@ -411,8 +473,13 @@ def _compare(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
     return True
 
 
-def first_invalid(xy: torch.Tensor, loss: torch.Tensor, grads: torch.Tensor,
-                  center: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def first_invalid(
+    xy: torch.Tensor,
+    loss: torch.Tensor,
+    grads: torch.Tensor,
+    center: torch.Tensor,
+    reach: torch.Tensor,
+) -> torch.Tensor:
     """(configs, n): the first step at which a start was outside the bound or had a non-finite
     loss or gradient, -1 if none: where trace_all's step-by-step checks stop it."""
     inside = ((xy - center).abs() <= reach).all(-1)  # False for NaN
