@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import meshio
 import numpy as np
 import pytest
+import test_slice_cli
 
 from landscape.errors import LandscapeError
 from landscape.grid import sample
@@ -15,6 +16,8 @@ from landscape.mesh import surface_mesh, write_mesh
 from landscape.surface_page import write_surface_page
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace, trace_all
+
+data_dir, quick_runs = test_slice_cli.data_dir, test_slice_cli.quick_runs  # the command's fixtures
 
 NX, NY = 9, 7
 
@@ -130,3 +133,44 @@ def test_other_suffixes_are_refused(tmp_path, grid_and_paths, name):
     grid, paths = grid_and_paths
     with pytest.raises(LandscapeError, match=r"\.vtp"):
         write_mesh(grid, paths, tmp_path / name)
+
+
+@pytest.mark.parametrize("suffix", [".vtu", ".html"])
+def test_slice_command_writes_the_slice_as_mesh_and_page(
+    cli, quick_runs, data_dir, tmp_path, suffix
+):
+    arguments = [
+        "slice",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--grid",
+        "7x5",
+        "--range",
+        "-1:0,0:2",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data_dir,
+    ]
+    code, _, err = cli(*arguments, "--out", tmp_path / "slice.npz")
+    assert code == 0, err
+    code, stdout, err = cli(*arguments, "--out", tmp_path / f"slice{suffix}")
+    assert code == 0, err
+    assert f"slice{suffix}" in stdout
+    with np.load(tmp_path / "slice.npz") as f:
+        x, y, loss = f["x"], f["y"], f["loss"]
+        xy, plane_loss = f["path1_xy"], f["path1_plane_loss"]
+    if suffix == ".html":
+        text = (tmp_path / "slice.html").read_text()
+        assert '"name":"ADAM"' in text and re.findall(r"<script[^>]*\bsrc\b", text) == []
+        return
+    mesh = meshio.read(tmp_path / "slice.vtu")
+    gx, gy = np.meshgrid(x, y)
+    np.testing.assert_allclose(mesh.points[:35, :2], np.column_stack([gx.ravel(), gy.ravel()]))
+    np.testing.assert_allclose(mesh.point_data["loss"][:35], loss.ravel(), rtol=1e-6)
+    np.testing.assert_allclose(mesh.points[35 + 9 :, :2], xy, rtol=1e-6)  # after SGD's 9
+    np.testing.assert_allclose(mesh.point_data["loss"][35 + 9 :], plane_loss, rtol=1e-6)
