@@ -123,6 +123,22 @@ class Trajectory:
         """ "Adam (lr=0.05)": the label and the chosen hyper-parameters."""
         return describe(self.label, self.settings)
 
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter: the run on its surface's contours (landscape.notebook)."""
+        from landscape.notebook import runs_png
+
+        return runs_png([self])
+
+
+class Runs(list):
+    """trace_all's list of Trajectory records, one per configuration; in Jupyter, a figure of
+    them all on their surface."""
+
+    def _repr_png_(self) -> bytes | None:
+        from landscape.notebook import runs_png
+
+        return runs_png(self)
+
 
 def trace(
     surface: Surface | str,
@@ -187,7 +203,8 @@ def trace_all(
             coordinates it misses. Only for elementwise optimizers.
 
     Returns:
-        One Trajectory per optimizer configuration, in order.
+        One Trajectory per optimizer configuration, in order (a list that Jupyter shows as
+        a figure).
     """
     surface = get_surface(surface) if isinstance(surface, str) else surface
     if not optimizers:
@@ -223,17 +240,19 @@ def trace_all(
         )
         if fast is not None:
             with _threads_for(positions):
-                return _records(
-                    surface,
-                    specs,
-                    in_effect,
-                    *fast,
-                    tolerance=float(tolerance),
-                    noise=noise,
-                    active=active,
-                    seed=seed,
-                    device=device,
-                    dtype=dtype,
+                return Runs(
+                    _records(
+                        surface,
+                        specs,
+                        in_effect,
+                        *fast,
+                        tolerance=float(tolerance),
+                        noise=noise,
+                        active=active,
+                        seed=seed,
+                        device=device,
+                        dtype=dtype,
+                    )
                 )
     xy = torch.empty((steps + 1, n_configs, n, 2), dtype=dtype, device=device)
     loss = torch.empty((steps + 1, n_configs, n), dtype=dtype, device=device)
@@ -305,8 +324,8 @@ def trace_all(
         dtype=dtype,
     )  # fmt: skip
     if not record_state:
-        return trajectories
-    return _with_state(trajectories, stepped_on, states, diverged_at, steps)
+        return Runs(trajectories)
+    return Runs(_with_state(trajectories, stepped_on, states, diverged_at, steps))
 
 
 def _compiled(
