@@ -61,6 +61,34 @@ class _Rule:
     buffers: int  # state tensors, each (n, 2)
     fill: float = 0.0  # their first value (Adagrad's initial_accumulator_value)
 
+    def state_names(self) -> dict[str, int]:
+        """torch.optim's names of the state this configuration keeps (optimizer.state[p]):
+        the index of its buffer, or -1 for the step count."""
+        h, f = self.hyper, self.flags
+        if self.kind == SGD:
+            return {"momentum_buffer": 0} if h[1] != 0 else {}
+        if self.kind == RMSPROP:
+            names = {"step": -1, "square_avg": 0}
+            return (
+                names
+                | ({"momentum_buffer": 1} if h[4] > 0 else {})
+                | ({"grad_avg": 2} if f[0] else {})
+            )
+        if self.kind == ADAM:
+            names = {"step": -1, "exp_avg": 0, "exp_avg_sq": 1}
+            return names | ({"max_exp_avg_sq": 2} if f[0] else {})
+        if self.kind == ADAGRAD:
+            return {"step": -1, "sum": 0}
+        if self.kind == KERAS_SGD:
+            return {"step": -1, "momentum_buffer": 0} if h[1] != 0 else {}
+        if self.kind == KERAS_RMSPROP:
+            return {"step": -1, "square_avg": 0} | ({"momentum_buffer": 1} if h[3] > 0 else {})
+        return {"step": -1, "exp_avg": 0, "exp_avg_sq": 1}  # KERAS_ADAM
+
+    def step_count(self, steps_taken: int) -> int:
+        """The state's step count after this many steps (Keras' SGD counts none)."""
+        return 0 if self.kind == KERAS_SGD else steps_taken
+
     def schedule(self, steps: int, like: torch.Tensor) -> tuple[list[float], list[torch.Tensor]]:
         """Per-step numbers computed outside the loop, as torch.optim computes them in Python
         (floats), or as the Keras rule computes them in tensors (0-dim, like the points)."""
@@ -162,10 +190,19 @@ class _Loop(torch.nn.Module):
         first: int,
         last: int,
         final: bool,  # evaluate (not step) at `last` too
-    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        record: bool,  # keep each step's gradient stepped on and the buffers after it
+    ) -> tuple[
+        list[torch.Tensor],
+        list[torch.Tensor],
+        list[torch.Tensor],
+        list[torch.Tensor],
+        list[list[torch.Tensor]],
+    ]:
         xy: list[torch.Tensor] = []
         loss: list[torch.Tensor] = []
         grads: list[torch.Tensor] = []
+        stepped: list[torch.Tensor] = []
+        states: list[list[torch.Tensor]] = []
         end = last + 1 if final else last
         for t in range(first, end):
             values, grad = self.gradient(positions)
@@ -190,7 +227,14 @@ class _Loop(torch.nn.Module):
                     buffers[g],
                     t,
                 )
-        return xy, loss, grads
+            if record:
+                stepped.append(grad)
+                after: list[torch.Tensor] = []
+                for group in buffers:
+                    for b in group:
+                        after.append(b.clone())
+                states.append(after)
+        return xy, loss, grads, stepped, states
 
 
 def _step(
@@ -380,16 +424,27 @@ def rules_for(
     in_effect: Sequence[dict[str, Any]],
     device: torch.device,
     dtype: torch.dtype,
-    record_state: bool,
 ) -> list[_Rule] | None:
     """The loop's rule of each configuration (its arguments in effect, torch's defaults
     included), or None where the loop does not run them all (then torch.optim's path does)."""
-    if not ENABLED or record_state or device.type != "cpu" or dtype not in _BITS:
+    if not ENABLED or device.type != "cpu" or dtype not in _BITS:
         return None
     rules = [rule(spec, hyper) for spec, hyper in zip(specs, in_effect, strict=True)]
     if all(r is not None and _agrees(spec, r, dtype) for spec, r in zip(specs, rules, strict=True)):
         return rules  # type: ignore[return-value]
     return None
+
+
+@dataclass(frozen=True)
+class FreeRuns:
+    """What the loop recorded: runs that nothing parked where they diverged."""
+
+    xy: torch.Tensor  # (steps+1, configs, n, 2)
+    loss: torch.Tensor  # (steps+1, configs, n)
+    grads: torch.Tensor  # (steps+1, configs, n, 2) the gradient at xy, without the noise
+    stepped_on: torch.Tensor | None  # (steps, configs, n, 2) the gradient each step took
+    states: list[dict[str, torch.Tensor]] | None  # per config, by torch's names: (steps, n, 2)
+    # buffers and (steps,) step counts after each step
 
 
 def run(
@@ -400,10 +455,9 @@ def run(
     draws: list[torch.Tensor],  # per step: (n, 2) noise, or []
     seen: list[torch.Tensor],  # per step: (n, 2) mask, or []
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-    """(xy (steps+1, configs, n, 2), loss (steps+1, configs, n), gradients (steps+1, configs,
-    n, 2)) of free runs: nothing is parked where it diverges (see trajectory.trace_all). None
-    where the surface cannot be traced."""
+    record_state: bool = False,
+) -> FreeRuns | None:
+    """The runs of `rules` from `positions`, or None where the surface cannot be traced."""
     loop = _loop_for(surface, positions)
     if loop is None:
         return None
@@ -413,12 +467,10 @@ def run(
     ]
     schedules = [r.schedule(steps, positions) for r in rules]
     params = list(positions)
-    xy: list[torch.Tensor] = []
-    loss: list[torch.Tensor] = []
-    grads: list[torch.Tensor] = []
+    rows: tuple[list, list, list, list, list] = ([], [], [], [], [])
     for first in range(0, steps, CHUNK):
         last = min(first + CHUNK, steps)
-        rows = loop(
+        got = loop(
             positions,
             params,
             [r.kind for r in rules],
@@ -432,13 +484,42 @@ def run(
             first,
             last,
             last == steps,
+            record_state,
         )
-        for into, got in zip((xy, loss, grads), rows, strict=True):
-            into += got
+        for into, chunk in zip(rows, got, strict=True):
+            into += chunk
         if progress is not None:
             for t in range(first, last):
                 progress(t + 1, steps)
-    return torch.stack(xy), torch.stack(loss), torch.stack(grads)
+    xy, loss, grads, stepped, states = rows
+    if not record_state:
+        return FreeRuns(torch.stack(xy), torch.stack(loss), torch.stack(grads), None, None)
+    return FreeRuns(
+        torch.stack(xy),
+        torch.stack(loss),
+        torch.stack(grads),
+        torch.stack(stepped),
+        _states(rules, states, steps, positions),
+    )
+
+
+def _states(
+    rules: list[_Rule], rows: list[list[torch.Tensor]], steps: int, like: torch.Tensor
+) -> list[dict[str, torch.Tensor]]:
+    """Per config, its state after each step by torch's names, from the loop's rows (per step:
+    every config's buffers, in order)."""
+    found, first = [], 0
+    for r in rules:
+        named = {}
+        for name, index in r.state_names().items():
+            if index < 0:
+                counts = [float(r.step_count(t + 1)) for t in range(steps)]
+                named[name] = torch.tensor(counts, dtype=like.dtype, device=like.device)
+            else:
+                named[name] = torch.stack([row[first + index] for row in rows])
+        found.append(named)
+        first += r.buffers
+    return found
 
 
 def _agrees(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
@@ -473,6 +554,14 @@ def _compare(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
             _scripted_step(r.kind, ours, grads[t], r.hyper, r.flags, floats, tensors, buffers, t)
             if not _same(leaf.detach(), ours):
                 return False
+            state = optimizer.state[leaf]
+            if set(state) != set(r.state_names()):
+                return False
+            for name, index in r.state_names().items():
+                if index < 0 and float(state[name]) != r.step_count(t + 1):
+                    return False
+                if index >= 0 and not _same(state[name], buffers[index]):
+                    return False
     return True
 
 

@@ -231,29 +231,35 @@ def trace_all(
 
     center = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2], dtype=dtype, device=device)
     reach = BOUND_SPANS * torch.tensor([x1 - x0, y1 - y0], dtype=dtype, device=device)
-    rules = compiled_runs.rules_for(
-        specs, [stages[0] for stages in in_effect], device, dtype, record_state
-    )
+    rules = compiled_runs.rules_for(specs, [stages[0] for stages in in_effect], device, dtype)
     if rules is not None:
-        fast = _compiled(
-            surface, rules, positions, steps, noise, seed, active, center, reach, progress
-        )
-        if fast is not None:
-            with _threads_for(positions):
-                return Runs(
-                    _records(
-                        surface,
-                        specs,
-                        in_effect,
-                        *fast,
-                        tolerance=float(tolerance),
-                        noise=noise,
-                        active=active,
-                        seed=seed,
-                        device=device,
-                        dtype=dtype,
-                    )
+        with _threads_for(positions):
+            free = _compiled(
+                surface, rules, positions, steps, noise, seed, active, progress, record_state
+            )
+            if free is not None:
+                diverged_at = compiled_runs.first_invalid(
+                    free.xy, free.loss, free.grads, center, reach
                 )
+                grad_norm = torch.linalg.vector_norm(free.grads, dim=-1)
+                runs = _records(
+                    surface,
+                    specs,
+                    in_effect,
+                    free.xy,
+                    free.loss,
+                    grad_norm,
+                    diverged_at,
+                    tolerance=float(tolerance),
+                    noise=noise,
+                    active=active,
+                    seed=seed,
+                    device=device,
+                    dtype=dtype,
+                )
+                if record_state:
+                    runs = _with_state(runs, free.stepped_on, free.states, diverged_at, steps)
+                return Runs(runs)
     xy = torch.empty((steps + 1, n_configs, n, 2), dtype=dtype, device=device)
     loss = torch.empty((steps + 1, n_configs, n), dtype=dtype, device=device)
     grad_norm = torch.empty_like(loss)
@@ -336,17 +342,16 @@ def _compiled(
     noise: float,
     seed: int,
     active: tuple[float, float],
-    center: torch.Tensor,
-    reach: torch.Tensor,
     progress: Callable[[int, int], None] | None,
-):
-    """trace_all's runs through landscape.compiled_runs: (xy, loss, grad_norm, diverged_at) as
-    the step-by-step loop below records them, or None where the surface cannot be compiled."""
+    record_state: bool,
+) -> compiled_runs.FreeRuns | None:
+    """The runs through landscape.compiled_runs, with the noise and masks the step-by-step
+    loop below draws, in its order; None where the surface cannot be compiled."""
     n, dtype, device = positions.shape[1], positions.dtype, positions.device
     generator = torch.Generator(device=device).manual_seed(seed)
     draws, seen = [], []
     chance = torch.tensor(active, dtype=dtype, device=device)
-    for _ in range(steps):  # the draws of the loop below, in its order
+    for _ in range(steps):
         if noise:
             draws.append(
                 noise * torch.randn((n, 2), generator=generator, dtype=dtype, device=device)
@@ -355,14 +360,7 @@ def _compiled(
             seen.append(
                 torch.rand((n, 2), generator=generator, dtype=dtype, device=device) < chance
             )
-    with _threads_for(positions):
-        runs = compiled_runs.run(surface, rules, positions, steps, draws, seen, progress)
-        if runs is None:
-            return None
-        xy, loss, grads = runs
-        diverged_at = compiled_runs.first_invalid(xy, loss, grads, center, reach)
-        grad_norm = torch.linalg.vector_norm(grads, dim=-1)
-    return xy, loss, grad_norm, diverged_at
+    return compiled_runs.run(surface, rules, positions, steps, draws, seen, progress, record_state)
 
 
 def _with_state(trajectories: list[Trajectory], stepped_on: torch.Tensor,

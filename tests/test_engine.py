@@ -226,8 +226,48 @@ def test_what_the_loop_does_not_mirror_runs_through_torch_optim(compiled_calls):
         get_optimizer("lbfgs"),
     ]:
         trace(surface, spec, steps=20, device="cpu")
-    trace(surface, "adam", steps=20, device="cpu", record_state=True)
     assert compiled_calls == []
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_recorded_state_is_the_torch_optim_paths(dtype, compiled_calls, monkeypatch):
+    # Every covered rule with the options that add state (momentum, centered, amsgrad), on the
+    # long valley at rates where some starts diverge: the gradients stepped on and the state
+    # after each step, by torch's names, NaN from where a start left.
+    specs = [
+        get_optimizer(name, **hyper)
+        for name, hyper in [
+            ("sgd", {"lr": 0.25}),
+            ("momentum", {"lr": 0.05}),
+            ("nesterov", {"lr": 0.05}),
+            ("rmsprop", {"momentum": 0.5, "centered": True}),
+            ("adam", {"amsgrad": True, "lr": 3.0}),
+            ("adamw", {}),
+            ("adagrad", {"lr_decay": 0.1}),
+            ("keras-sgd", {"momentum": 0.9}),
+            ("keras-sgd", {}),
+            ("keras-rmsprop", {"momentum": 0.5}),
+            ("keras-adam", {}),
+        ]
+    ]
+    args = {
+        "starts": [(-9.0, 3.0), (-9.0, 0.0), (4.0, -2.0)],
+        "steps": 80,
+        "noise": 0.3,
+        "dtype": dtype,
+        "device": "cpu",
+        "record_state": True,
+    }
+    compiled = trace_all("quadratic", specs, **args)
+    monkeypatch.setattr(compiled_runs, "ENABLED", False)
+    plain = trace_all("quadratic", specs, **args)
+    assert compiled_calls == [True] and compiled[0].diverged.any()
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_array_equal(a.xy, b.xy)
+        np.testing.assert_array_equal(a.grad, b.grad)
+        assert sorted(a.state) == sorted(b.state), a.describe()
+        for name in a.state:
+            np.testing.assert_array_equal(a.state[name], b.state[name], err_msg=name)
 
 
 def test_records_of_the_loop_are_the_torch_optim_paths(monkeypatch):
