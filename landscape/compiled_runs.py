@@ -22,6 +22,7 @@ cannot be traced), takes trace_all's torch.optim path instead.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -60,6 +61,10 @@ class _Rule:
     flags: list[bool]  # the switches _step reads (nesterov, centered, amsgrad, ...)
     buffers: int  # state tensors, each (n, 2)
     fill: float = 0.0  # their first value (Adagrad's initial_accumulator_value)
+
+    def __post_init__(self) -> None:
+        # torch's defaults are partly ints (SGD's momentum=0); the loop takes floats.
+        object.__setattr__(self, "hyper", [float(v) for v in self.hyper])
 
     def state_names(self) -> dict[str, int]:
         """torch.optim's names of the state this configuration keeps (optimizer.state[p]):
@@ -342,6 +347,7 @@ ENABLED = True  # False: every run takes torch.optim's path (benchmarks compare 
 _scripted_step: Any = None
 _loops: OrderedDict[tuple, Any] = OrderedDict()  # (fn, name, shape, dtype, device) -> loop
 _checked: dict[tuple, bool] = {}  # (class, arguments, dtype) -> agrees with torch.optim
+_lock = threading.RLock()  # the caches and compiling, for servers that run calls in threads
 
 
 def _script(obj: Any) -> Any:
@@ -367,6 +373,11 @@ def _gradient_of(surface: Surface) -> Callable[[torch.Tensor], tuple[torch.Tenso
 def _loop_for(surface: Surface, positions: torch.Tensor) -> Any:
     """The compiled loop for this surface and these positions' shape, dtype and device, or None
     where the surface's function cannot be traced (Python decisions on values, numpy, ...)."""
+    with _lock:
+        return _cached_loop(surface, positions)
+
+
+def _cached_loop(surface: Surface, positions: torch.Tensor) -> Any:
     global _scripted_step
     key = (surface.fn, surface.name, tuple(positions.shape), positions.dtype, positions.device)
     if key in _loops:
@@ -526,12 +537,13 @@ def _agrees(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
     """Whether the loop's update of this configuration gives torch.optim's bits, on random
     gradients over a few steps (once per class, arguments and dtype)."""
     key = (spec.cls, tuple(sorted((k, repr(v)) for k, v in spec.hyper.items())), dtype)
-    if key not in _checked:
-        try:
-            _checked[key] = _compare(spec, r, dtype)
-        except Exception:  # noqa: BLE001 - a torch whose optimizers or TorchScript differ
-            _checked[key] = False
-    return _checked[key]
+    with _lock:
+        if key not in _checked:
+            try:
+                _checked[key] = _compare(spec, r, dtype)
+            except Exception:  # noqa: BLE001 - a torch whose optimizers or TorchScript differ
+                _checked[key] = False
+        return _checked[key]
 
 
 def _compare(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
