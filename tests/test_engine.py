@@ -310,3 +310,23 @@ def test_an_update_rule_that_differs_from_torch_optim_is_not_used(monkeypatch):
     assert rule is not None and compiled_runs._compare(spec, rule, torch.float32)
     rule.hyper[1] = 0.71
     assert not compiled_runs._compare(spec, rule, torch.float32)
+
+
+def test_calls_from_several_threads_give_what_one_call_gives(compiled_calls):
+    # A server runs requests in threads: the first calls compile concurrently, on several
+    # surfaces and shapes (a fresh expression: nothing is compiled for it yet).
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [("x**2 + 3*y**2 + sin(x*y)", n) for n in (1, 2, 3)] + [("booth", 2), ("beale", 1)]
+
+    def run(job):
+        surface, n = job
+        starts = [(1.0 + 0.1 * i, -1.0) for i in range(n)]
+        return trace_all(surface, COMPILED, starts=starts, steps=60, device="cpu")
+
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, jobs * 2))
+    for job, runs in zip(jobs * 2, together, strict=True):
+        for a, b in zip(runs, run(job), strict=True):
+            np.testing.assert_array_equal(a.xy, b.xy)
+    assert compiled_calls == [True] * 2 * len(together)
