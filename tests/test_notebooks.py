@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import test_slice_cli
 
 import landscape as ls
 from landscape.errors import LandscapeError
 from landscape.notebook import clip_html
 from landscape.render import Rendered
 
+data_dir, quick_runs = test_slice_cli.data_dir, test_slice_cli.quick_runs  # a slice, quickly
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.ipynb"))
 SHOWN = ("image/png", "application/vnd.jupyter.widget-view+json")  # besides an HTML <video>
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -95,3 +97,13 @@ def test_a_clip_that_cannot_be_shown(tmp_path):
         clip_html(tmp_path / "clip.avi")
     with pytest.raises(LandscapeError, match="cannot read"):
         clip_html(tmp_path / "missing.mp4")
+
+
+def test_a_slice_shows_its_figure(quick_runs, data_dir):
+    import landscape.slice.mnist as slice_mnist
+    from landscape.notebook import figure_png
+    from landscape.slice.figure import slice_figure
+
+    found = slice_mnist.mnist_slice(["sgd", "adam"], nx=4, ny=3, device="cpu", data_dir=data_dir)
+    assert found._repr_png_() == figure_png(slice_figure(found))  # the slice command's figure
+    assert png_size(found._repr_png_()) == (1200, 700)
