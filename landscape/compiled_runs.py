@@ -13,11 +13,12 @@ and autograd bookkeeping. This module runs the same steps in one TorchScript loo
   is independent of every other start, so its path up to where it left is the same whether or
   not the others were parked on the way.
 
-The results are the same bits as torch.optim's. Because that rests on mirroring code that torch
-may change between versions, every configuration is first checked against torch.optim on a few
-random steps (once per process, per class and arguments); any difference, and anything not
-covered (switches, recorded state, other classes or options, other devices, surfaces that
-cannot be traced), takes trace_all's torch.optim path instead.
+The results are the same bits as torch.optim's, the recorded optimizer state included (under
+torch's names). Because that rests on mirroring code that torch may change between versions,
+every configuration is first checked against torch.optim on a few random steps (once per
+process, per class, arguments and dtype); any difference, and anything not covered (switches,
+other classes or options, other devices, surfaces that cannot be traced), takes trace_all's
+torch.optim path instead. docs/engine.md tells the whole story, with the measurements.
 """
 
 from __future__ import annotations
