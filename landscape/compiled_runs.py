@@ -374,7 +374,8 @@ def _gradient_of(surface: Surface) -> Callable[[torch.Tensor], tuple[torch.Tenso
 def _loop_for(surface: Surface, positions: torch.Tensor) -> Any:
     """The compiled loop for this surface and these positions' shape, dtype and device, or None
     where the surface's function cannot be traced (Python decisions on values, numpy, ...)."""
-    with _lock:
+    # Compiled and checked the same way whatever the caller's autograd mode (a failure is kept).
+    with _lock, torch.inference_mode(False), torch.enable_grad():
         return _cached_loop(surface, positions)
 
 
@@ -538,7 +539,7 @@ def _agrees(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
     """Whether the loop's update of this configuration gives torch.optim's bits, on random
     gradients over a few steps (once per class, arguments and dtype)."""
     key = (spec.cls, tuple(sorted((k, repr(v)) for k, v in spec.hyper.items())), dtype)
-    with _lock:
+    with _lock, torch.inference_mode(False), torch.enable_grad():
         if key not in _checked:
             try:
                 _checked[key] = _compare(spec, r, dtype)
