@@ -9,6 +9,7 @@ functions below.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Callable
@@ -52,10 +53,21 @@ VALID = "numbers, x, y, pi, e, + - * / **, parentheses and " + ", ".join(
 
 
 def compile_expression(text: str) -> Fn:
-    """Compile `text` (e.g. "x**2 + 10*y**2") into f(x, y) on torch tensors.
+    """Compile `text` (e.g. "x**2 + 10*y**2") into f(x, y) on torch tensors. The same text gives
+    the same function object, so that what is kept per function (trace_all's compiled loops)
+    serves every request for that expression.
 
     Raises LandscapeError naming the offending part and its column.
     """
+    return _compile_once(text) if isinstance(text, str) else _compile(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_once(text: str) -> Fn:
+    return _compile(text)
+
+
+def _compile(text: str) -> Fn:
     if not isinstance(text, str) or not text.strip():
         raise LandscapeError(f"empty expression {text!r}: write a formula in x and y")
     if len(text) > MAX_LENGTH:

@@ -118,6 +118,12 @@ class Rendered:
         """Seconds the animation lasts: frames / fps (0 for a still)."""
         return self.frames / self.fps if self.frames > 1 else 0.0
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the clip itself, a looping <video> (a GIF or PNG: an image), embedded."""
+        from landscape.notebook import clip_html
+
+        return clip_html(self.out, width=min(self.width, 960))
+
     def to_json(self) -> dict:
         return {"out": str(self.out), "frames": self.frames, "fps": self.fps,
                 "width": self.width, "height": self.height, "duration": round(self.duration, 6),

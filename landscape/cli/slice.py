@@ -17,13 +17,15 @@ from landscape.cli.progress import progress_bar
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
 from landscape.export import command_line
+from landscape.mesh import MESH_FORMATS, save_mesh
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
 from landscape.slice import distributed
 from landscape.slice.mnist import Slice, mnist_slice, save_slice
+from landscape.surface_page import PAGE_FORMATS, save_surface_page
 
-FORMATS = (".npz", *FIGURE_FORMATS)
+FORMATS = (".npz", *FIGURE_FORMATS, *MESH_FORMATS, *PAGE_FORMATS)
 
 
 class Directions(StrEnum):
@@ -108,7 +110,8 @@ def slice_command(
         Path | None,
         typer.Option(
             help=f"Write FILE: {', '.join(FORMATS)} by suffix "
-            "(NPZ: grids, paths, manifest; the others: a figure)."
+            "(NPZ: grids, paths, manifest; .vtp .vtu .vtk .ply .obj: a 3-D mesh for ParaView "
+            "or Blender; .html: an offline 3-D page; the others: a figure)."
         ),
     ] = None,
     *,
@@ -142,6 +145,10 @@ def slice_command(
     if out is not None:
         if out.suffix.lower() == ".npz":
             written = save_slice(found, out, command=command_line())
+        elif out.suffix.lower() in MESH_FORMATS:
+            written = save_mesh(found, out)
+        elif out.suffix.lower() in PAGE_FORMATS:
+            written = save_surface_page(found, out)
         else:
             from landscape.slice.figure import save_slice_figure  # matplotlib: loaded when drawing
 
