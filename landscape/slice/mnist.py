@@ -63,7 +63,7 @@ SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscap
                  "landscape.slice.perpoint", "landscape.slice.project", "landscape.slice.mnist",
                  "landscape.curvature.hessian", "landscape.curvature.mlp_products",
                  "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
-RECORD_FORMAT = 1  # the record's layout (save_slice's); bump when it changes
+RECORD_FORMAT = 2  # the record's layout (save_slice's); bump when it changes
 # The slices folder keeps this many records, and as many folders of grid chunks, the most
 # recently used (about 1 MB each at the default grid); older ones are removed as a slice is
 # recorded. A record from before a change of settings, runs or code is never read again.
@@ -82,10 +82,22 @@ class Slice:
     split: str  # "test" or "train"
     samples: int  # images the loss is averaged over
     settings: dict[str, Any]  # what made it: optimizers, epochs, seed, directions, ...
+    model_name: str = "MNIST MLP"  # what was sliced
+    data: str = ""  # the data's name where it is not MNIST's `split`: "data.py:load"
+    loss_name: str = "cross_entropy"
+    bn: str = "eval"  # the BatchNorm policy (slice.evaluation)
 
     @property
     def title(self) -> str:
-        return f"MNIST MLP {self.split} loss"
+        if self.data:
+            return f"{self.model_name}: {self.loss_name} on {self.data}"
+        return f"{self.model_name} {self.split} loss"
+
+    @property
+    def cosine(self) -> float:
+        """The cosine between the plane's two directions (0: orthogonal)."""
+        d1, d2 = self.plane.d1.double(), self.plane.d2.double()
+        return float(d1 @ d2 / (d1.norm() * d2.norm()))
 
     def loss_grid(self) -> LossGrid:
         """The record figures and scenes draw (log colour scale, explained variance in labels)."""
@@ -370,6 +382,9 @@ def save_slice(
         "plane_x": found.plane.d1.numpy(), "plane_y": found.plane.d2.numpy(),
         "split": np.array(found.split), "samples": np.array(found.samples),
         "explained_variance": np.array(found.plane.explained or (math.nan, math.nan)),
+        "cosine": np.array(found.cosine), "bn": np.array(found.bn),
+        "loss_name": np.array(found.loss_name), "data": np.array(found.data),
+        "model": np.array(found.model_name),
     }  # fmt: skip
     if found.plane.eigenvalues is not None:
         arrays["hessian_eigenvalues"] = np.array(found.plane.eigenvalues)
@@ -411,7 +426,10 @@ def load_slice(path: str | os.PathLike) -> Slice:
                                hyper=settings_from_json(m["hyper"]),
                                **{f: a[f"path{i}_{f}"] for f in NPZ_PATH_FIELDS})
                  for i, m in enumerate(meta["paths"])]  # fmt: skip
+        named = {k: str(a[key]) for k, key in (("model_name", "model"), ("data", "data"),
+                                                ("loss_name", "loss_name"), ("bn", "bn"))
+                 if key in a}  # fmt: skip
         return Slice(plane=plane, grid=grid, paths=paths, split=str(a["split"]),
-                     samples=int(a["samples"]), settings=meta["settings"])  # fmt: skip
+                     samples=int(a["samples"]), settings=meta["settings"], **named)  # fmt: skip
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
         raise LandscapeError(f"cannot read a slice from {str(path)!r}: {err}") from None
