@@ -181,3 +181,50 @@ def test_interpolation_ends_and_sharpness_against_dense_hessian(tmp_path):
     want = float(torch.linalg.eigvalsh(dense)[-1])
     assert measured.runs[0].final_lambda == pytest.approx(want, rel=1e-4)
     assert measured.runs[0].preconditioned is not None
+
+
+def test_snapshots_true_loss_uses_their_own_batchnorm_statistics(tmp_path):
+    trained(tmp_path / "run", steps=4)
+    x, y = make_data()
+    found = problem(SkipNet, (x, y))
+    run = load_run(tmp_path / "run", SkipNet())
+    result = network_slice(found, [run], nx=2, ny=2)
+    for i in (0, 4):
+        net = SkipNet()
+        net.load_state_dict(torch.load(tmp_path / "run" / f"snapshot-{i:09d}.pt")["model"])
+        own = reference_loss(net, run.weights[i], x, y, "eval", 48)
+        assert result.paths[0].true_loss[i] == pytest.approx(own, rel=1e-5)
+
+
+def _slice_with(loss, kind="random"):
+    from landscape.slice.directions import Plane
+    from landscape.slice.grid import SliceGrid
+    from landscape.slice.mnist import Slice
+
+    x = y = np.linspace(-1, 1, 5)
+    d = torch.eye(3)
+    plane = Plane(torch.zeros(3), d[0], d[1], kind=kind)
+    grid = SliceGrid(x=x, y=y, loss=loss, accuracy=np.zeros((5, 5)))
+    return Slice(plane, grid, [], "test", 100, {}, data="toy, 100 samples", bn="recompute")
+
+
+def test_guard_rails_caption_and_hints():
+    from landscape.slice.guards import caption, hint
+
+    x = np.linspace(-1, 1, 5)
+    bowl = 1.0 + x[None, :] ** 2 + x[:, None] ** 2
+    found = _slice_with(bowl)
+    text = caption(found)
+    for part in (
+        "filter-normalized",
+        "cos(d1, d2) = 0.000",
+        "toy, 100 samples",
+        "BatchNorm: recompute",
+        "units of each filter's norm",
+    ):
+        assert part in text
+    assert hint(found) is None
+    assert "flat" in hint(_slice_with(1.0 + 1e-6 * bowl))
+    assert "narrow --range" in hint(_slice_with(0.01 + 10 * (bowl - 1)))
+    assert "not finite" in hint(_slice_with(np.where(bowl > 2.5, np.inf, bowl)))
+    assert hint(_slice_with(0.01 + 10 * (bowl - 1), kind="pca")) is None  # the runs set that range

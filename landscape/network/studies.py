@@ -40,7 +40,7 @@ from landscape.slice.evaluation import (
     set_mode,
     to_device,
 )
-from landscape.slice.grid import SliceGrid, evaluate_points, evaluate_weights, grid_axes, slice_grid
+from landscape.slice.grid import SliceGrid, evaluate_points, grid_axes, slice_grid
 from landscape.slice.mnist import MARGIN, RANDOM_RANGE, Slice
 from landscape.slice.project import project_runs
 
@@ -137,12 +137,10 @@ def network_slice(
         )
     device_ = resolve_device(device)
     points = _points(problem, model, plane, dtype, device_)
-    at_weights = _at_weights(problem, model, dtype, device_)
-    paths = (
-        project_runs(model, plane, runs, None, None, points=points, at_weights=at_weights)
-        if runs
-        else []
-    )
+    # A snapshot's true loss is the network as it was trained: its own BatchNorm statistics
+    # where its checkpoint has them; the plane's points keep the centre's (policy "eval").
+    recorded = [_true_loss(problem, run, dtype, device_) for run in runs]
+    paths = project_runs(model, plane, runs, None, None, points=points, recorded=recorded)
     if runs:
         xy = np.concatenate([p.xy for p in paths])
         auto = _auto_range(xy) if directions != "random" else (RANDOM_RANGE, RANDOM_RANGE)
@@ -221,6 +219,18 @@ def _grid(problem, model, plane, x, y, dtype, device, progress) -> SliceGrid:
     )
 
 
+def _true_loss(problem: Problem, run: Run, dtype, device) -> tuple[np.ndarray, np.ndarray]:
+    """(loss, accuracy), each (k,), of the run's snapshots, each with its own buffers."""
+    found = np.zeros((len(run.steps), 2))
+    for i, w in enumerate(run.weights):
+        model = problem.model()
+        buffers = run.buffers[i] if run.buffers else None
+        model.load_state_dict(centre_state(model, torch.as_tensor(w), buffers))
+        evaluation = problem.evaluation(model, dtype=resolve_dtype(dtype), device=device)
+        found[i] = evaluation.evaluate(torch.as_tensor(w))
+    return found[:, 0], found[:, 1]
+
+
 def _batch_size(problem: Problem) -> int | None:
     """The batch size the grid evaluates with: the problem's; under the train policy the
     data's own batches' where none was asked (batch statistics depend on it)."""
@@ -255,30 +265,6 @@ def _points(problem, model, plane, dtype, device) -> Callable[[np.ndarray], Any]
         device=device,
     )
     return lambda coords: tuple(evaluator(coords))
-
-
-def _at_weights(problem, model, dtype, device) -> Callable[[np.ndarray], Any]:
-    """(loss, accuracy) of flat weights (k, P), the centre's buffers kept (policy "eval")."""
-    if problem.supervised:
-        inputs, targets = problem.tensors()
-        return lambda rows: evaluate_weights(
-            model,
-            rows,
-            inputs,
-            targets,
-            dtype=dtype,
-            device=device,
-            criterion=problem.grid_criterion,
-            bn=problem.bn,
-            batch_size=_batch_size(problem),
-        )
-    evaluator = problem.evaluation(model, dtype=resolve_dtype(dtype), device=device)
-
-    def evaluate(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        found = np.array([evaluator.evaluate(torch.as_tensor(w)) for w in rows]).reshape(-1, 2)
-        return found[:, 0], found[:, 1]
-
-    return evaluate
 
 
 def own_evaluation(

@@ -34,19 +34,28 @@ def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "l
     labels = [f"{describe(p.label, p.settings)}\n{off_plane(p)}" for p in found.paths]
     title = f"{grid.title}: {PLANES[found.plane.kind]}"
     if view == "3d":  # heights on the drawn surface: the loss at the projected points
-        fig = figures.surface_figure(grid, found.trajectories(on_plane=True), labels=labels,
-                                     theme=theme, title=title, view=VIEW_3D)
+        fig = figures.surface_figure(
+            grid,
+            found.trajectories(on_plane=True),
+            labels=labels,
+            theme=theme,
+            title=title,
+            view=VIEW_3D,
+        )
     else:
-        fig = figures.contour_figure(grid, found.trajectories(), labels=labels, theme=theme,
-                                     title=title)
+        fig = figures.contour_figure(
+            grid, found.trajectories(), labels=labels, theme=theme, title=title
+        )
     # What the reader needs to compare it with another slice, and a warning where the range
     # hides the basin (guards).
     lines = [caption(found)]
     warning = hint(found)
     if warning:
         lines.append(f"hint: {warning}")
-    fig.text(0.01, 0.005, "\n".join(lines), fontsize=8, ha="left", va="bottom",
-             color=fig.axes[0].title.get_color(), wrap=True)
+    # supxlabel: constrained layout makes room for it below the axes.
+    fig.supxlabel(
+        "\n".join(lines), x=0.01, ha="left", fontsize=8, color=fig.axes[0].title.get_color()
+    )
     return fig
 
 

@@ -89,8 +89,10 @@ class Slice:
 
     @property
     def title(self) -> str:
-        if self.data:
-            return f"{self.model_name}: {self.loss_name} on {self.data}"
+        if self.data:  # an own network: its class's name; the data are in the caption
+            name = self.model_name.rpartition(":")[2] or self.model_name
+            loss = self.loss_name.rpartition(":")[2] or self.loss_name
+            return f"{name} {loss} loss"
         return f"{self.model_name} {self.split} loss"
 
     @property

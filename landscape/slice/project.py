@@ -70,15 +70,14 @@ def project_runs(
     device: str | torch.device = "auto",
     recorded: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     points: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
-    at_weights: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[ProjectedPath]:
     """Project each run's snapshots (a TrainingRun or anything with .snapshots (k, P),
     .snapshot_steps, .optimizer, .label, .settings, .hyper) and evaluate both ends.
 
     `recorded`: per run, the snapshots' (loss, accuracy) on these inputs, each (k,), where
     they are known already (a run records its test loss): then only the projections are
-    evaluated. `points(coords (n, 2))` and `at_weights(weights (k, P))` -> (loss, accuracy):
-    another evaluation than the mean cross-entropy (an own network's problem).
+    evaluated. `points(coords (n, 2))` -> (loss, accuracy): another evaluation of the plane's
+    points than the mean cross-entropy (an own network's problem).
     """
     if points is None:
 
@@ -86,11 +85,6 @@ def project_runs(
             return evaluate_points(
                 model, plane, coords, inputs, targets, dtype=dtype, device=device
             )
-
-    if at_weights is None:
-
-        def at_weights(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return evaluate_weights(model, weights, inputs, targets, dtype=dtype, device=device)
 
     projected = [project(plane, run.snapshots) for run in runs]  # (xy, distance) per run
     # Every run's points in one call: the evaluation's set-up (three first-layer products over
@@ -104,7 +98,7 @@ def project_runs(
         if recorded is not None:
             true = tuple(np.asarray(v) for v in recorded[i])
         else:
-            true = at_weights(snapshots)
+            true = evaluate_weights(model, snapshots, inputs, targets, dtype=dtype, device=device)
         flat = [v[ends[i] : ends[i + 1]] for v in every]  # loss, accuracy
         paths.append(ProjectedPath(
             optimizer=run.optimizer, label=run.label, settings=dict(run.settings),
