@@ -16,7 +16,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, grad, jvp
+from torch.func import functional_call, grad, jvp, vjp
 
 from landscape.curvature.mlp_products import MlpProducts, relu_mlp_layers
 from landscape.errors import LandscapeError
@@ -139,6 +139,10 @@ class BatchHessian:
     user's closure); the batches' losses are averaged weighted by their sizes. The model runs in
     the mode it is given (eval: BatchNorm's running statistics are constants of the loss).
     Weights and vectors are flat, in `model.parameters()` order.
+
+    H·v is reverse-over-reverse (the vjp of the gradient; H is symmetric), exact: a user's
+    loss may use operations without forward-mode formulas (F.mse_loss's target, custom ops),
+    which forward-over-reverse would refuse.
     """
 
     model: nn.Module
@@ -170,7 +174,7 @@ class BatchHessian:
         tangents = _split(self.model, vector.to(self.weights))
         total = [torch.zeros_like(p) for p in primals]
         for batch, n in zip(self.batches, self.sizes, strict=True):
-            part = jvp(grad(partial(mean_loss, batch=batch, n=n)), (primals,), (tangents,))[1]
+            part = vjp(grad(partial(mean_loss, batch=batch, n=n)), primals)[1](tangents)[0]
             for t, p in zip(total, part, strict=True):
                 t += p
         return torch.cat([t.reshape(-1) for t in total])
