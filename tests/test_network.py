@@ -228,3 +228,26 @@ def test_guard_rails_caption_and_hints():
     assert "narrow --range" in hint(_slice_with(0.01 + 10 * (bowl - 1)))
     assert "not finite" in hint(_slice_with(np.where(bowl > 2.5, np.inf, bowl)))
     assert hint(_slice_with(0.01 + 10 * (bowl - 1), kind="pca")) is None  # the runs set that range
+
+
+def test_problem_from_a_dataloader_takes_the_first_samples_in_order():
+    x, y = make_data(n=50)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    found = problem(SkipNet, loader, samples=20)
+    assert found.samples == 20 and [len(b[0]) for b in found.batches] == [8, 8, 4]
+    inputs, targets = found.tensors()
+    torch.testing.assert_close(inputs, x[:20])
+    again = problem(SkipNet, loader, samples=20, batch_size=5)
+    assert [len(b[0]) for b in again.batches] == [5, 5, 5, 5]
+    torch.testing.assert_close(again.tensors()[1], y[:20])
+
+
+def test_labels_name_the_runs(tmp_path):
+    trained(tmp_path / "a", steps=2)
+    trained(tmp_path / "b", steps=2, seed=1)
+    from landscape.network import load_runs
+
+    runs = load_runs([tmp_path / "a", tmp_path / "b"], SkipNet, labels=["first"])
+    assert [r.label for r in runs] == ["first", "b"]
+    with pytest.raises(LandscapeError, match="2 --label for 1 --run"):
+        load_runs([tmp_path / "a"], SkipNet, labels=["x", "y"])
