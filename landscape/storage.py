@@ -39,12 +39,15 @@ def write_npz(
     return path
 
 
-def read_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(arrays, manifest) of a file write_npz wrote; a LandscapeError where it cannot be read."""
+def read_npz(
+    path: str | os.PathLike, what: str = "a record"
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, manifest) of a file write_npz wrote; a LandscapeError naming `what` was to be
+    read where it cannot be."""
     try:
         with np.load(path, allow_pickle=False) as stored:
             manifest = json.loads(str(stored["manifest"]))
             arrays = {k: stored[k] for k in stored.files if k != "manifest"}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise LandscapeError(f"cannot read {str(path)!r}: {err}") from None
+        raise LandscapeError(f"cannot read {what} from {str(path)!r}: {err}") from None
     return arrays, manifest

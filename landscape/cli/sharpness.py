@@ -115,11 +115,15 @@ def summary(found: Sharpness) -> dict[str, dict[str, float | str | None]]:
 def summary_table(found: Sharpness) -> Table:
     model = found.settings.get("model")
     if model is None:
-        title = (f"MNIST MLP: sharpness of the training loss ({found.samples:,} training "
-                 "images), at the end of training")
+        title = (
+            f"MNIST MLP: sharpness of the training loss ({found.samples:,} training "
+            "images), at the end of training"
+        )
     else:
-        title = (f"{model}: sharpness of the loss on {found.split} ({found.samples:,} "
-                 "samples), at the end of each run")
+        title = (
+            f"{model}: sharpness of the loss on {found.split} ({found.samples:,} "
+            "samples), at the end of each run"
+        )
     table = Table(title=title)
     for column in ("optimizer", "final λmax", "preconditioned", "threshold", "rule", "share"):
         table.add_column(column, justify="left" if column == "optimizer" else "right")

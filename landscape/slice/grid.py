@@ -143,9 +143,18 @@ def slice_grid(
     if progress is not None:
         progress(done, len(mine))
     if todo:  # set up only when there is work: the three products cost 0.4 s of CPU per call
-        evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device,
-                               fast=fast, criterion=criterion, bn=bn,
-                               batch_size=batch_size)
+        evaluator = _evaluator(
+            model,
+            plane,
+            inputs,
+            targets,
+            dtype=dtype,
+            device=device,
+            fast=fast,
+            criterion=criterion,
+            bn=bn,
+            batch_size=batch_size,
+        )
         parts = [coords[k * chunk : (k + 1) * chunk] for k in todo]
         with contextlib.closing(evaluator.stream(parts)) as results:
             for k, part in zip(todo, results, strict=True):  # part: (2, points)
@@ -178,8 +187,18 @@ def evaluate_points(
     """(loss, accuracy), each (n,), at the points (n, 2) of `plane`; no cache, no sharding.
     criterion, bn, batch_size: as slice_grid's."""
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device, fast=fast,
-                           criterion=criterion, bn=bn, batch_size=batch_size)
+    evaluator = _evaluator(
+        model,
+        plane,
+        inputs,
+        targets,
+        dtype=dtype,
+        device=device,
+        fast=fast,
+        criterion=criterion,
+        bn=bn,
+        batch_size=batch_size,
+    )
     loss, accuracy = evaluator(coords)
     return loss, accuracy
 
@@ -203,23 +222,46 @@ def evaluate_weights(
     """
     weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
     if _general(criterion, bn, batch_size) is not None:
-        evaluator = Evaluation(model, batches_of(inputs, targets, batch_size),
-                               criterion=criterion, bn=bn, dtype=resolve_dtype(dtype),
-                               device=resolve_device(device))
+        evaluator = Evaluation(
+            model,
+            batches_of(inputs, targets, batch_size),
+            criterion=criterion,
+            bn=bn,
+            dtype=resolve_dtype(dtype),
+            device=resolve_device(device),
+        )
     else:
         evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
     results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
     return results[:, 0], results[:, 1]
 
 
-def _evaluator(model, plane, inputs, targets, *, dtype, device, fast, criterion=None, bn="eval",
-               batch_size=None):
+def _evaluator(
+    model,
+    plane,
+    inputs,
+    targets,
+    *,
+    dtype,
+    device,
+    fast,
+    criterion=None,
+    bn="eval",
+    batch_size=None,
+):
     dtype = resolve_dtype(dtype)
     device = distributed.local_device(resolve_device(device))
     _check(model, plane, inputs, targets)
     if _general(criterion, bn, batch_size) is not None:
-        return PlaneEvaluation(model, plane, batches_of(inputs, targets, batch_size),
-                               criterion=criterion, bn=bn, dtype=dtype, device=device)
+        return PlaneEvaluation(
+            model,
+            plane,
+            batches_of(inputs, targets, batch_size),
+            criterion=criterion,
+            bn=bn,
+            dtype=dtype,
+            device=device,
+        )
     if _fast(model, fast):
         return FastPoints(model, first_layer(model), plane, inputs, targets, dtype, device)
     return PlanePoints(model, plane, inputs, targets, dtype, device)
@@ -240,8 +282,11 @@ def _general(criterion, bn: str, batch_size: int | None) -> str | None:
         return None
     if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
         raise LandscapeError(f"--batch-size {batch_size!r}: must be a whole number >= 1")
-    name = "cross_entropy" if criterion is None else getattr(criterion, "__qualname__",
-                                                             repr(criterion))
+    name = (
+        "cross_entropy"
+        if criterion is None
+        else getattr(criterion, "__qualname__", repr(criterion))
+    )
     module = getattr(criterion, "__module__", "")
     return f"{module}.{name}|bn={bn}|batch={batch_size}"
 

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from landscape.mnist.cache import run_keys, source_hash
 from landscape.mnist.data import FILES, check_data_dir, find_file, mnist_dir, user_cache_dir
 from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.optimizers import OptimizerSpec, SwitchSpec
-from landscape.output import atomic_path, check_output
+from landscape.output import check_output
 from landscape.paths import PlainPath
 from landscape.slice import distributed
 from landscape.slice.directions import (
@@ -42,6 +41,7 @@ from landscape.slice.directions import (
 )
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
 from landscape.slice.project import ProjectedPath, project_runs
+from landscape.storage import read_npz, write_npz
 
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
     from landscape.scenes.data import SceneData
@@ -402,17 +402,13 @@ def save_slice(
                    "max_distance": float(p.distance.max()),
                    "max_relative": float(p.relative.max())} for p in found.paths],
     }  # fmt: skip
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, manifest=np.array(json.dumps(jsonable(meta))), **arrays)
-    return path
+    return write_npz(path, arrays, jsonable(meta))
 
 
 def load_slice(path: str | os.PathLike) -> Slice:
     """A slice back from the NPZ save_slice wrote, the same numbers bit for bit."""
+    a, meta = read_npz(path, "a slice")
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            meta = json.loads(str(stored["manifest"]))
-            a = {k: stored[k] for k in stored.files if k != "manifest"}
         explained = a["explained_variance"]
         plane = Plane(
             *(torch.from_numpy(a[k]) for k in ("plane_origin", "plane_x", "plane_y")),
@@ -433,5 +429,5 @@ def load_slice(path: str | os.PathLike) -> Slice:
                  if key in a}  # fmt: skip
         return Slice(plane=plane, grid=grid, paths=paths, split=str(a["split"]),
                      samples=int(a["samples"]), settings=meta["settings"], **named)  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+    except (ValueError, KeyError, TypeError) as err:
         raise LandscapeError(f"cannot read a slice from {str(path)!r}: {err}") from None
