@@ -13,7 +13,6 @@ from rich.table import Table
 from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.mnist import DataDir
 from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
 from landscape.curvature.interpolation import POINTS, RANGE
@@ -38,7 +37,7 @@ def interpolate_command(
     ] = f"{RANGE[0]:g}:{RANGE[1]:g}",
     split: Annotated[str, typer.Option(help="Evaluate on the test or the train images.")] = "test",
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    data_dir: DataDir = None,
+    data_dir: run.DataDir = None,
     out: Annotated[
         Path | None,
         typer.Option(

@@ -14,7 +14,7 @@ from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.network import NetworkOptions, network_options
 from landscape.cli.progress import progress_bar
-from landscape.cli.slice import Directions, at_under_rules
+from landscape.cli.run import Directions, at_under_rules
 from landscape.errors import LandscapeError
 from landscape.options import (
     ANALYTIC_OPTIONS,
@@ -225,7 +225,7 @@ def _own(network: NetworkOptions, optimizer, surface, shown, directions, at, opt
     """Your network's runs on a slice of its loss (landscape slice --model's)."""
     from landscape.network import network_slice
     from landscape.scenes.data import StepClock, scene_data
-    from landscape.slice.figure import off_plane
+    from landscape.slice.project import off_plane
 
     if optimizer:
         raise LandscapeError(

@@ -14,7 +14,6 @@ from rich.table import Table
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.mnist import DataDir
 from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
 from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_sharpness
@@ -35,7 +34,7 @@ def sharpness_command(
         int,
         typer.Option(help="Measure every N-th snapshot (and the last); the cost is proportional."),
     ] = 1,  # fmt: skip
-    data_dir: DataDir = None,
+    data_dir: run.DataDir = None,
     out: Annotated[
         Path | None,
         typer.Option(

@@ -15,23 +15,16 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
+from landscape.cli.run import Directions
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
 from landscape.export import command_line
-from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
 from landscape.slice import distributed
 from landscape.slice.mnist import Slice, mnist_slice, save_slice
 
 FORMATS = (".npz", *FIGURE_FORMATS)
-
-
-class Directions(StrEnum):
-    pca = "pca"
-    random = "random"
-    plane = "plane"
-    hessian = "hessian"
 
 
 class Split(StrEnum):
@@ -147,7 +140,7 @@ def slice_command(
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
             seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
             bias=bias.value, orthogonalize=orthogonalize, resume=resume,
-            at=at_under_rules(at, optimizers, options.rules),
+            at=run.at_under_rules(at, optimizers, options.rules),
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:
@@ -197,17 +190,6 @@ def own_slice(network: NetworkOptions, *, nx, ny, range_, data_dir, bias, orthog
 
             written = save_slice_figure(found, out, view=view.value)
         print(f"wrote {written}")
-
-
-def at_under_rules(
-    at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str
-) -> str | None:
-    """--at as the runs are named under --rules (Adam: keras-adam), else as written (so that
-    an error names what the user wrote)."""
-    if at is None:
-        return None
-    meant = run.named_under_rules(at, rules)
-    return meant if meant.strip().lower() in {s.name for s in optimizers} else at
 
 
 def parse_grid(text: str) -> tuple[int, int]:

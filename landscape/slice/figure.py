@@ -14,7 +14,7 @@ from landscape.errors import unknown
 from landscape.optimizers import describe
 from landscape.slice.guards import caption, hint
 from landscape.slice.mnist import Slice
-from landscape.slice.project import ProjectedPath
+from landscape.slice.project import off_plane
 from landscape.style import Theme
 
 VIEWS = ("contour", "3d")
@@ -57,12 +57,6 @@ def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "l
         "\n".join(lines), x=0.01, ha="left", fontsize=8, color=fig.axes[0].title.get_color()
     )
     return fig
-
-
-def off_plane(path: ProjectedPath) -> str:
-    """ "≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
-    that distance as a share of the run's reach (ProjectedPath.relative)."""
-    return f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)"
 
 
 def save_slice_figure(

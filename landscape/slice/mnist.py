@@ -40,7 +40,7 @@ from landscape.slice.directions import (
     random_plane,
 )
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
-from landscape.slice.project import ProjectedPath, project_runs
+from landscape.slice.project import ProjectedPath, off_plane, project_runs
 from landscape.storage import read_npz, write_npz
 
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
@@ -289,13 +289,12 @@ def mnist_scene_data(
 ) -> SceneData:
     """What the Manim scenes draw of mnist_slice(optimizers, **options): the loss grid, the
     runs, a clock counting epochs and optimizer steps, and per run how far off the plane it
-    lies (figure.off_plane).
+    lies (project.off_plane).
 
     The trajectories' loss is the snapshots' true loss; with `on_plane`, the loss at their
     projected points (the height of the drawn surface under them).
     """
     from landscape.scenes.data import StepClock, scene_data
-    from landscape.slice.figure import off_plane
 
     found = mnist_slice(optimizers, **options)
     steps = np.asarray(found.paths[0].steps)

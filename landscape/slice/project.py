@@ -107,3 +107,9 @@ def project_runs(
             true_loss=true[0], plane_loss=flat[0], true_accuracy=true[1], plane_accuracy=flat[1],
         ))  # fmt: skip
     return paths
+
+
+def off_plane(path: ProjectedPath) -> str:
+    """ "≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
+    that distance as a share of the run's reach (ProjectedPath.relative)."""
+    return f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)"
