@@ -232,9 +232,10 @@ def _true_loss(problem: Problem, run: Run, dtype, device) -> tuple[np.ndarray, n
 
 
 def _batch_size(problem: Problem) -> int | None:
-    """The batch size the grid evaluates with: the problem's; under the train policy the
-    data's own batches' where none was asked (batch statistics depend on it)."""
-    if problem.batch_size is not None or problem.bn != "train":
+    """The batch size the grid evaluates with: the problem's; under "recompute" and "train"
+    the data's own batches' where none was asked, as the statistics depend on the batches and
+    own_evaluation walks those."""
+    if problem.batch_size is not None or problem.bn == "eval":
         return problem.batch_size
     return batch_size_of(problem.batches[0])
 
