@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from landscape import storage
 from landscape.errors import LandscapeError
 from landscape.output import atomic_path, check_output
 from landscape.surfaces import Surface
@@ -109,8 +110,7 @@ _INTS = ("diverged_at", "reached_at", "reached_minimum")
 
 def _write_npz(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:
     arrays = {f"{i}_{k}": getattr(t, k) for i, t in enumerate(trajectories) for k in _ARRAYS}
-    with open(path, "wb") as f:
-        np.savez_compressed(f, manifest=np.array(json.dumps(manifest)), **arrays)
+    storage.write_npz(path, arrays, manifest)
 
 
 def _write_json(trajectories: Sequence[Trajectory], path: Path, manifest: dict[str, Any]) -> None:

@@ -84,8 +84,9 @@ def _with_legend_column(fig: Figure, projection: str | None = None):
 def _race_panel(ax, grid: LossGrid, trajectories: Sequence[PathRecord], labels) -> None:
     plot.contours(ax, grid)
     plot.mark_minima(ax, grid.minima)
-    plot.mark_starts(ax, plot.starts_of(trajectories))
-    plot.paths(ax, trajectories, labels=labels)
+    if trajectories:  # a network's slice may have no runs on it
+        plot.mark_starts(ax, plot.starts_of(trajectories))
+        plot.paths(ax, trajectories, labels=labels)
     ax.set_aspect("equal" if plot.equal_aspect(grid) else "auto")
 
 

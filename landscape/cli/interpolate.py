@@ -13,7 +13,7 @@ from rich.table import Table
 from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.mnist import DataDir
+from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
 from landscape.curvature.interpolation import POINTS, RANGE
 from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_interpolation
@@ -26,6 +26,7 @@ FORMATS = (".npz", *FIGURE_FORMATS)
 
 @app.command("interpolate")
 @run.run_options("lr", "params", "seed", "device", "rules")
+@network_options
 def interpolate_command(
     optimizer: run.MnistOptimizers = None,
     points: Annotated[int, typer.Option(help="Points along each line (0 and 1 are added).")] = (
@@ -36,7 +37,7 @@ def interpolate_command(
     ] = f"{RANGE[0]:g}:{RANGE[1]:g}",
     split: Annotated[str, typer.Option(help="Evaluate on the test or the train images.")] = "test",
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    data_dir: DataDir = None,
+    data_dir: run.DataDir = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -47,13 +48,32 @@ def interpolate_command(
     json_: run.Json = False,
     *,
     options: RunOptions,
+    network: NetworkOptions,
 ) -> None:
     """Loss and accuracy along straight lines in weight space (Goodfellow et al. 2015): from
     each run's initialization to its end, and between each pair of runs' ends, with the
     barrier between them (the largest rise above the straight line between the ends' losses).
 
-    Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    Without --model: trains the lesson's MLP with each optimizer from one initialization (or
+    reuses cached runs). With --model: your network's runs (--run), each from its first to its
+    last snapshot, between their ends, and from each end to --weights where given, on --data
+    with --loss."""
     t_range = args.span(range_, "--range")
+    if network.own:
+        refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5,
+                               "--split": split != "test"})  # fmt: skip
+        options.only(("seed", "device"), where="--model")
+        from landscape.network import network_interpolation
+
+        if out is not None:
+            check_output(out, FORMATS)
+        found_problem = network.problem(data_dir)
+        found = network_interpolation(found_problem, network.load_runs(found_problem),
+                                      weights=network.weights, points=points, t_range=t_range,
+                                      device=options.device,
+                                      trust=network.trust_checkpoint)  # fmt: skip
+        return _report(found, out, json_)
+    network.lesson()
     optimizers = run.mnist_optimizers(optimizer, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
@@ -62,6 +82,11 @@ def interpolate_command(
                                     epochs=epochs, seed=options.seed, device=options.device,
                                     data_dir=data_dir,
                                     train_progress=train_bar)  # fmt: skip
+    _report(found, out, json_)
+
+
+def _report(found: Interpolation, out: Path | None, json_: bool) -> None:
+    """The file asked for, then the table or the JSON line."""
     if out is not None:
         if out.suffix.lower() == ".npz":
             written = save_interpolation(found, out, command=command_line())
@@ -85,8 +110,10 @@ def summary(found: Interpolation) -> dict[str, dict[str, float]]:
 
 
 def summary_table(found: Interpolation) -> Table:
-    table = Table(title=f"MNIST MLP {found.split} loss along straight lines "
-                  f"({found.samples:,} images)")  # fmt: skip
+    model = found.settings.get("model")
+    what = f"MNIST MLP {found.split} loss" if model is None else f"{model} loss on {found.split}"
+    unit = "images" if model is None else "samples"
+    table = Table(title=f"{what} along straight lines ({found.samples:,} {unit})")
     for column in ("line", "loss at t=0", "loss at t=1", "lowest", "barrier"):
         table.add_column(column, justify="left" if column == "line" else "right")
     for line in (*found.runs, *found.pairs):

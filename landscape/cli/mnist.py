@@ -23,16 +23,10 @@ from landscape.mnist.run import TrainingRun
 from landscape.options import RunOptions
 from landscape.output import atomic_path
 
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data folder (MNIST in its mnist/ folder); default "
-                 "$LANDSCAPE_DATA_DIR, else the per-user cache folder."),
-]  # fmt: skip
-
 
 @app.command("data")
 def data_command(
-    data_dir_: DataDir = None,
+    data_dir_: run.DataDir = None,
     fetch: Annotated[
         bool,
         typer.Option(
@@ -74,7 +68,7 @@ def compare_command(
     optimizer: run.MnistOptimizers = None,
     epochs: Annotated[int, typer.Option(help="Passes over the training data.")] = 5,
     batch_size: Annotated[int, typer.Option(help="Samples per optimizer step.")] = 32,
-    data_dir_: DataDir = None,
+    data_dir_: run.DataDir = None,
     json_: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
     ] = False,

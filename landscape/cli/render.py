@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
+import numpy as np
 import typer
 
 from landscape.cli import args, run
 from landscape.cli.app import app
+from landscape.cli.network import NetworkOptions, network_options
 from landscape.cli.progress import progress_bar
-from landscape.cli.slice import Directions, at_under_rules
+from landscape.cli.run import Directions, at_under_rules
 from landscape.errors import LandscapeError
 from landscape.options import (
     ANALYTIC_OPTIONS,
@@ -35,14 +37,16 @@ MNIST = "mnist"  # the loss slice of the lesson's MNIST network, with the traine
 
 @app.command("render")
 @run.run_options(*ANALYTIC_OPTIONS, "rules")
+@network_options
 def render_command(
     optimizer: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            help="Preset (sgd, momentum, rmsprop, adam, ...) or dotted class path; several race.",
+            help="Preset (sgd, momentum, rmsprop, adam, ...) or dotted class path; several race. "
+            "None with --model: the runs are --run's.",
             show_default=False,
         ),
-    ],
+    ] = None,
     surface: Annotated[
         str,
         typer.Option(help="Surface name, expression in x and y, or mnist (the MNIST loss slice)."),
@@ -135,14 +139,24 @@ def render_command(
     ] = False,
     *,
     options: RunOptions,
+    network: NetworkOptions,
 ) -> None:
     """Animate optimizers on a loss surface: one optimizer rolls down the 3-D surface, several
-    race on the contour map beside a live loss chart."""
+    race on the contour map beside a live loss chart. With --model: your network's runs (--run)
+    on a slice of its loss."""
+    if not optimizer and not network.own:
+        raise LandscapeError(
+            "Missing argument 'OPTIMIZER...': name one or more optimizers "
+            "(landscape render adam), or your network's runs with --model "
+            "FILE.py:NAME --run FOLDER"
+        )
+    optimizer = optimizer or []
     # Manim loads only when rendering, so that the other commands start fast.
     from landscape.render import RenderSpec, default_output, render_scene
 
     fmt = output_format(format, out)
-    kind = scene if scene is not None else ("descent" if len(optimizer) == 1 else "race")
+    count = len(network.runs) if network.own else len(optimizer)
+    kind = scene if scene is not None else ("descent" if count == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
     shown = parse_show(show) if show is not None else ()
     spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
@@ -151,7 +165,10 @@ def render_command(
         from landscape.output import check_output
 
         check_output(out, [f".{fmt}"])  # before the work, not after it
-    if surface.strip().lower() == MNIST:
+    if network.own:
+        data = _own(network, optimizer, surface, shown, directions, at, options)
+    elif surface.strip().lower() == MNIST:
+        network.lesson()
         if shown:
             raise LandscapeError("--show applies to the analytic surfaces, not --surface mnist "
                                  "(its runs keep no per-step optimizer state)")  # fmt: skip
@@ -168,6 +185,7 @@ def render_command(
         raise LandscapeError(f"{what} is for --surface mnist (a plane through weight space), "
                              f"not --surface {surface!r}")  # fmt: skip
     else:
+        network.lesson()
         options.only(ANALYTIC_OPTIONS, where=f"surface {surface!r}",
                      why=": it chooses the update rules of MNIST runs")  # fmt: skip
         data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain),
@@ -201,6 +219,56 @@ def _analytic(spec: run.Run, fit: float, record_state: bool) -> SceneData:
     from landscape.scenes import scene_data
 
     return scene_data(spec.surface, trajectories, fit=fit)
+
+
+def _own(network: NetworkOptions, optimizer, surface, shown, directions, at, options) -> SceneData:
+    """Your network's runs on a slice of its loss (landscape slice --model's)."""
+    from landscape.network import network_slice
+    from landscape.scenes.data import StepClock, scene_data
+    from landscape.slice.project import off_plane
+
+    if optimizer:
+        raise LandscapeError(
+            f"{optimizer[0]!r}: with --model the runs are --run's, not optimizers trained here"
+        )
+    if surface.strip().lower() not in (MNIST, LESSON_SURFACE):
+        raise LandscapeError(
+            f"--surface {surface!r} is an analytic surface; --model slices your network's loss"
+        )
+    if shown or at is not None:
+        raise LandscapeError(
+            f"{'--show' if shown else '--at'} applies to the lesson's surfaces, not --model"
+        )
+    if not network.runs:
+        raise LandscapeError("--model: a scene needs at least one --run")
+    options.only(("seed", "device", "dtype"), where="--model")
+    if directions == Directions.hessian:
+        raise LandscapeError(
+            "--directions hessian is for the lesson's MLP; with --model use random, pca or plane"
+        )
+    found_problem = network.problem()
+    runs = network.load_runs(found_problem)
+    with progress_bar("slicing") as progress:
+        found = network_slice(
+            found_problem,
+            runs,
+            weights=network.weights,
+            directions=(directions or Directions.pca).value,
+            nx=25,
+            ny=25,
+            seed=options.seed,
+            dtype=options.dtype,
+            device=options.device,
+            trust=network.trust_checkpoint,
+            progress=progress,
+        )
+    clock = StepClock(np.asarray(found.paths[0].steps), None)
+    return scene_data(
+        found.loss_grid(),
+        found.trajectories(),
+        clock=clock,
+        notes=[off_plane(p) for p in found.paths],
+    )
 
 
 def _mnist(

@@ -9,6 +9,8 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
@@ -51,6 +53,11 @@ MnistOptimizers = Annotated[
                  "(adam>sgd@200: Adam for 200 batches, then SGD from there with fresh state); "
                  f"repeat for several. Default: {', '.join(LESSON_OPTIMIZERS)}."),
 ]  # fmt: skip
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data folder (MNIST in its mnist/ folder); default "
+                 "$LANDSCAPE_DATA_DIR, else the per-user cache folder."),
+]  # fmt: skip
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
 ]
@@ -88,6 +95,26 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
         "(torch.optim's). Names given with -o mean what they say (rmsprop: torch's).")],
         DEFAULT_RULES),
 }  # fmt: skip
+
+
+class Directions(StrEnum):
+    """The planes `slice` and `render --surface mnist` cut (landscape.slice.mnist.DIRECTIONS)."""
+
+    pca = "pca"
+    random = "random"
+    plane = "plane"
+    hessian = "hessian"
+
+
+def at_under_rules(
+    at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str
+) -> str | None:
+    """--at as the runs are named under --rules (Adam: keras-adam), else as written (so that
+    an error names what the user wrote)."""
+    if at is None:
+        return None
+    meant = named_under_rules(at, rules)
+    return meant if meant.strip().lower() in {s.name for s in optimizers} else at
 
 
 def run_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

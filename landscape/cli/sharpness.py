@@ -14,7 +14,7 @@ from rich.table import Table
 from landscape.cli import run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.mnist import DataDir
+from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
 from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_sharpness
 from landscape.export import command_line
@@ -26,17 +26,15 @@ FORMATS = (".npz", *FIGURE_FORMATS)
 
 @app.command("sharpness")
 @run.run_options("lr", "params", "seed", "device", "rules")
+@network_options
 def sharpness_command(
     optimizer: run.MnistOptimizers = None,
     epochs: Annotated[int, typer.Option(min=1, max=1000, help="Training epochs.")] = 5,
-    samples: Annotated[
-        int, typer.Option(help="The first N training images the loss is averaged over.")
-    ] = SAMPLES,
     every: Annotated[
         int,
         typer.Option(help="Measure every N-th snapshot (and the last); the cost is proportional."),
     ] = 1,  # fmt: skip
-    data_dir: DataDir = None,
+    data_dir: run.DataDir = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -47,6 +45,7 @@ def sharpness_command(
     json_: run.Json = False,
     *,
     options: RunOptions,
+    network: NetworkOptions,
 ) -> None:
     """The top Hessian eigenvalue of the training loss at every recorded snapshot of each run
     (eval mode, no dropout), against the optimizer's stability threshold: 2/η for SGD,
@@ -54,7 +53,26 @@ def sharpness_command(
     sharpness λmax(P^-1/2 H P^-1/2), P from the optimizer's own second moment (Cohen et al.
     2021, 2022).
 
-    Trains the lesson's MLP with each optimizer from one initialization (or reuses cached runs)."""
+    Without --model: trains the lesson's MLP with each optimizer from one initialization (or
+    reuses cached runs), on the first --samples training images. With --model: your network
+    at the snapshots of each --run (or at --weights), on --data with --loss; the
+    preconditioned sharpness where a run recorded an adaptive optimizer's second moments."""
+    if network.own:
+        refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5})
+        options.only(("seed", "device"), where="--model")
+        from landscape.network import network_sharpness
+
+        if out is not None:
+            check_output(out, FORMATS)
+        found_problem = network.problem(data_dir)
+        with progress_bar("sharpness") as bar:
+            found = network_sharpness(found_problem, network.load_runs(found_problem),
+                                      weights=network.weights, every=every,
+                                      device=options.device, trust=network.trust_checkpoint,
+                                      progress=bar)  # fmt: skip
+        return _report(found, out, json_)
+    network.lesson(reads=("samples",))
+    samples = network.samples if network.samples is not None else SAMPLES
     optimizers = run.mnist_optimizers(optimizer, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
@@ -62,6 +80,11 @@ def sharpness_command(
         found = mnist_sharpness(optimizers, samples=samples, every=every, epochs=epochs,
                                 seed=options.seed, device=options.device, data_dir=data_dir,
                                 train_progress=train_bar, progress=bar)  # fmt: skip
+    _report(found, out, json_)
+
+
+def _report(found: Sharpness, out: Path | None, json_: bool) -> None:
+    """The file asked for, then the table or the JSON line."""
     if out is not None:
         if out.suffix.lower() == ".npz":
             written = save_sharpness(found, out, command=command_line())
@@ -89,8 +112,18 @@ def summary(found: Sharpness) -> dict[str, dict[str, float | str | None]]:
 
 
 def summary_table(found: Sharpness) -> Table:
-    table = Table(title=f"MNIST MLP: sharpness of the training loss ({found.samples:,} "
-                  "training images), at the end of training")  # fmt: skip
+    model = found.settings.get("model")
+    if model is None:
+        title = (
+            f"MNIST MLP: sharpness of the training loss ({found.samples:,} training "
+            "images), at the end of training"
+        )
+    else:
+        title = (
+            f"{model}: sharpness of the loss on {found.split} ({found.samples:,} "
+            "samples), at the end of each run"
+        )
+    table = Table(title=title)
     for column in ("optimizer", "final λmax", "preconditioned", "threshold", "rule", "share"):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for r in found.runs:

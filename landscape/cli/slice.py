@@ -13,12 +13,13 @@ from rich.table import Table
 from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.console import console
+from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
+from landscape.cli.run import Directions
 from landscape.device import resolve_device
 from landscape.errors import LandscapeError
 from landscape.export import command_line
 from landscape.mesh import MESH_FORMATS, save_mesh
-from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.options import MNIST_OPTIONS, RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
 from landscape.slice import distributed
@@ -26,13 +27,6 @@ from landscape.slice.mnist import Slice, mnist_slice, save_slice
 from landscape.surface_page import PAGE_FORMATS, save_surface_page
 
 FORMATS = (".npz", *FIGURE_FORMATS, *MESH_FORMATS, *PAGE_FORMATS)
-
-
-class Directions(StrEnum):
-    pca = "pca"
-    random = "random"
-    plane = "plane"
-    hessian = "hessian"
 
 
 class Split(StrEnum):
@@ -53,17 +47,19 @@ class Bias(StrEnum):
 
 @app.command("slice")
 @run.run_options(*MNIST_OPTIONS)
+@network_options
 def slice_command(
     optimizer: run.MnistOptimizers = None,
     directions: Annotated[
-        Directions,
+        Directions | None,
         typer.Option(
             help="pca: the plane that best fits the runs' weight snapshots; random: two "
-            "filter-normalized Gaussian directions through the first run's end; plane: "
-            "through the initialization and the ends of the first two runs; hessian: the top two "
-            "eigenvectors of the Hessian of the sliced loss at the end of the run --at."
+            "filter-normalized Gaussian directions through the first run's end (--model: "
+            "through --weights); plane: through the initialization and the ends of the first "
+            "two runs; hessian: the top two eigenvectors of the Hessian of the sliced loss at "
+            "the end of the run --at. Default pca (--model: random)."
         ),
-    ] = Directions.pca,
+    ] = None,
     grid: Annotated[str, typer.Option(help="Grid points NXxNY, e.g. 51x51 or 81x41.")] = "51x51",
     range_: Annotated[
         str | None,
@@ -116,13 +112,24 @@ def slice_command(
     ] = None,
     *,
     options: RunOptions,
+    network: NetworkOptions,
 ) -> None:
-    """Slice the MNIST network's loss through a plane of weight space (Li et al. 2018) and
-    project the optimizers' training paths onto it, with their distance from the plane.
+    """Slice a network's loss through a plane of weight space (Li et al. 2018) and project
+    the training paths onto it, with their distance from the plane.
 
-    Trains the lesson's MLP with each optimizer (or reuses cached runs). Under torchrun the grid
+    Without --model: trains the lesson's MLP with each optimizer (or reuses cached runs). With
+    --model: your network, its runs from --run, centred on --weights. Under torchrun the grid
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
+    if network.own:
+        refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5,
+                               "--split": split != Split.test, "--at": at is not None})  # fmt: skip
+        options.only(("seed", "device", "dtype"), where="--model")
+        return own_slice(network, nx=nx, ny=ny, range_=range_, data_dir=data_dir, bias=bias,
+                         orthogonalize=orthogonalize, directions=directions, view=view, out=out,
+                         options=options)  # fmt: skip
+    network.lesson()
+    directions = directions or Directions.pca
     optimizers = run.mnist_optimizers(optimizer, options)
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
@@ -136,35 +143,60 @@ def slice_command(
             x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
             seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
             bias=bias.value, orthogonalize=orthogonalize, resume=resume,
-            at=at_under_rules(at, optimizers, options.rules),
+            at=run.at_under_rules(at, optimizers, options.rules),
             progress=bar if main else None, train_progress=train_bar if main else None,
         )  # fmt: skip
     if not main:
         return
     console().print(summary_table(found))
     if out is not None:
-        if out.suffix.lower() == ".npz":
-            written = save_slice(found, out, command=command_line())
-        elif out.suffix.lower() in MESH_FORMATS:
-            written = save_mesh(found, out)
-        elif out.suffix.lower() in PAGE_FORMATS:
-            written = save_surface_page(found, out)
-        else:
-            from landscape.slice.figure import save_slice_figure  # matplotlib: loaded when drawing
-
-            written = save_slice_figure(found, out, view=view.value)
-        print(f"wrote {written}")
+        write(found, out, view)
 
 
-def at_under_rules(
-    at: str | None, optimizers: list[OptimizerSpec | SwitchSpec], rules: str
-) -> str | None:
-    """--at as the runs are named under --rules (Adam: keras-adam), else as written (so that
-    an error names what the user wrote)."""
-    if at is None:
-        return None
-    meant = run.named_under_rules(at, rules)
-    return meant if meant.strip().lower() in {s.name for s in optimizers} else at
+def own_slice(network: NetworkOptions, *, nx, ny, range_, data_dir, bias, orthogonalize,
+              directions, view, out, options: RunOptions) -> None:  # fmt: skip
+    """`landscape slice --model ...`: your network's slice, its table, its NPZ or figure."""
+    from landscape.network import network_slice
+    from landscape.slice.guards import caption, hint
+
+    x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
+    if out is not None:
+        check_output(out, FORMATS)
+    if directions == Directions.hessian:
+        raise LandscapeError("--directions hessian is for the lesson's MLP; with --model use "
+                             "random, pca or plane")  # fmt: skip
+    found_problem = network.problem(data_dir)
+    runs = network.load_runs(found_problem)
+    with progress_bar("slicing") as bar:
+        found = network_slice(found_problem, runs, weights=network.weights,
+                              directions=(directions or Directions.random).value, nx=nx, ny=ny,
+                              x_range=x_range, y_range=y_range, bias=bias.value,
+                              orthogonalize=orthogonalize, seed=options.seed,
+                              dtype=options.dtype, device=options.device,
+                              trust=network.trust_checkpoint, progress=bar)  # fmt: skip
+    console().print(summary_table(found))
+    print(caption(found))
+    warning = hint(found)
+    if warning:
+        print(f"hint: {warning}")
+    if out is not None:
+        write(found, out, view)
+
+
+def write(found: Slice, out: Path, view) -> None:
+    """The slice to `out` by its suffix: NPZ, mesh, 3-D page or figure; says what it wrote."""
+    suffix = out.suffix.lower()
+    if suffix == ".npz":
+        written = save_slice(found, out, command=command_line())
+    elif suffix in MESH_FORMATS:
+        written = save_mesh(found, out)
+    elif suffix in PAGE_FORMATS:
+        written = save_surface_page(found, out)
+    else:
+        from landscape.slice.figure import save_slice_figure  # matplotlib: loaded when drawing
+
+        written = save_slice_figure(found, out, view=view.value)
+    print(f"wrote {written}")
 
 
 def parse_grid(text: str) -> tuple[int, int]:

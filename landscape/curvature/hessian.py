@@ -16,7 +16,7 @@ from functools import partial
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, grad, jvp
+from torch.func import functional_call, grad, jvp, vjp
 
 from landscape.curvature.mlp_products import MlpProducts, relu_mlp_layers
 from landscape.errors import LandscapeError
@@ -129,3 +129,78 @@ def _split(model: nn.Module, flat: torch.Tensor) -> tuple[torch.Tensor, ...]:
         parts.append(flat[offset : offset + p.numel()].view_as(p))
         offset += p.numel()
     return tuple(parts)
+
+
+@dataclass(frozen=True)
+class BatchHessian:
+    """The Hessian of a mean loss over batches at flat weights, for any loss, as an operator.
+
+    `loss(model, batch)` is the batch's mean loss (a criterion of the output and targets, or a
+    user's closure); the batches' losses are averaged weighted by their sizes. The model runs in
+    the mode it is given (eval: BatchNorm's running statistics are constants of the loss).
+    Weights and vectors are flat, in `model.parameters()` order.
+
+    H·v is reverse-over-reverse (the vjp of the gradient; H is symmetric), exact: a user's
+    loss may use operations without forward-mode formulas (F.mse_loss's target, custom ops),
+    which forward-over-reverse would refuse.
+    """
+
+    model: nn.Module
+    weights: torch.Tensor = field(repr=False)  # (P,)
+    batches: tuple = field(repr=False)  # on the weights' device
+    loss: Callable[[nn.Module, object], torch.Tensor] = field(repr=False)
+    sizes: tuple[int, ...] = ()  # samples per batch
+
+    @property
+    def size(self) -> int:
+        return self.weights.numel()
+
+    def _objective(self):
+        wrapper = _Objective(self.model, self.loss)
+        names = [f"model.{name}" for name, _ in self.model.named_parameters()]
+        total = float(sum(self.sizes))
+
+        def mean_loss(params, batch, n):
+            return functional_call(wrapper, dict(zip(names, params, strict=True)), (batch,)) * (
+                n / total
+            )
+
+        return mean_loss
+
+    def __call__(self, vector: torch.Tensor) -> torch.Tensor:
+        """(P,) H·v, exact, summed batch by batch."""
+        mean_loss = self._objective()
+        primals = _split(self.model, self.weights)
+        tangents = _split(self.model, vector.to(self.weights))
+        total = [torch.zeros_like(p) for p in primals]
+        for batch, n in zip(self.batches, self.sizes, strict=True):
+            part = vjp(grad(partial(mean_loss, batch=batch, n=n)), primals)[1](tangents)[0]
+            for t, p in zip(total, part, strict=True):
+                t += p
+        return torch.cat([t.reshape(-1) for t in total])
+
+    def value_and_gradient(self) -> tuple[float, torch.Tensor]:
+        """Mean loss and (P,) its gradient at the weights."""
+        mean_loss = self._objective()
+        primals = _split(self.model, self.weights)
+        total, g = 0.0, [torch.zeros_like(p) for p in primals]
+        for batch, n in zip(self.batches, self.sizes, strict=True):
+            fn = partial(mean_loss, batch=batch, n=n)
+            parts, value = grad(lambda p, fn=fn: (fn(p), fn(p).detach()), has_aux=True)(primals)
+            for t, part in zip(g, parts, strict=True):
+                t += part
+            total += float(value)
+        return total, torch.cat([t.reshape(-1) for t in g])
+
+
+class _Objective(nn.Module):
+    """The loss of a batch as a module, so that functional_call swaps the model's parameters
+    for the loss's whole computation (a closure calls the model itself)."""
+
+    def __init__(self, model: nn.Module, loss: Callable[[nn.Module, object], torch.Tensor]):
+        super().__init__()
+        self.model = model
+        self.loss = loss
+
+    def forward(self, batch: object) -> torch.Tensor:
+        return self.loss(self.model, batch)

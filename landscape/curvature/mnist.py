@@ -4,7 +4,6 @@ interpolate` and `landscape sharpness` compute (the pieces work on any network).
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from landscape import storage
 from landscape.curvature.hessian import Hessian
 from landscape.curvature.interpolation import POINTS, RANGE, Line, interpolate, line_positions
 from landscape.curvature.lanczos import TOL
@@ -26,7 +26,7 @@ from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
 from landscape.optimizers import OptimizerSpec, SwitchSpec
-from landscape.output import atomic_path, check_output
+from landscape.output import check_output
 
 SPLITS = ("test", "train")
 SAMPLES = 5000  # training images the sharpness is measured over
@@ -267,9 +267,7 @@ def write_npz(
     path = check_output(path, (".npz",))
     manifest = {"command": list(command) if command is not None else None,
                 "versions": versions(), **meta}  # fmt: skip
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, manifest=np.array(json.dumps(jsonable(manifest))), **arrays)
-    return path
+    return storage.write_npz(path, arrays, jsonable(manifest))
 
 
 def _choice(what: str, value: str, valid: Sequence[str]) -> str:

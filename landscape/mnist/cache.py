@@ -26,7 +26,7 @@ from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
 from landscape.optimizers import OptimizerSpec, SwitchSpec, validated
-from landscape.output import atomic_path
+from landscape.storage import write_npz
 
 # The modules a run's numbers go through: their source is part of the cache key, so any change
 # to them trains again (a comment too: a few seconds, never a stale number).
@@ -58,10 +58,8 @@ def save_runs(runs: Sequence[TrainingRun], path: str | os.PathLike, **extra: Any
     arrays = {f"{i}_{k}" + ("_packed" if k in PACKED else ""):
               pack_rows(getattr(r, k)) if k in PACKED else getattr(r, k)
               for i, r in enumerate(runs) for k in _ARRAYS}  # fmt: skip
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, manifest=np.array(json.dumps(meta, allow_nan=False)), **arrays)
-    return path
+    json.dumps(meta, allow_nan=False)  # a run's numbers are finite: fail before writing
+    return write_npz(path, arrays, meta, compress=False)
 
 
 def load_runs(path: str | os.PathLike) -> list[TrainingRun]:

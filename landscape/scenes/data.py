@@ -25,15 +25,17 @@ class StepClock:
     the scenes then count epochs and optimizer steps."""
 
     steps: np.ndarray = field(repr=False)  # (k,) optimizer steps taken at each row
-    per_epoch: float  # optimizer steps per epoch
+    per_epoch: float | None  # optimizer steps per epoch; None: not known (own runs)
 
     def text(self, t: float, rows: int) -> str:
         """'epoch 2.4/5  step 3600/7500' at fractional row t (of `rows` rows shown)."""
         index = np.arange(len(self.steps))
         step = int(np.interp(t, index, self.steps))
         total = int(self.steps[min(rows, len(self.steps) - 1)])
-        epochs = total / self.per_epoch
         width = len(str(total))
+        if self.per_epoch is None:
+            return f"step {step:>{width}d}/{total}"
+        epochs = total / self.per_epoch
         return (f"epoch {step / self.per_epoch:.1f}/{epochs:g}  "
                 f"step {step:>{width}d}/{total}")  # fmt: skip
 

@@ -101,10 +101,11 @@ def race_plan(data: SceneData) -> RacePlan:
     for track in found:
         for stretch in clip_to_view(track.xy, data.grid.domain):
             lengths[track.path] += np.linalg.norm(np.diff(stretch.xy, axis=0), axis=-1).sum()
+    clock = data.clock
+    epochs = None if clock is None or clock.per_epoch is None else (clock.steps, clock.per_epoch)
     return RacePlan(data, steps, found, styles, trail_widths(lengths),
                     tuple(p.describe() for p in data.paths), path_events(data, found),
-                    loss_axis(data.grid, found, steps, None if data.clock is None else (
-                        data.clock.steps, data.clock.per_epoch)), rare_steps(data))  # fmt: skip
+                    loss_axis(data.grid, found, steps, epochs), rare_steps(data))  # fmt: skip
 
 
 class RaceScene(LandscapeScene, Scene):

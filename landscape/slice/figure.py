@@ -12,8 +12,9 @@ from matplotlib.figure import Figure
 from landscape import figures
 from landscape.errors import unknown
 from landscape.optimizers import describe
+from landscape.slice.guards import caption, hint
 from landscape.slice.mnist import Slice
-from landscape.slice.project import ProjectedPath
+from landscape.slice.project import off_plane
 from landscape.style import Theme
 
 VIEWS = ("contour", "3d")
@@ -33,16 +34,29 @@ def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "l
     labels = [f"{describe(p.label, p.settings)}\n{off_plane(p)}" for p in found.paths]
     title = f"{grid.title}: {PLANES[found.plane.kind]}"
     if view == "3d":  # heights on the drawn surface: the loss at the projected points
-        return figures.surface_figure(grid, found.trajectories(on_plane=True), labels=labels,
-                                      theme=theme, title=title, view=VIEW_3D)  # fmt: skip
-    return figures.contour_figure(grid, found.trajectories(), labels=labels, theme=theme,
-                                  title=title)  # fmt: skip
-
-
-def off_plane(path: ProjectedPath) -> str:
-    """ "≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
-    that distance as a share of the run's reach (ProjectedPath.relative)."""
-    return f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)"
+        fig = figures.surface_figure(
+            grid,
+            found.trajectories(on_plane=True),
+            labels=labels,
+            theme=theme,
+            title=title,
+            view=VIEW_3D,
+        )
+    else:
+        fig = figures.contour_figure(
+            grid, found.trajectories(), labels=labels, theme=theme, title=title
+        )
+    # What the reader needs to compare it with another slice, and a warning where the range
+    # hides the basin (guards).
+    lines = [caption(found)]
+    warning = hint(found)
+    if warning:
+        lines.append(f"hint: {warning}")
+    # supxlabel: constrained layout makes room for it below the axes.
+    fig.supxlabel(
+        "\n".join(lines), x=0.01, ha="left", fontsize=8, color=fig.axes[0].title.get_color()
+    )
+    return fig
 
 
 def save_slice_figure(

@@ -27,6 +27,7 @@ from landscape.grid import LossGrid
 from landscape.slice import distributed
 from landscape.slice.chunks import ChunkStore, chunk_key
 from landscape.slice.directions import Plane
+from landscape.slice.evaluation import Criterion, Evaluation, PlaneEvaluation, batches_of
 from landscape.slice.fast import FastPoints, first_layer
 from landscape.slice.perpoint import PerPoint, PlanePoints
 
@@ -83,6 +84,9 @@ def slice_grid(
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
     fast: bool = True,
+    criterion: Criterion | None = None,
+    bn: str = "eval",
+    batch_size: int | None = None,
 ) -> SliceGrid:
     """Loss and accuracy of `model` at every (x[i], y[j]) of `plane`, on (inputs, targets).
 
@@ -99,6 +103,11 @@ def slice_grid(
             continues where an interrupted one stopped. None: nothing is saved.
         progress: called as progress(done, total) after each chunk of this rank.
         fast: False forces point-by-point evaluation (the reference).
+        criterion: (output, target) -> mean loss; None: the mean cross-entropy of class
+            targets. Accuracy is NaN where the targets are not class indices.
+        bn: BatchNorm policy, "eval", "recompute" or "train" (slice.evaluation); dropout is
+            always off.
+        batch_size: samples per forward pass (part of the loss under bn="train").
 
     Returns:
         The SliceGrid, identical on every rank when run under torch.distributed.
@@ -111,10 +120,12 @@ def slice_grid(
     gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx): row j is y[j], no serpentine order
     coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2), row-major over (j, i)
     _check(model, plane, inputs, targets)
-    is_fast = _fast(model, fast)
+    general = _general(criterion, bn, batch_size)
+    is_fast = _fast(model, fast) and general is None
     store = None
     if cache_dir is not None:
-        key = chunk_key(str(model), resolve_dtype(dtype), is_fast, plane, inputs, targets, x, y,
+        network = str(model) if general is None else f"{model}|{general}"
+        key = chunk_key(network, resolve_dtype(dtype), is_fast, plane, inputs, targets, x, y,
                         chunk)  # fmt: skip
         store = ChunkStore(Path(cache_dir), key)
 
@@ -132,8 +143,18 @@ def slice_grid(
     if progress is not None:
         progress(done, len(mine))
     if todo:  # set up only when there is work: the three products cost 0.4 s of CPU per call
-        evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device,
-                               fast=fast)  # fmt: skip
+        evaluator = _evaluator(
+            model,
+            plane,
+            inputs,
+            targets,
+            dtype=dtype,
+            device=device,
+            fast=fast,
+            criterion=criterion,
+            bn=bn,
+            batch_size=batch_size,
+        )
         parts = [coords[k * chunk : (k + 1) * chunk] for k in todo]
         with contextlib.closing(evaluator.stream(parts)) as results:
             for k, part in zip(todo, results, strict=True):  # part: (2, points)
@@ -159,10 +180,25 @@ def evaluate_points(
     dtype: str | torch.dtype = "float32",
     device: str | torch.device = "auto",
     fast: bool = True,
+    criterion: Criterion | None = None,
+    bn: str = "eval",
+    batch_size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(loss, accuracy), each (n,), at the points (n, 2) of `plane`; no cache, no sharding."""
+    """(loss, accuracy), each (n,), at the points (n, 2) of `plane`; no cache, no sharding.
+    criterion, bn, batch_size: as slice_grid's."""
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    evaluator = _evaluator(model, plane, inputs, targets, dtype=dtype, device=device, fast=fast)
+    evaluator = _evaluator(
+        model,
+        plane,
+        inputs,
+        targets,
+        dtype=dtype,
+        device=device,
+        fast=fast,
+        criterion=criterion,
+        bn=bn,
+        batch_size=batch_size,
+    )
     loss, accuracy = evaluator(coords)
     return loss, accuracy
 
@@ -175,22 +211,57 @@ def evaluate_weights(
     *,
     dtype: str | torch.dtype = "float32",
     device: str | torch.device = "auto",
+    criterion: Criterion | None = None,
+    bn: str = "eval",
+    batch_size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(loss, accuracy), each (k,), of the network with each row of `weights` (k, P) loaded.
 
     The plain way, and the reference the fast path is tested against: load the weights into
-    the network, evaluate the whole data set.
+    the network, evaluate the whole data set. criterion, bn, batch_size: as slice_grid's.
     """
     weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
-    evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
+    if _general(criterion, bn, batch_size) is not None:
+        evaluator = Evaluation(
+            model,
+            batches_of(inputs, targets, batch_size),
+            criterion=criterion,
+            bn=bn,
+            dtype=resolve_dtype(dtype),
+            device=resolve_device(device),
+        )
+    else:
+        evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
     results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
     return results[:, 0], results[:, 1]
 
 
-def _evaluator(model, plane, inputs, targets, *, dtype, device, fast):
+def _evaluator(
+    model,
+    plane,
+    inputs,
+    targets,
+    *,
+    dtype,
+    device,
+    fast,
+    criterion=None,
+    bn="eval",
+    batch_size=None,
+):
     dtype = resolve_dtype(dtype)
     device = distributed.local_device(resolve_device(device))
     _check(model, plane, inputs, targets)
+    if _general(criterion, bn, batch_size) is not None:
+        return PlaneEvaluation(
+            model,
+            plane,
+            batches_of(inputs, targets, batch_size),
+            criterion=criterion,
+            bn=bn,
+            dtype=dtype,
+            device=device,
+        )
     if _fast(model, fast):
         return FastPoints(model, first_layer(model), plane, inputs, targets, dtype, device)
     return PlanePoints(model, plane, inputs, targets, dtype, device)
@@ -202,6 +273,22 @@ def _check(model, plane, inputs, targets) -> None:
                              f"{_size(model)} parameters")  # fmt: skip
     if len(inputs) != len(targets) or len(inputs) == 0:
         raise LandscapeError(f"{len(inputs)} inputs and {len(targets)} targets: need as many, > 0")
+
+
+def _general(criterion, bn: str, batch_size: int | None) -> str | None:
+    """What the general evaluator (slice.evaluation) is asked for, as text for the cache key;
+    None where the mean cross-entropy in eval mode, any batch size, is asked."""
+    if criterion is None and str(bn).strip().lower() == "eval" and batch_size is None:
+        return None
+    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
+        raise LandscapeError(f"--batch-size {batch_size!r}: must be a whole number >= 1")
+    name = (
+        "cross_entropy"
+        if criterion is None
+        else getattr(criterion, "__qualname__", repr(criterion))
+    )
+    module = getattr(criterion, "__module__", "")
+    return f"{module}.{name}|bn={bn}|batch={batch_size}"
 
 
 def _fast(model: nn.Module, asked: bool) -> bool:

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import shutil
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from landscape.mnist.cache import run_keys, source_hash
 from landscape.mnist.data import FILES, check_data_dir, find_file, mnist_dir, user_cache_dir
 from landscape.mnist.data import data_dir as mnist_data_dir
 from landscape.optimizers import OptimizerSpec, SwitchSpec
-from landscape.output import atomic_path, check_output
+from landscape.output import check_output
 from landscape.paths import PlainPath
 from landscape.slice import distributed
 from landscape.slice.directions import (
@@ -41,7 +40,8 @@ from landscape.slice.directions import (
     random_plane,
 )
 from landscape.slice.grid import SliceGrid, grid_axes, slice_grid
-from landscape.slice.project import ProjectedPath, project_runs
+from landscape.slice.project import ProjectedPath, off_plane, project_runs
+from landscape.storage import read_npz, write_npz
 
 if TYPE_CHECKING:  # the scenes load Manim: imported where used
     from landscape.scenes.data import SceneData
@@ -63,7 +63,7 @@ SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscap
                  "landscape.slice.perpoint", "landscape.slice.project", "landscape.slice.mnist",
                  "landscape.curvature.hessian", "landscape.curvature.mlp_products",
                  "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
-RECORD_FORMAT = 1  # the record's layout (save_slice's); bump when it changes
+RECORD_FORMAT = 2  # the record's layout (save_slice's); bump when it changes
 # The slices folder keeps this many records, and as many folders of grid chunks, the most
 # recently used (about 1 MB each at the default grid); older ones are removed as a slice is
 # recorded. A record from before a change of settings, runs or code is never read again.
@@ -82,10 +82,24 @@ class Slice:
     split: str  # "test" or "train"
     samples: int  # images the loss is averaged over
     settings: dict[str, Any]  # what made it: optimizers, epochs, seed, directions, ...
+    model_name: str = "MNIST MLP"  # what was sliced
+    data: str = ""  # the data's name where it is not MNIST's `split`: "data.py:load"
+    loss_name: str = "cross_entropy"
+    bn: str = "eval"  # the BatchNorm policy (slice.evaluation)
 
     @property
     def title(self) -> str:
-        return f"MNIST MLP {self.split} loss"
+        if self.data:  # an own network: its class's name; the data are in the caption
+            name = self.model_name.rpartition(":")[2] or self.model_name
+            loss = self.loss_name.rpartition(":")[2] or self.loss_name
+            return f"{name} {loss} loss"
+        return f"{self.model_name} {self.split} loss"
+
+    @property
+    def cosine(self) -> float:
+        """The cosine between the plane's two directions (0: orthogonal)."""
+        d1, d2 = self.plane.d1.double(), self.plane.d2.double()
+        return float(d1 @ d2 / (d1.norm() * d2.norm()))
 
     def loss_grid(self) -> LossGrid:
         """The record figures and scenes draw (log colour scale, explained variance in labels)."""
@@ -281,13 +295,12 @@ def mnist_scene_data(
 ) -> SceneData:
     """What the Manim scenes draw of mnist_slice(optimizers, **options): the loss grid, the
     runs, a clock counting epochs and optimizer steps, and per run how far off the plane it
-    lies (figure.off_plane).
+    lies (project.off_plane).
 
     The trajectories' loss is the snapshots' true loss; with `on_plane`, the loss at their
     projected points (the height of the drawn surface under them).
     """
     from landscape.scenes.data import StepClock, scene_data
-    from landscape.slice.figure import off_plane
 
     found = mnist_slice(optimizers, **options)
     steps = np.asarray(found.paths[0].steps)
@@ -376,6 +389,9 @@ def save_slice(
         "plane_x": found.plane.d1.numpy(), "plane_y": found.plane.d2.numpy(),
         "split": np.array(found.split), "samples": np.array(found.samples),
         "explained_variance": np.array(found.plane.explained or (math.nan, math.nan)),
+        "cosine": np.array(found.cosine), "bn": np.array(found.bn),
+        "loss_name": np.array(found.loss_name), "data": np.array(found.data),
+        "model": np.array(found.model_name),
     }  # fmt: skip
     if found.plane.eigenvalues is not None:
         arrays["hessian_eigenvalues"] = np.array(found.plane.eigenvalues)
@@ -391,17 +407,13 @@ def save_slice(
                    "max_distance": float(p.distance.max()),
                    "max_relative": float(p.relative.max())} for p in found.paths],
     }  # fmt: skip
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, manifest=np.array(json.dumps(jsonable(meta))), **arrays)
-    return path
+    return write_npz(path, arrays, jsonable(meta))
 
 
 def load_slice(path: str | os.PathLike) -> Slice:
     """A slice back from the NPZ save_slice wrote, the same numbers bit for bit."""
+    a, meta = read_npz(path, "a slice")
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            meta = json.loads(str(stored["manifest"]))
-            a = {k: stored[k] for k in stored.files if k != "manifest"}
         explained = a["explained_variance"]
         plane = Plane(
             *(torch.from_numpy(a[k]) for k in ("plane_origin", "plane_x", "plane_y")),
@@ -417,7 +429,10 @@ def load_slice(path: str | os.PathLike) -> Slice:
                                hyper=settings_from_json(m["hyper"]),
                                **{f: a[f"path{i}_{f}"] for f in NPZ_PATH_FIELDS})
                  for i, m in enumerate(meta["paths"])]  # fmt: skip
+        named = {k: str(a[key]) for k, key in (("model_name", "model"), ("data", "data"),
+                                                ("loss_name", "loss_name"), ("bn", "bn"))
+                 if key in a}  # fmt: skip
         return Slice(plane=plane, grid=grid, paths=paths, split=str(a["split"]),
-                     samples=int(a["samples"]), settings=meta["settings"])  # fmt: skip
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
+                     samples=int(a["samples"]), settings=meta["settings"], **named)  # fmt: skip
+    except (ValueError, KeyError, TypeError) as err:
         raise LandscapeError(f"cannot read a slice from {str(path)!r}: {err}") from None

@@ -7,7 +7,7 @@ loss at the projected point (what the slice shows there), and the distance from 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,19 +69,27 @@ def project_runs(
     dtype: str | torch.dtype = "float32",
     device: str | torch.device = "auto",
     recorded: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    points: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[ProjectedPath]:
     """Project each run's snapshots (a TrainingRun or anything with .snapshots (k, P),
     .snapshot_steps, .optimizer, .label, .settings, .hyper) and evaluate both ends.
 
     `recorded`: per run, the snapshots' (loss, accuracy) on these inputs, each (k,), where
     they are known already (a run records its test loss): then only the projections are
-    evaluated.
+    evaluated. `points(coords (n, 2))` -> (loss, accuracy): another evaluation of the plane's
+    points than the mean cross-entropy (an own network's problem).
     """
+    if points is None:
+
+        def points(coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return evaluate_points(
+                model, plane, coords, inputs, targets, dtype=dtype, device=device
+            )
+
     projected = [project(plane, run.snapshots) for run in runs]  # (xy, distance) per run
     # Every run's points in one call: the evaluation's set-up (three first-layer products over
     # the data) is once per call, 0.4 s of CPU for the lesson's MLP on the test set.
-    every = evaluate_points(model, plane, np.concatenate([xy for xy, _ in projected]), inputs,
-                            targets, dtype=dtype, device=device)  # fmt: skip
+    every = points(np.concatenate([xy for xy, _ in projected]))
     ends = np.cumsum([0, *(len(xy) for xy, _ in projected)])
     paths = []
     for i, (run, (xy, distance)) in enumerate(zip(runs, projected, strict=True)):
@@ -99,3 +107,9 @@ def project_runs(
             true_loss=true[0], plane_loss=flat[0], true_accuracy=true[1], plane_accuracy=flat[1],
         ))  # fmt: skip
     return paths
+
+
+def off_plane(path: ProjectedPath) -> str:
+    """ "≤ 0.31 off the plane (4%)": the largest distance of a snapshot from the plane, and
+    that distance as a share of the run's reach (ProjectedPath.relative)."""
+    return f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)"
