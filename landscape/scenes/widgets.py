@@ -54,7 +54,12 @@ MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
 MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
 TICK_PITCH = 0.34  # frame units between tick labels at MIN_FONT that do not touch
-OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
+OUTLINE = 1.5  # stroke width the contrasting edge of trails adds
+TRAIL_WIDTH = 4.0  # a trail's stroke (Manim's units: 0.01 frame units, 2.4 px at 480p), and
+# with its edge 3.3 px: thin enough that seven runs never cover the map
+FADED = 0.5  # opacity of a comet's older path
+COMET_SHARE, COMET_MIN = 0.06, 4.0  # a trail's full-colour tail: this share of the steps shown
+TRAIL_SPACING = 0.025  # frame units between trails that run together (1.5 px at 480p)
 RUG, RUG_WIDTH = 0.22, 3.0  # a chart's step ticks: height (frame units) and stroke width
 
 
@@ -106,6 +111,28 @@ def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
                 color=color or theme.foreground)  # fmt: skip
 
 
+def heading(text: str, theme: Theme, size: float, width: float) -> Text:
+    """A title at most `width` wide: smaller down to MIN_FONT + 4, then on two lines."""
+    found = label(text, theme, size)
+    while found.width > width and size > MIN_FONT + 4:
+        size -= 2
+        found = label(text, theme, size)
+    if found.width > width and " " in text:
+        words = text.split(" ")
+        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k]))
+                                                          - len(" ".join(words[k:]))))
+        found = label(" ".join(words[:cut]) + "\n" + " ".join(words[cut:]), theme, size)
+    if found.width > width:  # one long word: the frame's edge is the harder limit
+        found.scale_to_fit_width(width)
+    return found
+
+
+def bounds(mob: VMobject) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of a mobject, frame units."""
+    (left, bottom), (right, top) = mob.get_corner(DL)[:2], mob.get_corner(UR)[:2]
+    return (float(left), float(bottom), float(right), float(top))
+
+
 class GlyphRow(VGroup):
     """A Typewriter's row of glyph slots: text, set `font_size` points large."""
 
@@ -148,14 +175,15 @@ class Typewriter:
 
 class MapView:
     """A 2-D contour map of the grid placed in a rectangle of the frame: static parts, and the
-    mapping from surface (x, y) to frame points."""
+    mapping from surface (x, y) to frame points.
+
+    The map keeps the domain's aspect within `ratios` (width / height): a domain more
+    elongated than that is drawn stretched, so that the map stays a picture, not a strip. It
+    is as large as `room` allows, centred on `center`."""
 
     def __init__(self, grid: LossGrid, center: np.ndarray, room: tuple[float, float],
-                 theme: Theme):  # fmt: skip
-        (x0, x1), (y0, y1) = grid.domain
-        ratio = min(max((x1 - x0) / (y1 - y0), 0.5), 2.0)  # width / height, as in the 3-D box
-        self.height = min(room[1], room[0] / ratio)
-        self.width = self.height * ratio
+                 theme: Theme, ratios: tuple[float, float] = (0.5, 2.0)):  # fmt: skip
+        self.width, self.height = map_size(grid.domain, room, ratios)
         self.origin = np.asarray(center) - np.array([self.width / 2, self.height / 2, 0])
         self.grid = grid
         image = ImageMobject(heatmap(grid))
@@ -173,6 +201,12 @@ class MapView:
         self.static = [image, lines, frame]
         self.minima = minima  # drawn over the runs: end markers piled on a minimum hide it
 
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in frame units."""
+        x, y = self.origin[:2]
+        return (float(x), float(y), float(x + self.width), float(y + self.height))
+
     def points(self, xy: np.ndarray) -> np.ndarray:
         """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
         callers clip paths with landscape.scenes.geometry.clip_to_view)."""
@@ -182,11 +216,24 @@ class MapView:
         return self.origin + np.stack([u, v, np.zeros_like(u)], -1)
 
 
+def map_size(domain, room: tuple[float, float],
+             ratios: tuple[float, float]) -> tuple[float, float]:  # fmt: skip
+    """(width, height) of a map of `domain` in `room`, its aspect clamped to `ratios`."""
+    (x0, x1), (y0, y1) = domain
+    ratio = min(max((x1 - x0) / (y1 - y0), ratios[0]), ratios[1])
+    height = min(room[1], room[0] / ratio)
+    return height * ratio, height
+
+
 def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
-                 width: float, outline: str | None = None,
-                 spacing: float = 0.015) -> VMobject:  # fmt: skip
+                 width: float, outline: str | None = None, spacing: float = 0.015,
+                 tail: float | None = None) -> VMobject:  # fmt: skip
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
-    up to the clock; `outline` draws a thin contrasting edge behind it."""
+    up to the clock; `outline` draws a thin contrasting edge behind it.
+
+    With `tail` (steps), a comet: the last `tail` steps behind the clock in full colour (with
+    the edge), the older path at FADED opacity, so that a run that bounces or jitters leaves a
+    trace that shows where it went without covering the map."""
     keep = thin(points, spacing)
     # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
     full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
@@ -194,13 +241,48 @@ def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, col
     if outline is not None:
         full.set_stroke(outline, width=width + OUTLINE, background=True)
     progress = np.linspace(0.0, 1.0, len(keep))
-    trail = full.copy()
 
-    def grow(mob: VMobject) -> None:
-        done = float(np.interp(clock.get_value(), steps[keep], progress, left=0.0))
-        mob.pointwise_become_partial(full, 0, done)
+    def reached(t: float) -> float:
+        return float(np.interp(t, steps[keep], progress, left=0.0))
 
-    return trail.add_updater(grow, call_updater=True)
+    recent = full.copy()
+    if tail is None:
+        return recent.add_updater(lambda m: m.pointwise_become_partial(
+            full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
+    faded = full.copy().set_stroke(color, width=width, opacity=FADED)
+    faded.set_stroke(width=0, background=True)
+    old = faded.copy()
+
+    def grow(group: VGroup) -> None:
+        t = clock.get_value()
+        done, start = reached(t), reached(t - tail)
+        group[0].pointwise_become_partial(old, 0, start)
+        group[1].pointwise_become_partial(full, start, done)
+
+    return VGroup(faded, recent).add_updater(grow, call_updater=True)
+
+
+def comet_tail(steps: int) -> float:
+    """Steps of a trail drawn in full colour behind its head (growing_path's `tail`)."""
+    return max(COMET_MIN, COMET_SHARE * steps)
+
+
+def offset_lines(points: np.ndarray, distance: float) -> np.ndarray:
+    """(m, 3) frame points moved `distance` to the left of the direction of travel: trails
+    that run together are drawn side by side instead of one over the other."""
+    if not distance or len(points) < 2:
+        return points
+    ahead = np.diff(points[:, :2], axis=0)  # (m-1, 2)
+    ahead /= np.maximum(np.linalg.norm(ahead, axis=-1, keepdims=True), 1e-12)
+    tangent = np.concatenate([ahead[:1], ahead[:-1] + ahead[1:], ahead[-1:]])  # (m, 2)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=-1, keepdims=True), 1e-12)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0], np.zeros(len(points))], -1)
+    return points + distance * normal
+
+
+def side_offsets(count: int, spacing: float = TRAIL_SPACING) -> list[float]:
+    """A small lateral offset per trail, centred on the true path (0 for a lone one)."""
+    return [(k - (count - 1) / 2) * spacing for k in range(count)]
 
 
 def appear_at(mob: VMobject, step: float, clock: ValueTracker) -> VMobject:
@@ -315,7 +397,7 @@ def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
         bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
         for v, text in values]  # fmt: skip
     name = "loss − f*" if grid.log_scale and grid.f_min is not None else "loss"
-    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1)
+    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
     return [image, frame, *ticks, title]
 
 
