@@ -207,6 +207,7 @@ class Teaching:
         veil = Rectangle(width=config.frame_width + 0.1, height=config.frame_height + 0.1,
                          stroke_width=0, fill_color=theme.background,
                          fill_opacity=VEIL)  # fmt: skip
+        veil.name = "veil"  # over the whole frame, its edges too: what the tests leave out
         if isinstance(self, ThreeDScene):
             self.add_fixed_in_frame_mobjects(veil, self.card)
         self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)

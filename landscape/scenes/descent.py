@@ -64,6 +64,7 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.legend import PITCH, SPACE, Piece, chunks, event_pieces, flow
 from landscape.scenes.widgets import (
+    COMET,
     MARGIN,
     MIN_FONT,
     TRAIL_WIDTH,
@@ -71,7 +72,6 @@ from landscape.scenes.widgets import (
     Typewriter,
     appear_at,
     bounds,
-    comet_tail,
     event_marks,
     growing_path,
     heading,
@@ -91,7 +91,8 @@ SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_r
 FIT_SIZE = np.array([8.35, 6.85])  # the relief's box at most...
 FIT_CENTER = np.array([-2.075, 0.325])  # ...around this point
 COLUMN_LEFT, EDGE = 2.55, 0.2  # the column's left edge; what is kept clear at the frame's edges
-INSET_HEIGHT = 2.5  # the contour map's room in the column, under the title
+INSET_HEIGHT, MIN_INSET = 2.5, 1.3  # the contour map's room in the column, under the title
+# (less, down to MIN_INSET, where the readout and the overlays need the room)
 LIGHT = (0.45, 0.7, 0.55)  # where the light comes from, seen from the camera: (toward the
 # camera, left, up); the relief is grey, lit by it (Lambert), so that its shape reads
 AMBIENT = 0.3  # the share of light that every face gets, however turned
@@ -328,27 +329,39 @@ class DescentScene(LandscapeScene, ThreeDScene):
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
         title.move_to([COLUMN_LEFT, config.frame_height / 2 - EDGE, 0], aligned_edge=UL)
-        room = (right - COLUMN_LEFT, INSET_HEIGHT)
-        top = title.get_bottom()[1] - 0.25
-        width, height = map_size(grid.domain, room, (0.5, 2.0))
-        self.inset = inset = MapView(grid, np.array([COLUMN_LEFT + width / 2, top - height / 2,
-                                                     0]), room, theme)  # fmt: skip
+        # The map as tall as INSET_HEIGHT, less where the readout and what the scene adds
+        # under it (the overlays' key and equations) would pass the frame's bottom
+        clock = ValueTracker(0)
+        panel = self.side_panel(theme, right - COLUMN_LEFT)
+        below = panel.height + 0.25 if panel is not None else 0.0
+        top, height = title.get_bottom()[1] - 0.25, INSET_HEIGHT
+        for _ in range(2):
+            room = (right - COLUMN_LEFT, height)
+            width, shown = map_size(grid.domain, room, (0.5, 2.0))
+            self.inset = inset = MapView(grid, np.array([COLUMN_LEFT + width / 2,
+                                                         top - shown / 2, 0]), room, theme)
+            readout = self.readout(plan, clock, theme, inset)  # sets `compact`
+            over = EDGE - config.frame_height / 2 - (min(m.get_bottom()[1] for m in readout)
+                                                     - below)  # fmt: skip
+            if over <= 0 or height <= MIN_INSET:
+                break
+            height = max(MIN_INSET, height - over)
+        if panel is not None:
+            panel.move_to([COLUMN_LEFT, min(m.get_bottom()[1] for m in readout) - 0.25, 0],
+                          aligned_edge=UL)  # fmt: skip
         labels = self.axis_labels(grid, plan.corners, floor, list(plan.edges), theme)
         self.add_fixed_in_frame_mobjects(*labels, title, *inset.static)
-        self.layout = {"map": plan.relief_box, "chart": None, "legend": None, "card": None}
+        self.layout = {"map": plan.relief_box, "chart": None,
+                       "legend": bounds(VGroup(*readout)), "card": None}  # fmt: skip
 
         self.bake()  # the still parts, painted once
 
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
-        clock = ValueTracker(0)
-        readout = self.readout(plan, clock, theme, inset)  # sets `compact`
-        self.layout["legend"] = bounds(VGroup(*readout))
         outline = outline_color(theme)
         trails: list[VMobject] = []
         pins: list[VMobject] = []
         balls: list[VGroup] = []
         marks: list[VMobject] = []
-        tail = comet_tail(plan.steps)
         shifts = side_offsets(len(data.paths))
         shadows: list[VMobject] = []
         for drawn in plan.tracks:
@@ -356,11 +369,11 @@ class DescentScene(LandscapeScene, ThreeDScene):
             for stretch in drawn.stretches:
                 trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
                                            drawn.color, TRAIL_WIDTH, outline,
-                                           tail=tail))  # fmt: skip
+                                           tail=COMET / plan.zoom))  # fmt: skip
             for stretch in drawn.map_stretches:
                 pins.append(growing_path(offset_lines(inset.points(stretch.xy),
                                                       shifts[track.path]), stretch.steps, clock,
-                                         drawn.color, 3, outline, tail=tail))  # fmt: skip
+                                         drawn.color, 3, outline, tail=COMET))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             ball, shadow = self.ball(drawn, plan, clock)
             balls.append(ball)
@@ -377,6 +390,11 @@ class DescentScene(LandscapeScene, ThreeDScene):
         self.add_fixed_orientation_mobjects(*shadows, *balls)
         self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
         self.run_clock(clock, plan.steps)
+
+    def side_panel(self, theme: Theme, width: float) -> VMobject | None:
+        """What a scene adds to the column under the readout, at most `width` wide (placed by
+        construct); None: nothing."""
+        return None
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
                     edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip

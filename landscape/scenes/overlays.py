@@ -22,6 +22,7 @@ from manim import (
     UL,
     UP,
     Arrow,
+    BackgroundRectangle,
     Line,
     SVGMobject,
     ValueTracker,
@@ -35,7 +36,6 @@ from landscape.scenes.geometry import occluded
 from landscape.scenes.widgets import MIN_FONT, MapView, label
 from landscape.style import Theme
 
-RELIEF_COLUMN = (2.7, 4.2)  # the descent's: left edge (the readout's) and width, under it
 SAMPLES = 9  # points laid on the relief along each arrow and bar
 VELOCITY_COLOR = "#F0E442"  # Okabe-Ito yellow: no optimizer's colour (landscape.style)
 BAR_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: neither an optimizer's nor the velocity's
@@ -43,8 +43,8 @@ EDGE = "#000000"  # a dark edge around every glyph: white η∇L shows on the li
 EDGE_WIDTH = 2.5  # stroke width it adds
 WIDTHS = {"step": 9, "gradient": 4, "velocity": 5}  # stroke widths: the step underneath
 UNITS_PER_POINT = 0.01327  # frame units per SVG point: mathtext's digits as wide as Text's
-EQUATION_FLOOR = 0.8  # the equations shrink to fit down to this: their lines (italic, with
-# deeper descenders than Text) are then still 14 px tall at 480p
+EQUATION_FLOOR = 1.0  # the equations are never drawn smaller than this (their lines, 18 px
+# tall at 480p, stay over the legibility floor, whatever they hold): wider ones break
 KEY_WORDS = {"step": "step", "gradient": "η∇L", "velocity": "velocity"}
 
 
@@ -60,34 +60,49 @@ class Overlaid:
             self.relief = relief_glyphs(self.overlay, self.plan)
 
     def side_panel(self, theme: Theme, width: float) -> VMobject | None:
-        """The race's column gets the key and the equations under its step counter."""
+        """The key, in the scene's column (the race's under its step counter, the descent's
+        under its readout); the equations too in the descent's. The race's equations stand
+        on its map, in the corner its runs use least (callout)."""
         if self.overlay is None:
             return super().side_panel(theme, width)
-        self.panel = _column(self.overlay, theme, width)
+        race = not isinstance(self.plan, DescentPlan)
+        self.panel = _column(self.overlay, theme, width, equations=not race)
         return VGroup(*self.panel) if self.panel else None
 
+    def callout(self, theme: Theme, map_view: MapView) -> list[VMobject]:
+        """The race's equations on a backing in the emptiest corner of its map (none: [])."""
+        if self.overlay is None or self.overlay.equations is None:
+            return []
+        left, bottom, right, top = map_view.box
+        points = np.concatenate([map_view.points(t.xy) for t in self.plan.tracks])[:, :2]
+        best = None
+        for width in (0.85 * map_view.width, 0.45 * map_view.width):  # long lines, or broken
+            group = _equations(self.overlay.equations, theme, width)
+            back = BackgroundRectangle(group, color=theme.background, fill_opacity=0.85,
+                                       buff=0.12)  # fmt: skip
+            half = np.array([back.width, back.height]) / 2 + 0.05
+            for y in (top - half[1], bottom + half[1]):
+                for x in (right - half[0], left + half[0]):
+                    crowd = int((np.abs(points - [x, y]) <= half + 0.1).all(-1).sum())
+                    if best is None or crowd < best[0] or (
+                            crowd == best[0] and back.width * back.height < best[1]):  # fmt: skip
+                        best = (crowd, back.width * back.height, group, back, (x, y))
+        _, _, group, back, (x, y) = best
+        box = VGroup(back, group).move_to([x, y, 0])
+        self.panel.append(box)
+        return [back]
+
     def run_clock(self, clock: ValueTracker, end: float) -> None:
-        if self.overlay is not None and isinstance(self.plan, DescentPlan):
-            # Under the readout right of the relief, which the scene has placed by now
-            fixed = self.renderer.camera.fixed_in_frame_mobjects
-            bottom = min(m.get_bottom()[1] for m in fixed if len(m.points)
-                         and m.get_left()[0] > RELIEF_COLUMN[0] - 0.1)  # fmt: skip
-            corner = np.array([RELIEF_COLUMN[0], bottom - 0.25, 0.0])
+        if self.overlay is not None:
             theme = self.style()
-            balls = [_on_relief(self.relief, b, ball, clock, theme)
-                     for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
-            column = _column(self.overlay, theme, RELIEF_COLUMN[1])
-            if column:
-                stack = VGroup(*column)
-                room = corner[1] + 3.85
-                if stack.height > room:
-                    stack.scale(room / stack.height)
-                stack.move_to(corner, aligned_edge=UL)
-            self.add_fixed_in_frame_mobjects(*balls, *_followed(self.overlay, column, clock))
-        elif self.overlay is not None:
-            theme = self.style()
-            self.add(*[_ball(ball, self.map_view, clock, theme) for ball in self.overlay.balls])
-            self.add(*_followed(self.overlay, self.panel, clock))
+            column = _followed(self.overlay, self.panel, clock)
+            if isinstance(self.plan, DescentPlan):
+                balls = [_on_relief(self.relief, b, ball, clock, theme)
+                         for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
+                self.add_fixed_in_frame_mobjects(*balls, *column)
+            else:
+                self.add(*[_ball(ball, self.map_view, clock, theme)
+                           for ball in self.overlay.balls], *column)  # fmt: skip
         super().run_clock(clock, end)
 
 
@@ -129,9 +144,10 @@ def relief_glyphs(overlay: OverlayPlan, plan: DescentPlan) -> ReliefGlyphs:
     return ReliefGlyphs(tuple(arrows), tuple(bars))
 
 
-def _column(plan: OverlayPlan, theme: Theme, width: float) -> list[VMobject]:
-    """The glyphs' key, the arrows' magnification and the equations, stacked, at most `width`
-    wide (the key wraps; the equations shrink to fit, not below the legibility floor)."""
+def _column(plan: OverlayPlan, theme: Theme, width: float,
+            equations: bool = True) -> list[VMobject]:  # fmt: skip
+    """The glyphs' key, the arrows' magnification and (with `equations`) the equations,
+    stacked, at most `width` wide (the key wraps; the equations break their lines)."""
     column: list[VMobject] = []
     if plan.balls:
         column += [_key(plan, theme, width),
@@ -140,7 +156,7 @@ def _column(plan: OverlayPlan, theme: Theme, width: float) -> list[VMobject]:
         if column[-1].width > width:
             column[-1] = label("arrows: one scale per kind\nand run through the clip", theme,
                                MIN_FONT, color=theme.muted)  # fmt: skip
-    if plan.equations is not None:
+    if plan.equations is not None and equations:
         column.append(_equations(plan.equations, theme, width))
     if column:
         VGroup(*column).arrange(DOWN, aligned_edge=LEFT, buff=0.14)
@@ -148,10 +164,13 @@ def _column(plan: OverlayPlan, theme: Theme, width: float) -> list[VMobject]:
 
 
 def _followed(plan: OverlayPlan, column: list[VMobject], clock: ValueTracker) -> list[VMobject]:
-    """The placed column, its equations following the clock."""
-    if plan.equations is not None and column:
-        column = [*column[:-1], _follow(plan.equations, column[-1], clock)]
-    return column
+    """The placed column, its equations (the last part, or the callout's) following the clock."""
+    if plan.equations is None or not column:
+        return column
+    last = column[-1]
+    if isinstance(last, VGroup) and isinstance(last[0], BackgroundRectangle):  # the callout
+        return [*column[:-1], _follow(plan.equations, last[1], clock)]
+    return [*column[:-1], _follow(plan.equations, last, clock)]
 
 
 def _ball(ball: BallGlyphs, map_view: MapView, clock: ValueTracker, theme: Theme) -> VGroup:

@@ -46,6 +46,7 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.legend import race_legend, whole
 from landscape.scenes.widgets import (
+    COMET,
     MIN_FONT,
     OUTLINE,
     RUG,
@@ -57,7 +58,6 @@ from landscape.scenes.widgets import (
     appear_at,
     bounds,
     color_bar,
-    comet_tail,
     event_marks,
     growing_path,
     heading,
@@ -78,10 +78,12 @@ MAP_WIDTH = 8.2  # the widest the map is drawn
 # The map's aspect (width / height) is kept within these, so that it covers >= 40% of a 16:9
 # frame: height 7.1 at 0.9, width 8.2 at 1.45 (a domain more elongated is drawn stretched).
 MAP_RATIOS = (0.9, 1.45)
-BAR_GAP, BAR_HEIGHT = 0.2, 2.2  # the colour bar: gap from the map, height (the map's lower part)
+BAR_GAP, BAR_HEIGHT = 0.2, 2.2  # the colour bar: gap from the map, length
+BAR_BELOW = 1.05  # room under a map (below its tick labels) that takes the colour bar across
+TEXT_GAP = 0.3  # between the title and the counter, where they share a row
 COLUMN_GAP = 0.3  # between the colour bar's labels and the column of words and chart
 CHART_BOTTOM = -3.1  # frame y of the chart's floor: step ticks and "step" below it
-CHART_MIN_HEIGHT = 1.6  # the chart gives a tall legend room down to this height
+CHART_MIN_HEIGHT = 1.5  # the chart gives a tall legend room down to this height
 LEGEND_GAP = 0.55  # between the legend and the chart (the axis name sits in it)
 TITLE_SIZE, COUNTER_SIZE = 30, 24
 FLASH_STEPS = 12  # a ring about the balls fades out over this many steps after a rare gradient
@@ -98,7 +100,7 @@ class RacePlan:
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
     offsets: tuple[float, ...]  # per path, frame units its trail is drawn beside the true path
     # (trails that run together show side by side; side_offsets)
-    tail: float  # steps of a trail drawn in full colour behind its marker (the comet)
+    tail: float  # frame units of a trail drawn in full colour behind its marker (the comet)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
     events: tuple[tuple[Event, ...], ...]  # per path: what befell it, each from its step
     axis: LossAxis  # the loss chart's value axis
@@ -111,7 +113,7 @@ def race_plan(data: SceneData) -> RacePlan:
     styles = scene_styles(data)
     steps = shown_steps(data, found)
     return RacePlan(data, steps, found, styles, tuple(side_offsets(len(data.paths))),
-                    comet_tail(steps),
+                    COMET,
                     tuple(p.describe() for p in data.paths), path_events(data, found),
                     loss_axis(data.grid, found, steps, None if data.clock is None else (
                         data.clock.steps, data.clock.per_epoch)), rare_steps(data))  # fmt: skip
@@ -141,18 +143,28 @@ class RaceScene(LandscapeScene, Scene):
         reach = max(label(tick_text(v), theme, MIN_FONT).width for v in nice_ticks(y0, y1))
         left = -half_width + EDGE + reach + 0.12
         width, height = map_size(grid.domain, (MAP_WIDTH, MAP_TOP - MAP_BOTTOM), MAP_RATIOS)
-        center = np.array([left + width / 2, (MAP_TOP + MAP_BOTTOM) / 2, 0])
+        # A wide map stands at the top, and its colour bar goes across under it where that
+        # leaves room (the column beside it is then wider); else upright beside it.
+        across = MAP_TOP - MAP_BOTTOM - height >= BAR_BELOW
+        middle = MAP_TOP - height / 2 if across else (MAP_TOP + MAP_BOTTOM) / 2
+        center = np.array([left + width / 2, middle, 0])
         self.map_view = map_view = MapView(grid, center, (width, height), theme, MAP_RATIOS)
         self.add(*map_view.static, *self.map_ticks(map_view, theme))
-        top = map_view.origin[1] + height
-        bar_height = min(BAR_HEIGHT, 0.45 * height)
-        bar = color_bar(grid, np.array([left + width + BAR_GAP, top - 0.4 - bar_height, 0]),
-                        bar_height, theme)  # fmt: skip
+        bottom, top = map_view.origin[1], map_view.origin[1] + height
+        if across:
+            name = label("loss − f*", theme, MIN_FONT).width + 0.15
+            corner = np.array([left + name, bottom - BAR_BELOW + 0.3, 0])
+            bar = color_bar(grid, corner, min(BAR_HEIGHT * 1.5, width - name - 1.0), theme,
+                            across=True)  # fmt: skip
+        else:
+            bar_height = min(BAR_HEIGHT, 0.45 * height)
+            bar = color_bar(grid, np.array([left + width + BAR_GAP, top - 0.4 - bar_height, 0]),
+                            bar_height, theme)  # fmt: skip
         self.add(*bar)
 
         # Set up the column beside it: the title, the step counter, what the scene adds (the
         # overlays' key), the legend, and the chart below them, which gives a tall legend room
-        column = max(m.get_right()[0] for m in bar) + COLUMN_GAP
+        column = max(m.get_right()[0] for m in [*bar, *map_view.static]) + COLUMN_GAP
         right = half_width - EDGE
         room = right - column
         title = heading(math_text(data.title), theme, TITLE_SIZE, room)
@@ -161,9 +173,14 @@ class RaceScene(LandscapeScene, Scene):
         size = COUNTER_SIZE
         while size > MIN_FONT and label(first, theme, size, mono=True).width > room:
             size -= 2
-        typewriter = Typewriter(theme, size, np.array([column, title.get_bottom()[1] - 0.15, 0]))
+        counter_width = label(first, theme, size, mono=True).width
+        if title.width + TEXT_GAP + counter_width <= room and title.height < 0.6:  # one row
+            at = np.array([right - counter_width, title.get_top()[1], 0])
+        else:
+            at = np.array([column, title.get_bottom()[1] - 0.15, 0])
+        typewriter = Typewriter(theme, size, at)
         counter = typewriter.write(first, len(first))
-        below = counter.get_bottom()[1] - 0.2
+        below = min(counter.get_bottom()[1], title.get_bottom()[1]) - 0.2
         panel = self.side_panel(theme, room)
         if panel is not None:
             panel.move_to([column, below, 0], aligned_edge=UL)
@@ -179,7 +196,7 @@ class RaceScene(LandscapeScene, Scene):
             plan.axis.step_ticks) else 0.0  # fmt: skip
         chart = Chart(plan.axis, steps, np.array([chart_left, CHART_BOTTOM, 0]),
                       right - last - chart_left, chart_top - CHART_BOTTOM, theme)  # fmt: skip
-        self.add(title, *chart.static, legend)
+        self.add(title, *chart.static, legend, *self.callout(theme, map_view))
         self.layout = {"map": map_view.box, "chart": bounds(chart.box),
                        "legend": bounds(block), "card": None}  # fmt: skip
 
@@ -229,6 +246,10 @@ class RaceScene(LandscapeScene, Scene):
         counter.add_updater(tick)
         self.add(*movers, map_view.minima, *marks, counter)
         self.run_clock(clock, steps)
+
+    def callout(self, theme: Theme, map_view: MapView) -> list[VMobject]:
+        """Still parts a scene lays over its map (placed), drawn under the runs; none here."""
+        return []
 
     def side_panel(self, theme: Theme, width: float) -> VMobject | None:
         """What a scene adds to the column under the step counter, at most `width` wide

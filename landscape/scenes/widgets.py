@@ -58,7 +58,7 @@ OUTLINE = 1.5  # stroke width the contrasting edge of trails adds
 TRAIL_WIDTH = 4.0  # a trail's stroke (Manim's units: 0.01 frame units, 2.4 px at 480p), and
 # with its edge 3.3 px: thin enough that seven runs never cover the map
 FADED = 0.5  # opacity of a comet's older path
-COMET_SHARE, COMET_MIN = 0.06, 4.0  # a trail's full-colour tail: this share of the steps shown
+COMET = 1.5  # frame units of a trail in full colour behind its head (90 px at 480p)
 TRAIL_SPACING = 0.025  # frame units between trails that run together (1.5 px at 480p)
 RUG, RUG_WIDTH = 0.22, 3.0  # a chart's step ticks: height (frame units) and stroke width
 
@@ -231,9 +231,9 @@ def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, col
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
     up to the clock; `outline` draws a thin contrasting edge behind it.
 
-    With `tail` (steps), a comet: the last `tail` steps behind the clock in full colour (with
-    the edge), the older path at FADED opacity, so that a run that bounces or jitters leaves a
-    trace that shows where it went without covering the map."""
+    With `tail` (a length, in the points' units), a comet: the last `tail` of the path behind
+    the clock in full colour (with the edge), the older path at FADED opacity, so that a run
+    that bounces or jitters leaves a trace that shows where it went without covering the map."""
     keep = thin(points, spacing)
     # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
     full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
@@ -249,22 +249,20 @@ def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, col
     if tail is None:
         return recent.add_updater(lambda m: m.pointwise_become_partial(
             full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
+    # (len(keep),) length along the path at each kept point
+    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points[keep], axis=0),
+                                                            axis=-1))])  # fmt: skip
     faded = full.copy().set_stroke(color, width=width, opacity=FADED)
     faded.set_stroke(width=0, background=True)
     old = faded.copy()
 
     def grow(group: VGroup) -> None:
-        t = clock.get_value()
-        done, start = reached(t), reached(t - tail)
+        done = reached(clock.get_value())
+        start = float(np.interp(np.interp(done, progress, along) - tail, along, progress))
         group[0].pointwise_become_partial(old, 0, start)
         group[1].pointwise_become_partial(full, start, done)
 
     return VGroup(faded, recent).add_updater(grow, call_updater=True)
-
-
-def comet_tail(steps: int) -> float:
-    """Steps of a trail drawn in full colour behind its head (growing_path's `tail`)."""
-    return max(COMET_MIN, COMET_SHARE * steps)
 
 
 def offset_lines(points: np.ndarray, distance: float) -> np.ndarray:
@@ -320,7 +318,8 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.nd
         at = place(point[None])[0]
         toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
         toward = toward / (np.linalg.norm(toward) or 1.0)
-        arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
+        length = min(0.5, max(0.15, _room(at, toward) - 0.1))  # never out of the frame
+        arrow = Arrow(at - 0.05 * toward, at + length * toward, buff=0, stroke_width=6,
                       max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
         if not labelled:
@@ -369,6 +368,14 @@ def touch(a: VMobject, b: VMobject, gap: float = 0.04) -> bool:
     return bool(apart[:2].max() < gap)
 
 
+def _room(at: np.ndarray, toward: np.ndarray) -> float:
+    """Frame units from `at` along the unit `toward` to MARGIN inside the frame's edge."""
+    half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
+    reach = [(np.sign(d) * h - a) / d for a, d, h in zip(at[:2], toward[:2], half, strict=True)
+             if abs(d) > 1e-9]  # fmt: skip
+    return max(0.0, min(reach)) if reach else 0.0
+
+
 def _keep_in_frame(mob: VMobject) -> None:
     """Shift `mob` inside the frame, MARGIN from its edges."""
     half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
@@ -376,29 +383,42 @@ def _keep_in_frame(mob: VMobject) -> None:
     mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
 
 
-def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
-              width: float = 0.16) -> list[VMobject]:  # fmt: skip
-    """A vertical colour bar of the surface's colour scale, its bottom-left at `bottom`, ticks
-    on its right: decades of loss (− f*) on log scales, round values on linear ones."""
+def color_bar(grid: LossGrid, corner: np.ndarray, length: float, theme: Theme,
+              width: float = 0.16, across: bool = False) -> list[VMobject]:  # fmt: skip
+    """A colour bar of the surface's colour scale, `length` long, its bottom-left at `corner`:
+    upright with its ticks on the right and its name above, or `across` (low loss left) with
+    its ticks below and its name on its left. Ticks: decades of loss (− f*) on log scales,
+    round values on linear ones."""
     lo, hi = color_range(grid)
     column = matplotlib.colormaps[SURFACE_CMAP](np.linspace(1, 0, 256))[:, None] * 255
     image = ImageMobject(np.repeat(column.round().astype(np.uint8), 2, axis=1))
-    image.stretch_to_fit_width(width).stretch_to_fit_height(height)
-    image.move_to(bottom + np.array([width / 2, height / 2, 0]))
-    frame = Rectangle(width=width, height=height).move_to(image).set_stroke(theme.muted, 1.5)
+    image.stretch_to_fit_width(width).stretch_to_fit_height(length)
+    if across:
+        image.rotate(-90 * DEGREES)
+    size = np.array([length, width, 0]) if across else np.array([width, length, 0])
+    image.move_to(corner + size / 2)
+    frame = Rectangle(width=size[0], height=size[1]).move_to(image).set_stroke(theme.muted, 1.5)
     if grid.log_scale:
         values = [(float(k), power_of_ten(k)) for k in range(math.ceil(lo), math.floor(hi) + 1)]
     else:
         values = [(v, tick_text(v)) for v in nice_ticks(lo, hi, 3)]
-    # At most four ticks, and no more than the bar's height holds a line of text apart.
-    fits = min(4, max(2, int(height / TICK_PITCH) + 1))
+    # At most four ticks, and no more than the bar holds a label apart.
+    pitch = 3 * TICK_PITCH if across else TICK_PITCH
+    fits = min(4, max(2, int(length / pitch) + 1))
     values = values[:: max(1, math.ceil(len(values) / fits))]
-    ticks = [label(text, theme, MIN_FONT).next_to(
-        bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
-        for v, text in values]  # fmt: skip
-    name = "loss − f*" if grid.log_scale and grid.f_min is not None else "loss"
-    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
-    return [image, frame, *ticks, title]
+    name = label("loss − f*" if grid.log_scale and grid.f_min is not None else "loss", theme,
+                 MIN_FONT)  # fmt: skip
+    if across:
+        ticks = [label(text, theme, MIN_FONT).next_to(
+            corner + np.array([(v - lo) / (hi - lo) * length, 0, 0]), DOWN, buff=0.08)
+            for v, text in values]  # fmt: skip
+        name.next_to(frame, LEFT, buff=0.15)
+    else:
+        ticks = [label(text, theme, MIN_FONT).next_to(
+            corner + np.array([width, (v - lo) / (hi - lo) * length, 0]), RIGHT, buff=0.08)
+            for v, text in values]  # fmt: skip
+        name.next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
+    return [image, frame, *ticks, name]
 
 
 class Chart:
