@@ -72,6 +72,7 @@ from landscape.scenes.widgets import (
     Typewriter,
     appear_at,
     bounds,
+    comet,
     event_marks,
     growing_path,
     heading,
@@ -366,14 +367,16 @@ class DescentScene(LandscapeScene, ThreeDScene):
         shadows: list[VMobject] = []
         for drawn in plan.tracks:
             track = drawn.track
+            on_relief = comet(plan.place(track.xy), COMET / plan.zoom)
+            on_map = comet(inset.points(track.xy), COMET)
             for stretch in drawn.stretches:
                 trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
                                            drawn.color, TRAIL_WIDTH, outline,
-                                           tail=COMET / plan.zoom))  # fmt: skip
+                                           tail=on_relief))  # fmt: skip
             for stretch in drawn.map_stretches:
                 pins.append(growing_path(offset_lines(inset.points(stretch.xy),
                                                       shifts[track.path]), stretch.steps, clock,
-                                         drawn.color, 3, outline, tail=COMET))  # fmt: skip
+                                         drawn.color, 3, outline, tail=on_map))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             ball, shadow = self.ball(drawn, plan, clock)
             balls.append(ball)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import matplotlib
 import numpy as np
@@ -227,13 +228,14 @@ def map_size(domain, room: tuple[float, float],
 
 def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
                  width: float, outline: str | None = None, spacing: float = 0.015,
-                 tail: float | None = None) -> VMobject:  # fmt: skip
+                 tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
     up to the clock; `outline` draws a thin contrasting edge behind it.
 
-    With `tail` (a length, in the points' units), a comet: the last `tail` of the path behind
-    the clock in full colour (with the edge), the older path at FADED opacity, so that a run
-    that bounces or jitters leaves a trace that shows where it went without covering the map."""
+    With `tail` (the clock's step -> the step from which the run's trail is recent, see
+    comet), a comet: the recent part in full colour (with the edge), the older path at FADED
+    opacity, so that a run that bounces or jitters leaves a trace that shows where it went
+    without covering the map."""
     keep = thin(points, spacing)
     # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
     full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
@@ -249,20 +251,29 @@ def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, col
     if tail is None:
         return recent.add_updater(lambda m: m.pointwise_become_partial(
             full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
-    # (len(keep),) length along the path at each kept point
-    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points[keep], axis=0),
-                                                            axis=-1))])  # fmt: skip
     faded = full.copy().set_stroke(color, width=width, opacity=FADED)
     faded.set_stroke(width=0, background=True)
     old = faded.copy()
 
     def grow(group: VGroup) -> None:
-        done = reached(clock.get_value())
-        start = float(np.interp(np.interp(done, progress, along) - tail, along, progress))
+        t = clock.get_value()
+        done, start = reached(t), reached(tail(t))
         group[0].pointwise_become_partial(old, 0, start)
         group[1].pointwise_become_partial(full, start, done)
 
     return VGroup(faded, recent).add_updater(grow, call_updater=True)
+
+
+def comet(points: np.ndarray, length: float) -> Callable[[float], float]:
+    """For a run's points (m, 2 or 3), one per step, the clock's step -> the step `length`
+    behind it along the run (its whole track: the pieces in view share one comet)."""
+    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=-1))])
+    steps = np.arange(len(points), dtype=float)
+
+    def start(t: float) -> float:
+        return float(np.interp(np.interp(t, steps, along) - length, along, steps))
+
+    return start
 
 
 def offset_lines(points: np.ndarray, distance: float) -> np.ndarray:
