@@ -74,7 +74,7 @@ from landscape.scenes.widgets import (
     bounds,
     comet,
     event_marks,
-    growing_path,
+    growing_trail,
     heading,
     label,
     map_size,
@@ -89,8 +89,8 @@ from landscape.style import Theme
 SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
 # The relief is the largest thing: the frame's left, up to the column of words and the map,
 # with room around it for the axis labels (frame units)
-FIT_SIZE = np.array([8.35, 6.85])  # the relief's box at most...
-FIT_CENTER = np.array([-2.075, 0.325])  # ...around this point
+FIT_SIZE = np.array([8.35, 7.1])  # the relief's box at most...
+FIT_CENTER = np.array([-2.075, 0.2])  # ...around this point
 COLUMN_LEFT, EDGE = 2.55, 0.2  # the column's left edge; what is kept clear at the frame's edges
 INSET_HEIGHT, MIN_INSET = 2.5, 1.3  # the contour map's room in the column, under the title
 # (less, down to MIN_INSET, where the readout and the overlays need the room)
@@ -369,14 +369,13 @@ class DescentScene(LandscapeScene, ThreeDScene):
             track = drawn.track
             on_relief = comet(plan.place(track.xy), COMET / plan.zoom)
             on_map = comet(inset.points(track.xy), COMET)
-            for stretch in drawn.stretches:
-                trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
-                                           drawn.color, TRAIL_WIDTH, outline,
-                                           tail=on_relief))  # fmt: skip
-            for stretch in drawn.map_stretches:
-                pins.append(growing_path(offset_lines(inset.points(stretch.xy),
-                                                      shifts[track.path]), stretch.steps, clock,
-                                         drawn.color, 3, outline, tail=on_map))  # fmt: skip
+            trails.append(growing_trail([(plan.place(stretch.xy), stretch.steps)
+                                         for stretch in drawn.stretches], clock, drawn.color,
+                                        TRAIL_WIDTH, outline, tail=on_relief))  # fmt: skip
+            pins.append(growing_trail([(offset_lines(inset.points(stretch.xy),
+                                                     shifts[track.path]), stretch.steps)
+                                       for stretch in drawn.map_stretches], clock, drawn.color,
+                                      3, outline, tail=on_map))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
             ball, shadow = self.ball(drawn, plan, clock)
             balls.append(ball)

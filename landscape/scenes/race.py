@@ -61,6 +61,7 @@ from landscape.scenes.widgets import (
     comet,
     event_marks,
     growing_path,
+    growing_trail,
     heading,
     label,
     map_size,
@@ -224,11 +225,10 @@ class RaceScene(LandscapeScene, Scene):
         few_events = sum(t.left_at is not None or t.diverged for t in plan.tracks) <= 2
         for track in plan.tracks:
             style, shift = plan.styles[track.path], plan.offsets[track.path]
-            tail = comet(map_view.points(track.xy), plan.tail)
-            for stretch in clip_to_view(track.xy, domain):
-                movers.append(growing_path(offset_lines(map_view.points(stretch.xy), shift),
-                                           stretch.steps, clock, style.color, TRAIL_WIDTH,
-                                           outline, tail=tail))  # fmt: skip
+            pieces = [(offset_lines(map_view.points(stretch.xy), shift), stretch.steps)
+                      for stretch in clip_to_view(track.xy, domain)]  # fmt: skip
+            movers.append(growing_trail(pieces, clock, style.color, TRAIL_WIDTH, outline,
+                                        tail=comet(map_view.points(track.xy), plan.tail)))
             movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
                                        style.color, 3, outline))  # fmt: skip
             if rare is not None and track.path in rare.paths and track.start == 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import matplotlib
 import numpy as np
@@ -58,7 +58,8 @@ TICK_PITCH = 0.34  # frame units between tick labels at MIN_FONT that do not tou
 OUTLINE = 1.5  # stroke width the contrasting edge of trails adds
 TRAIL_WIDTH = 4.0  # a trail's stroke (Manim's units: 0.01 frame units, 2.4 px at 480p), and
 # with its edge 3.3 px: thin enough that seven runs never cover the map
-FADED = 0.5  # opacity of a comet's older path
+FADED = 0.4  # opacity of a comet's older path, drawn FADED_WIDTH as wide: a bouncing run's
+FADED_WIDTH = 0.7  # swings, overlaid, read as lines, not as a band of the run's colour
 COMET = 1.5  # frame units of a trail in full colour behind its head (90 px at 480p)
 TRAIL_SPACING = 0.025  # frame units between trails that run together (1.5 px at 480p)
 RUG, RUG_WIDTH = 0.22, 3.0  # a chart's step ticks: height (frame units) and stroke width
@@ -230,28 +231,53 @@ def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, col
                  width: float, outline: str | None = None, spacing: float = 0.015,
                  tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
-    up to the clock; `outline` draws a thin contrasting edge behind it.
+    up to the clock (growing_trail of one piece)."""
+    return growing_trail([(points, steps)], clock, color, width, outline, spacing, tail)
+
+
+def growing_trail(pieces: Sequence[tuple[np.ndarray, np.ndarray]], clock: ValueTracker,
+                  color: str, width: float, outline: str | None = None, spacing: float = 0.015,
+                  tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
+    """A run's trail: polylines through the pieces' points (m, 3), point i reached at
+    fractional step steps[i] (m,), the pieces in the order of their steps, drawn up to the
+    clock as one path (where pieces overlap, a faded trail does not darken); `outline` draws a
+    thin contrasting edge behind it.
 
     With `tail` (the clock's step -> the step from which the run's trail is recent, see
     comet), a comet: the recent part in full colour (with the edge), the older path at FADED
-    opacity, so that a run that bounces or jitters leaves a trace that shows where it went
-    without covering the map."""
-    keep = thin(points, spacing)
+    opacity and FADED_WIDTH, so that a run that bounces or jitters leaves a trace that shows
+    where it went without covering the map."""
     # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
-    full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
+    full = VMobject(joint_type=LineJointType.ROUND)
+    at_steps, at_curves, curves = [], [], 0
+    for points, steps in pieces:
+        keep = thin(points, spacing)
+        if len(keep) < 2:
+            continue
+        if curves:
+            full.start_new_path(points[keep[0]])
+            full.add_points_as_corners(points[keep[1:]])
+        else:
+            full.set_points_as_corners(points[keep])
+        at_steps.append(steps[keep])
+        at_curves.append(curves + np.arange(len(keep)))
+        curves += len(keep) - 1
     full.set_stroke(color, width=width)
     if outline is not None:
         full.set_stroke(outline, width=width + OUTLINE, background=True)
-    progress = np.linspace(0.0, 1.0, len(keep))
+    if not curves:
+        return VGroup()
+    knots = np.concatenate(at_steps)  # (k,) the step at each kept point, non-decreasing
+    progress = np.concatenate(at_curves) / curves  # (k,) the share of the path drawn there
 
     def reached(t: float) -> float:
-        return float(np.interp(t, steps[keep], progress, left=0.0))
+        return float(np.interp(t, knots, progress, left=0.0))
 
     recent = full.copy()
     if tail is None:
         return recent.add_updater(lambda m: m.pointwise_become_partial(
             full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
-    faded = full.copy().set_stroke(color, width=width, opacity=FADED)
+    faded = full.copy().set_stroke(color, width=FADED_WIDTH * width, opacity=FADED)
     faded.set_stroke(width=0, background=True)
     old = faded.copy()
 
