@@ -231,8 +231,9 @@ def render_scene(
     if progress is not None:
         progress(total, total)
     colors = [s.color for s in scene_styles(data)]
-    return Rendered(out, frames, fps, width, height, tuple(run_events(data, colors)), layout,
-                    data.grid.domain)
+    return Rendered(
+        out, frames, fps, width, height, tuple(run_events(data, colors)), layout, data.grid.domain
+    )
 
 
 def overlaid(spec: RenderSpec) -> tuple[type, ...]:

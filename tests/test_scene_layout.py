@@ -174,6 +174,7 @@ def test_the_readme_render_commands(args, cli, tmp_path, monkeypatch):
         return real(data, tmp_path / "frame.png", spec, **kwargs)
 
     monkeypatch.setattr(render, "render_scene", small)
+
     def build():
         code, _, err = cli("render", *args, "--steps", "60", "--out", tmp_path / "clip.png")
         assert code == 0, err

@@ -548,6 +548,7 @@ def test_the_relief_is_lit_by_lamberts_law_from_a_fixed_direction():
         normal = np.array([-slope, 0.0, 1.0]) / np.hypot(slope, 1.0)
         lit = AMBIENT + (1 - AMBIENT) * max(0.0, float(normal @ light))
         dark, bright = (np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)]) for c in SHADE)
-        np.testing.assert_allclose(rgba[..., :3], np.broadcast_to(dark + lit * (bright - dark),
-                                                                   (2, 2, 3)), atol=1e-9)
+        np.testing.assert_allclose(
+            rgba[..., :3], np.broadcast_to(dark + lit * (bright - dark), (2, 2, 3)), atol=1e-9
+        )
         assert np.ptp(rgba[..., :3], axis=-1).max() < 0.05  # grey: the paths keep the colours

@@ -339,8 +339,9 @@ class DescentScene(LandscapeScene, ThreeDScene):
         for _ in range(2):
             room = (right - COLUMN_LEFT, height)
             width, shown = map_size(grid.domain, room, (0.5, 2.0))
-            self.inset = inset = MapView(grid, np.array([COLUMN_LEFT + width / 2,
-                                                         top - shown / 2, 0]), room, theme)
+            self.inset = inset = MapView(
+                grid, np.array([COLUMN_LEFT + width / 2, top - shown / 2, 0]), room, theme
+            )
             readout = self.readout(plan, clock, theme, inset)  # sets `compact`
             over = EDGE - config.frame_height / 2 - (min(m.get_bottom()[1] for m in readout)
                                                      - below)  # fmt: skip

@@ -95,8 +95,11 @@ def race_legend(styles: Sequence[OptimizerStyle], lines: Sequence[str],
     for index, (style, line) in enumerate(zip(styles, lines, strict=True)):
         sign = marker(style.marker, style.color, 0.22)
         indent = sign.width + 0.15
-        words = [label(part, theme, MIN_FONT)
-                 for chunk in chunks(line) for part in fitted(chunk, theme, width - indent)]
+        words = [
+            label(part, theme, MIN_FONT)
+            for chunk in chunks(line)
+            for part in fitted(chunk, theme, width - indent)
+        ]
         pieces = [Piece(sign), *(Piece(w, 0.15 if k == 0 else SPACE) for k, w in enumerate(words))]
         pieces += event_pieces(events[index] if index < len(events) else (), theme)
         if index < len(notes) and notes[index]:

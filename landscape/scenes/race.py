@@ -227,8 +227,16 @@ class RaceScene(LandscapeScene, Scene):
             style, shift = plan.styles[track.path], plan.offsets[track.path]
             pieces = [(offset_lines(map_view.points(stretch.xy), shift), stretch.steps)
                       for stretch in clip_to_view(track.xy, domain)]  # fmt: skip
-            movers.append(growing_trail(pieces, clock, style.color, TRAIL_WIDTH, outline,
-                                        tail=comet(map_view.points(track.xy), plan.tail)))
+            movers.append(
+                growing_trail(
+                    pieces,
+                    clock,
+                    style.color,
+                    TRAIL_WIDTH,
+                    outline,
+                    tail=comet(map_view.points(track.xy), plan.tail),
+                )
+            )
             movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
                                        style.color, 3, outline))  # fmt: skip
             if rare is not None and track.path in rare.paths and track.start == 0:
@@ -297,8 +305,12 @@ class RaceScene(LandscapeScene, Scene):
         the x ticks) and top left (over the y ticks' column), the ticks they would touch left
         out."""
         (x0, x1), (y0, y1) = map_view.grid.domain
-        xs = [label(tick_text(v), theme, MIN_FONT).next_to(
-            map_view.points(np.array([[v, y0]]))[0], DOWN, 0.1) for v in nice_ticks(x0, x1)]
+        xs = [
+            label(tick_text(v), theme, MIN_FONT).next_to(
+                map_view.points(np.array([[v, y0]]))[0], DOWN, 0.1
+            )
+            for v in nice_ticks(x0, x1)
+        ]
         corner = map_view.points(np.array([[x1, y0]]))[0]
         xname = label(map_view.grid.xlabel, theme, 20).next_to(corner, DOWN, 0.1)
         xname.align_to(corner, RIGHT)

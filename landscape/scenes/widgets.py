@@ -121,8 +121,10 @@ def heading(text: str, theme: Theme, size: float, width: float) -> Text:
         found = label(text, theme, size)
     if found.width > width and " " in text:
         words = text.split(" ")
-        cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k]))
-                                                          - len(" ".join(words[k:]))))
+        cut = min(
+            range(1, len(words)),
+            key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+        )
         found = label(" ".join(words[:cut]) + "\n" + " ".join(words[cut:]), theme, size)
     if found.width > width:  # one long word: the frame's edge is the harder limit
         found.scale_to_fit_width(width)
