@@ -246,16 +246,15 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
     assert plan.view == choose_view(data.grid)
     n = plan.face_colors.shape[0]
     assert plan.vertices.shape == (n + 1, n + 1, 3) and plan.face_colors.shape == (n, n, 4)
-    # Each face's colour is the colour scale at the loss in its middle (a face near a corner).
-    x, y = data.grid.x, data.grid.y
-    center = np.array([x[0] + 0.5 * (x[-1] - x[0]) / n, y[0] + 0.5 * (y[-1] - y[0]) / n])
-    loss = data.grid.loss
-    assert loss[0, 0] >= 0  # the corner face lies on the bowl's high side
-    expected = 0.5 * (center[0] ** 2 + 10 * center[1] ** 2)  # the long valley, kappa = 10
-    from landscape.scenes.geometry import colors
+    # The relief is grey (the paths keep the only colours), lit: from the shade of no light to
+    # that of full light (test_the_relief_is_lit_by_lamberts_law_from_a_fixed_direction)
+    from landscape.scenes.descent import SHADE
 
-    np.testing.assert_allclose(plan.face_colors[0, 0], colors(data.grid, np.array(expected)),
-                               atol=0.02)  # fmt: skip
+    rgb = plan.face_colors[..., :3]
+    assert np.ptp(rgb, axis=-1).max() < 0.05
+    dark, bright = (np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)]) for c in SHADE)
+    assert (rgb >= dark - 1e-9).all() and (rgb <= bright + 1e-9).all()
+    assert np.ptp(rgb[..., 0]) > 0.2  # shaded, not flat
     # The chosen view hides nothing: one visible stretch per start covers the whole track.
     (drawn,) = plan.tracks
     (stretch,) = drawn.stretches
@@ -263,6 +262,7 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
     np.testing.assert_array_equal(stretch.xy, drawn.track.xy)
     assert not drawn.hidden.any()
     # The mesh corners sit on the relief: a corner of the domain at its relief height.
+    x, y = data.grid.x, data.grid.y
     np.testing.assert_allclose(plan.vertices[0, 0], plan.place(np.array([x[0], y[0]])))
 
 
