@@ -480,7 +480,8 @@ class Chart:
                 Line(at, at + np.array([width, 0, 0])).set_stroke(theme.muted, 0.6, opacity=0.5)
             )
         ticks.append(label(axis.step_name, theme, 20).next_to(self.box, DOWN, 0.42))
-        ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.1)
+        # clear of the top tick label, which stands half above the box
+        ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.2)
                      .align_to(self.box, RIGHT))  # fmt: skip
         self.static = [self.box, *ticks]
 
