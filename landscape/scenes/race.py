@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (
+    DEGREES,
     DL,
     DOWN,
     LEFT,
@@ -143,7 +144,10 @@ class RaceScene(LandscapeScene, Scene):
         # beside it
         (x0, x1), (y0, y1) = grid.domain
         reach = max(label(tick_text(v), theme, MIN_FONT).width for v in nice_ticks(y0, y1))
-        left = -half_width + EDGE + reach + 0.12
+        # A y name wider than the tick labels ("PC2 (11.9%)") stands up the map's left side,
+        # beyond them; a short one ("y") at the top of their column
+        upright = label(grid.ylabel, theme, 20).width <= reach + 0.1
+        left = -half_width + EDGE + reach + 0.12 + (0.0 if upright else 0.45)
         width, height = map_size(grid.domain, (MAP_WIDTH, MAP_TOP - MAP_BOTTOM), MAP_RATIOS)
         # A wide map stands at the top, and its colour bar goes across under it where that
         # leaves room (the column beside it is then wider); else upright beside it.
@@ -151,7 +155,7 @@ class RaceScene(LandscapeScene, Scene):
         middle = MAP_TOP - height / 2 if across else (MAP_TOP + MAP_BOTTOM) / 2
         center = np.array([left + width / 2, middle, 0])
         self.map_view = map_view = MapView(grid, center, (width, height), theme, MAP_RATIOS)
-        self.add(*map_view.static, *self.map_ticks(map_view, theme))
+        self.add(*map_view.static, *self.map_ticks(map_view, theme, upright, reach))
         bottom, top = map_view.origin[1], map_view.origin[1] + height
         if across:
             name = label("loss − f*", theme, MIN_FONT).width + 0.15
@@ -300,10 +304,11 @@ class RaceScene(LandscapeScene, Scene):
 
         return base.copy().add_updater(update, call_updater=True)
 
-    def map_ticks(self, map_view: MapView, theme: Theme) -> list[Text]:
+    def map_ticks(self, map_view: MapView, theme: Theme, upright: bool,
+                  reach: float) -> list[Text]:  # fmt: skip
         """Tick labels under and left of the map; the axis names at its bottom right (beyond
-        the x ticks) and top left (over the y ticks' column), the ticks they would touch left
-        out."""
+        the x ticks) and top left (over the y ticks' column, `reach` wide), or, not `upright`,
+        turned up the left side beyond that column; the ticks they would touch left out."""
         (x0, x1), (y0, y1) = map_view.grid.domain
         xs = [
             label(tick_text(v), theme, MIN_FONT).next_to(
@@ -315,8 +320,12 @@ class RaceScene(LandscapeScene, Scene):
         xname = label(map_view.grid.xlabel, theme, 20).next_to(corner, DOWN, 0.1)
         xname.align_to(corner, RIGHT)
         corner = map_view.points(np.array([[x0, y1]]))[0]
-        yname = label(map_view.grid.ylabel, theme, 20).next_to(corner, LEFT, 0.1)
-        yname.align_to(corner, UP)
+        yname = label(map_view.grid.ylabel, theme, 20)
+        if upright:
+            yname.next_to(corner, LEFT, 0.1).align_to(corner, UP)
+        else:
+            middle = map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0]
+            yname.rotate(90 * DEGREES).next_to(middle, LEFT, reach + 0.22)
         found = [xname, yname]
         found += [t for t in xs if not touch(t, xname)]
         for v in nice_ticks(y0, y1):
