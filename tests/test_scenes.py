@@ -401,8 +401,8 @@ def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_
     seen, insets = [], []
     real = descent.event_marks
 
-    def spy(track, place, domain, color, theme, up, labelled=True):
-        marks = real(track, place, domain, color, theme, up, labelled=labelled)
+    def spy(track, place, domain, color, theme, up, labelled=True, arrow=0.5):
+        marks = real(track, place, domain, color, theme, up, labelled=labelled, arrow=arrow)
         seen.append((track.path, labelled, [m.get_center()[:2] for m, _ in marks]))
         return marks
 

@@ -92,6 +92,7 @@ SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_r
 FIT_SIZE = np.array([8.35, 7.1])  # the relief's box at most...
 FIT_CENTER = np.array([-2.075, 0.2])  # ...around this point
 COLUMN_LEFT, EDGE = 2.55, 0.2  # the column's left edge; what is kept clear at the frame's edges
+INSET_ARROW = 0.3  # an exit arrow's length on the contour map: it stays clear of the title
 INSET_HEIGHT, MIN_INSET = 2.5, 1.3  # the contour map's room in the column, under the title
 # (less, down to MIN_INSET, where the readout and the overlays need the room)
 LIGHT = (0.45, 0.7, 0.55)  # where the light comes from, seen from the camera: (toward the
@@ -335,7 +336,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
         clock = ValueTracker(0)
         panel = self.side_panel(theme, right - COLUMN_LEFT)
         below = panel.height + 0.25 if panel is not None else 0.0
-        top, height = title.get_bottom()[1] - 0.25, INSET_HEIGHT
+        top, height = title.get_bottom()[1] - INSET_ARROW - 0.1, INSET_HEIGHT
         for _ in range(2):
             room = (right - COLUMN_LEFT, height)
             width, shown = map_size(grid.domain, room, (0.5, 2.0))
@@ -384,9 +385,10 @@ class DescentScene(LandscapeScene, ThreeDScene):
             # The same marks on the 3-D view and on the map: an x where the run diverged, an
             # arrow where it left the view. Words only on the 3-D view, and not there when a
             # compact legend names the events.
-            for place, words in ((plan.screen, not self.compact), (inset.points, False)):
+            for place, words, arrow in ((plan.screen, not self.compact, 0.5),
+                                        (inset.points, False, INSET_ARROW)):  # fmt: skip
                 for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
-                                              labelled=words):  # fmt: skip
+                                              labelled=words, arrow=arrow):  # fmt: skip
                     marks.append(appear_at(mark, step, clock))
         # Shadows under the trails, balls after them: painted over their own trail's end
         self.add(*shadows, *trails, *balls)

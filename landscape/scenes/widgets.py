@@ -345,11 +345,13 @@ def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
 
 
 def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.ndarray,
-                labelled: bool = True) -> list[tuple[VMobject, float]]:  # fmt: skip
+                labelled: bool = True,
+                arrow: float = 0.5) -> list[tuple[VMobject, float]]:  # fmt: skip
     """What marks a run's divergence and its exit from the view, each with the step at which
     it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
     direction that reads as up on screen (labels sit above their mark). Without `labelled`,
-    only the arrow and the cross: the words are left to the legend."""
+    only the arrow and the cross: the words are left to the legend. `arrow`: the exit arrow's
+    length, frame units."""
     marks: list[tuple[VMobject, float]] = []
     outline = outline_color(theme)
     if track.left_at is not None and track.left_at > 0:
@@ -357,7 +359,7 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.nd
         at = place(point[None])[0]
         toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
         toward = toward / (np.linalg.norm(toward) or 1.0)
-        length = min(0.5, max(0.15, _room(at, toward) - 0.1))  # never out of the frame
+        length = min(arrow, max(0.15, _room(at, toward) - 0.1))  # never out of the frame
         arrow = Arrow(at - 0.05 * toward, at + length * toward, buff=0, stroke_width=6,
                       max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
