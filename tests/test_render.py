@@ -217,9 +217,16 @@ def test_the_lesson_race_last_frame_shows_every_colour_and_none_covers_the_frame
     rendered = render_scene(data, tmp_path / "race.png", RenderSpec(scene="race", format="png"))
     image = np.asarray(Image.open(rendered.out).convert("RGB")).astype(int)
     total = image.shape[0] * image.shape[1]
+    from landscape.scenes.widgets import FADED
+
     left = image[:, : image.shape[1] // 2]  # the map: each trail must show there, not only in
-    for run in rendered.runs:  # the chart or the legend
+    chroma = left - left.mean(-1, keepdims=True)  # the chart or the legend
+    for run in rendered.runs:
         target = np.array([int(run.color[i : i + 2], 16) for i in (1, 3, 5)])
         near = np.abs(image - target).sum(-1) <= 24
         assert near.sum() / total <= 0.015, run.label  # not camouflage, not a flood
-        assert (np.abs(left - target).sum(-1) <= 24).sum() >= 60, run.label  # visible on the map
+        # On the map: its head in full colour (the marker, the comet's recent part), and its
+        # older path faded: the colour at FADED opacity over the grey map
+        assert (np.abs(left - target).sum(-1) <= 24).sum() >= 15, run.label
+        faded = np.abs(chroma - FADED * (target - target.mean())).sum(-1) < 30
+        assert faded.sum() >= 60, run.label
