@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,10 @@ from landscape.overlays import RELIEF_REACH, overlay_plan, parse_show
 from landscape.scenes import DescentScene, LandscapeScene, RaceScene, SceneData
 from landscape.scenes.data import RunEvents, run_events, scene_styles
 from landscape.style import THEMES
+from landscape.surfaces import Domain
 
 SCENES: dict[str, type[LandscapeScene]] = {"descent": DescentScene, "race": RaceScene}
+LAYOUT_PARTS = ("map", "chart", "legend", "card")  # the boxes `render --json` reports
 MAX_SECONDS = 600.0
 
 
@@ -112,6 +114,10 @@ class Rendered:
     width: int  # pixels
     height: int  # pixels
     runs: tuple[RunEvents, ...]  # per path: colour, and the steps it diverged, left, arrived
+    layout: dict[str, tuple[int, int, int, int] | None] = field(default_factory=dict)
+    # ^ LAYOUT_PARTS -> pixel box [x0, y0, x1, y1] from the frame's top left, None where absent:
+    #   map (the race's contour map, the descent's relief), chart, legend, card (lessons)
+    view: Domain | None = None  # ((xmin, xmax), (ymin, ymax)): the part of the surface shown
 
     @property
     def duration(self) -> float:
@@ -125,9 +131,31 @@ class Rendered:
         return clip_html(self.out, width=min(self.width, 960))
 
     def to_json(self) -> dict:
+        view = None if self.view is None else {"x": list(self.view[0]), "y": list(self.view[1])}
+        layout = {part: None if self.layout.get(part) is None else list(self.layout[part])
+                  for part in LAYOUT_PARTS}  # fmt: skip
         return {"out": str(self.out), "frames": self.frames, "fps": self.fps,
                 "width": self.width, "height": self.height, "duration": round(self.duration, 6),
-                "runs": [r.to_json() for r in self.runs]}  # fmt: skip
+                "runs": [r.to_json() for r in self.runs], "layout": layout,
+                "view": view}  # fmt: skip
+
+
+def pixel_boxes(boxes: dict, width: int, height: int, frame: tuple[float, float]
+                ) -> dict[str, tuple[int, int, int, int] | None]:  # fmt: skip
+    """Frame-unit boxes (left, bottom, right, top) about the frame's centre -> pixel boxes
+    [x0, y0, x1, y1] from its top left (rounded outwards), clipped to the frame."""
+    found: dict[str, tuple[int, int, int, int] | None] = {}
+    for part in LAYOUT_PARTS:
+        box = boxes.get(part)
+        if box is None:
+            found[part] = None
+            continue
+        left, bottom, right, top = box
+        x0, x1 = ((u / frame[0] + 0.5) * width for u in (left, right))
+        y0, y1 = ((0.5 - v / frame[1]) * height for v in (top, bottom))
+        found[part] = (max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)),
+                       min(height, math.ceil(y1)))  # fmt: skip
+    return found
 
 
 def render_scene(
@@ -177,7 +205,7 @@ def render_scene(
             "save_last_frame": spec.format == "png",
             "output_file": "scene",
         }
-        from manim import tempconfig
+        from manim import config, tempconfig
 
         with tempconfig(options):
             # The plan projects with Manim's camera, so it is made under the render's config.
@@ -194,6 +222,8 @@ def render_scene(
             if progress is not None:
                 scene.add_updater(lambda _: progress(min(round(scene.time * fps), total), total))
             scene.render()
+            layout = pixel_boxes(getattr(scene, "layout", {}), width, height,
+                                 (config.frame_width, config.frame_height))  # fmt: skip
             writer = scene.renderer.file_writer
             made = writer.image_file_path if spec.format == "png" else writer.movie_file_path
         if not Path(made).is_file():
@@ -207,7 +237,9 @@ def render_scene(
     if progress is not None:
         progress(total, total)
     colors = [s.color for s in scene_styles(data)]
-    return Rendered(out, frames, fps, width, height, tuple(run_events(data, colors)))
+    return Rendered(
+        out, frames, fps, width, height, tuple(run_events(data, colors)), layout, data.grid.domain
+    )
 
 
 def overlaid(spec: RenderSpec) -> tuple[type, ...]:

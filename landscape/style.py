@@ -28,8 +28,9 @@ class OptimizerStyle:
 
 
 # The lesson four keep their colours in every figure and scene; the others take the free ones
-# in order. All eight differ pairwise by CIE76 >= 38 (tests/test_style.py), and every one has
-# chroma >= 40, so none is a colour of the grey SURFACE_CMAP (distance >= chroma).
+# in order. The eight differ pairwise by CIE76 38.7 at least (orange #E69F00 and olive
+# #999933, the closest); tests/test_style.py holds them to the design's floor, >= 30. Every one
+# has chroma >= 41, so none is a colour of the grey SURFACE_CMAP (distance >= chroma).
 LESSON_COLORS = {"sgd": "#0072B2", "momentum": "#E69F00", "rmsprop": "#009E73",
                  "adam": "#E41A1C"}  # fmt: skip
 PALETTE = [*LESSON_COLORS.values(), "#EE3377", "#999933", "#984EA3", "#B15928"]

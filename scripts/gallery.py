@@ -1,7 +1,8 @@
 """Regenerate the imgs/ gallery with the tool itself: every picture is a `landscape` command
 (plot, slice, render); the README's animation is then made small enough for a README.
 
-Usage: python scripts/gallery.py [FOLDER]   (default: imgs/ beside this script's repository)
+Usage: python scripts/gallery.py [FOLDER] [--only figures,mnist,animation,lesson]
+(default: imgs/ beside this script's repository, every part; `--only` remakes those parts)
 """
 
 from __future__ import annotations
@@ -41,31 +42,56 @@ CURVATURE = [
 ]
 ANIMATION = ("render-adam-rosenbrock.gif", ["adam", "--duration", "6"])
 GIF_WIDTH, GIF_FPS = 640, 10  # a README picture: about 250 kB
-LESSON = "lesson-{}.png"  # the last frame of each teaching scene: its runs and the evidence
+LESSON = "lesson-{}.png"  # each teaching scene: its runs' last frame, before the evidence card
+EVIDENCE = "lesson-{}-evidence.png"  # and its last frame: the evidence card over the picture
+PARTS = ("figures", "mnist", "animation", "lesson")
 
 
-def build(folder: Path) -> int:
+def build(folder: Path, parts: tuple[str, ...] = PARTS) -> int:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, args in FIGURES:
-        code = main(["plot", *args, "--dpi", DPI, "--out", str(folder / name)])
-        if code:
+    if "figures" in parts:
+        for name, args in FIGURES:
+            code = main(["plot", *args, "--dpi", DPI, "--out", str(folder / name)])
+            if code:
+                return code
+    if "mnist" in parts:
+        name, args = SLICE
+        if code := main(["slice", *args, "--out", str(folder / name)]):
             return code
-    name, args = SLICE
-    if code := main(["slice", *args, "--out", str(folder / name)]):
-        return code
-    if code := curvature(folder):
-        return code
-    name, args = ANIMATION
-    with tempfile.TemporaryDirectory() as tmp:
-        video = Path(tmp) / "render.mp4"
-        if code := main(["render", *args, "--out", str(video)]):
+        if code := curvature(folder):
             return code
-        small_gif(video, folder / name)
-    from landscape.lesson import scene_names
+    if "animation" in parts:
+        name, args = ANIMATION
+        with tempfile.TemporaryDirectory() as tmp:
+            video = Path(tmp) / "render.mp4"
+            if code := main(["render", *args, "--out", str(video)]):
+                return code
+            small_gif(video, folder / name)
+    if "lesson" in parts:
+        from landscape.lesson import scene_names
 
-    for scene in scene_names():
-        if code := main(["lesson", scene, "--out", str(folder / LESSON.format(scene))]):
+        for scene in scene_names():
+            if code := lesson_frames(scene, folder):
+                return code
+    return 0
+
+
+def lesson_frames(scene: str, folder: Path) -> int:
+    """The scene's runs as they end (the frame before its evidence card) and the card."""
+    import av
+
+    from landscape.lesson.slides import CARD_SECONDS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / f"{scene}.mp4"
+        if code := main(["lesson", scene, "--out", str(video)]):
             return code
+        with av.open(str(video)) as container:
+            stream = container.streams.video[0]
+            fps = float(stream.average_rate)
+            images = [frame.to_image() for frame in container.decode(stream)]
+    images[-1 - round(CARD_SECONDS * fps)].save(folder / LESSON.format(scene))
+    images[-1].save(folder / EVIDENCE.format(scene))
     return 0
 
 
@@ -95,5 +121,13 @@ def small_gif(video: Path, gif: Path) -> None:
 
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    parts = PARTS
+    if "--only" in args:
+        at = args.index("--only")
+        parts = tuple(args[at + 1].split(","))
+        del args[at : at + 2]
+        if not set(parts) <= set(PARTS):
+            sys.exit(f"--only takes {', '.join(PARTS)}, got {','.join(parts)}")
     default = Path(__file__).resolve().parents[1] / "imgs"
-    sys.exit(build(Path(sys.argv[1]) if len(sys.argv) > 1 else default))
+    sys.exit(build(Path(args[0]) if args else default, parts))

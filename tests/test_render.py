@@ -5,7 +5,6 @@ from __future__ import annotations
 import av
 import numpy as np
 import pytest
-from manim import config
 from PIL import Image
 
 from landscape.errors import LandscapeError
@@ -13,10 +12,7 @@ from landscape.grid import sample
 from landscape.render import RenderSpec, default_output, gif_delays, render_scene, save_gif
 from landscape.scenes import lesson_data, scene_data
 from landscape.scenes.base import BAKES
-from landscape.scenes.descent import INSET_CENTER, INSET_ROOM
-from landscape.scenes.race import RACE_MAP_CENTER, RACE_MAP_ROOM
-from landscape.scenes.widgets import MapView
-from landscape.style import THEMES, optimizer_style
+from landscape.style import optimizer_style
 from landscape.surfaces import get_surface
 from landscape.trajectory import trace_all
 
@@ -66,12 +62,28 @@ def test_videos_decode_with_the_frames_asked_for(data, tmp_path, scene, fmt, the
             assert container.streams.video[0].metadata.get("alpha_mode") == "1"
 
 
-def path_pixels(view: MapView, xy: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Pixel (column, row) of surface points drawn on a map at `view`."""
-    points = view.points(xy)
-    column = (points[:, 0] / config.frame_width + 0.5) * width
-    row = (0.5 - points[:, 1] / config.frame_height) * height
+def path_pixels(box, domain, xy: np.ndarray) -> np.ndarray:
+    """Pixel (column, row) of surface points drawn on a map in pixel box [x0, y0, x1, y1]
+    (render --json's layout.map) showing `domain`."""
+    (a0, a1), (b0, b1) = domain
+    column = box[0] + (xy[:, 0] - a0) / (a1 - a0) * (box[2] - box[0])
+    row = box[3] - (xy[:, 1] - b0) / (b1 - b0) * (box[3] - box[1])
     return np.stack([column, row], -1).round().astype(int)
+
+
+def faded_near(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2) -> float:
+    """Fraction of the points with a pixel within `radius` that is `color` at FADED opacity
+    over a grey: its chroma (the pixel less its mean) FADED times the colour's."""
+    from landscape.scenes.widgets import FADED
+
+    target = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    chroma = FADED * (target - target.mean())
+    hits = 0
+    for column, row in where:
+        patch = image[row - radius : row + radius + 1, column - radius : column + radius + 1, :3]
+        patch = patch.astype(float).reshape(-1, 3)
+        hits += (np.abs(patch - patch.mean(-1, keepdims=True) - chroma).sum(-1) < 30).any()
+    return hits / len(where)
 
 
 def near_color(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2) -> float:
@@ -106,30 +118,34 @@ def test_baking_the_still_parts_leaves_every_frame_as_it_was(data, tmp_path, mon
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("scene", ["race", "descent"])
-def test_the_last_frame_shows_the_whole_path_in_its_colour(data, tmp_path, scene):
+def test_the_last_frame_shows_the_whole_path_as_a_comet(data, tmp_path):
+    # Where the JSON says the map is and what it shows, the trail: its last stretch in full
+    # colour behind the marker, the older path faded.
     width, height = 854, 480
-    spec = RenderSpec(scene=scene, format="png", seconds=SECONDS, size=(width, height), fps=FPS)
-    out = render_scene(data, tmp_path / "last.png", spec).out
-    image = np.asarray(Image.open(out).convert("RGBA"))
+    spec = RenderSpec(scene="race", format="png", seconds=SECONDS, size=(width, height), fps=FPS)
+    rendered = render_scene(data, tmp_path / "last.png", spec)
+    image = np.asarray(Image.open(rendered.out).convert("RGBA"))
     assert image.shape == (height, width, 4)
-    center, size = (RACE_MAP_CENTER, RACE_MAP_ROOM) if scene == "race" else (
-        INSET_CENTER, INSET_ROOM)  # fmt: skip
-    view = MapView(data.grid, center, size, THEMES["dark"])
+    box, domain = rendered.layout["map"], rendered.view
+    star = path_pixels(box, domain, np.array(data.grid.minima))
     for path in data.paths:
         color = optimizer_style(path.optimizer).color
-        xy = path.xy[1:-1, 0]  # the markers sit on the ends; the trail is in between
-        along = path_pixels(view, xy[np.linspace(0, len(xy) - 1, 12).round().astype(int)],
-                            width, height)  # fmt: skip
+        xy = path.xy[1:-1, 0].astype(np.float64)  # the markers sit on the ends
+        pixels = path_pixels(box, domain, xy)
         # The minimum's star is drawn over the runs (8 px across): what lies under it is not
-        # the trail's to show.
-        star = path_pixels(view, np.array(data.grid.minima), width, height)
-        along = along[np.linalg.norm(along[:, None] - star[None], axis=-1).min(1) > 6]
-        assert len(along) >= 6
-        assert near_color(image, along, color) >= 0.75
+        # the trail's to show; nor what lies under the marker at the head.
+        keep = (np.linalg.norm(pixels[:, None] - star[None], axis=-1).min(1) > 6) & (
+            np.linalg.norm(pixels - pixels[-1], axis=-1) > 9)  # fmt: skip
+        along = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(pixels, axis=0), axis=-1))])
+        recent = keep & (along > along[-1] - 60)  # within 1 frame unit (60 px) of the head
+        older = keep & (along < along[-1] - 120)
+        assert recent.sum() >= 3 and older.sum() >= 6
+        assert near_color(image, pixels[recent], color) >= 0.75
+        assert faded_near(image, pixels[older], color) >= 0.75
+        assert near_color(image, pixels[older][:: max(1, older.sum() // 12)], color) <= 0.25
         # and the colour is not simply everywhere: a corner of the map does not have it
         corner = np.array([[data.grid.x[1], data.grid.y[-2]]])
-        assert near_color(image, path_pixels(view, corner, width, height), color) == 0
+        assert near_color(image, path_pixels(box, domain, corner), color) == 0
 
 
 def test_transparent_png_has_a_see_through_background(data, tmp_path):
@@ -201,9 +217,16 @@ def test_the_lesson_race_last_frame_shows_every_colour_and_none_covers_the_frame
     rendered = render_scene(data, tmp_path / "race.png", RenderSpec(scene="race", format="png"))
     image = np.asarray(Image.open(rendered.out).convert("RGB")).astype(int)
     total = image.shape[0] * image.shape[1]
+    from landscape.scenes.widgets import FADED
+
     left = image[:, : image.shape[1] // 2]  # the map: each trail must show there, not only in
-    for run in rendered.runs:  # the chart or the legend
+    chroma = left - left.mean(-1, keepdims=True)  # the chart or the legend
+    for run in rendered.runs:
         target = np.array([int(run.color[i : i + 2], 16) for i in (1, 3, 5)])
         near = np.abs(image - target).sum(-1) <= 24
         assert near.sum() / total <= 0.015, run.label  # not camouflage, not a flood
-        assert (np.abs(left - target).sum(-1) <= 24).sum() >= 60, run.label  # visible on the map
+        # On the map: its head in full colour (the marker, the comet's recent part), and its
+        # older path faded: the colour at FADED opacity over the grey map
+        assert (np.abs(left - target).sum(-1) <= 24).sum() >= 15, run.label
+        faded = np.abs(chroma - FADED * (target - target.mean())).sum(-1) < 30
+        assert faded.sum() >= 60, run.label

@@ -122,3 +122,35 @@ def test_json_reports_the_file_and_the_events_of_the_runs(cli, tmp_path):
     assert report["runs"][0]["diverged_at"][0] is not None
     assert report["runs"][0]["left_view_at"][0] < report["runs"][0]["diverged_at"][0]
     assert report["runs"][1]["left_view_at"][0] is not None  # Adam escapes along y
+
+
+def test_json_reports_the_layout_and_the_view(cli, tmp_path):
+    import json
+
+    import numpy as np
+
+    out_file = tmp_path / "saddle.png"
+    code, out, err = cli("render", "sgd", "momentum", "rmsprop", "adam", "--surface", "saddle",
+                         "--domain", "auto", "--out", out_file, "--json")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    assert set(report["layout"]) == {"map", "chart", "legend", "card"}
+    assert report["layout"]["card"] is None  # render has no evidence card; lessons do
+    # The saddle point (0, 0), where SGD lingers, in view with a margin
+    (x0, x1), (y0, y1) = report["view"]["x"], report["view"]["y"]
+    assert x0 + 0.1 * (x1 - x0) < 0 < x1 - 0.1 * (x1 - x0)
+    assert y0 + 0.1 * (y1 - y0) < 0 < y1 - 0.1 * (y1 - y0)
+    # The map: at least 40% of the frame, and really the surface: inside its box the grey
+    # scale (no background), a few pixels outside it the background
+    image = np.asarray(Image.open(out_file).convert("RGB")).astype(int)
+    height, width = image.shape[:2]
+    left, top, right, bottom = report["layout"]["map"]
+    assert (right - left) * (bottom - top) >= 0.4 * width * height
+    inside = image[top + 3 : bottom - 3, left + 3 : right - 3].reshape(-1, 3)
+    background = image[2, 2]
+    assert (np.abs(inside - background).sum(-1) > 30).mean() > 0.97
+    assert (np.abs(image[top + 3 : bottom - 3, left - 4] - background).sum(-1) <= 30).mean() > 0.5
+    # The chart and the legend beside it, none of the boxes overlapping the map
+    for part in ("chart", "legend"):
+        box = report["layout"][part]
+        assert box[0] >= right and 0 <= box[1] < box[3] <= height and box[2] <= width

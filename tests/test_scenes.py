@@ -246,16 +246,15 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
     assert plan.view == choose_view(data.grid)
     n = plan.face_colors.shape[0]
     assert plan.vertices.shape == (n + 1, n + 1, 3) and plan.face_colors.shape == (n, n, 4)
-    # Each face's colour is the colour scale at the loss in its middle (a face near a corner).
-    x, y = data.grid.x, data.grid.y
-    center = np.array([x[0] + 0.5 * (x[-1] - x[0]) / n, y[0] + 0.5 * (y[-1] - y[0]) / n])
-    loss = data.grid.loss
-    assert loss[0, 0] >= 0  # the corner face lies on the bowl's high side
-    expected = 0.5 * (center[0] ** 2 + 10 * center[1] ** 2)  # the long valley, kappa = 10
-    from landscape.scenes.geometry import colors
+    # The relief is grey (the paths keep the only colours), lit: from the shade of no light to
+    # that of full light (test_the_relief_is_lit_by_lamberts_law_from_a_fixed_direction)
+    from landscape.scenes.descent import SHADE
 
-    np.testing.assert_allclose(plan.face_colors[0, 0], colors(data.grid, np.array(expected)),
-                               atol=0.02)  # fmt: skip
+    rgb = plan.face_colors[..., :3]
+    assert np.ptp(rgb, axis=-1).max() < 0.05
+    dark, bright = (np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)]) for c in SHADE)
+    assert (rgb >= dark - 1e-9).all() and (rgb <= bright + 1e-9).all()
+    assert np.ptp(rgb[..., 0]) > 0.2  # shaded, not flat
     # The chosen view hides nothing: one visible stretch per start covers the whole track.
     (drawn,) = plan.tracks
     (stretch,) = drawn.stretches
@@ -263,6 +262,7 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
     np.testing.assert_array_equal(stretch.xy, drawn.track.xy)
     assert not drawn.hidden.any()
     # The mesh corners sit on the relief: a corner of the domain at its relief height.
+    x, y = data.grid.x, data.grid.y
     np.testing.assert_allclose(plan.vertices[0, 0], plan.place(np.array([x[0], y[0]])))
 
 
@@ -397,13 +397,12 @@ def test_a_chart_of_training_snapshots_counts_epochs():
 def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_path):
     """The 3-D view and the contour inset both get the x and the arrow; the words once."""
     import landscape.scenes.descent as descent
-    from landscape.scenes.descent import INSET_CENTER, INSET_ROOM
 
-    seen = []
+    seen, insets = [], []
     real = descent.event_marks
 
-    def spy(track, place, domain, color, theme, up, labelled=True):
-        marks = real(track, place, domain, color, theme, up, labelled=labelled)
+    def spy(track, place, domain, color, theme, up, labelled=True, arrow=0.5):
+        marks = real(track, place, domain, color, theme, up, labelled=labelled, arrow=arrow)
         seen.append((track.path, labelled, [m.get_center()[:2] for m, _ in marks]))
         return marks
 
@@ -415,13 +414,20 @@ def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_
     for surface, run in ((rosenbrock, diverging), (saddle, leaving)):
         data = scene_data(surface, [run], resolution=41, fit=0)
         with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
-            type("Built", (DescentScene,), {"data": data, "seconds": 0.5})().render()
-    half = np.array(INSET_ROOM) / 2 + 0.6  # the map, and an arrow's length beyond its edge
-    on_map = [c for _, labelled, centers in seen if not labelled for c in centers]
-    in_3d = [c for _, labelled, centers in seen if labelled for c in centers]
+            scene = type("Built", (DescentScene,), {"data": data, "seconds": 0.5})()
+            scene.render()
+        insets.append(scene.inset.box)
+
+    def on(center, box, beyond=0.6):  # the map, and an arrow's length beyond its edge
+        left, bottom, right, top = box
+        return left - beyond <= center[0] <= right + beyond and (
+            bottom - beyond <= center[1] <= top + beyond)  # fmt: skip
+
+    on_map = [(p, c) for p, labelled, centers in seen if not labelled for c in centers]
+    in_3d = [(p, c) for p, labelled, centers in seen if labelled for c in centers]
     assert len(on_map) == len(in_3d) == 2  # the x (Rosenbrock) and the arrow (saddle), each
-    assert all((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in on_map)
-    assert not any((np.abs(c - INSET_CENTER[:2]) <= half).all() for c in in_3d)
+    assert all(on(c, box) for (_, c), box in zip(on_map, insets, strict=True))
+    assert not any(on(c, box, 0.0) for (_, c), box in zip(in_3d, insets, strict=True))
 
 
 def sparse_runs(*optimizers: str, seed: int = 3, record_state: bool = True) -> list:
@@ -491,3 +497,58 @@ def test_the_race_ticks_its_chart_at_each_rare_step_and_flashes_the_balls(tmp_pa
         assert (rings[0].get_stroke_opacity() > 0.5) == shown, t
     ball = scene.map_view.points(sgd.at(first + 1)[0][None])[0]
     np.testing.assert_allclose(rings[0].get_center(), ball, atol=1e-6)
+
+
+def test_trails_side_by_side_are_offset_across_their_direction():
+    from landscape.scenes.widgets import offset_lines, side_offsets
+
+    line = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0]])  # along +x
+    np.testing.assert_allclose(offset_lines(line, 0.03), line + [0.0, 0.03, 0.0])  # to its left
+    corner = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0]])  # +x, then +y
+    moved = offset_lines(corner, 0.1)
+    np.testing.assert_allclose(moved[0], [0.0, 0.1, 0.0])
+    np.testing.assert_allclose(moved[-1], [0.9, 1.0, 0.0])
+    np.testing.assert_allclose(moved[1], [1 - 0.1 / np.sqrt(2), 0.1 / np.sqrt(2), 0.0])
+    assert side_offsets(1) == [0.0]
+    assert side_offsets(3, 0.02) == pytest.approx([-0.02, 0.0, 0.02])
+
+
+def test_a_comet_shows_its_last_stretch_in_full_colour_and_the_rest_faded():
+    from manim import ValueTracker
+
+    from landscape.scenes.widgets import FADED, comet, growing_path
+
+    points = np.stack([np.linspace(0, 10, 101), np.zeros(101), np.zeros(101)], -1)  # 0.1 apart
+    clock = ValueTracker(0)
+    tail = comet(points, 1.5)
+    assert tail(60.0) == pytest.approx(45.0)
+    trail = growing_path(points, np.arange(101.0), clock, "#E41A1C", 4.0, "#000000", tail=tail)
+    clock.set_value(60)  # the head at x = 6
+    trail.update()
+    faded, recent = trail
+    assert recent.get_stroke_opacity() == 1 and faded.get_stroke_opacity() == pytest.approx(FADED)
+    assert recent.get_right()[0] == pytest.approx(6.0, abs=0.02)
+    assert recent.get_left()[0] == pytest.approx(4.5, abs=0.06)  # 1.5 behind the head
+    assert faded.get_left()[0] == pytest.approx(0.0) and faded.get_right()[0] == pytest.approx(
+        4.5, abs=0.06)  # fmt: skip
+
+
+def test_the_relief_is_lit_by_lamberts_law_from_a_fixed_direction():
+    from landscape.scenes.descent import AMBIENT, LIGHT, SHADE, camera_for, shaded
+    from landscape.scenes.geometry import View
+
+    view = View(55, -60, 2.0)
+    u, v = np.meshgrid(np.linspace(0, 1, 3), np.linspace(0, 1, 3), indexing="ij")
+    rotation = camera_for(view).get_rotation_matrix()
+    light = LIGHT[0] * rotation[2] - LIGHT[1] * rotation[0] + LIGHT[2] * rotation[1]
+    light /= np.linalg.norm(light)
+    for slope in (0.0, 0.5, -1.0):  # a plane z = slope * x: its normal (-slope, 0, 1)
+        vertices = np.stack([u, v, slope * u], -1)  # (3, 3, 3)
+        rgba = shaded(vertices, view, np.ones((2, 2)))
+        normal = np.array([-slope, 0.0, 1.0]) / np.hypot(slope, 1.0)
+        lit = AMBIENT + (1 - AMBIENT) * max(0.0, float(normal @ light))
+        dark, bright = (np.array([int(c[i : i + 2], 16) / 255 for i in (1, 3, 5)]) for c in SHADE)
+        np.testing.assert_allclose(
+            rgba[..., :3], np.broadcast_to(dark + lit * (bright - dark), (2, 2, 3)), atol=1e-9
+        )
+        assert np.ptp(rgba[..., :3], axis=-1).max() < 0.05  # grey: the paths keep the colours

@@ -36,17 +36,50 @@ def test_auto_fits_the_paths_bounding_box_with_a_margin_and_keeps_their_minima(n
     points = in_domain_points(runs, surface.domain)
     lo, hi = points.min(0), points.max(0)
     # Written out: every point inside, at least FIT_MARGIN of the box's side clear of each edge
-    # (a side may be wider still: sides stay within 1:2).
+    # (a side may be wider still: sides stay within MAX_ASPECT).
     margin = view.FIT_MARGIN * (hi - lo)
     assert a0 <= lo[0] - 0.99 * margin[0] and hi[0] + 0.99 * margin[0] <= a1
     assert b0 <= lo[1] - 0.99 * margin[1] and hi[1] + 0.99 * margin[1] <= b1
-    assert 0.5 <= (a1 - a0) / (b1 - b0) <= 2.0
+    assert 1 / view.MAX_ASPECT - 1e-9 <= (a1 - a0) / (b1 - b0) <= view.MAX_ASPECT + 1e-9
     # The minimum nearest each run's end stays in view.
     minima = np.array(surface.minima)
     for r in runs:
         end = r.xy[:, 0][np.isfinite(r.xy[:, 0]).all(-1)][-1]
         mx, my = minima[np.argmin(np.linalg.norm(minima - end, axis=-1))]
         assert a0 < mx < a1 and b0 < my < b1
+
+
+def test_the_saddle_race_keeps_the_saddle_point_in_view_with_a_margin():
+    # x² − y² has no minimum: its one critical point, (0, 0), is where SGD lingers. A view of
+    # one quadrant with the saddle in its corner hides what the scene is about.
+    surface = get_surface("saddle")
+    runs = trace_all(surface, LESSON, device="cpu")
+    (a0, a1), (b0, b1) = view.fitted_view(surface, runs, math.inf)
+    assert a0 + 0.1 * (a1 - a0) < 0 < a1 - 0.1 * (a1 - a0)
+    assert b0 + 0.1 * (b1 - b0) < 0 < b1 - 0.1 * (b1 - b0)
+    assert (a1 - a0) / (b1 - b0) <= view.MAX_ASPECT + 1e-9
+    np.testing.assert_allclose(view.critical_points(surface, runs), [[0.0, 0.0]], atol=1e-9)
+
+
+def test_critical_points_are_the_ones_the_runs_approach():
+    # Himmelblau from a start between basins: each run ends in one of the four known minima
+    # (DESIGN's table, to double precision), and only those it approached are found.
+    surface = get_surface("himmelblau")
+    runs = trace_all(surface, LESSON, starts=[(0.5, -2.5)], steps=400, device="cpu")
+    found = view.critical_points(surface, runs)
+    minima = np.array(surface.minima)
+    ends = np.array([r.xy[-1, 0] for r in runs], dtype=np.float64)
+    approached = {int(np.argmin(np.linalg.norm(minima - e, axis=-1))) for e in ends}
+    for index in approached:
+        assert np.linalg.norm(found - minima[index], axis=-1).min() < 1e-6
+    assert len(found) <= len(approached) + 1  # at most the start's own (a local maximum here)
+
+
+def test_a_tall_fitted_view_is_widened_to_a_sane_aspect():
+    surface = get_surface("himmelblau")  # four runs down one side: a tall, narrow strip before
+    runs = trace_all(surface, LESSON, device="cpu")
+    (a0, a1), (b0, b1) = view.fitted_view(surface, runs, math.inf)
+    assert 1 / view.MAX_ASPECT - 1e-9 <= (a1 - a0) / (b1 - b0) <= view.MAX_ASPECT + 1e-9
 
 
 def test_auto_is_the_default_only_where_the_paths_use_under_a_quarter():

@@ -22,22 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from manim import (
-    DL,
     DOWN,
     LEFT,
+    ORIGIN,
     FadeIn,
     FadeOut,
-    Group,
     ManimColor,
-    Mobject,
     Rectangle,
     Text,
     ThreeDScene,
     ValueTracker,
     VGroup,
-    VMobject,
     config,
     linear,
 )
@@ -52,13 +48,13 @@ from landscape.overlays import OverlayPlan, overlay_plan
 from landscape.scenes import DescentScene, RaceScene, SceneData, scene_data
 from landscape.scenes.data import scene_styles, shown_steps, tracks
 from landscape.scenes.overlays import Overlaid
-from landscape.scenes.widgets import label
+from landscape.scenes.widgets import bounds, label
 from landscape.style import Theme, optimizer_style
 
 CARD_SECONDS = 2.5  # the title card and the evidence card each stay this long in the video
 CARD_FONT, CARD_PAD = 20, 0.3  # the evidence card's words, and its backing beyond them
 CARD_MARGIN = 0.3  # between the evidence card and the frame's edge
-CARD_GAP = 0.3  # on the 3-D view, between the veil (and the card) and the map and legend
+VEIL = 0.8  # opacity of the background laid over the finished picture under the card
 
 
 class Slide(_Slide):
@@ -167,8 +163,8 @@ class Teaching:
         return plan
 
     def bake(self) -> None:
-        """Nothing baked: the evidence card shrinks the picture at the end, so its still parts
-        must stay mobjects that can move."""
+        """Nothing baked: the title card and the MNIST scene's experiment come before the runs
+        in the same scene, and would stay painted in the background."""
 
     def setup(self) -> None:
         if self.teaching is None:
@@ -203,32 +199,19 @@ class Teaching:
         # The runs: the base scene draws them; play() below pauses at the moment
         super().construct()
 
-        # Evidence card: what was measured, over the finished runs
+        # Evidence card: what was measured, a beat of its own after the runs: the finished
+        # picture dims under it (the picture kept no room for it while the runs played)
         self.next_slide(notes="\n".join(plan.evidence))
+        self.card = evidence_card(plan.evidence, theme, config.frame_width - 2 * CARD_MARGIN)
+        self.card.move_to(ORIGIN)
+        veil = Rectangle(width=config.frame_width + 0.1, height=config.frame_height + 0.1,
+                         stroke_width=0, fill_color=theme.background,
+                         fill_opacity=VEIL)  # fmt: skip
+        veil.name = "veil"  # over the whole frame, its edges too: what the tests leave out
         if isinstance(self, ThreeDScene):
-            # The 3-D picture cannot be shrunk on screen like the flat one. Left of the map
-            # and the legend, it is dimmed and the card goes over its lower part; the map and
-            # the legend, which name the runs the evidence speaks of, stay as they were.
-            left, side = -config.frame_width / 2, self.inset.origin[0] - CARD_GAP
-            self.card = evidence_card(plan.evidence, theme, side - left - 2 * CARD_MARGIN)
-            self.card.to_corner(DL, buff=CARD_MARGIN)
-            veil = Rectangle(width=side - left, height=config.frame_height, stroke_width=0,
-                             fill_color=theme.background, fill_opacity=0.7)  # fmt: skip
-            veil.align_to([left, 0, 0], LEFT)
             self.add_fixed_in_frame_mobjects(veil, self.card)
-            self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)
-        else:
-            self.card = evidence_card(plan.evidence, theme, config.frame_width)
-            self.card.to_edge(DOWN, buff=CARD_MARGIN)
-            # The finished picture shrinks toward the top of the frame, leaving the bottom to
-            # the card: the card covers none of the map, the chart or their labels. The runs
-            # are over, so the updaters that placed everything by the clock are dropped.
-            picture = Group(*[m for m in self.mobjects if not isinstance(m, ValueTracker)])
-            for mobject in picture:
-                mobject.clear_updaters()
-            scale, about = make_room(picture.submobjects, self.card)
-            self.play(picture.animate.scale(scale, about_point=about), FadeIn(self.card),
-                      run_time=0.5)  # fmt: skip
+        self.play(FadeIn(veil), FadeIn(self.card), run_time=0.5)
+        self.layout = {**getattr(self, "layout", {}), "card": bounds(self.card[0])}
         self.wait(CARD_SECONDS - 0.5)
 
     def play(self, *animations: Any, **kwargs: Any) -> None:
@@ -256,33 +239,10 @@ def evidence_card(evidence: Sequence[str], theme: Theme, width: float) -> VGroup
         body = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
         if body.width + 2 * CARD_PAD <= width:
             break
-    back = Rectangle(width=body.width + 2 * CARD_PAD, height=body.height + 0.5, stroke_width=0,
+    back = Rectangle(width=body.width + 2 * CARD_PAD, height=body.height + 0.5,
                      fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
+    back.set_stroke(theme.muted, width=1.5)
     return VGroup(back, body.move_to(back))
-
-
-def make_room(picture: Sequence[Mobject], card: Mobject,
-              gap: float = 0.15) -> tuple[float, np.ndarray]:  # fmt: skip
-    """The scale, and the point at the top middle of the frame to scale `picture` about, that
-    lift the bottom of what it shows `gap` above the card's top (1: already clear of it).
-
-    Only what is visible and on screen counts: a run's marker that left the map is parked,
-    transparent, wherever its path went, and tick labels may stick out past the frame."""
-    shown = [m for m in picture if visible(m)]
-    half = config.frame_height / 2
-    top = min(half, max(m.get_top()[1] for m in shown))
-    bottom = max(-half, min(m.get_bottom()[1] for m in shown))
-    scale = min(1.0, (top - card.get_top()[1] - gap) / (top - bottom))
-    return scale, np.array([0.0, top, 0.0])
-
-
-def visible(mobject: Mobject) -> bool:
-    """Whether any part of `mobject` is drawn with some opacity."""
-    return any(
-        np.any(part.get_fill_opacities() > 0) or np.any(part.get_stroke_opacities() > 0)
-        if isinstance(part, VMobject) else True
-        for part in mobject.family_members_with_points()
-    )  # fmt: skip
 
 
 def _clock(animations: tuple) -> ValueTracker | None:

@@ -19,6 +19,7 @@ from manim import (
     UL,
     UP,
     Dot,
+    Ellipse,
     Line,
     Star,
     Surface,
@@ -52,7 +53,6 @@ from landscape.scenes.geometry import (
     camera_view,
     choose_view,
     clip_to_view,
-    colors,
     heights,
     inside,
     inside_domain,
@@ -64,24 +64,43 @@ from landscape.scenes.geometry import (
 )
 from landscape.scenes.legend import PITCH, SPACE, Piece, chunks, event_pieces, flow
 from landscape.scenes.widgets import (
+    COMET,
     MARGIN,
     MIN_FONT,
+    TRAIL_WIDTH,
     MapView,
     Typewriter,
     appear_at,
+    bounds,
+    comet,
     event_marks,
-    growing_path,
+    growing_trail,
+    heading,
     label,
+    map_size,
     marker,
     math_text,
+    offset_lines,
     outline_color,
+    side_offsets,
 )
 from landscape.style import Theme
 
 SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
-FIT_SIZE = np.array([7.6, 5.3])  # frame units the relief may fill, leaving room for labels...
-FIT_CENTER = np.array([-2.55, -0.6])  # ...around this point, below the title
-INSET_CENTER, INSET_ROOM = np.array([4.6, 1.75, 0.0]), (3.8, 2.7)  # the contour map beside it
+# The relief is the largest thing: the frame's left, up to the column of words and the map,
+# with room around it for the axis labels (frame units)
+FIT_SIZE = np.array([8.35, 7.1])  # the relief's box at most...
+FIT_CENTER = np.array([-2.075, 0.2])  # ...around this point
+COLUMN_LEFT, EDGE = 2.55, 0.2  # the column's left edge; what is kept clear at the frame's edges
+INSET_ARROW = 0.3  # an exit arrow's length on the contour map: it stays clear of the title
+INSET_HEIGHT, MIN_INSET = 2.5, 1.3  # the contour map's room in the column, under the title
+# (less, down to MIN_INSET, where the readout and the overlays need the room)
+LIGHT = (0.45, 0.7, 0.55)  # where the light comes from, seen from the camera: (toward the
+# camera, left, up); the relief is grey, lit by it (Lambert), so that its shape reads
+AMBIENT = 0.3  # the share of light that every face gets, however turned
+SHADE = ("#303338", "#C8CCD2")  # the relief's grey at no light and at full light
+BALL = 0.13  # the ball's radius, frame units
+SHADOW = 0.55  # opacity of the dark patch under each ball
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,8 @@ class DescentPlan:
     geometry: Box  # surface (x, y, relief) -> world, before `offset`
     offset: np.ndarray = field(repr=False)  # (3,) world shift that frames the relief
     zoom: float  # camera zoom that fits the relief into FIT_SIZE
+    relief_box: tuple[float, float, float, float]  # (left, bottom, right, top) frame units the
+    # relief covers on screen
     relief: np.ndarray = field(repr=False)  # (ny, nx) heights in [0, 1] on the grid
     vertices: np.ndarray = field(repr=False)  # (n+1, n+1, 3) mesh corners, [u_index, v_index]
     face_colors: np.ndarray = field(repr=False)  # (n, n, 4) RGBA per face, [u_index, v_index]
@@ -154,9 +175,9 @@ def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
 
 
 def frame_relief(grid: LossGrid, view: View, geometry: Box,
-                 relief: np.ndarray) -> tuple[np.ndarray, float]:  # fmt: skip
+                 relief: np.ndarray) -> tuple[np.ndarray, float, tuple]:  # fmt: skip
     """The world shift and zoom that fit the relief into the left of the frame (the right third
-    is for the map and the numbers)."""
+    is for the map and the numbers), and the box it then covers on screen."""
     camera = camera_for(view)
     ny, nx = relief.shape
     (x0, x1), (y0, y1) = grid.domain
@@ -169,8 +190,30 @@ def frame_relief(grid: LossGrid, view: View, geometry: Box,
     lo, hi = screen.min(0), screen.max(0)
     zoom = min(FIT_SIZE[0] / (hi - lo)[0], FIT_SIZE[1] / (hi - lo)[1])
     shift = np.append((lo + hi)[:2] / 2 - FIT_CENTER / zoom, 0.0)
+    half = zoom * (hi - lo)[:2] / 2
+    box = (*(FIT_CENTER - half), *(FIT_CENTER + half))
     # Shift the world, not the camera's frame_center, which would move the text as well.
-    return -camera.get_rotation_matrix().T @ shift, float(zoom)
+    return -camera.get_rotation_matrix().T @ shift, float(zoom), tuple(map(float, box))
+
+
+def shaded(vertices: np.ndarray, view: View, height: np.ndarray) -> np.ndarray:
+    """(n, n, 4) RGBA of the mesh's faces lit from LIGHT (fixed for the view): grey from
+    SHADE[0] to SHADE[1] by Lambert's cosine law, the low ground a little darker (`height`,
+    (n, n) relief in [0, 1] at the faces' centres), so that dips read as dips."""
+    rotation = camera_for(view).get_rotation_matrix()  # world -> camera: rows are its axes
+    toward, left, up = rotation.T @ [0, 0, 1], rotation.T @ [-1, 0, 0], rotation.T @ [0, 1, 0]
+    light = LIGHT[0] * toward + LIGHT[1] * left + LIGHT[2] * up
+    light /= np.linalg.norm(light)
+    a, b = vertices[:-1, :-1], vertices[1:, 1:]  # (n, n, 3) opposite corners
+    c, d = vertices[1:, :-1], vertices[:-1, 1:]
+    normal = np.cross(b - a, d - c)
+    normal /= np.maximum(np.linalg.norm(normal, axis=-1, keepdims=True), 1e-12)
+    normal *= np.sign(normal[..., 2:3] + 1e-12)  # facing up
+    lit = AMBIENT + (1 - AMBIENT) * np.clip(normal @ light, 0.0, 1.0)
+    lit *= 0.85 + 0.15 * np.clip(height, 0.0, 1.0)
+    dark, bright = (np.array(matplotlib.colors.to_rgb(c)) for c in SHADE)
+    rgb = dark + lit[..., None] * (bright - dark)
+    return np.concatenate([rgb, np.ones((*lit.shape, 1))], -1)
 
 
 def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> DescentPlan:
@@ -181,7 +224,7 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
     if camera is not None:
         view = camera_view(*camera, height=view.height)
     relief, geometry = heights(grid), box(grid, view.height)
-    offset, zoom = frame_relief(grid, view, geometry, relief)
+    offset, zoom, relief_box = frame_relief(grid, view, geometry, relief)
 
     def place(xy: np.ndarray) -> np.ndarray:
         return geometry.world(xy, bilinear(grid, relief, xy)) + offset
@@ -193,7 +236,7 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
     vertices = place(np.stack(np.meshgrid(us, vs, indexing="ij"), -1))  # (n+1, n+1, 3)
     mid_u, mid_v = (us[:-1] + us[1:]) / 2, (vs[:-1] + vs[1:]) / 2
     centers = np.stack(np.meshgrid(mid_u, mid_v, indexing="ij"), -1)  # (n, n, 2)
-    face_colors = colors(grid, bilinear(grid, grid.loss, centers))  # (n, n, 4)
+    face_colors = shaded(vertices, view, bilinear(grid, relief, centers))  # (n, n, 4)
 
     # Axes: the two front floor edges and a height edge at the leftmost corner are never behind
     # the surface, so painting them over it is right.
@@ -221,7 +264,8 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
                       for a, b in visible_runs(behind)]  # fmt: skip
         drawn.append(DescentTrack(track, style.color, style.marker, hidden, tuple(shown),
                                   tuple(in_view)))  # fmt: skip
-    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom, relief,
+    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom,
+                       relief_box, relief,
                        vertices, face_colors, corners, floor, edges, left,
                        project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
                        tuple(drawn), tuple(p.describe() for p in data.paths),
@@ -261,7 +305,9 @@ class DescentScene(LandscapeScene, ThreeDScene):
         for face in surface:
             rgba = plan.face_colors[face.u_index, face.v_index]
             face.set_fill(matplotlib.colors.to_hex(rgba), opacity=1.0)
-            face.set_stroke(matplotlib.colors.to_hex(rgba[:3] * 0.75), width=0.5)
+            face.set_stroke(matplotlib.colors.to_hex(rgba), width=1.5)  # no seams, no mesh
+            face.shade_in_3d = False  # lit once, by `shaded`: Manim's own light would shade
+            # the edges apart from the faces and draw the mesh
         self.add(surface)
 
         # Set up axes
@@ -271,54 +317,89 @@ class DescentScene(LandscapeScene, ThreeDScene):
                       Line(floor[plan.left], top))  # fmt: skip
         axes.set_stroke(theme.foreground, width=2)
         self.add(axes)
-        self.add_fixed_in_frame_mobjects(*self.axis_labels(grid, plan.corners, floor,
-                                                           list(plan.edges), theme))  # fmt: skip
         # Minima are painted over the relief: a minimum in a pit is never hidden by its rim.
         stars = [Star(5, outer_radius=0.1, density=2).set_fill("#FFFFFF", 1)
                  .set_stroke("#000000", 1.5).move_to(m) for m in plan.minima]  # fmt: skip
         if stars:
             self.add_fixed_in_frame_mobjects(*stars)
 
-        # Set up the map and the text
+        # Set up the column beside it: the title, the contour map, and (below, in animate)
+        # the readout
+        right = config.frame_width / 2 - EDGE
         title = VGroup(
-            label(math_text(data.title), theme, 30),
+            heading(math_text(data.title), theme, 30, right - COLUMN_LEFT),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
-        title.to_corner(UL, buff=0.35)
-        self.inset = inset = MapView(grid, INSET_CENTER, INSET_ROOM, theme)
-        self.add_fixed_in_frame_mobjects(title, *inset.static)
+        title.move_to([COLUMN_LEFT, config.frame_height / 2 - EDGE, 0], aligned_edge=UL)
+        # The map as tall as INSET_HEIGHT, less where the readout and what the scene adds
+        # under it (the overlays' key and equations) would pass the frame's bottom
+        clock = ValueTracker(0)
+        panel = self.side_panel(theme, right - COLUMN_LEFT)
+        below = panel.height + 0.25 if panel is not None else 0.0
+        top, height = title.get_bottom()[1] - INSET_ARROW - 0.1, INSET_HEIGHT
+        for _ in range(2):
+            room = (right - COLUMN_LEFT, height)
+            width, shown = map_size(grid.domain, room, (0.5, 2.0))
+            self.inset = inset = MapView(
+                grid, np.array([COLUMN_LEFT + width / 2, top - shown / 2, 0]), room, theme
+            )
+            readout = self.readout(plan, clock, theme, inset)  # sets `compact`
+            over = EDGE - config.frame_height / 2 - (min(m.get_bottom()[1] for m in readout)
+                                                     - below)  # fmt: skip
+            if over <= 0 or height <= MIN_INSET:
+                break
+            height = max(MIN_INSET, height - over)
+        if panel is not None:
+            panel.move_to([COLUMN_LEFT, min(m.get_bottom()[1] for m in readout) - 0.25, 0],
+                          aligned_edge=UL)  # fmt: skip
+        labels = self.axis_labels(grid, plan.corners, floor, list(plan.edges), theme)
+        self.add_fixed_in_frame_mobjects(*labels, title, *inset.static)
+        self.layout = {"map": plan.relief_box, "chart": None,
+                       "legend": bounds(VGroup(*readout)), "card": None}  # fmt: skip
 
         self.bake()  # the still parts, painted once
 
         # Animate: the clock, then everything that reads it (added last: drawn every frame)
-        clock = ValueTracker(0)
-        readout = self.readout(plan, clock, theme, inset)  # sets `compact`
         outline = outline_color(theme)
         trails: list[VMobject] = []
         pins: list[VMobject] = []
         balls: list[VGroup] = []
         marks: list[VMobject] = []
+        shifts = side_offsets(len(data.paths))
+        shadows: list[VMobject] = []
         for drawn in plan.tracks:
             track = drawn.track
-            for stretch in drawn.stretches:
-                trails.append(growing_path(plan.place(stretch.xy), stretch.steps, clock,
-                                           drawn.color, 4.5, outline))  # fmt: skip
-            for stretch in drawn.map_stretches:
-                pins.append(growing_path(inset.points(stretch.xy), stretch.steps, clock,
-                                         drawn.color, 3, outline))  # fmt: skip
+            on_relief = comet(plan.place(track.xy), COMET / plan.zoom)
+            on_map = comet(inset.points(track.xy), COMET)
+            trails.append(growing_trail([(plan.place(stretch.xy), stretch.steps)
+                                         for stretch in drawn.stretches], clock, drawn.color,
+                                        TRAIL_WIDTH, outline, tail=on_relief))  # fmt: skip
+            pins.append(growing_trail([(offset_lines(inset.points(stretch.xy),
+                                                     shifts[track.path]), stretch.steps)
+                                       for stretch in drawn.map_stretches], clock, drawn.color,
+                                      3, outline, tail=on_map))  # fmt: skip
             pins.append(self.pin(drawn, inset, clock, outline))
-            balls.append(self.ball(drawn, plan, clock))
+            ball, shadow = self.ball(drawn, plan, clock)
+            balls.append(ball)
+            shadows.append(shadow)
             # The same marks on the 3-D view and on the map: an x where the run diverged, an
             # arrow where it left the view. Words only on the 3-D view, and not there when a
             # compact legend names the events.
-            for place, words in ((plan.screen, not self.compact), (inset.points, False)):
+            for place, words, arrow in ((plan.screen, not self.compact, 0.5),
+                                        (inset.points, False, INSET_ARROW)):  # fmt: skip
                 for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
-                                              labelled=words):  # fmt: skip
+                                              labelled=words, arrow=arrow):  # fmt: skip
                     marks.append(appear_at(mark, step, clock))
-        self.add(*trails, *balls)  # balls after trails: painted over their own trail's end
-        self.add_fixed_orientation_mobjects(*balls)
+        # Shadows under the trails, balls after them: painted over their own trail's end
+        self.add(*shadows, *trails, *balls)
+        self.add_fixed_orientation_mobjects(*shadows, *balls)
         self.add_fixed_in_frame_mobjects(*pins, inset.minima, *marks, *readout)
         self.run_clock(clock, plan.steps)
+
+    def side_panel(self, theme: Theme, width: float) -> VMobject | None:
+        """What a scene adds to the column under the readout, at most `width` wide (placed by
+        construct); None: nothing."""
+        return None
 
     def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
                     edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
@@ -348,29 +429,42 @@ class DescentScene(LandscapeScene, ThreeDScene):
             found.append(name.move_to([*mid, 0]))
         return found
 
-    def ball(self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker) -> VGroup:
-        """A shaded ball facing the camera, resting on the surface at the clock's step; gone
-        while a hill stands in front of it, off the view, or after the run diverged."""
-        r = 0.13
-        body = Dot(radius=r, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
-        shine = Dot(radius=0.35 * r, color="#FFFFFF", fill_opacity=0.75)
-        ball = VGroup(body, shine.shift([-0.35 * r, 0.35 * r, 0]))
-        lift = np.array([0, 0, 0.8 * r])
+    def ball(self, drawn: DescentTrack, plan: DescentPlan,
+             clock: ValueTracker) -> tuple[VGroup, VMobject]:  # fmt: skip
+        """A shaded ball facing the camera, resting on the surface at the clock's step, and its
+        shadow where it touches the surface (so its place on the relief reads); both gone while
+        a hill stands in front of it, off the view, or after the run diverged."""
+        body = Dot(radius=BALL, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
+        shine = Dot(radius=0.35 * BALL, color="#FFFFFF", fill_opacity=0.75)
+        ball = VGroup(body, shine.shift([-0.35 * BALL, 0.35 * BALL, 0]))
+        shadow = Ellipse(width=2.6 * BALL, height=1.1 * BALL, stroke_width=0,
+                         fill_color="#000000", fill_opacity=SHADOW)  # fmt: skip
+        lift = np.array([0, 0, 0.8 * BALL])
         track, hidden = drawn.track, drawn.hidden
         domain = plan.data.grid.domain
 
+        def gone(t: float) -> bool:
+            xy = track.at(t)[0]
+            away = hidden[min(int(round(t)), len(hidden) - 1)] or not inside_domain(xy, domain)
+            return away or (track.diverged and t >= track.diverged_at)
+
         def roll(mob: VGroup) -> None:
             t = clock.get_value()
-            xy = track.at(t)[0]
-            gone = hidden[min(int(round(t)), len(hidden) - 1)] or not inside_domain(xy, domain)
-            gone = gone or (track.diverged and t >= track.diverged_at)
-            shown = 0.0 if gone else 1.0
+            shown = 0.0 if gone(t) else 1.0
             if shown:
-                mob.move_to(plan.place(xy) + lift)
+                mob.move_to(plan.place(track.at(t)[0]) + lift)
             body.set_fill(opacity=shown).set_stroke(opacity=shown)
             shine.set_fill(opacity=0.75 * shown)
 
-        return ball.add_updater(roll, call_updater=True)
+        def fall(mob: VMobject) -> None:
+            t = clock.get_value()
+            shown = not gone(t)
+            if shown:
+                mob.move_to(plan.place(track.at(t)[0]))
+            mob.set_fill(opacity=SHADOW if shown else 0.0)
+
+        return (ball.add_updater(roll, call_updater=True),
+                shadow.add_updater(fall, call_updater=True))  # fmt: skip
 
     def pin(self, drawn: DescentTrack, inset: MapView, clock: ValueTracker,
             outline: str) -> VMobject:  # fmt: skip

@@ -128,16 +128,6 @@ def thin(points: np.ndarray, spacing: float) -> np.ndarray:
     return np.array(keep)
 
 
-def trail_widths(lengths: Sequence[float], thinnest: float = 3.0,
-                 step: float = 3.5) -> tuple[float, ...]:  # fmt: skip
-    """Stroke width per path from the paths' lengths: the longest drawn first and widest, the
-    shortest last, thinnest, on top. Where trails coincide (Rosenbrock's valley) a run that
-    stopped early is never hidden under one that went on, and every trail still shows as a
-    band around the ones drawn over it."""
-    rank = np.argsort(np.argsort(-np.asarray(lengths, dtype=float), kind="stable"))
-    return tuple(thinnest + step * (len(lengths) - 1 - int(r)) for r in rank)
-
-
 # --- Paths against the edges of the view ----------------------------------------------------
 
 

@@ -43,6 +43,22 @@ def chunks(text: str, level: int = 1) -> list[str]:
     return [*parts, text[start:]]
 
 
+def fitted(text: str, theme: Theme, width: float) -> list[str]:
+    """`text` as it is, or where it is wider than `width` at MIN_FONT, broken between words
+    into parts that fit (a single word wider than that stays whole)."""
+    if label(text, theme, MIN_FONT).width <= width or " " not in text:
+        return [text]
+    parts, current = [], ""
+    for word in text.split(" "):
+        trial = f"{current} {word}" if current else word
+        if current and label(trial, theme, MIN_FONT).width > width:
+            parts.append(current)
+            current = word
+        else:
+            current = trial
+    return [*parts, current]
+
+
 def flow(pieces: Sequence[Piece], corner: np.ndarray, width: float,
          indent: float) -> int:  # fmt: skip
     """Place pieces left to right from `corner` (top left), a line PITCH high, breaking where
@@ -78,8 +94,12 @@ def race_legend(styles: Sequence[OptimizerStyle], lines: Sequence[str],
     top = np.asarray(corner, dtype=float)
     for index, (style, line) in enumerate(zip(styles, lines, strict=True)):
         sign = marker(style.marker, style.color, 0.22)
-        words = [label(part, theme, MIN_FONT) for part in chunks(line)]
         indent = sign.width + 0.15
+        words = [
+            label(part, theme, MIN_FONT)
+            for chunk in chunks(line)
+            for part in fitted(chunk, theme, width - indent)
+        ]
         pieces = [Piece(sign), *(Piece(w, 0.15 if k == 0 else SPACE) for k, w in enumerate(words))]
         pieces += event_pieces(events[index] if index < len(events) else (), theme)
         if index < len(notes) and notes[index]:

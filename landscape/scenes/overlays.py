@@ -22,6 +22,7 @@ from manim import (
     UL,
     UP,
     Arrow,
+    BackgroundRectangle,
     Line,
     SVGMobject,
     ValueTracker,
@@ -29,16 +30,12 @@ from manim import (
     VMobject,
 )
 
-from landscape.overlays import ARROWS, BallGlyphs, Equations, OverlayPlan, bar_ends
+from landscape.overlays import ARROWS, BallGlyphs, Equations, OverlayPlan, bar_ends, math_svg
 from landscape.scenes.descent import DescentPlan
 from landscape.scenes.geometry import occluded
 from landscape.scenes.widgets import MIN_FONT, MapView, label
 from landscape.style import Theme
 
-COLUMN_CORNER = np.array([0.9, 3.3, 0.0])  # top left of the key and equations, right of the map
-COLUMN_WIDTH = 6.0  # frame units they may take
-LEGEND_BOTTOM, LEGEND_ROW = 0.75, 0.33  # the race's legend: its bottom, the height of a row
-RELIEF_COLUMN = (2.7, 4.2)  # the descent's: left edge (the readout's) and width, under it
 SAMPLES = 9  # points laid on the relief along each arrow and bar
 VELOCITY_COLOR = "#F0E442"  # Okabe-Ito yellow: no optimizer's colour (landscape.style)
 BAR_COLOR = "#CC79A7"  # Okabe-Ito reddish purple: neither an optimizer's nor the velocity's
@@ -46,6 +43,8 @@ EDGE = "#000000"  # a dark edge around every glyph: white η∇L shows on the li
 EDGE_WIDTH = 2.5  # stroke width it adds
 WIDTHS = {"step": 9, "gradient": 4, "velocity": 5}  # stroke widths: the step underneath
 UNITS_PER_POINT = 0.01327  # frame units per SVG point: mathtext's digits as wide as Text's
+EQUATION_FLOOR = 1.0  # the equations are never drawn smaller than this (their lines, 18 px
+# tall at 480p, stay over the legibility floor, whatever they hold): wider ones break
 KEY_WORDS = {"step": "step", "gradient": "η∇L", "velocity": "velocity"}
 
 
@@ -60,24 +59,50 @@ class Overlaid:
         if self.overlay is not None and isinstance(self.plan, DescentPlan):
             self.relief = relief_glyphs(self.overlay, self.plan)
 
+    def side_panel(self, theme: Theme, width: float) -> VMobject | None:
+        """The key, in the scene's column (the race's under its step counter, the descent's
+        under its readout); the equations too in the descent's. The race's equations stand
+        on its map, in the corner its runs use least (callout)."""
+        if self.overlay is None:
+            return super().side_panel(theme, width)
+        race = not isinstance(self.plan, DescentPlan)
+        self.panel = _column(self.overlay, theme, width, equations=not race)
+        return VGroup(*self.panel) if self.panel else None
+
+    def callout(self, theme: Theme, map_view: MapView) -> list[VMobject]:
+        """The race's equations on a backing in the emptiest corner of its map (none: [])."""
+        if self.overlay is None or self.overlay.equations is None:
+            return []
+        left, bottom, right, top = map_view.box
+        points = np.concatenate([map_view.points(t.xy) for t in self.plan.tracks])[:, :2]
+        best = None
+        for width in (0.85 * map_view.width, 0.45 * map_view.width):  # long lines, or broken
+            group = _equations(self.overlay.equations, theme, width)
+            back = BackgroundRectangle(group, color=theme.background, fill_opacity=0.85,
+                                       buff=0.12)  # fmt: skip
+            half = np.array([back.width, back.height]) / 2 + 0.05
+            for y in (top - half[1], bottom + half[1]):
+                for x in (right - half[0], left + half[0]):
+                    crowd = int((np.abs(points - [x, y]) <= half + 0.1).all(-1).sum())
+                    if best is None or crowd < best[0] or (
+                            crowd == best[0] and back.width * back.height < best[1]):  # fmt: skip
+                        best = (crowd, back.width * back.height, group, back, (x, y))
+        _, _, group, back, (x, y) = best
+        box = VGroup(back, group).move_to([x, y, 0])
+        self.panel.append(box)
+        return [back]
+
     def run_clock(self, clock: ValueTracker, end: float) -> None:
-        if self.overlay is not None and isinstance(self.plan, DescentPlan):
-            # Under the readout right of the relief, which the scene has placed by now
-            fixed = self.renderer.camera.fixed_in_frame_mobjects
-            bottom = min(m.get_bottom()[1] for m in fixed if len(m.points)
-                         and m.get_left()[0] > RELIEF_COLUMN[0] - 0.1)  # fmt: skip
-            corner = np.array([RELIEF_COLUMN[0], bottom - 0.25, 0.0])
+        if self.overlay is not None:
             theme = self.style()
-            balls = [_on_relief(self.relief, b, ball, clock, theme)
-                     for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
-            column = _column(self.overlay, clock, theme, corner, RELIEF_COLUMN[1], -3.85)
-            self.add_fixed_in_frame_mobjects(*balls, *column)
-        elif self.overlay is not None:
-            # The race's legend stands on its chart, a row per run: stay above it.
-            bottom = LEGEND_BOTTOM + LEGEND_ROW * len(self.plan.data.paths) + 0.15
-            theme = self.style()
-            self.add(*[_ball(ball, self.map_view, clock, theme) for ball in self.overlay.balls])
-            self.add(*_column(self.overlay, clock, theme, COLUMN_CORNER, COLUMN_WIDTH, bottom))
+            column = _followed(self.overlay, self.panel, clock)
+            if isinstance(self.plan, DescentPlan):
+                balls = [_on_relief(self.relief, b, ball, clock, theme)
+                         for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
+                self.add_fixed_in_frame_mobjects(*balls, *column)
+            else:
+                self.add(*[_ball(ball, self.map_view, clock, theme)
+                           for ball in self.overlay.balls], *column)  # fmt: skip
         super().run_clock(clock, end)
 
 
@@ -119,27 +144,33 @@ def relief_glyphs(overlay: OverlayPlan, plan: DescentPlan) -> ReliefGlyphs:
     return ReliefGlyphs(tuple(arrows), tuple(bars))
 
 
-def _column(plan: OverlayPlan, clock: ValueTracker, theme: Theme, corner: np.ndarray,
-            width: float, bottom: float) -> list[VMobject]:  # fmt: skip
-    """The glyphs' key, the arrows' magnification and the equations, from `corner` down to
-    `bottom` at most, `width` wide (shrunk to fit)."""
+def _column(plan: OverlayPlan, theme: Theme, width: float,
+            equations: bool = True) -> list[VMobject]:  # fmt: skip
+    """The glyphs' key, the arrows' magnification and (with `equations`) the equations,
+    stacked, at most `width` wide (the key wraps; the equations break their lines)."""
     column: list[VMobject] = []
     if plan.balls:
         column += [_key(plan, theme, width),
                    label("arrows: one scale per kind and run through the clip", theme,
                          MIN_FONT, color=theme.muted)]  # fmt: skip
-    if plan.equations is not None:
-        column.append(_equations(plan.equations, theme))
-    if not column:
-        return []
-    stack = VGroup(*column).arrange(DOWN, aligned_edge=LEFT, buff=0.14)
-    room = corner[1] - bottom
-    if stack.height > room or stack.width > width:
-        stack.scale(min(room / stack.height, width / stack.width))
-    stack.move_to(corner, aligned_edge=UL)
-    if plan.equations is not None:
-        column[-1] = _follow(plan.equations, column[-1], clock)
+        if column[-1].width > width:
+            column[-1] = label("arrows: one scale per kind\nand run through the clip", theme,
+                               MIN_FONT, color=theme.muted)  # fmt: skip
+    if plan.equations is not None and equations:
+        column.append(_equations(plan.equations, theme, width))
+    if column:
+        VGroup(*column).arrange(DOWN, aligned_edge=LEFT, buff=0.14)
     return column
+
+
+def _followed(plan: OverlayPlan, column: list[VMobject], clock: ValueTracker) -> list[VMobject]:
+    """The placed column, its equations (the last part, or the callout's) following the clock."""
+    if plan.equations is None or not column:
+        return column
+    last = column[-1]
+    if isinstance(last, VGroup) and isinstance(last[0], BackgroundRectangle):  # the callout
+        return [*column[:-1], _follow(plan.equations, last[1], clock)]
+    return [*column[:-1], _follow(plan.equations, last, clock)]
 
 
 def _ball(ball: BallGlyphs, map_view: MapView, clock: ValueTracker, theme: Theme) -> VGroup:
@@ -248,12 +279,39 @@ def _shown(points: np.ndarray | None) -> np.ndarray:
     return np.zeros((0, 3)) if points is None else points[np.isfinite(points).all(-1)]
 
 
-def _equations(equations: Equations, theme: Theme) -> VGroup:
+def _equations(equations: Equations, theme: Theme, width: float) -> VGroup:
     """Every key's equations, one size for all (the text keeps its size as the numbers change),
-    under the run's name; the first shown."""
+    under the run's name, at most `width` wide: shrunk down to EQUATION_FLOOR at most, and
+    where that is not enough, each line broken before its numbers; the first key's shown."""
+    shown = _math_mobjects(equations.svgs, theme)
+    if max(mob.width for mob in shown) * EQUATION_FLOOR > width:
+        shown = _math_mobjects([math_svg(broken(lines)) for lines in equations.lines], theme)
+    name = label(f"{equations.label}:", theme, MIN_FONT, color=theme.muted)
+    widest = max(shown, key=lambda mob: mob.width)
+    group = VGroup(name, widest.copy()).arrange(DOWN, aligned_edge=LEFT, buff=0.1)
+    if group[1].width > width:
+        group[1].scale(max(width / group[1].width, EQUATION_FLOOR), about_edge=UL)
+    group.versions = shown  # every key's equations, placed where the widest is, when shown
+    return group
+
+
+def broken(lines: tuple[str, ...]) -> list[str]:
+    """Mathtext lines 'a = b = (numbers)' as 'a = b' over '= (numbers)', indented."""
+    found = []
+    for line in lines:
+        head, _, numbers = line.rpartition(" = ")
+        if head.count("=") and numbers:
+            found += [head + "$", r"$\qquad = " + numbers]
+        else:
+            found.append(line)
+    return found
+
+
+def _math_mobjects(svgs, theme: Theme) -> list[VMobject]:
+    """SVG documents of mathtext as Manim mobjects at the scenes' text size."""
     with tempfile.TemporaryDirectory(prefix="landscape-math-") as folder:
         shown = []
-        for i, svg in enumerate(equations.svgs):
+        for i, svg in enumerate(svgs):
             path = Path(folder) / f"eq{i}.svg"
             path.write_text(svg)
             mob = SVGMobject(str(path), height=None).scale(UNITS_PER_POINT)
@@ -261,11 +319,7 @@ def _equations(equations: Equations, theme: Theme) -> VGroup:
             mob.remove(*[m for m in mob.submobjects
                          if not (m.get_fill_opacity() or m.get_stroke_opacity())])  # fmt: skip
             shown.append(mob.set_color(theme.foreground))
-    name = label(f"{equations.label}:", theme, MIN_FONT, color=theme.muted)
-    widest = max(shown, key=lambda mob: mob.width)
-    group = VGroup(name, widest.copy()).arrange(RIGHT, aligned_edge=UP, buff=0.15)
-    group.versions = shown  # every key's equations, placed where the widest is, when shown
-    return group
+    return shown
 
 
 def _follow(equations: Equations, group: VGroup, clock: ValueTracker) -> VGroup:

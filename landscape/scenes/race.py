@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from manim import (
+    DEGREES,
     DL,
     DOWN,
     LEFT,
@@ -21,6 +22,7 @@ from manim import (
     ValueTracker,
     VGroup,
     VMobject,
+    config,
 )
 
 from landscape.scenes.base import LandscapeScene
@@ -42,39 +44,53 @@ from landscape.scenes.geometry import (
     loss_axis,
     nice_ticks,
     tick_text,
-    trail_widths,
 )
 from landscape.scenes.legend import race_legend, whole
 from landscape.scenes.widgets import (
+    COMET,
     MIN_FONT,
     OUTLINE,
     RUG,
     RUG_WIDTH,
+    TRAIL_WIDTH,
     Chart,
     MapView,
     Typewriter,
     appear_at,
+    bounds,
     color_bar,
+    comet,
     event_marks,
     growing_path,
+    growing_trail,
+    heading,
     label,
+    map_size,
     marker,
     math_text,
+    offset_lines,
     outline_color,
+    side_offsets,
     touch,
 )
 from landscape.style import OptimizerStyle, Theme
 
-# Room for the y tick labels on the left of a wide map (the learning-rate fan's valley)
-RACE_MAP_CENTER, RACE_MAP_ROOM = np.array([-3.4, -0.3, 0.0]), (5.8, 5.8)
-CHART_CORNER, CHART_SIZE = np.array([1.0, -3.0, 0]), (5.7, 3.2)
-CHART_MIN_HEIGHT = 2.0  # the chart gives a tall legend room down to this height
+EDGE = 0.2  # frame units kept clear at the frame's edges (12 px at 480p)
+MAP_TOP, MAP_BOTTOM = 3.75, -3.35  # the map's room, frame units; its tick labels go below
+MAP_WIDTH = 8.2  # the widest the map is drawn
+# The map's aspect (width / height) is kept within these, so that it covers >= 40% of a 16:9
+# frame: height 7.1 at 0.9, width 8.2 at 1.45 (a domain more elongated is drawn stretched).
+MAP_RATIOS = (0.9, 1.45)
+BAR_GAP, BAR_HEIGHT = 0.2, 2.2  # the colour bar: gap from the map, length
+BAR_BELOW = 1.05  # room under a map (below its tick labels) that takes the colour bar across
+TEXT_GAP = 0.3  # between the title and the counter, where they share a row
+COLUMN_GAP = 0.3  # between the colour bar's labels and the column of words and chart
+CHART_BOTTOM = -3.1  # frame y of the chart's floor: step ticks and "step" below it
+CHART_MIN_HEIGHT = 1.5  # the chart gives a tall legend room down to this height
 LEGEND_GAP = 0.55  # between the legend and the chart (the axis name sits in it)
-RIGHT_EDGE = 6.95  # frame x that the counter and the legend reach
-BAR_HEIGHT = 1.7  # the colour bar's, where the chart leaves room for it
-TITLE_SIZE, COUNTER_SIZE = 30, 26
-TEXT_GAP = 0.3  # between the title and the counter
+TITLE_SIZE, COUNTER_SIZE = 30, 24
 FLASH_STEPS = 12  # a ring about the balls fades out over this many steps after a rare gradient
+PIN_SIZE = 0.2  # a run's marker at its head on the map (12 px at 480p)
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,9 @@ class RacePlan:
     steps: int  # steps animated: all, or fewer where every run settled early (shown_steps)
     tracks: tuple[Track, ...]  # every start of every run, cut where it diverged
     styles: tuple[OptimizerStyle, ...]  # one per path of `data`
-    widths: tuple[float, ...]  # trail width per path, drawn widest first (see trail_widths)
+    offsets: tuple[float, ...]  # per path, frame units its trail is drawn beside the true path
+    # (trails that run together show side by side; side_offsets)
+    tail: float  # frame units of a trail drawn in full colour behind its marker (the comet)
     legend: tuple[str, ...]  # one line per path: the optimizer and its hyper-parameters
     events: tuple[tuple[Event, ...], ...]  # per path: what befell it, each from its step
     axis: LossAxis  # the loss chart's value axis
@@ -93,17 +111,14 @@ class RacePlan:
 
 
 def race_plan(data: SceneData) -> RacePlan:
-    """The runs' tracks, styles, trail widths, legend lines and events, and the chart's axis."""
+    """The runs' tracks, styles, trail offsets, legend lines and events, and the chart's axis."""
     found = tuple(tracks(data))
     styles = scene_styles(data)
     steps = shown_steps(data, found)
-    lengths = np.zeros(len(data.paths))
-    for track in found:
-        for stretch in clip_to_view(track.xy, data.grid.domain):
-            lengths[track.path] += np.linalg.norm(np.diff(stretch.xy, axis=0), axis=-1).sum()
     clock = data.clock
     epochs = None if clock is None or clock.per_epoch is None else (clock.steps, clock.per_epoch)
-    return RacePlan(data, steps, found, styles, trail_widths(lengths),
+    return RacePlan(data, steps, found, styles, tuple(side_offsets(len(data.paths))),
+                    COMET,
                     tuple(p.describe() for p in data.paths), path_events(data, found),
                     loss_axis(data.grid, found, steps, epochs), rare_steps(data))  # fmt: skip
 
@@ -120,43 +135,77 @@ class RaceScene(LandscapeScene, Scene):
 
     def construct(self) -> None:
         plan, theme = self.plan, self.style()
-        data, steps = plan.data, plan.steps
+        data, steps, grid = plan.data, plan.steps, plan.data.grid
         outline = outline_color(theme)
         if not theme.transparent:
             self.camera.background_color = theme.background
+        half_width, half_height = config.frame_width / 2, config.frame_height / 2
 
-        # Set up the step counter and the title beside it (the title gives way, not below
-        # MIN_FONT: an MNIST clock is long)
+        # Set up the map: the largest thing, the frame's height on the left, the y tick labels
+        # beside it
+        (x0, x1), (y0, y1) = grid.domain
+        reach = max(label(tick_text(v), theme, MIN_FONT).width for v in nice_ticks(y0, y1))
+        # A y name wider than the tick labels ("PC2 (11.9%)") stands up the map's left side,
+        # beyond them; a short one ("y") at the top of their column
+        upright = label(grid.ylabel, theme, 20).width <= reach + 0.1
+        left = -half_width + EDGE + reach + 0.12 + (0.0 if upright else 0.45)
+        width, height = map_size(grid.domain, (MAP_WIDTH, MAP_TOP - MAP_BOTTOM), MAP_RATIOS)
+        # A wide map stands at the top, and its colour bar goes across under it where that
+        # leaves room (the column beside it is then wider); else upright beside it.
+        across = MAP_TOP - MAP_BOTTOM - height >= BAR_BELOW
+        middle = MAP_TOP - height / 2 if across else (MAP_TOP + MAP_BOTTOM) / 2
+        center = np.array([left + width / 2, middle, 0])
+        self.map_view = map_view = MapView(grid, center, (width, height), theme, MAP_RATIOS)
+        self.add(*map_view.static, *self.map_ticks(map_view, theme, upright, reach))
+        bottom, top = map_view.origin[1], map_view.origin[1] + height
+        if across:
+            name = label("loss − f*", theme, MIN_FONT).width + 0.15
+            corner = np.array([left + name, bottom - BAR_BELOW + 0.3, 0])
+            bar = color_bar(grid, corner, min(BAR_HEIGHT * 1.5, width - name - 1.0), theme,
+                            across=True)  # fmt: skip
+        else:
+            bar_height = min(BAR_HEIGHT, 0.45 * height)
+            bar = color_bar(grid, np.array([left + width + BAR_GAP, top - 0.4 - bar_height, 0]),
+                            bar_height, theme)  # fmt: skip
+        self.add(*bar)
+
+        # Set up the column beside it: the title, the step counter, what the scene adds (the
+        # overlays' key), the legend, and the chart below them, which gives a tall legend room
+        column = max(m.get_right()[0] for m in [*bar, *map_view.static]) + COLUMN_GAP
+        right = half_width - EDGE
+        room = right - column
+        title = heading(math_text(data.title), theme, TITLE_SIZE, room)
+        title.move_to([column, half_height - EDGE, 0], aligned_edge=UL)
         first = data.step_text(0, steps)
-        size = COUNTER_SIZE if len(first) < 20 else MIN_FONT + 4
-        typewriter = Typewriter(theme, size, np.array([RIGHT_EDGE - size / 100 * len(first),
-                                                       3.75, 0]))  # fmt: skip
+        size = COUNTER_SIZE
+        while size > MIN_FONT and label(first, theme, size, mono=True).width > room:
+            size -= 2
+        counter_width = label(first, theme, size, mono=True).width
+        if title.width + TEXT_GAP + counter_width <= room and title.height < 0.6:  # one row
+            at = np.array([right - counter_width, title.get_top()[1], 0])
+        else:
+            at = np.array([column, title.get_bottom()[1] - 0.15, 0])
+        typewriter = Typewriter(theme, size, at)
         counter = typewriter.write(first, len(first))
-        title = label(math_text(data.title), theme, TITLE_SIZE).to_corner(UL, buff=0.3)
-        room = counter.get_left()[0] - TEXT_GAP - title.get_left()[0]
-        if title.width > room:
-            title.scale(max(room / title.width, MIN_FONT / TITLE_SIZE), about_edge=LEFT)
-
-        # Set up the legend and the chart: a tall legend (many runs, many events) takes room
-        # from the chart, down to CHART_MIN_HEIGHT, rather than shrinking its words.
-        ceiling = np.array([CHART_CORNER[0], counter.get_bottom()[1] - 0.2, 0])
+        below = min(counter.get_bottom()[1], title.get_bottom()[1]) - 0.2
+        panel = self.side_panel(theme, room)
+        if panel is not None:
+            panel.move_to([column, below, 0], aligned_edge=UL)
+            below = panel.get_bottom()[1] - 0.2
         legend, later = race_legend(plan.styles, plan.legend, data.notes, plan.events, theme,
-                                    ceiling, RIGHT_EDGE - CHART_CORNER[0])  # fmt: skip
-        free = whole(legend, later).get_bottom()[1] - LEGEND_GAP - CHART_CORNER[1]
-        chart = Chart(plan.axis, steps, CHART_CORNER, CHART_SIZE[0],
-                      min(max(free, CHART_MIN_HEIGHT), CHART_SIZE[1]), theme)  # fmt: skip
+                                    np.array([column, below, 0]), room)  # fmt: skip
         block = whole(legend, later)
-        block.shift(UP * (chart.box.get_top()[1] + LEGEND_GAP - block.get_bottom()[1]))
-        self.add(title, *chart.static, legend)
-
-        # Set up the map, its colour bar clear of the chart's tick labels
-        self.map_view = map_view = MapView(data.grid, RACE_MAP_CENTER, RACE_MAP_ROOM, theme)
-        self.add(*map_view.static)
-        self.add(*self.map_ticks(map_view, theme))
-        top = map_view.origin[1] + map_view.height
-        bar = min(BAR_HEIGHT, top - chart.box.get_top()[1] - 0.4)
-        bar_bottom = np.array([map_view.origin[0] + map_view.width + 0.2, top - bar, 0])
-        self.add(*color_bar(data.grid, bar_bottom, bar, theme))
+        chart_left = column + max(label(text, theme, MIN_FONT).width
+                                  for _, text in plan.axis.ticks) + 0.12  # fmt: skip
+        chart_top = max(block.get_bottom()[1] - LEGEND_GAP, CHART_BOTTOM + CHART_MIN_HEIGHT)
+        # The last step's tick label is centred on the chart's right edge: room for its half
+        last = label(plan.axis.step_ticks[-1][1], theme, MIN_FONT).width / 2 if (
+            plan.axis.step_ticks) else 0.0  # fmt: skip
+        chart = Chart(plan.axis, steps, np.array([chart_left, CHART_BOTTOM, 0]),
+                      right - last - chart_left, chart_top - CHART_BOTTOM, theme)  # fmt: skip
+        self.add(title, *chart.static, legend, *self.callout(theme, map_view))
+        self.layout = {"map": map_view.box, "chart": bounds(chart.box),
+                       "legend": bounds(block), "card": None}  # fmt: skip
 
         # When a rarely active coordinate's gradient fired: its key inside the chart, above
         # the floor where a tick stands from each such step on (drawn under the curves)
@@ -175,15 +224,24 @@ class RaceScene(LandscapeScene, Scene):
         if rare is not None:
             ticks = chart.rug(rare.steps, theme.foreground)
             self.add(*[appear_at(t, s, clock) for t, s in zip(ticks, rare.steps, strict=True)])
-        domain = data.grid.domain
+        domain = grid.domain
         # Words beside at most two runs' marks; more pile up at the edge the runs left by, and
         # the legend says the same.
         few_events = sum(t.left_at is not None or t.diverged for t in plan.tracks) <= 2
-        for track in sorted(plan.tracks, key=lambda t: -plan.widths[t.path]):
-            style, width = plan.styles[track.path], plan.widths[track.path]
-            for stretch in clip_to_view(track.xy, domain):
-                movers.append(growing_path(map_view.points(stretch.xy), stretch.steps, clock,
-                                           style.color, width, outline))  # fmt: skip
+        for track in plan.tracks:
+            style, shift = plan.styles[track.path], plan.offsets[track.path]
+            pieces = [(offset_lines(map_view.points(stretch.xy), shift), stretch.steps)
+                      for stretch in clip_to_view(track.xy, domain)]  # fmt: skip
+            movers.append(
+                growing_trail(
+                    pieces,
+                    clock,
+                    style.color,
+                    TRAIL_WIDTH,
+                    outline,
+                    tail=comet(map_view.points(track.xy), plan.tail),
+                )
+            )
             movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
                                        style.color, 3, outline))  # fmt: skip
             if rare is not None and track.path in rare.paths and track.start == 0:
@@ -204,10 +262,19 @@ class RaceScene(LandscapeScene, Scene):
         self.add(*movers, map_view.minima, *marks, counter)
         self.run_clock(clock, steps)
 
+    def callout(self, theme: Theme, map_view: MapView) -> list[VMobject]:
+        """Still parts a scene lays over its map (placed), drawn under the runs; none here."""
+        return []
+
+    def side_panel(self, theme: Theme, width: float) -> VMobject | None:
+        """What a scene adds to the column under the step counter, at most `width` wide
+        (placed by construct); None: nothing."""
+        return None
+
     def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
             outline: str) -> VMobject:  # fmt: skip
         """The run's marker at the clock's step; gone while it is off the map or diverged."""
-        pin = marker(style.marker, style.color, 0.24).set_stroke(outline)
+        pin = marker(style.marker, style.color, PIN_SIZE).set_stroke(outline)
         domain = map_view.grid.domain
 
         def move(m: VMobject) -> None:
@@ -238,27 +305,33 @@ class RaceScene(LandscapeScene, Scene):
 
         return base.copy().add_updater(update, call_updater=True)
 
-    def map_ticks(self, map_view: MapView, theme: Theme) -> list[Text]:
+    def map_ticks(self, map_view: MapView, theme: Theme, upright: bool,
+                  reach: float) -> list[Text]:  # fmt: skip
+        """Tick labels under and left of the map; the axis names at its bottom right (beyond
+        the x ticks) and top left (over the y ticks' column, `reach` wide), or, not `upright`,
+        turned up the left side beyond that column; the ticks they would touch left out."""
         (x0, x1), (y0, y1) = map_view.grid.domain
-        found = []
-        for v in nice_ticks(x0, x1):
-            at = map_view.points(np.array([[v, y0]]))[0]
-            found.append(label(tick_text(v), theme, MIN_FONT).next_to(at, DOWN, 0.1))
-        reach = 0.0  # how far the y tick labels stick out: the axis name goes beyond them
-        below = list(found)
+        xs = [
+            label(tick_text(v), theme, MIN_FONT).next_to(
+                map_view.points(np.array([[v, y0]]))[0], DOWN, 0.1
+            )
+            for v in nice_ticks(x0, x1)
+        ]
+        corner = map_view.points(np.array([[x1, y0]]))[0]
+        xname = label(map_view.grid.xlabel, theme, 20).next_to(corner, DOWN, 0.1)
+        xname.align_to(corner, RIGHT)
+        corner = map_view.points(np.array([[x0, y1]]))[0]
+        yname = label(map_view.grid.ylabel, theme, 20)
+        if upright:
+            yname.next_to(corner, LEFT, 0.1).align_to(corner, UP)
+        else:
+            middle = map_view.points(np.array([[x0, (y0 + y1) / 2]]))[0]
+            yname.rotate(90 * DEGREES).next_to(middle, LEFT, reach + 0.22)
+        found = [xname, yname]
+        found += [t for t in xs if not touch(t, xname)]
         for v in nice_ticks(y0, y1):
             at = map_view.points(np.array([[x0, v]]))[0]
             tick = label(tick_text(v), theme, MIN_FONT).next_to(at, LEFT, 0.1)
-            if any(touch(tick, other) for other in below):
-                continue  # the corner's: the x tick under it names the corner already
-            found.append(tick)
-            reach = max(reach, tick.width)
-        found.append(label(map_view.grid.xlabel, theme, 20).next_to(
-            map_view.points(np.array([[(x0 + x1) / 2, y0]]))[0], DOWN, 0.42))  # fmt: skip
-        # Upright, as every other word on screen, above the axis: beside it a lone "y" reads
-        # as part of the middle tick ("y 1").
-        corner = map_view.points(np.array([[x0, y1]]))[0]
-        ylabel = label(map_view.grid.ylabel, theme, 20).next_to(corner, UP, 0.3)
-        ylabel.align_to(corner - [reach + 0.1, 0, 0], LEFT)
-        found.append(ylabel)
+            if not any(touch(tick, other) for other in found):
+                found.append(tick)  # the corner's: the x tick under it names it already
         return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 
 import matplotlib
 import numpy as np
@@ -54,7 +55,13 @@ MONO = "DejaVu Sans Mono"  # numbers that change every frame must not jiggle
 MARGIN = 0.15  # scene units kept clear at the frame's edges
 MIN_FONT = 18  # smallest font size: 15 px to the em at 480p, legible from a hall's back row
 TICK_PITCH = 0.34  # frame units between tick labels at MIN_FONT that do not touch
-OUTLINE = 1.5  # stroke width the contrasting edge of trails adds (less than a width step)
+OUTLINE = 1.5  # stroke width the contrasting edge of trails adds
+TRAIL_WIDTH = 4.0  # a trail's stroke (Manim's units: 0.01 frame units, 2.4 px at 480p), and
+# with its edge 3.3 px: thin enough that seven runs never cover the map
+FADED = 0.4  # opacity of a comet's older path, drawn FADED_WIDTH as wide: a bouncing run's
+FADED_WIDTH = 0.7  # swings, overlaid, read as lines, not as a band of the run's colour
+COMET = 1.5  # frame units of a trail in full colour behind its head (90 px at 480p)
+TRAIL_SPACING = 0.025  # frame units between trails that run together (1.5 px at 480p)
 RUG, RUG_WIDTH = 0.22, 3.0  # a chart's step ticks: height (frame units) and stroke width
 
 
@@ -106,6 +113,30 @@ def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
                 color=color or theme.foreground)  # fmt: skip
 
 
+def heading(text: str, theme: Theme, size: float, width: float) -> Text:
+    """A title at most `width` wide: smaller down to MIN_FONT + 4, then on two lines."""
+    found = label(text, theme, size)
+    while found.width > width and size > MIN_FONT + 4:
+        size -= 2
+        found = label(text, theme, size)
+    if found.width > width and " " in text:
+        words = text.split(" ")
+        cut = min(
+            range(1, len(words)),
+            key=lambda k: abs(len(" ".join(words[:k])) - len(" ".join(words[k:]))),
+        )
+        found = label(" ".join(words[:cut]) + "\n" + " ".join(words[cut:]), theme, size)
+    if found.width > width:  # one long word: the frame's edge is the harder limit
+        found.scale_to_fit_width(width)
+    return found
+
+
+def bounds(mob: VMobject) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) of a mobject, frame units."""
+    (left, bottom), (right, top) = mob.get_corner(DL)[:2], mob.get_corner(UR)[:2]
+    return (float(left), float(bottom), float(right), float(top))
+
+
 class GlyphRow(VGroup):
     """A Typewriter's row of glyph slots: text, set `font_size` points large."""
 
@@ -148,14 +179,15 @@ class Typewriter:
 
 class MapView:
     """A 2-D contour map of the grid placed in a rectangle of the frame: static parts, and the
-    mapping from surface (x, y) to frame points."""
+    mapping from surface (x, y) to frame points.
+
+    The map keeps the domain's aspect within `ratios` (width / height): a domain more
+    elongated than that is drawn stretched, so that the map stays a picture, not a strip. It
+    is as large as `room` allows, centred on `center`."""
 
     def __init__(self, grid: LossGrid, center: np.ndarray, room: tuple[float, float],
-                 theme: Theme):  # fmt: skip
-        (x0, x1), (y0, y1) = grid.domain
-        ratio = min(max((x1 - x0) / (y1 - y0), 0.5), 2.0)  # width / height, as in the 3-D box
-        self.height = min(room[1], room[0] / ratio)
-        self.width = self.height * ratio
+                 theme: Theme, ratios: tuple[float, float] = (0.5, 2.0)):  # fmt: skip
+        self.width, self.height = map_size(grid.domain, room, ratios)
         self.origin = np.asarray(center) - np.array([self.width / 2, self.height / 2, 0])
         self.grid = grid
         image = ImageMobject(heatmap(grid))
@@ -173,6 +205,12 @@ class MapView:
         self.static = [image, lines, frame]
         self.minima = minima  # drawn over the runs: end markers piled on a minimum hide it
 
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) in frame units."""
+        x, y = self.origin[:2]
+        return (float(x), float(y), float(x + self.width), float(y + self.height))
+
     def points(self, xy: np.ndarray) -> np.ndarray:
         """(m, 2) surface points -> (m, 3) frame points (off the map where xy is off the view:
         callers clip paths with landscape.scenes.geometry.clip_to_view)."""
@@ -182,25 +220,106 @@ class MapView:
         return self.origin + np.stack([u, v, np.zeros_like(u)], -1)
 
 
+def map_size(domain, room: tuple[float, float],
+             ratios: tuple[float, float]) -> tuple[float, float]:  # fmt: skip
+    """(width, height) of a map of `domain` in `room`, its aspect clamped to `ratios`."""
+    (x0, x1), (y0, y1) = domain
+    ratio = min(max((x1 - x0) / (y1 - y0), ratios[0]), ratios[1])
+    height = min(room[1], room[0] / ratio)
+    return height * ratio, height
+
+
 def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
-                 width: float, outline: str | None = None,
-                 spacing: float = 0.015) -> VMobject:  # fmt: skip
+                 width: float, outline: str | None = None, spacing: float = 0.015,
+                 tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
-    up to the clock; `outline` draws a thin contrasting edge behind it."""
-    keep = thin(points, spacing)
+    up to the clock (growing_trail of one piece)."""
+    return growing_trail([(points, steps)], clock, color, width, outline, spacing, tail)
+
+
+def growing_trail(pieces: Sequence[tuple[np.ndarray, np.ndarray]], clock: ValueTracker,
+                  color: str, width: float, outline: str | None = None, spacing: float = 0.015,
+                  tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
+    """A run's trail: polylines through the pieces' points (m, 3), point i reached at
+    fractional step steps[i] (m,), the pieces in the order of their steps, drawn up to the
+    clock as one path (where pieces overlap, a faded trail does not darken); `outline` draws a
+    thin contrasting edge behind it.
+
+    With `tail` (the clock's step -> the step from which the run's trail is recent, see
+    comet), a comet: the recent part in full colour (with the edge), the older path at FADED
+    opacity and FADED_WIDTH, so that a run that bounces or jitters leaves a trace that shows
+    where it went without covering the map."""
     # Round joints: mitred ones spike out at every zig-zag of an oscillating run.
-    full = VMobject(joint_type=LineJointType.ROUND).set_points_as_corners(points[keep])
+    full = VMobject(joint_type=LineJointType.ROUND)
+    at_steps, at_curves, curves = [], [], 0
+    for points, steps in pieces:
+        keep = thin(points, spacing)
+        if len(keep) < 2:
+            continue
+        if curves:
+            full.start_new_path(points[keep[0]])
+            full.add_points_as_corners(points[keep[1:]])
+        else:
+            full.set_points_as_corners(points[keep])
+        at_steps.append(steps[keep])
+        at_curves.append(curves + np.arange(len(keep)))
+        curves += len(keep) - 1
     full.set_stroke(color, width=width)
     if outline is not None:
         full.set_stroke(outline, width=width + OUTLINE, background=True)
-    progress = np.linspace(0.0, 1.0, len(keep))
-    trail = full.copy()
+    if not curves:
+        return VGroup()
+    knots = np.concatenate(at_steps)  # (k,) the step at each kept point, non-decreasing
+    progress = np.concatenate(at_curves) / curves  # (k,) the share of the path drawn there
 
-    def grow(mob: VMobject) -> None:
-        done = float(np.interp(clock.get_value(), steps[keep], progress, left=0.0))
-        mob.pointwise_become_partial(full, 0, done)
+    def reached(t: float) -> float:
+        return float(np.interp(t, knots, progress, left=0.0))
 
-    return trail.add_updater(grow, call_updater=True)
+    recent = full.copy()
+    if tail is None:
+        return recent.add_updater(lambda m: m.pointwise_become_partial(
+            full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
+    faded = full.copy().set_stroke(color, width=FADED_WIDTH * width, opacity=FADED)
+    faded.set_stroke(width=0, background=True)
+    old = faded.copy()
+
+    def grow(group: VGroup) -> None:
+        t = clock.get_value()
+        done, start = reached(t), reached(tail(t))
+        group[0].pointwise_become_partial(old, 0, start)
+        group[1].pointwise_become_partial(full, start, done)
+
+    return VGroup(faded, recent).add_updater(grow, call_updater=True)
+
+
+def comet(points: np.ndarray, length: float) -> Callable[[float], float]:
+    """For a run's points (m, 2 or 3), one per step, the clock's step -> the step `length`
+    behind it along the run (its whole track: the pieces in view share one comet)."""
+    along = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=-1))])
+    steps = np.arange(len(points), dtype=float)
+
+    def start(t: float) -> float:
+        return float(np.interp(np.interp(t, steps, along) - length, along, steps))
+
+    return start
+
+
+def offset_lines(points: np.ndarray, distance: float) -> np.ndarray:
+    """(m, 3) frame points moved `distance` to the left of the direction of travel: trails
+    that run together are drawn side by side instead of one over the other."""
+    if not distance or len(points) < 2:
+        return points
+    ahead = np.diff(points[:, :2], axis=0)  # (m-1, 2)
+    ahead /= np.maximum(np.linalg.norm(ahead, axis=-1, keepdims=True), 1e-12)
+    tangent = np.concatenate([ahead[:1], ahead[:-1] + ahead[1:], ahead[-1:]])  # (m, 2)
+    tangent /= np.maximum(np.linalg.norm(tangent, axis=-1, keepdims=True), 1e-12)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0], np.zeros(len(points))], -1)
+    return points + distance * normal
+
+
+def side_offsets(count: int, spacing: float = TRAIL_SPACING) -> list[float]:
+    """A small lateral offset per trail, centred on the true path (0 for a lone one)."""
+    return [(k - (count - 1) / 2) * spacing for k in range(count)]
 
 
 def appear_at(mob: VMobject, step: float, clock: ValueTracker) -> VMobject:
@@ -226,11 +345,13 @@ def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
 
 
 def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.ndarray,
-                labelled: bool = True) -> list[tuple[VMobject, float]]:  # fmt: skip
+                labelled: bool = True,
+                arrow: float = 0.5) -> list[tuple[VMobject, float]]:  # fmt: skip
     """What marks a run's divergence and its exit from the view, each with the step at which
     it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
     direction that reads as up on screen (labels sit above their mark). Without `labelled`,
-    only the arrow and the cross: the words are left to the legend."""
+    only the arrow and the cross: the words are left to the legend. `arrow`: the exit arrow's
+    length, frame units."""
     marks: list[tuple[VMobject, float]] = []
     outline = outline_color(theme)
     if track.left_at is not None and track.left_at > 0:
@@ -238,7 +359,8 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.nd
         at = place(point[None])[0]
         toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
         toward = toward / (np.linalg.norm(toward) or 1.0)
-        arrow = Arrow(at - 0.05 * toward, at + 0.5 * toward, buff=0, stroke_width=6,
+        length = min(arrow, max(0.15, _room(at, toward) - 0.1))  # never out of the frame
+        arrow = Arrow(at - 0.05 * toward, at + length * toward, buff=0, stroke_width=6,
                       max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
         if not labelled:
@@ -287,6 +409,14 @@ def touch(a: VMobject, b: VMobject, gap: float = 0.04) -> bool:
     return bool(apart[:2].max() < gap)
 
 
+def _room(at: np.ndarray, toward: np.ndarray) -> float:
+    """Frame units from `at` along the unit `toward` to MARGIN inside the frame's edge."""
+    half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
+    reach = [(np.sign(d) * h - a) / d for a, d, h in zip(at[:2], toward[:2], half, strict=True)
+             if abs(d) > 1e-9]  # fmt: skip
+    return max(0.0, min(reach)) if reach else 0.0
+
+
 def _keep_in_frame(mob: VMobject) -> None:
     """Shift `mob` inside the frame, MARGIN from its edges."""
     half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
@@ -294,29 +424,42 @@ def _keep_in_frame(mob: VMobject) -> None:
     mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
 
 
-def color_bar(grid: LossGrid, bottom: np.ndarray, height: float, theme: Theme,
-              width: float = 0.16) -> list[VMobject]:  # fmt: skip
-    """A vertical colour bar of the surface's colour scale, its bottom-left at `bottom`, ticks
-    on its right: decades of loss (− f*) on log scales, round values on linear ones."""
+def color_bar(grid: LossGrid, corner: np.ndarray, length: float, theme: Theme,
+              width: float = 0.16, across: bool = False) -> list[VMobject]:  # fmt: skip
+    """A colour bar of the surface's colour scale, `length` long, its bottom-left at `corner`:
+    upright with its ticks on the right and its name above, or `across` (low loss left) with
+    its ticks below and its name on its left. Ticks: decades of loss (− f*) on log scales,
+    round values on linear ones."""
     lo, hi = color_range(grid)
     column = matplotlib.colormaps[SURFACE_CMAP](np.linspace(1, 0, 256))[:, None] * 255
     image = ImageMobject(np.repeat(column.round().astype(np.uint8), 2, axis=1))
-    image.stretch_to_fit_width(width).stretch_to_fit_height(height)
-    image.move_to(bottom + np.array([width / 2, height / 2, 0]))
-    frame = Rectangle(width=width, height=height).move_to(image).set_stroke(theme.muted, 1.5)
+    image.stretch_to_fit_width(width).stretch_to_fit_height(length)
+    if across:
+        image.rotate(-90 * DEGREES)
+    size = np.array([length, width, 0]) if across else np.array([width, length, 0])
+    image.move_to(corner + size / 2)
+    frame = Rectangle(width=size[0], height=size[1]).move_to(image).set_stroke(theme.muted, 1.5)
     if grid.log_scale:
         values = [(float(k), power_of_ten(k)) for k in range(math.ceil(lo), math.floor(hi) + 1)]
     else:
         values = [(v, tick_text(v)) for v in nice_ticks(lo, hi, 3)]
-    # At most four ticks, and no more than the bar's height holds a line of text apart.
-    fits = min(4, max(2, int(height / TICK_PITCH) + 1))
+    # At most four ticks, and no more than the bar holds a label apart.
+    pitch = 3 * TICK_PITCH if across else TICK_PITCH
+    fits = min(4, max(2, int(length / pitch) + 1))
     values = values[:: max(1, math.ceil(len(values) / fits))]
-    ticks = [label(text, theme, MIN_FONT).next_to(
-        bottom + np.array([width, (v - lo) / (hi - lo) * height, 0]), RIGHT, buff=0.08)
-        for v, text in values]  # fmt: skip
-    name = "loss − f*" if grid.log_scale and grid.f_min is not None else "loss"
-    title = label(name, theme, MIN_FONT).next_to(frame, UP, buff=0.1)
-    return [image, frame, *ticks, title]
+    name = label("loss − f*" if grid.log_scale and grid.f_min is not None else "loss", theme,
+                 MIN_FONT)  # fmt: skip
+    if across:
+        ticks = [label(text, theme, MIN_FONT).next_to(
+            corner + np.array([(v - lo) / (hi - lo) * length, 0, 0]), DOWN, buff=0.08)
+            for v, text in values]  # fmt: skip
+        name.next_to(frame, LEFT, buff=0.15)
+    else:
+        ticks = [label(text, theme, MIN_FONT).next_to(
+            corner + np.array([width, (v - lo) / (hi - lo) * length, 0]), RIGHT, buff=0.08)
+            for v, text in values]  # fmt: skip
+        name.next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
+    return [image, frame, *ticks, name]
 
 
 class Chart:
@@ -339,7 +482,8 @@ class Chart:
                 Line(at, at + np.array([width, 0, 0])).set_stroke(theme.muted, 0.6, opacity=0.5)
             )
         ticks.append(label(axis.step_name, theme, 20).next_to(self.box, DOWN, 0.42))
-        ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.1)
+        # clear of the top tick label, which stands half above the box
+        ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.2)
                      .align_to(self.box, RIGHT))  # fmt: skip
         self.static = [self.box, *ticks]
 
