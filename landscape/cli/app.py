@@ -27,9 +27,9 @@ app = typer.Typer(
 def entry() -> None:
     """The `landscape` command and `python -m landscape`: main() in a process of its own."""
     # What the imports made (torch's and matplotlib's modules, most of it) lives until exit:
-    # frozen, the cycle collector no longer walks it all at shutdown, 0.6-0.9 s of every
-    # command (measured after importing the CLI; 0.2 s so). Not in main(), which tests call
-    # in one long process where freezing would keep their garbage.
+    # frozen, the cycle collector does not walk it all again at shutdown (most of a second of
+    # every command). Not in main(), which tests call in one long process where freezing would
+    # keep their garbage.
     gc.freeze()
     sys.exit(main())
 

@@ -20,9 +20,7 @@ Most of a product's cost is the first layer's two products with the inputs, x V_
 Rδ_1ᵀ x (5,000 x 784 x 128 each for the lesson's MLP). On the CPU in float32 they go through
 oneDNN's inner product, not torch's matmul: that is MKL's sgemm, which on AMD processors takes
 its AVX2 path (measured on this 2-core EPYC: 160 GFLOP/s against oneDNN's 355-410), the same
-sums in another order: 8 ms a product, 13 ms through torch's matmul. (Leaving out the inputs
-that are zero in every sample, 121 of MNIST's 784 pixels there, saved as much as gathering
-and scattering them cost: not done.)
+sums in another order: 8 ms a product, 13 ms through torch's matmul.
 """
 
 from __future__ import annotations

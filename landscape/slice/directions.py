@@ -139,9 +139,8 @@ def pca_plane(
         raise LandscapeError(f"PCA of a plane needs at least 3 snapshots, got {len(stacked)}")
     # The components from the (k, k) Gram matrix C·Cᵀ = U S² Uᵀ, not an SVD of C (k x P): they
     # are Cᵀ·u / s, the same plane. Every (k, P) array in float32, the snapshots' own precision
-    # (the components agree with a float64 SVD's to 1e-6, tests/test_slice.py): 303 x 101,770
-    # took 14 s by SVD, 2.6 s with float64 copies beside a float32 Gram matrix, 0.75 s so (CPU
-    # seconds, benchmarks/slice.py).
+    # (the components agree with a float64 SVD's to 1e-6, tests/test_slice.py); an SVD of the
+    # lesson's 303 x 101,770 snapshots costs about 20 times as much (benchmarks/slice.py).
     mean = stacked.mean(0)  # (P,)
     centered = stacked - mean  # (k, P)
     gram = (centered @ centered.T).double()  # (k, k)
