@@ -33,7 +33,7 @@ from landscape.slice.directions import Plane
 from landscape.slice.perpoint import PlanePoints, batch_norms, recompute_statistics
 
 GROUP = 16  # points per pass of the stacked way
-CPU_TILE = 256  # samples per forward pass under "eval" on the CPU: activations stay in cache
+CPU_TILE = 512  # samples per forward pass under "eval" on the CPU: activations stay in cache
 GPU_TILE = 4096  # the same on a GPU, where bigger batches fill the device
 CHECK = 64  # samples each shortcut is checked on at set-up (a whole batch under "train")
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -185,14 +185,13 @@ class BatchedPoints(PlanePoints):
         self.layers = [name for name, m in dense.named_modules() if type(m) in _ONEDNN]
         x = self.inputs[:CHECK].contiguous()
         try:
-            self.onednn = copy.deepcopy(dense)
+            self.onednn = _relu_in_place(copy.deepcopy(dense))
             for name in self.layers:
                 parent, _, leaf = name.rpartition(".")
                 layer = self.onednn.get_submodule(name)
                 setattr(self.onednn.get_submodule(parent), leaf, _ONEDNN[type(layer)](layer))
             self._reorder(dense)
-            out = self.onednn(x.to_mkldnn())
-            out = out.to_dense() if isinstance(out, torch.Tensor) and out.is_mkldnn else None
+            out = _Dense(self.onednn)(x.to_mkldnn())
         except (RuntimeError, TypeError, NotImplementedError):  # an op without oneDNN tensors
             out = None
         if out is None or not torch.allclose(out, dense(x), rtol=1e-4, atol=1e-5):
@@ -294,18 +293,44 @@ class _OneDnnConv2d(nn.Module):
 
 
 class _OneDnnLinear(nn.Module):
-    """A Linear on oneDNN tensors (set by load)."""
+    """A Linear after oneDNN layers: back to ordinary tensors first, as TorchScript's frozen
+    graphs do (oneDNN's inner product reorders its weight at every call: 30% slower here)."""
 
     def load(self, linear: nn.Linear) -> None:
-        self.weight = linear.weight.contiguous().to_mkldnn()
-        bias = linear.bias if linear.bias is not None else torch.zeros(len(linear.weight))
-        self.bias = bias.to_mkldnn()
+        self.weight, self.bias = linear.weight, linear.bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch._C._nn.mkldnn_linear(x, self.weight, self.bias)
+        return F.linear(x.to_dense() if x.is_mkldnn else x, self.weight, self.bias)
 
 
 _ONEDNN = {nn.Conv2d: _OneDnnConv2d, nn.Linear: lambda linear: _OneDnnLinear()}
+
+
+def _relu_in_place(net: nn.Module) -> nn.Module:
+    """The network traced, its ReLUs in place where nothing else reads their input: a fresh
+    oneDNN tensor per ReLU costs about 30% of the whole forward here (new memory is faulted
+    in page by page); TorchScript's frozen graphs do the same. The network as it is where
+    fx cannot trace it."""
+    try:
+        traced = net if isinstance(net, fx.GraphModule) else fx.symbolic_trace(net)
+    except Exception:  # data-dependent control flow: left as it is
+        return net
+    modules = dict(traced.named_modules())
+    calls: dict[str, list[bool]] = {}  # a ReLU module's call sites: whether each may overwrite
+    for node in traced.graph.nodes:
+        alone = (
+            bool(node.args)
+            and isinstance(node.args[0], fx.Node)
+            and (len(node.args[0].users) == 1 and node.args[0].op != "placeholder")
+        )
+        if node.op == "call_module" and type(modules.get(node.target)) is nn.ReLU:
+            calls.setdefault(node.target, []).append(alone)
+        elif node.op == "call_function" and node.target in (torch.relu, F.relu) and alone:
+            node.target, node.args, node.kwargs = torch.relu_, node.args[:1], {}
+    for name, safe in calls.items():
+        modules[name].inplace = all(safe)
+    traced.recompile()
+    return traced
 
 
 class _Dense:
@@ -315,7 +340,8 @@ class _Dense:
         self.net = net
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).to_dense()
+        out = self.net(x)
+        return out.to_dense() if isinstance(out, torch.Tensor) and out.is_mkldnn else out
 
 
 def _fold(model: nn.Module) -> tuple[fx.GraphModule, list[tuple[str, str, str]]]:
