@@ -20,7 +20,9 @@ The loss, accuracy and policies mean what slice.perpoint says; PerPoint is the r
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -318,11 +320,7 @@ def _relu_in_place(net: nn.Module) -> nn.Module:
     modules = dict(traced.named_modules())
     calls: dict[str, list[bool]] = {}  # a ReLU module's call sites: whether each may overwrite
     for node in traced.graph.nodes:
-        alone = (
-            bool(node.args)
-            and isinstance(node.args[0], fx.Node)
-            and (len(node.args[0].users) == 1 and node.args[0].op != "placeholder")
-        )
+        alone = bool(node.args) and _fresh(node.args[0], modules)
         if node.op == "call_module" and type(modules.get(node.target)) is nn.ReLU:
             calls.setdefault(node.target, []).append(alone)
         elif node.op == "call_function" and node.target in (torch.relu, F.relu) and alone:
@@ -331,6 +329,19 @@ def _relu_in_place(net: nn.Module) -> nn.Module:
         modules[name].inplace = all(safe)
     traced.recompile()
     return traced
+
+
+def _fresh(node: Any, modules: dict[str, nn.Module]) -> bool:
+    """Whether `node` is a new tensor that only its one user reads: the output of a layer with
+    weights or of an addition (not a view of an input or of anything else)."""
+    if not isinstance(node, fx.Node) or len(node.users) != 1:
+        return False
+    if node.op == "call_module":
+        return isinstance(modules.get(node.target), _FRESH)
+    return node.op == "call_function" and node.target in (operator.add, torch.add)
+
+
+_FRESH = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._BatchNorm)
 
 
 class _Dense:
