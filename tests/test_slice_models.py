@@ -340,3 +340,39 @@ def test_a_closure_needs_batches():
             batches=[],
             device="cpu",
         )
+
+
+class Views(nn.Module):
+    """ReLUs of views: of the input, and of a conv output that is read twice."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.conv, self.fc, self.fc2 = (
+            nn.Conv2d(1, 3, 3, padding=1),
+            nn.Linear(192, 5),
+            nn.Linear(64, 5),
+        )
+
+    def forward(self, x):
+        h, flat = self.conv(x), x.flatten(1)
+        return (
+            self.fc(F.relu(h.flatten(1)))
+            + self.fc(h.flatten(1))
+            + self.fc2(F.relu(flat))
+            + self.fc2(flat)
+        )
+
+
+def test_relu_in_place_never_overwrites_what_is_read_again():
+    model = Views()
+    inputs, targets = data((1, 8, 8), n=80)
+    inputs = inputs - 0.5  # negative values, which an in-place ReLU of the input would zero
+    kept = inputs.clone()
+    plane = random_plane(model, seed=11)
+    coords = np.array([[0.0, 0.0], [0.6, -0.2], [-0.4, 0.9]])
+    loss, _ = evaluate_points(model, plane, coords, inputs, targets, device="cpu")
+    weights = torch.stack([plane.point(a, b) for a, b in coords])
+    expected = reference(model, weights, inputs, targets)
+    np.testing.assert_allclose(loss, expected[:, 0], rtol=0, atol=TOL)
+    assert torch.equal(inputs, kept)

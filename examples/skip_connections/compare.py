@@ -153,7 +153,8 @@ def study(skip: bool, data, args) -> dict:
     grid = slice_grid(model, plane, test_x, test_y, x, y, device="cpu")
     sliced = time.perf_counter() - start
     # Li's |λmin/λmax| on a coarse grid, on the first curvature_samples images.
-    cx, cy = grid_axes((-1.0, 1.0), (-1.0, 1.0), args.curvature_grid, args.curvature_grid)
+    k = args.curvature_grid
+    cx = cy = grid_axes((-1.0, 1.0), (-1.0, 1.0), k, k)[0] if k > 1 else np.zeros(1)
     ratio = np.zeros((len(cy), len(cx)))
     eigen = []
     start = time.perf_counter()
