@@ -122,7 +122,8 @@ def test_torchrun_two_processes(tmp_path):
     with np.load(out) as shared:
         for name, options in RUNS:
             model, plane, inputs, targets, x, y = problem(name)
-            alone = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=2,
-                               **options)  # fmt: skip
+            alone = slice_grid(
+                model, plane, inputs, targets, x, y, device="cpu", chunk=2, **options
+            )
             assert alone.evaluator == ("products" if name == "mlp" else "batched")
             np.testing.assert_array_equal(shared[f"{name}-{options}"], alone.loss)

@@ -12,7 +12,7 @@ random_plane, biases and BatchNorm fixed as Li's --xignore biasbn) and measured:
 
 A side-by-side figure goes to --out (imgs/skip-connections.png), the numbers to --json.
 
-    python examples/skip_connections/compare.py [--steps 300] [--grid 15] [--samples 500]
+    python examples/skip_connections/compare.py [--steps 300] [--grid 11] [--samples 300]
         [--curvature-grid 3] [--out imgs/skip-connections.png]
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -146,12 +147,15 @@ def study(skip: bool, data, args) -> dict:
     start = time.perf_counter()
     losses = train(model, train_x, train_y, args.steps)
     trained = time.perf_counter() - start
+    name = "with skips" if skip else "without skips"
+    print(f"{name}: trained in {trained:.0f} s, slicing", file=sys.stderr, flush=True)
     weights = flat_weights(model)
     plane = random_plane(model, weights, bias="zero", seed=args.seed)  # Li's biasbn ignored
     x, y = grid_axes((-1.0, 1.0), (-1.0, 1.0), args.grid, args.grid)
     start = time.perf_counter()
     grid = slice_grid(model, plane, test_x, test_y, x, y, device="cpu")
     sliced = time.perf_counter() - start
+    print(f"{name}: sliced in {sliced:.0f} s, curvature", file=sys.stderr, flush=True)
     # Li's |λmin/λmax| on a coarse grid, on the first curvature_samples images.
     k = args.curvature_grid
     cx = cy = grid_axes((-1.0, 1.0), (-1.0, 1.0), k, k)[0] if k > 1 else np.zeros(1)
@@ -253,11 +257,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="training steps per network")
     parser.add_argument("--train-samples", type=int, default=5000)
-    parser.add_argument("--samples", type=int, default=500, help="test images the slice uses")
-    parser.add_argument("--grid", type=int, default=15, help="points per side of the slice")
+    parser.add_argument("--samples", type=int, default=300, help="test images the slice uses")
+    parser.add_argument("--grid", type=int, default=11, help="points per side of the slice")
     parser.add_argument("--curvature-grid", type=int, default=3)
-    parser.add_argument("--curvature-samples", type=int, default=100)
-    parser.add_argument("--lanczos", type=int, default=8, help="products per eigenvalue")
+    parser.add_argument("--curvature-samples", type=int, default=48)
+    parser.add_argument("--lanczos", type=int, default=6, help="products per eigenvalue")
     parser.add_argument("--seed", type=int, default=0, help="of the random plane")
     parser.add_argument("--blocks", type=int, default=BLOCKS)
     parser.add_argument("--data-dir", default=None)

@@ -185,8 +185,14 @@ def slice_grid(
                     progress(done, len(mine))
     values = distributed.combine(values)
     shape = (len(y), len(x))
-    return SliceGrid(x=x, y=y, loss=values[0].reshape(shape), accuracy=values[1].reshape(shape),
-                     fast=kind != "perpoint", evaluator=kind)  # fmt: skip
+    return SliceGrid(
+        x=x,
+        y=y,
+        loss=values[0].reshape(shape),
+        accuracy=values[1].reshape(shape),
+        fast=kind != "perpoint",
+        evaluator=kind,
+    )
 
 
 def evaluate_points(
@@ -236,9 +242,18 @@ def evaluate_weights(
     weights into the network, evaluate the whole data set. The loss options are slice_grid's.
     """
     weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
-    evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device),
-                         criterion=criterion, bn=bn, batch_size=batch_size, closure=closure,
-                         batches=batches)  # fmt: skip
+    evaluator = PerPoint(
+        model,
+        inputs,
+        targets,
+        resolve_dtype(dtype),
+        resolve_device(device),
+        criterion=criterion,
+        bn=bn,
+        batch_size=batch_size,
+        closure=closure,
+        batches=batches,
+    )
     results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
     return results[:, 0], results[:, 1]
 
@@ -271,13 +286,13 @@ def evaluator_kind(
 class _Loss:
     """A problem's loss options, checked once, and the evaluators made from them."""
 
-    def __init__(self, model, plane, inputs, targets, criterion, bn, batch_size, closure,
-                 batches):  # fmt: skip
+    def __init__(self, model, plane, inputs, targets, criterion, bn, batch_size, closure, batches):
         if plane.size != _size(model):
-            raise LandscapeError(f"the plane has {plane.size} values, the model has "
-                                 f"{_size(model)} parameters")  # fmt: skip
+            raise LandscapeError(
+                f"the plane has {plane.size} values, the model has {_size(model)} parameters"
+            )
         check_policy(model, bn)
-        self.batch = resolve_batch(bn, batch_size)
+        resolve_batch(bn, batch_size)  # checks it
         check_problem(inputs, targets, criterion, closure, batches)
         self.model, self.plane, self.inputs, self.targets = model, plane, inputs, targets
         self.criterion, self.bn, self.batch_size = criterion, bn, batch_size
@@ -308,8 +323,15 @@ class _Loss:
         options = {"criterion": self.criterion, "bn": self.bn, "batch_size": self.batch_size}
         args = (self.model, self.plane, self.inputs, self.targets, dtype, device)
         if kind == "products":
-            return FastPoints(self.model, first_layer(self.model), self.plane, self.inputs,
-                              self.targets, dtype, device)  # fmt: skip
+            return FastPoints(
+                self.model,
+                first_layer(self.model),
+                self.plane,
+                self.inputs,
+                self.targets,
+                dtype,
+                device,
+            )
         if kind == "batched":
             return BatchedPoints(*args, **options)
         return PlanePoints(*args, **options, closure=self.closure, batches=self.batches)
