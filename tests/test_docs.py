@@ -162,14 +162,7 @@ def _documented(path: str) -> tuple[set[str], set[str]]:
     "path",
     [
         "landscape.trajectory.trace_all",
-        pytest.param(
-            "landscape.slice.grid.slice_grid",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="its Args give `targets` inside the entry of `inputs`: the fix is the "
-                "lead's to apply (slice/grid.py belongs to the own-network work)",
-            ),
-        ),
+        "landscape.slice.grid.slice_grid",
     ],
 )
 def test_documented_functions_name_every_parameter(path):

@@ -44,7 +44,7 @@ def conv_net() -> nn.Sequential:
 
 
 class Residual(nn.Module):
-    """Not an nn.Sequential: the grid falls back to point-by-point evaluation."""
+    """Not an nn.Sequential: the grid evaluates it by slice.batched."""
 
     def __init__(self):
         super().__init__()
@@ -73,7 +73,7 @@ def per_point(model, plane, x, y, inputs, targets):
 
 @pytest.mark.parametrize(
     ("make", "shape", "fast"),
-    [(mlp, (4, 5), True), (conv_net, (1, 8, 8), True), (Residual, (20,), False)],
+    [(mlp, (4, 5), True), (conv_net, (1, 8, 8), True), (Residual, (20,), True)],
     ids=["mlp", "conv", "not-sequential"],
 )
 @pytest.mark.parametrize(

@@ -6,17 +6,17 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from test_slice import conv_net, data, mlp
+from test_slice_models import SkipNet
 
 from landscape.slice import grid_axes, random_plane, slice_grid
 
-MODELS = {"mlp": (mlp, (4, 5)), "conv": (conv_net, (1, 8, 8))}
+MODELS = {"mlp": (mlp, (4, 5)), "conv": (conv_net, (1, 8, 8)), "skip": (SkipNet, (1, 8, 8))}
 
 
 def problem(name: str):
@@ -85,17 +85,21 @@ import numpy as np
 import torch
 from landscape.slice import distributed, grid_axes, random_plane, slice_grid
 sys.path.insert(0, {tests!r})
-from test_slice import data, mlp
+from test_slice_distributed import problem
 
 assert distributed.init_from_env(torch.device("cpu"))
-model = mlp()
-inputs, targets = data((4, 5))
-x, y = grid_axes((-1.0, 0.5), (0.0, 2.0), 5, 3)
-grid = slice_grid(model, random_plane(model, seed=1), inputs, targets, x, y, device="cpu",
-                  chunk=2)
+found = {{}}
+for name, options in {runs!r}:
+    model, plane, inputs, targets, x, y = problem(name)
+    grid = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=2, **options)
+    found[f"{{name}}-{{options}}"] = grid.loss
 if distributed.is_main():
-    np.save(sys.argv[1], grid.loss)
+    np.savez(sys.argv[1], **found)
 """
+
+# The lesson's MLP (three products) and a CNN with BatchNorm and a skip connection (slice.batched),
+# under two BatchNorm policies.
+RUNS = [("mlp", {}), ("skip", {}), ("skip", {"bn": "recompute", "batch_size": 20})]
 
 
 def _free_port() -> int:
@@ -107,14 +111,19 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_torchrun_two_processes(tmp_path):
     script = tmp_path / "grid.py"
-    script.write_text(textwrap.dedent(SCRIPT.format(tests=os.path.dirname(__file__))))
-    out = tmp_path / "loss.npy"
+    script.write_text(SCRIPT.format(tests=os.path.dirname(__file__), runs=RUNS))
+    out = tmp_path / "loss.npz"
     done = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
          "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script), str(out)],
         timeout=300, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    model, plane, inputs, targets, x, y = problem("mlp")
-    alone = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=2)
-    np.testing.assert_array_equal(np.load(out), alone.loss)
+    with np.load(out) as shared:
+        for name, options in RUNS:
+            model, plane, inputs, targets, x, y = problem(name)
+            alone = slice_grid(
+                model, plane, inputs, targets, x, y, device="cpu", chunk=2, **options
+            )
+            assert alone.evaluator == ("products" if name == "mlp" else "batched")
+            np.testing.assert_array_equal(shared[f"{name}-{options}"], alone.loss)

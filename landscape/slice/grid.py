@@ -1,35 +1,55 @@
 """Loss and accuracy of a network over a plane of weight space: exact, fast, resumable, sharded.
 
 The grid's points are cut into chunks (CHUNK points): the unit that is saved and resumed
-(slice.chunks) and shared among torchrun's ranks (slice.distributed). The points are evaluated
-by slice.fast (the three first-layer products, points batched) where the network allows, else
-point by point (slice.perpoint), with the same chunks and cache.
+(slice.chunks) and shared among torchrun's ranks (slice.distributed). Each chunk goes to the
+fastest evaluator that is exact for the problem (see `evaluator_kind`), with the same chunks
+and cache:
+- "products": slice.fast, the three first-layer products with points batched (an
+  nn.Sequential whose first layer is Linear or Conv2d and whose later layers are dense, with
+  cross-entropy, under bn="eval");
+- "batched": slice.batched, any other model: many points per pass over stacked weights where
+  the model has no convolutions, else one point at a time on the fastest kernels, BatchNorm
+  folded into the convolutions;
+- "perpoint": slice.perpoint, the reference, and closure losses.
 
-The loss is the mean cross-entropy of the logits; accuracy the share of argmax hits.
+What the loss, the accuracy and the BatchNorm policies mean: slice.perpoint's docstring.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+from torch.utils._pytree import tree_leaves
 
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.grid import LossGrid
 from landscape.slice import distributed
+from landscape.slice.batched import BatchedPoints
 from landscape.slice.chunks import ChunkStore, chunk_key
 from landscape.slice.directions import Plane
-from landscape.slice.evaluation import Criterion, Evaluation, PlaneEvaluation, batches_of
 from landscape.slice.fast import FastPoints, first_layer
-from landscape.slice.perpoint import PerPoint, PlanePoints
+from landscape.slice.perpoint import (
+    Closure,
+    Criterion,
+    PerPoint,
+    PlanePoints,
+    batch_norms,
+    check_policy,
+    check_problem,
+    criterion_name,
+    resolve_batch,
+)
 
 MAX_POINTS = 1_000_000
 CHUNK = 128  # grid points per saved chunk: the unit of resuming and of sharding
@@ -41,9 +61,10 @@ class SliceGrid:
 
     x: np.ndarray = field(repr=False)  # (nx,) increasing
     y: np.ndarray = field(repr=False)  # (ny,) increasing
-    loss: np.ndarray = field(repr=False)  # (ny, nx) mean cross-entropy
-    accuracy: np.ndarray = field(repr=False)  # (ny, nx) share of correct predictions
-    fast: bool = True  # whether the three-products path computed it
+    loss: np.ndarray = field(repr=False)  # (ny, nx) mean loss (cross-entropy by default)
+    accuracy: np.ndarray = field(repr=False)  # (ny, nx) share of argmax hits; NaN: no classes
+    fast: bool = True  # whether a faster evaluator than point by point computed it
+    evaluator: str = "products"  # "products", "batched" or "perpoint" (see evaluator_kind)
 
     def to_loss_grid(
         self, *, title: str = "", xlabel: str = "x", ylabel: str = "y", log_scale: bool = True
@@ -73,41 +94,51 @@ def grid_axes(
 def slice_grid(
     model: nn.Module,
     plane: Plane,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
+    inputs: torch.Tensor | None,
+    targets: torch.Tensor | None,
     x: np.ndarray,
     y: np.ndarray,
     *,
+    criterion: Criterion | None = None,
+    bn: str = "eval",
+    batch_size: int | None = None,
+    closure: Closure | None = None,
+    batches: Sequence[Any] | None = None,
     dtype: str | torch.dtype = "float32",
     device: str | torch.device = "auto",
     chunk: int = CHUNK,
     cache_dir: str | os.PathLike | None = None,
     progress: Callable[[int, int], None] | None = None,
     fast: bool = True,
-    criterion: Criterion | None = None,
-    bn: str = "eval",
-    batch_size: int | None = None,
 ) -> SliceGrid:
     """Loss and accuracy of `model` at every (x[i], y[j]) of `plane`, on (inputs, targets).
 
     Args:
         model: the network; its parameters give the layout of the plane's vectors.
         plane: origin and directions, (P,) each.
-        inputs: (N, ...) data; targets: (N,) class indices.
-        x, y: (nx,) and (ny,) coordinates along d1 and d2 (see grid_axes).
+        inputs: (N, ...) the data the loss is averaged over; None with a closure.
+        targets: (N, ...) what the criterion takes: class indices (N,) for cross-entropy and
+            accuracy; None with a closure.
+        x: (nx,) coordinates along d1 (see grid_axes).
+        y: (ny,) coordinates along d2.
+        criterion: None for the mean cross-entropy of the logits, else a callable
+            (output, target) -> the batch's mean loss, a scalar.
+        bn: BatchNorm policy, "eval", "train" or "recompute" (slice.perpoint's docstring).
+        batch_size: samples per evaluation batch: the batches whose statistics "train" uses
+            and "recompute" averages (default 128); under "eval" only speed depends on it
+            (None: the evaluator's best).
+        closure: instead of inputs, targets and criterion, a callable (model, batch) ->
+            scalar loss, evaluated point by point over `batches` (a list of batch objects);
+            the loss is the mean over the batches and accuracy is NaN.
         dtype: "float32" or "float64" for the evaluation.
         device: "auto", "cpu", "cuda", ...; under torchrun each rank uses its own GPU.
         chunk: grid points per chunk, the unit that is saved, resumed and sharded.
         cache_dir: where finished chunks are saved, under a hash of everything that determines
-            them (network, weights, directions, data, grid, dtype); a rerun with the same inputs
-            continues where an interrupted one stopped. None: nothing is saved.
+            them (network, weights, directions, data, loss, policy, batch, grid, dtype); a
+            rerun with the same inputs continues where an interrupted one stopped. None:
+            nothing is saved.
         progress: called as progress(done, total) after each chunk of this rank.
         fast: False forces point-by-point evaluation (the reference).
-        criterion: (output, target) -> mean loss; None: the mean cross-entropy of class
-            targets. Accuracy is NaN where the targets are not class indices.
-        bn: BatchNorm policy, "eval", "recompute" or "train" (slice.evaluation); dropout is
-            always off.
-        batch_size: samples per forward pass (part of the loss under bn="train").
 
     Returns:
         The SliceGrid, identical on every rank when run under torch.distributed.
@@ -119,14 +150,15 @@ def slice_grid(
         raise LandscapeError(f"chunk must be a positive integer, got {chunk!r}")
     gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx): row j is y[j], no serpentine order
     coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2), row-major over (j, i)
-    _check(model, plane, inputs, targets)
-    general = _general(criterion, bn, batch_size)
-    is_fast = _fast(model, fast) and general is None
+    loss = _Loss(model, plane, inputs, targets, criterion, bn, batch_size, closure, batches)
+    kind = evaluator_kind(model, criterion=criterion, bn=bn, closure=closure, fast=fast)
     store = None
     if cache_dir is not None:
-        network = str(model) if general is None else f"{model}|{general}"
-        key = chunk_key(network, resolve_dtype(dtype), is_fast, plane, inputs, targets, x, y,
-                        chunk)  # fmt: skip
+        data, labels = loss.key_tensors()
+        network = f"{model}\n{loss.describe()}\nevaluator={kind}"
+        key = chunk_key(
+            network, resolve_dtype(dtype), kind != "perpoint", plane, data, labels, x, y, chunk
+        )
         store = ChunkStore(Path(cache_dir), key)
 
     n_chunks = math.ceil(len(coords) / chunk)
@@ -143,18 +175,7 @@ def slice_grid(
     if progress is not None:
         progress(done, len(mine))
     if todo:  # set up only when there is work: the three products cost 0.4 s of CPU per call
-        evaluator = _evaluator(
-            model,
-            plane,
-            inputs,
-            targets,
-            dtype=dtype,
-            device=device,
-            fast=fast,
-            criterion=criterion,
-            bn=bn,
-            batch_size=batch_size,
-        )
+        evaluator = loss.evaluator(kind, dtype, device)
         parts = [coords[k * chunk : (k + 1) * chunk] for k in todo]
         with contextlib.closing(evaluator.stream(parts)) as results:
             for k, part in zip(todo, results, strict=True):  # part: (2, points)
@@ -166,134 +187,156 @@ def slice_grid(
                     progress(done, len(mine))
     values = distributed.combine(values)
     shape = (len(y), len(x))
-    return SliceGrid(x=x, y=y, loss=values[0].reshape(shape), accuracy=values[1].reshape(shape),
-                     fast=is_fast)  # fmt: skip
+    return SliceGrid(
+        x=x,
+        y=y,
+        loss=values[0].reshape(shape),
+        accuracy=values[1].reshape(shape),
+        fast=kind != "perpoint",
+        evaluator=kind,
+    )
 
 
 def evaluate_points(
     model: nn.Module,
     plane: Plane,
     coords: np.ndarray,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
+    inputs: torch.Tensor | None,
+    targets: torch.Tensor | None,
     *,
-    dtype: str | torch.dtype = "float32",
-    device: str | torch.device = "auto",
-    fast: bool = True,
     criterion: Criterion | None = None,
     bn: str = "eval",
     batch_size: int | None = None,
+    closure: Closure | None = None,
+    batches: Sequence[Any] | None = None,
+    dtype: str | torch.dtype = "float32",
+    device: str | torch.device = "auto",
+    fast: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(loss, accuracy), each (n,), at the points (n, 2) of `plane`; no cache, no sharding.
-    criterion, bn, batch_size: as slice_grid's."""
+
+    The loss options are slice_grid's.
+    """
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-    evaluator = _evaluator(
-        model,
-        plane,
-        inputs,
-        targets,
-        dtype=dtype,
-        device=device,
-        fast=fast,
-        criterion=criterion,
-        bn=bn,
-        batch_size=batch_size,
-    )
-    loss, accuracy = evaluator(coords)
-    return loss, accuracy
+    loss = _Loss(model, plane, inputs, targets, criterion, bn, batch_size, closure, batches)
+    kind = evaluator_kind(model, criterion=criterion, bn=bn, closure=closure, fast=fast)
+    values = loss.evaluator(kind, dtype, device)(coords)
+    return values[0], values[1]
 
 
 def evaluate_weights(
     model: nn.Module,
     weights: torch.Tensor | np.ndarray,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
+    inputs: torch.Tensor | None,
+    targets: torch.Tensor | None,
     *,
-    dtype: str | torch.dtype = "float32",
-    device: str | torch.device = "auto",
     criterion: Criterion | None = None,
     bn: str = "eval",
     batch_size: int | None = None,
+    closure: Closure | None = None,
+    batches: Sequence[Any] | None = None,
+    dtype: str | torch.dtype = "float32",
+    device: str | torch.device = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(loss, accuracy), each (k,), of the network with each row of `weights` (k, P) loaded.
 
-    The plain way, and the reference the fast path is tested against: load the weights into
-    the network, evaluate the whole data set. criterion, bn, batch_size: as slice_grid's.
+    The plain way, and the reference the faster evaluators are tested against: load the
+    weights into the network, evaluate the whole data set. The loss options are slice_grid's.
     """
     weights = torch.as_tensor(np.asarray(weights)).reshape(-1, _size(model))
-    if _general(criterion, bn, batch_size) is not None:
-        evaluator = Evaluation(
-            model,
-            batches_of(inputs, targets, batch_size),
-            criterion=criterion,
-            bn=bn,
-            dtype=resolve_dtype(dtype),
-            device=resolve_device(device),
-        )
-    else:
-        evaluator = PerPoint(model, inputs, targets, resolve_dtype(dtype), resolve_device(device))
+    evaluator = PerPoint(
+        model,
+        inputs,
+        targets,
+        resolve_dtype(dtype),
+        resolve_device(device),
+        criterion=criterion,
+        bn=bn,
+        batch_size=batch_size,
+        closure=closure,
+        batches=batches,
+    )
     results = np.array([evaluator.evaluate(w) for w in weights]).reshape(-1, 2)
     return results[:, 0], results[:, 1]
 
 
-def _evaluator(
-    model,
-    plane,
-    inputs,
-    targets,
+def evaluator_kind(
+    model: nn.Module,
     *,
-    dtype,
-    device,
-    fast,
-    criterion=None,
-    bn="eval",
-    batch_size=None,
-):
-    dtype = resolve_dtype(dtype)
-    device = distributed.local_device(resolve_device(device))
-    _check(model, plane, inputs, targets)
-    if _general(criterion, bn, batch_size) is not None:
-        return PlaneEvaluation(
-            model,
-            plane,
-            batches_of(inputs, targets, batch_size),
-            criterion=criterion,
-            bn=bn,
-            dtype=dtype,
-            device=device,
-        )
-    if _fast(model, fast):
-        return FastPoints(model, first_layer(model), plane, inputs, targets, dtype, device)
-    return PlanePoints(model, plane, inputs, targets, dtype, device)
+    criterion: Criterion | None = None,
+    bn: str = "eval",
+    closure: Closure | None = None,
+    fast: bool = True,
+) -> str:
+    """Which evaluator a slice of this problem takes: "products", "batched" or "perpoint".
+
+    The three products where they apply: an nn.Sequential whose first layer is Linear or Conv2d
+    and whose later layers have no convolution (there the first layer is the cost), with
+    cross-entropy and the centre's BatchNorm statistics. Closures and fast=False: point by
+    point. Everything else: slice.batched.
+    """
+    if closure is not None or not fast:
+        return "perpoint"
+    first = first_layer(model)
+    if first is not None and criterion is None and (bn == "eval" or not batch_norms(model)):
+        later = [m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)][1:]
+        if not later:
+            return "products"
+    return "batched"
 
 
-def _check(model, plane, inputs, targets) -> None:
-    if plane.size != _size(model):
-        raise LandscapeError(f"the plane has {plane.size} values, the model has "
-                             f"{_size(model)} parameters")  # fmt: skip
-    if len(inputs) != len(targets) or len(inputs) == 0:
-        raise LandscapeError(f"{len(inputs)} inputs and {len(targets)} targets: need as many, > 0")
+class _Loss:
+    """A problem's loss options, checked once, and the evaluators made from them."""
 
+    def __init__(self, model, plane, inputs, targets, criterion, bn, batch_size, closure, batches):
+        if plane.size != _size(model):
+            raise LandscapeError(
+                f"the plane has {plane.size} values, the model has {_size(model)} parameters"
+            )
+        check_policy(model, bn)
+        resolve_batch(bn, batch_size)  # checks it
+        check_problem(inputs, targets, criterion, closure, batches)
+        self.model, self.plane, self.inputs, self.targets = model, plane, inputs, targets
+        self.criterion, self.bn, self.batch_size = criterion, bn, batch_size
+        self.closure, self.batches = closure, batches
 
-def _general(criterion, bn: str, batch_size: int | None) -> str | None:
-    """What the general evaluator (slice.evaluation) is asked for, as text for the cache key;
-    None where the mean cross-entropy in eval mode, any batch size, is asked."""
-    if criterion is None and str(bn).strip().lower() == "eval" and batch_size is None:
-        return None
-    if batch_size is not None and (isinstance(batch_size, bool) or batch_size < 1):
-        raise LandscapeError(f"--batch-size {batch_size!r}: must be a whole number >= 1")
-    name = (
-        "cross_entropy"
-        if criterion is None
-        else getattr(criterion, "__qualname__", repr(criterion))
-    )
-    module = getattr(criterion, "__module__", "")
-    return f"{module}.{name}|bn={bn}|batch={batch_size}"
+    def describe(self) -> str:
+        loss = criterion_name(self.closure if self.closure is not None else self.criterion)
+        kind = "closure" if self.closure is not None else "criterion"
+        return f"{kind}={loss}\nbn={self.bn}\nbatch_size={self.batch_size}"
 
+    def key_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What stands for the data in the cache key: the inputs and targets, or a digest of
+        a closure's batches (their tensors' bytes and other values' reprs)."""
+        if self.closure is None:
+            return self.inputs, self.targets
+        digest = hashlib.sha256()
+        for leaf in tree_leaves(list(self.batches)):
+            if isinstance(leaf, torch.Tensor):
+                digest.update(f"{leaf.dtype}{tuple(leaf.shape)}".encode())
+                digest.update(leaf.detach().cpu().contiguous().numpy().tobytes())
+            else:
+                digest.update(repr(leaf).encode())
+        return torch.frombuffer(bytearray(digest.digest()), dtype=torch.uint8), torch.zeros(0)
 
-def _fast(model: nn.Module, asked: bool) -> bool:
-    """Whether the three-products evaluation applies (asked, and first_layer finds a layer)."""
-    return asked and first_layer(model) is not None
+    def evaluator(self, kind: str, dtype, device):
+        dtype = resolve_dtype(dtype)
+        device = distributed.local_device(resolve_device(device))
+        options = {"criterion": self.criterion, "bn": self.bn, "batch_size": self.batch_size}
+        args = (self.model, self.plane, self.inputs, self.targets, dtype, device)
+        if kind == "products":
+            return FastPoints(
+                self.model,
+                first_layer(self.model),
+                self.plane,
+                self.inputs,
+                self.targets,
+                dtype,
+                device,
+            )
+        if kind == "batched":
+            return BatchedPoints(*args, **options)
+        return PlanePoints(*args, **options, closure=self.closure, batches=self.batches)
 
 
 def _size(model: nn.Module) -> int:

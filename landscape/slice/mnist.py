@@ -60,6 +60,7 @@ HESSIAN_RANGE = (-1.0, 1.0)
 # Training's inputs are in the runs' keys; the source of the modules a slice's numbers go
 # through after it is in the record's, so a change to them slices again.
 SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscape.slice.fast",
+                 "landscape.slice.batched",
                  "landscape.slice.perpoint", "landscape.slice.project", "landscape.slice.mnist",
                  "landscape.curvature.hessian", "landscape.curvature.mlp_products",
                  "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
