@@ -537,8 +537,8 @@ def _states(
 
 def _agrees(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
     """Whether the loop's update of this configuration gives torch.optim's bits, on random
-    gradients over a few steps (once per class, arguments and dtype)."""
-    key = (spec.cls, tuple(sorted((k, repr(v)) for k, v in spec.hyper.items())), dtype)
+    gradients over a few steps (once per class, branches taken and dtype)."""
+    key = (spec.cls, tuple(sorted((k, _branch(v)) for k, v in spec.hyper.items())), dtype)
     with _lock, torch.inference_mode(False), torch.enable_grad():
         if key not in _checked:
             try:
@@ -546,6 +546,20 @@ def _agrees(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
             except Exception:  # noqa: BLE001 - a torch whose optimizers or TorchScript differ
                 _checked[key] = False
         return _checked[key]
+
+
+def _branch(value: Any) -> Any:
+    """What of a hyper-parameter's value decides torch.optim's sequence of operations: flags,
+    and whether a number is zero (`if weight_decay != 0`, `if momentum != 0`). The numbers
+    themselves only enter those operations, so one check covers every learning rate a slider
+    moves through."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 0
+    if isinstance(value, tuple | list):
+        return tuple(_branch(v) for v in value)
+    return repr(value)
 
 
 def _compare(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
