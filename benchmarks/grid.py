@@ -34,8 +34,9 @@ def main() -> None:
     args = parser.parse_args()
 
     # The lesson's network (Adam, 5 epochs), trained or read from the cache of finished runs.
-    (run,) = train_or_load(["adam"], epochs=args.epochs, seed=0, device=args.device,
-                           data_dir=args.data_dir)  # fmt: skip
+    (run,) = train_or_load(
+        ["adam"], epochs=args.epochs, seed=0, device=args.device, data_dir=args.data_dir
+    )
     data = load_mnist(args.data_dir)
     inputs, targets = data.test_x, data.test_y
     model = mlp()
@@ -55,10 +56,12 @@ def main() -> None:
         start = time.perf_counter()
         loss, accuracy = evaluate_weights(model, weights, inputs, targets, device=args.device)
         reference_times.append((time.perf_counter() - start) / len(picked))
-        print(f"round {round_ + 1}: fast {fast_times[-1]:.3f} s "
-              f"({1e3 * fast_times[-1] / points:.3f} ms/point), reference "
-              f"{1e3 * reference_times[-1]:.3f} ms/point, ratio "
-              f"{reference_times[-1] * points / fast_times[-1]:.2f}")  # fmt: skip
+        print(
+            f"round {round_ + 1}: fast {fast_times[-1]:.3f} s "
+            f"({1e3 * fast_times[-1] / points:.3f} ms/point), reference "
+            f"{1e3 * reference_times[-1]:.3f} ms/point, ratio "
+            f"{reference_times[-1] * points / fast_times[-1]:.2f}"
+        )
     fast_seconds, per_point = min(fast_times), min(reference_times)
 
     summary = {

@@ -37,8 +37,12 @@ def seconds_of(path: Path) -> float:
 
 def timed(args: list[str], folder: Path, out: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "landscape", *args, "--out", str(out)], check=True,
-                   cwd=folder, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "landscape", *args, "--out", str(out)],
+        check=True,
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 

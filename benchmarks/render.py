@@ -48,15 +48,20 @@ def run(args: list[str], folder: Path) -> tuple[float, float, Path]:
     """Wall and CPU seconds of one render in a fresh process, and the file it wrote."""
     out = folder / "clip.mp4"
     started, cpu = time.perf_counter(), children_cpu()
-    subprocess.run([sys.executable, "-m", "landscape", "render", *args, "--out", str(out)],
-                   check=True, cwd=folder)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "landscape", "render", *args, "--out", str(out)],
+        check=True,
+        cwd=folder,
+    )
     return time.perf_counter() - started, children_cpu() - cpu, out
 
 
 def main() -> None:
     summary = {"load_average_before": [round(v, 2) for v in os.getloadavg()]}
-    skip = {"--skip-hd": ("race_1080p60_10s", "descent_1080p60_10s"),
-            "--skip-mnist": ("mnist_cached_low",)}  # fmt: skip
+    skip = {
+        "--skip-hd": ("race_1080p60_10s", "descent_1080p60_10s"),
+        "--skip-mnist": ("mnist_cached_low",),
+    }
     skipped = {name for flag, names in skip.items() if flag in sys.argv for name in names}
     with tempfile.TemporaryDirectory() as folder:
         for name, args, target in CASES:
@@ -76,8 +81,11 @@ def main() -> None:
                 "within_target": seconds <= target,
                 "load_average": [round(v, 2) for v in os.getloadavg()],
             }
-            print(f"{name}: {seconds:.1f} s wall, {cpu:.1f} s CPU for {count} frames, target "
-                  f"{target:g} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)  # fmt: skip
+            print(
+                f"{name}: {seconds:.1f} s wall, {cpu:.1f} s CPU for {count} frames, target "
+                f"{target:g} s (load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+            )
     print(json.dumps(summary))
 
 

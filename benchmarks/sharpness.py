@@ -101,31 +101,51 @@ def compare(x, y) -> dict:
     print(f"reference λmax {reference:.8f} (residual by autograd {residual:.1e})", flush=True)
     ours, ours_wall, ours_cpu, products = ours_top(model, weights, x, y)
     ours_error = abs(ours - reference) / reference
-    print(f"ours: {ours:.6f} (error {ours_error:.1e}) in {ours_wall:.2f} s wall, "
-          f"{ours_cpu:.2f} s CPU, {products} products; load {os.getloadavg()[0]:.1f}",
-          flush=True)  # fmt: skip
+    print(
+        f"ours: {ours:.6f} (error {ours_error:.1e}) in {ours_wall:.2f} s wall, "
+        f"{ours_cpu:.2f} s CPU, {products} products; load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     theirs = []
     for tol in PYHESSIAN_TOLS:
         value, wall, cpu, count = pyhessian_top(model, x, y, tol)
         error = abs(value - reference) / reference
-        theirs.append({"tol": tol, "lambda": value, "error": error, "wall_s": wall,
-                       "cpu_s": cpu, "products": count})  # fmt: skip
-        print(f"PyHessian tol {tol:.0e}: {value:.6f} (error {error:.1e}) in {wall:.2f} s wall, "
-              f"{cpu:.2f} s CPU, {count} products; load {os.getloadavg()[0]:.1f}",
-              flush=True)  # fmt: skip
+        theirs.append(
+            {
+                "tol": tol,
+                "lambda": value,
+                "error": error,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "products": count,
+            }
+        )
+        print(
+            f"PyHessian tol {tol:.0e}: {value:.6f} (error {error:.1e}) in {wall:.2f} s wall, "
+            f"{cpu:.2f} s CPU, {count} products; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         if error <= GOAL:
             break
     nominal, converged = theirs[0], theirs[-1]
     return {
-        "samples": len(x), "tol": TOL, "reference_lambda": reference,
-        "reference_residual": residual, "ours_lambda": ours, "ours_error": ours_error,
-        "ours_products": products, "ours_s": ours_wall, "ours_cpu_s": ours_cpu,
-        "pyhessian": theirs, "pyhessian_converged": converged["error"] <= GOAL,
+        "samples": len(x),
+        "tol": TOL,
+        "reference_lambda": reference,
+        "reference_residual": residual,
+        "ours_lambda": ours,
+        "ours_error": ours_error,
+        "ours_products": products,
+        "ours_s": ours_wall,
+        "ours_cpu_s": ours_cpu,
+        "pyhessian": theirs,
+        "pyhessian_converged": converged["error"] <= GOAL,
         "pyhessian_tol_converged": converged["tol"],
         "relative_difference": abs(ours - converged["lambda"]) / converged["lambda"],
-        "ratio": converged["wall_s"] / ours_wall, "ratio_cpu": converged["cpu_s"] / ours_cpu,
+        "ratio": converged["wall_s"] / ours_wall,
+        "ratio_cpu": converged["cpu_s"] / ours_cpu,
         "ratio_nominal_tol": nominal["wall_s"] / ours_wall,
-    }  # fmt: skip
+    }
 
 
 def full(x, y, samples: int, check_every: int) -> dict:
@@ -135,12 +155,16 @@ def full(x, y, samples: int, check_every: int) -> dict:
     found = mnist_sharpness(OPTIMIZERS, samples=samples)
     wall, cpu = clock.read()
     snapshots = sum(len(r.step) for r in found.runs)
-    solves = snapshots + sum(int((r.step > 0).sum()) for r in found.runs
-                             if r.preconditioned is not None)  # fmt: skip
+    solves = snapshots + sum(
+        int((r.step > 0).sum()) for r in found.runs if r.preconditioned is not None
+    )
     products = sum(r.products for r in found.runs)
-    print(f"full sharpness: {snapshots} snapshots, {solves} solves, {products} products in "
-          f"{wall:.1f} s wall, {cpu:.1f} s CPU ({cpu / snapshots:.3f} CPU s per snapshot); "
-          f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    print(
+        f"full sharpness: {snapshots} snapshots, {solves} solves, {products} products in "
+        f"{wall:.1f} s wall, {cpu:.1f} s CPU ({cpu / snapshots:.3f} CPU s per snapshot); "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     errors = []  # (relative error, where)
     specs, runs = mnist_optimizers(OPTIMIZERS), train_or_load(OPTIMIZERS)
     for spec, run, r in zip(specs, runs, found.runs, strict=True):
@@ -152,25 +176,38 @@ def full(x, y, samples: int, check_every: int) -> dict:
                 v = torch.as_tensor(run.second_moments[i])
                 p = preconditioner(spec.cls, run.hyper, v, int(r.step[i]))
                 h = Hessian.at(mlp(), w, x, y, dtype=torch.float64)
-                ref = float(sharpness(h, preconditioner=p, tol=1e-12, residual_tol=1e-8,
-                                      max_iter=300, seed=i + 1).values[0])  # fmt: skip
+                ref = float(
+                    sharpness(
+                        h, preconditioner=p, tol=1e-12, residual_tol=1e-8, max_iter=300, seed=i + 1
+                    ).values[0]
+                )
                 errors.append((abs(r.preconditioned[i] - ref) / ref, f"{r.optimizer} {i} PHP"))
     worst, at = max(errors)
-    print(f"sharpness against tight float64 solves at {len(errors)} solves: worst relative "
-          f"error {worst:.1e} ({at}: optimizer, snapshot, operator)")  # fmt: skip
-    return {"full_sharpness_s": wall, "full_sharpness_cpu_s": cpu, "full_snapshots": snapshots,
-            "full_solves": solves, "full_products": products,
-            "full_cpu_s_per_snapshot": cpu / snapshots, "full_worst_error": worst,
-            "full_worst_at": at, "full_checked": len(errors),
-            "load_after_full": os.getloadavg()[0]}  # fmt: skip
+    print(
+        f"sharpness against tight float64 solves at {len(errors)} solves: worst relative "
+        f"error {worst:.1e} ({at}: optimizer, snapshot, operator)"
+    )
+    return {
+        "full_sharpness_s": wall,
+        "full_sharpness_cpu_s": cpu,
+        "full_snapshots": snapshots,
+        "full_solves": solves,
+        "full_products": products,
+        "full_cpu_s_per_snapshot": cpu / snapshots,
+        "full_worst_error": worst,
+        "full_worst_at": at,
+        "full_checked": len(errors),
+        "load_after_full": os.getloadavg()[0],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=5000)
     parser.add_argument("--no-full", action="store_true", help="skip the full sharpness run")
-    parser.add_argument("--check-every", type=int, default=20,
-                        help="check every N-th snapshot against a cold solve")  # fmt: skip
+    parser.add_argument(
+        "--check-every", type=int, default=20, help="check every N-th snapshot against a cold solve"
+    )
     args = parser.parse_args()
     data = load_mnist()
     x, y = data.train_x[: args.samples], data.train_y[: args.samples]
@@ -190,9 +227,14 @@ def goals(summary: dict) -> dict:
     if "full_worst_error" in summary:
         found["sharpness_worst_error"] = (summary["full_worst_error"], "<=", GOAL)
         found["full_sharpness_s"] = (summary["full_sharpness_s"], "<=", FULL_GOAL_S)
-    return {name: {"value": value, "goal": f"{op} {goal:g}",
-                   "met": bool(value >= goal if op == ">=" else value <= goal)}
-            for name, (value, op, goal) in found.items()}  # fmt: skip
+    return {
+        name: {
+            "value": value,
+            "goal": f"{op} {goal:g}",
+            "met": bool(value >= goal if op == ">=" else value <= goal),
+        }
+        for name, (value, op, goal) in found.items()
+    }
 
 
 if __name__ == "__main__":

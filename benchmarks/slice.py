@@ -49,8 +49,9 @@ def timed(fn):
 def cli_slice() -> tuple[float, float]:
     """Wall and CPU seconds of `landscape slice` (the default: the lesson's three, PCA, 51x51)."""
     wall, cpu = time.perf_counter(), cpu_seconds(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "landscape", "slice"], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "landscape", "slice"], check=True, stdout=subprocess.DEVNULL
+    )
     return time.perf_counter() - wall, cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
 
 
@@ -62,8 +63,11 @@ def main() -> None:
     cli_slice()  # fills the caches
     rounds = [cli_slice() for _ in range(args.rounds)]
     for i, (wall, cpu) in enumerate(rounds):
-        print(f"slice, cached, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU "
-              f"(load {os.getloadavg()[0]:.1f})", file=sys.stderr)  # fmt: skip
+        print(
+            f"slice, cached, round {i + 1}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+            f"(load {os.getloadavg()[0]:.1f})",
+            file=sys.stderr,
+        )
     wall, cpu = min(rounds)
     unrecorded = []
     for _ in range(args.rounds):
@@ -94,8 +98,10 @@ def main() -> None:
     data = load_mnist()
 
     def evaluate():
-        both = [evaluate_weights(mlp(), r.snapshots, data.test_x, data.test_y, device="cpu")
-                for r in runs]  # fmt: skip
+        both = [
+            evaluate_weights(mlp(), r.snapshots, data.test_x, data.test_y, device="cpu")
+            for r in runs
+        ]
         return [np.concatenate([b[i] for b in both]) for i in (0, 1)]
 
     (loss, accuracy), eval_wall, eval_cpu = timed(evaluate)

@@ -41,8 +41,14 @@ def main() -> None:
     threads = args.threads or default_threads()
     data = load_mnist()
     # As `compare` trains (its snapshots are evaluated later, by the first slice that needs them).
-    options = {"epochs": args.epochs, "seed": args.seed, "device": args.device, "data": data,
-               "threads": threads, "snapshot_metrics": False}  # fmt: skip
+    options = {
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "device": args.device,
+        "data": data,
+        "threads": threads,
+        "snapshot_metrics": False,
+    }
 
     # Warm up both paths (first optimizer construction imports; first touches of buffers).
     warm = MNIST(data.train_x[:1000], data.train_y[:1000], data.test_x[:100], data.test_y[:100])
@@ -65,8 +71,10 @@ def main() -> None:
     for f, p in zip(fast, plain, strict=True):
         gaps[f.optimizer] = f.test_accuracy - p.test_accuracy
         gap = 100 * gaps[f.optimizer]
-        print(f"{f.label:8s} fast {f.test_accuracy:.4f} / {f.test_loss:.4f}   "
-              f"plain {p.test_accuracy:.4f} / {p.test_loss:.4f}   gap {gap:+.2f} pp")  # fmt: skip
+        print(
+            f"{f.label:8s} fast {f.test_accuracy:.4f} / {f.test_loss:.4f}   "
+            f"plain {p.test_accuracy:.4f} / {p.test_loss:.4f}   gap {gap:+.2f} pp"
+        )
     summary = {
         "benchmark": "mnist-train",
         "optimizers": names,
@@ -92,23 +100,38 @@ def main() -> None:
         seconds = sum(r["train_seconds"] for r in keras["results"].values())
         cpu_seconds = sum(r["train_cpu_seconds"] for r in keras["results"].values())
         # CPU seconds compare fairly when the load changes between the two runs.
-        summary.update(keras=keras["keras"], keras_seconds=round(seconds, 3),
-                       keras_ratio=round(seconds / fast_seconds, 3),
-                       keras_cpu_seconds=round(cpu_seconds, 3),
-                       keras_cpu_ratio=round(cpu_seconds / fast_cpu, 3),
-                       keras_loss={k: round(r["test_loss"], 4)
-                                   for k, r in keras["results"].items()},
-                       load_average_after_keras=round(os.getloadavg()[0], 2))  # fmt: skip
+        summary.update(
+            keras=keras["keras"],
+            keras_seconds=round(seconds, 3),
+            keras_ratio=round(seconds / fast_seconds, 3),
+            keras_cpu_seconds=round(cpu_seconds, 3),
+            keras_cpu_ratio=round(cpu_seconds / fast_cpu, 3),
+            keras_loss={k: round(r["test_loss"], 4) for k, r in keras["results"].items()},
+            load_average_after_keras=round(os.getloadavg()[0], 2),
+        )
     print(json.dumps(summary))
 
 
 def keras_lesson(python: str, epochs: int, seed: int, threads: int) -> dict:
     """scripts/keras_lesson.py in Keras' own venv: its JSON summary."""
     script = Path(__file__).parents[1] / "scripts" / "keras_lesson.py"
-    command = [python, str(script), "--epochs", str(epochs), "--seeds", str(seed),
-               "--threads", str(threads)]  # fmt: skip
-    done = subprocess.run(command, check=True, capture_output=True, text=True,
-                          env={**os.environ, "KERAS_BACKEND": "torch"})  # fmt: skip
+    command = [
+        python,
+        str(script),
+        "--epochs",
+        str(epochs),
+        "--seeds",
+        str(seed),
+        "--threads",
+        str(threads),
+    ]
+    done = subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

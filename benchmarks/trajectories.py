@@ -76,8 +76,10 @@ def main() -> None:
         "agree": agree,
         "goal": {"ratio": 100, "point_steps_per_second": 1_000_000},
     }
-    print(f"batched {batched_s:.2f} s; per-start loop {loop_s:.0f} s (scaled from "
-          f"{args.subset} starts); ratio {summary['ratio']}x")  # fmt: skip
+    print(
+        f"batched {batched_s:.2f} s; per-start loop {loop_s:.0f} s (scaled from "
+        f"{args.subset} starts); ratio {summary['ratio']}x"
+    )
     print(json.dumps(summary))
     if not agree:
         raise SystemExit("batched and per-start paths disagree")

@@ -25,8 +25,19 @@ from landscape.trajectory import Trajectory
 
 FORMATS = (".csv", ".npz", ".json")
 _ARRAYS = ("xy", "loss", "grad_norm", "diverged_at", "reached_at", "reached_minimum", "distance")
-_META = ("surface", "optimizer", "label", "settings", "hyper", "tolerance", "noise", "active",
-         "seed", "device", "dtype")  # fmt: skip
+_META = (
+    "surface",
+    "optimizer",
+    "label",
+    "settings",
+    "hyper",
+    "tolerance",
+    "noise",
+    "active",
+    "seed",
+    "device",
+    "dtype",
+)
 
 
 def versions() -> dict[str, str]:
@@ -93,12 +104,18 @@ def load_trajectories(path: str | Path) -> tuple[list[Trajectory], dict[str, Any
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["manifest"]))
-                arrays = [{k: data[f"{i}_{k}"] for k in _ARRAYS}
-                          for i in range(len(meta["trajectories"]))]  # fmt: skip
+                arrays = [
+                    {k: data[f"{i}_{k}"] for k in _ARRAYS} for i in range(len(meta["trajectories"]))
+                ]
         else:
             meta = json.loads(path.read_text())
-            arrays = [{k: np.array(_nan(t.pop(k)), dtype=np.int64 if k in _INTS else np.float64)
-                       for k in _ARRAYS} for t in meta.pop("records")]  # fmt: skip
+            arrays = [
+                {
+                    k: np.array(_nan(t.pop(k)), dtype=np.int64 if k in _INTS else np.float64)
+                    for k in _ARRAYS
+                }
+                for t in meta.pop("records")
+            ]
     except (OSError, ValueError, KeyError) as err:
         raise LandscapeError(f"cannot read trajectories from {str(path)!r}: {err}") from None
     trajectories = [Trajectory(**m, **a) for m, a in zip(meta["trajectories"], arrays, strict=True)]
@@ -128,17 +145,29 @@ def _write_csv(trajectories: Sequence[Trajectory], path: Path, manifest: dict[st
         # One comment line carries the manifest; pandas reads the rest with comment="#".
         f.write(f"# landscape manifest: {json.dumps(manifest, allow_nan=False)}\n")
         out = csv.writer(f)
-        out.writerow(["config", "optimizer", "label", "lr", "start", "step", "x", "y", "loss",
-                      "grad_norm"])  # fmt: skip
+        out.writerow(
+            ["config", "optimizer", "label", "lr", "start", "step", "x", "y", "loss", "grad_norm"]
+        )
         for c, t in enumerate(trajectories):
             lr = [repr(t.lr_at(step)) for step in range(t.steps + 1)]  # a switch's per stage
             for s in range(t.n_starts):
                 # The valid steps only: none for a start where the surface is undefined.
                 for step in range(t.diverged_at[s] if t.diverged[s] else t.steps + 1):
                     x, y = t.xy[step, s]
-                    out.writerow([c, t.optimizer, t.label, lr[step], s, step, repr(float(x)),
-                                  repr(float(y)), repr(float(t.loss[step, s])),
-                                  repr(float(t.grad_norm[step, s]))])  # fmt: skip
+                    out.writerow(
+                        [
+                            c,
+                            t.optimizer,
+                            t.label,
+                            lr[step],
+                            s,
+                            step,
+                            repr(float(x)),
+                            repr(float(y)),
+                            repr(float(t.loss[step, s])),
+                            repr(float(t.grad_norm[step, s])),
+                        ]
+                    )
 
 
 def jsonable(value: Any) -> Any:
@@ -164,8 +193,10 @@ def jsonable(value: Any) -> Any:
 def settings_from_json(settings: dict[str, Any]) -> dict[str, Any]:
     """Optimizer settings as they were before jsonable: lists back to tuples (betas), a
     switch's per stage."""
-    return {k: settings_from_json(v) if isinstance(v, dict) else
-            tuple(v) if isinstance(v, list) else v for k, v in settings.items()}  # fmt: skip
+    return {
+        k: settings_from_json(v) if isinstance(v, dict) else tuple(v) if isinstance(v, list) else v
+        for k, v in settings.items()
+    }
 
 
 def _nan(value: Any) -> Any:

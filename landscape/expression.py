@@ -21,32 +21,66 @@ from landscape.errors import LandscapeError
 Fn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
-    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan,
-    "asin": torch.asin, "acos": torch.acos, "atan": torch.atan,
-    "sinh": torch.sinh, "cosh": torch.cosh, "tanh": torch.tanh,
-    "exp": torch.exp, "log": torch.log, "log2": torch.log2, "log10": torch.log10,
-    "sqrt": torch.sqrt, "abs": torch.abs, "sign": torch.sign,
-    "min": torch.minimum, "max": torch.maximum, "atan2": torch.atan2, "hypot": torch.hypot,
-}  # fmt: skip
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tan": torch.tan,
+    "asin": torch.asin,
+    "acos": torch.acos,
+    "atan": torch.atan,
+    "sinh": torch.sinh,
+    "cosh": torch.cosh,
+    "tanh": torch.tanh,
+    "exp": torch.exp,
+    "log": torch.log,
+    "log2": torch.log2,
+    "log10": torch.log10,
+    "sqrt": torch.sqrt,
+    "abs": torch.abs,
+    "sign": torch.sign,
+    "min": torch.minimum,
+    "max": torch.maximum,
+    "atan2": torch.atan2,
+    "hypot": torch.hypot,
+}
 ARITY = {"min": 2, "max": 2, "atan2": 2, "hypot": 2}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 BINARY = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: torch.pow,
-}  # fmt: skip
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: torch.pow,
+}
 MAX_LENGTH = 1000
 
 # What a rejected construct is called in the error message.
 _NAMES = {
-    ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
-    ast.Compare: "comparison", ast.BoolOp: "and/or", ast.IfExp: "if/else",
-    ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
-    ast.ListComp: "comprehension", ast.GeneratorExp: "comprehension", ast.NamedExpr: ":=",
-    ast.JoinedStr: "f-string", ast.Starred: "star",
-    ast.BitXor: "'^' (use ** for powers)", ast.FloorDiv: "'//'", ast.Mod: "'%'",
-    ast.MatMult: "'@'", ast.BitAnd: "'&'", ast.BitOr: "'|'", ast.LShift: "'<<'",
-    ast.RShift: "'>>'", ast.Invert: "'~'", ast.Not: "'not'",
-}  # fmt: skip
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.Compare: "comparison",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "if/else",
+    ast.List: "list",
+    ast.Tuple: "tuple",
+    ast.Dict: "dict",
+    ast.Set: "set",
+    ast.ListComp: "comprehension",
+    ast.GeneratorExp: "comprehension",
+    ast.NamedExpr: ":=",
+    ast.JoinedStr: "f-string",
+    ast.Starred: "star",
+    ast.BitXor: "'^' (use ** for powers)",
+    ast.FloorDiv: "'//'",
+    ast.Mod: "'%'",
+    ast.MatMult: "'@'",
+    ast.BitAnd: "'&'",
+    ast.BitOr: "'|'",
+    ast.LShift: "'<<'",
+    ast.RShift: "'>>'",
+    ast.Invert: "'~'",
+    ast.Not: "'not'",
+}
 VALID = "numbers, x, y, pi, e, + - * / **, parentheses and " + ", ".join(
     f"{name}()" for name in FUNCTIONS
 )

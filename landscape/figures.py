@@ -106,8 +106,9 @@ def surface_figure(
         fig = _figure(size)
         ax, key = _with_legend_column(fig, projection="3d")
         _surface_panel(ax, grid, trajectories, view, labels)
-        key.legend(handles=plot.style_handles(trajectories, labels), loc="center left",
-                   frameon=False)  # fmt: skip
+        key.legend(
+            handles=plot.style_handles(trajectories, labels), loc="center left", frameon=False
+        )
         steps = max(path_steps(t) for t in trajectories)
         fig.suptitle(title or _title(grid, f"{steps} steps"))
     return fig
@@ -160,8 +161,9 @@ def all_figure(
         _surface_panel(solid, grid, trajectories, view, labels)
         losses = fig.add_subplot(grid_spec[1, 1])
         plot.loss_curves(losses, trajectories, labels=labels, f_min=grid.f_min)
-        fig.legend(*race.get_legend_handles_labels(), loc="outside lower center", ncols=3,
-                   frameon=False)  # fmt: skip
+        fig.legend(
+            *race.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False
+        )
         fig.suptitle(title or _title(grid, _steps_note(trajectories)))
     return fig
 
@@ -227,14 +229,17 @@ def basin_figure(
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, t in zip(axes.flat, trajectories, strict=False):
             plot.basins(ax, grid, t)
-            ax.set_title(f"{t.describe()}\n{plot.basin_summary(t, len(grid.minima))}",
-                         fontsize=12.5)  # fmt: skip
+            ax.set_title(
+                f"{t.describe()}\n{plot.basin_summary(t, len(grid.minima))}", fontsize=12.5
+            )
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         fig.legend(
             handles=plot.basin_legend_handles(grid, trajectories),
-            loc="outside lower center", ncols=min(6, len(grid.minima) + 2), frameon=False,
-        )  # fmt: skip
+            loc="outside lower center",
+            ncols=min(6, len(grid.minima) + 2),
+            frameon=False,
+        )
         side = int(np.sqrt(trajectories[0].n_starts))
         steps = max(t.steps for t in trajectories)
         fig.suptitle(title or _title(grid, f"where {side}×{side} starts end up in {steps} steps"))
@@ -259,8 +264,14 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, dpi: int = 150) -> Path
     transparent = fig.get_facecolor()[3] == 0
     # A fixed salt for SVG element ids: the same figure gives the same bytes.
     with atomic_path(path) as tmp, mpl.rc_context({"svg.hashsalt": "landscape"}):
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lower()[1:], transparent=transparent,
-                    facecolor=fig.get_facecolor(), metadata=_metadata(path))  # fmt: skip
+        fig.savefig(
+            tmp,
+            dpi=dpi,
+            format=path.suffix.lower()[1:],
+            transparent=transparent,
+            facecolor=fig.get_facecolor(),
+            metadata=_metadata(path),
+        )
     return path
 
 

@@ -67,6 +67,11 @@ def sample(
     with torch.no_grad():
         loss = surface(torch.stack([gx, gy], -1))  # (ny, nx)
     return LossGrid(
-        x=xs.cpu().numpy(), y=ys.cpu().numpy(), loss=loss.cpu().numpy(), title=surface.title,
-        log_scale=surface.log_scale, f_min=surface.f_min, minima=surface.minima,
-    )  # fmt: skip
+        x=xs.cpu().numpy(),
+        y=ys.cpu().numpy(),
+        loss=loss.cpu().numpy(),
+        title=surface.title,
+        log_scale=surface.log_scale,
+        f_min=surface.f_min,
+        minima=surface.minima,
+    )

@@ -57,8 +57,14 @@ class KerasRMSprop(torch.optim.Optimizer):
     """keras.optimizers.RMSprop: v <- rho*v + (1-rho)*g^2; theta <- theta - lr*g / sqrt(v + eps)
     (eps inside the root). With momentum: m <- momentum*m + lr*g / sqrt(v + eps); theta -= m."""
 
-    def __init__(self, params, lr: float = 0.001, alpha: float = 0.9, eps: float = 1e-7,
-                 momentum: float = 0.0):  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 0.001,
+        alpha: float = 0.9,
+        eps: float = 1e-7,
+        momentum: float = 0.0,
+    ):
         _check(lr=lr, alpha=alpha, eps=eps, momentum=momentum)
         super().__init__(params, {"lr": lr, "alpha": alpha, "eps": eps, "momentum": momentum})
 
@@ -92,8 +98,13 @@ class KerasAdam(torch.optim.Optimizer):
     uncorrected root). a_t is computed in the parameters' precision, as Keras does: in float32,
     1 - 0.999 is 1.3e-5 off, so the first steps are 6e-6 shorter than in exact arithmetic."""
 
-    def __init__(self, params, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-7):  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-7,
+    ):
         _check(lr=lr, eps=eps, **{f"betas[{i}]": b for i, b in enumerate(betas)})
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
 
@@ -115,8 +126,9 @@ class KerasAdam(torch.optim.Optimizer):
             torch._foreach_add_(v, torch._foreach_mul(grads, grads), alpha=1 - b2)
             root = torch._foreach_sqrt(v)
             torch._foreach_add_(root, eps)
-            torch._foreach_add_(params, torch._foreach_div(torch._foreach_mul(m, a_t), root),
-                                alpha=-1)  # fmt: skip
+            torch._foreach_add_(
+                params, torch._foreach_div(torch._foreach_mul(m, a_t), root), alpha=-1
+            )
         return loss
 
 
@@ -137,8 +149,9 @@ def _check(**values: float) -> None:
     for name, value in values.items():
         valid = {"lr": "lr > 0", "eps": "eps >= 0"}.get(name, f"0 <= {name} < 1")
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not (value > 0 if name == "lr" else 0 <= value < (
-                math.inf if name == "eps" else 1)):  # fmt: skip
+        if not number or not (
+            value > 0 if name == "lr" else 0 <= value < (math.inf if name == "eps" else 1)
+        ):
             raise ValueError(f"Invalid {name}: {value!r} (valid: {valid})")
 
 

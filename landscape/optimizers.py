@@ -35,8 +35,9 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "sgd": Preset("SGD", torch.optim.SGD, family="gradient"),
     "momentum": Preset("Momentum", torch.optim.SGD, {"momentum": 0.9}, "gradient"),
-    "nesterov": Preset("Nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True},
-                       "gradient"),
+    "nesterov": Preset(
+        "Nesterov", torch.optim.SGD, {"momentum": 0.9, "nesterov": True}, "gradient"
+    ),
     "asgd": Preset("ASGD", torch.optim.ASGD, family="gradient"),
     "rmsprop": Preset("RMSProp", torch.optim.RMSprop),
     "adagrad": Preset("Adagrad", torch.optim.Adagrad),
@@ -47,12 +48,13 @@ PRESETS: dict[str, Preset] = {
     "nadam": Preset("NAdam", torch.optim.NAdam),
     "radam": Preset("RAdam", torch.optim.RAdam),
     "rprop": Preset("Rprop", torch.optim.Rprop),
-    "lbfgs": Preset("L-BFGS", torch.optim.LBFGS, {"line_search_fn": "strong_wolfe"},
-                    "quasi-newton"),
+    "lbfgs": Preset(
+        "L-BFGS", torch.optim.LBFGS, {"line_search_fn": "strong_wolfe"}, "quasi-newton"
+    ),
     "keras-sgd": Preset("SGD (Keras rule)", KerasSGD, family="gradient"),
     "keras-rmsprop": Preset("RMSProp (Keras rule)", KerasRMSprop),
     "keras-adam": Preset("Adam (Keras rule)", KerasAdam),
-}  # fmt: skip
+}
 
 # The torch preset each Keras rule stands in for (same lesson, same colours).
 KERAS_RULES = {"sgd": "keras-sgd", "rmsprop": "keras-rmsprop", "adam": "keras-adam"}
@@ -67,12 +69,22 @@ DEFAULT_RULES = "keras"
 # then evolve exactly as N separate runs. Everything else runs one start at a time.
 ELEMENTWISE = frozenset(
     {
-        torch.optim.SGD, torch.optim.ASGD, torch.optim.RMSprop, torch.optim.Adagrad,
-        torch.optim.Adadelta, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adamax,
-        torch.optim.NAdam, torch.optim.RAdam, torch.optim.Rprop, KerasSGD, KerasRMSprop,
+        torch.optim.SGD,
+        torch.optim.ASGD,
+        torch.optim.RMSprop,
+        torch.optim.Adagrad,
+        torch.optim.Adadelta,
+        torch.optim.Adam,
+        torch.optim.AdamW,
+        torch.optim.Adamax,
+        torch.optim.NAdam,
+        torch.optim.RAdam,
+        torch.optim.Rprop,
+        KerasSGD,
+        KerasRMSprop,
         KerasAdam,
     }
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -152,8 +164,9 @@ class SwitchSpec:
     @property
     def hyper(self) -> dict[str, dict[str, Any]]:
         """Each stage's constructor arguments, keyed by the stage's label ("SGD@200")."""
-        keys = [self.stages[0].label] + [f"{s.label}@{k}" for s, k in
-                                         zip(self.stages[1:], self.at, strict=True)]  # fmt: skip
+        keys = [self.stages[0].label] + [
+            f"{s.label}@{k}" for s, k in zip(self.stages[1:], self.at, strict=True)
+        ]
         return {key: dict(s.hyper) for key, s in zip(keys, self.stages, strict=True)}
 
     @property
@@ -262,8 +275,10 @@ def get_optimizer(
             if isinstance(name, str)
             else zip(name.stages, (0, *name.at), strict=True)
         )
-        specs = [(get_optimizer(n, lr=lr, surface=surface, validate=validate, **hyper), k)
-                 for n, k in stages]  # fmt: skip
+        specs = [
+            (get_optimizer(n, lr=lr, surface=surface, validate=validate, **hyper), k)
+            for n, k in stages
+        ]
         return switch([s for s, _ in specs], [k for _, k in specs[1:]])
     if isinstance(name, OptimizerSpec):
         if lr is None and not hyper:
@@ -335,8 +350,11 @@ def validated(spec: OptimizerSpec | SwitchSpec) -> OptimizerSpec | SwitchSpec:
 
 def _arguments(cls) -> list[str]:
     params = inspect.signature(cls).parameters
-    return [n for n, p in list(params.items())[1:] if p.kind is p.POSITIONAL_OR_KEYWORD
-            or p.kind is p.KEYWORD_ONLY]  # fmt: skip
+    return [
+        n
+        for n, p in list(params.items())[1:]
+        if p.kind is p.POSITIONAL_OR_KEYWORD or p.kind is p.KEYWORD_ONLY
+    ]
 
 
 def _import_class(path: str) -> type[torch.optim.Optimizer]:

@@ -34,9 +34,18 @@ from landscape.surfaces import Domain, Surface, check_domain, get_surface
 from landscape.trajectory import MAX_STEPS, Trajectory, trace_all
 
 # How each option is written on the command line, in the order `--help` lists them.
-FLAGS = {"lr": "--lr", "params": "--param", "steps": "--steps", "starts": "--start",
-         "noise": "--noise", "seed": "--seed", "device": "--device", "dtype": "--dtype",
-         "domain": "--domain", "rules": "--rules"}  # fmt: skip
+FLAGS = {
+    "lr": "--lr",
+    "params": "--param",
+    "steps": "--steps",
+    "starts": "--start",
+    "noise": "--noise",
+    "seed": "--seed",
+    "device": "--device",
+    "dtype": "--dtype",
+    "domain": "--domain",
+    "rules": "--rules",
+}
 ANALYTIC_OPTIONS = tuple(FLAGS)[:9]  # what a run over an analytic surface reads
 MNIST_OPTIONS = ("lr", "params", "seed", "device", "dtype", "rules")  # what a run on MNIST reads
 
@@ -88,16 +97,20 @@ class RunOptions:
         if self.steps is not None:
             _integer("steps", self.steps, 1, MAX_STEPS)
         _integer("seed", self.seed, 0, None)
-        if isinstance(self.noise, bool) or not isinstance(self.noise, int | float) or not (
-            math.isfinite(self.noise) and self.noise >= 0
-        ):  # fmt: skip
+        if (
+            isinstance(self.noise, bool)
+            or not isinstance(self.noise, int | float)
+            or not (math.isfinite(self.noise) and self.noise >= 0)
+        ):
             raise LandscapeError(f"noise must be a finite number >= 0, got {self.noise!r}")
         resolve_device(self.device)
         resolve_dtype(self.dtype)
         if isinstance(self.domain, str):
             if self.domain not in view.WORDS:
-                raise LandscapeError(f"domain {self.domain!r} is not one of {', '.join(view.WORDS)}"
-                                     " or ((xmin, xmax), (ymin, ymax))")  # fmt: skip
+                raise LandscapeError(
+                    f"domain {self.domain!r} is not one of {', '.join(view.WORDS)}"
+                    " or ((xmin, xmax), (ymin, ymax))"
+                )
         elif self.domain is not None:
             set_(self, "domain", check_domain(self.domain))
         if self.rules not in RULES:
@@ -128,8 +141,10 @@ class RunOptions:
         keys = [n.strip().lower() for n in names]
         outer = [_target(w) for w in within or [None] * len(keys)]
         valid = list(dict.fromkeys([*(o for o in outer if o), *keys]))
-        for flag, targets in (("--lr", [t for t, _ in self.lr]),
-                              ("--param", [t for t, _, _ in self.params])):  # fmt: skip
+        for flag, targets in (
+            ("--lr", [t for t, _ in self.lr]),
+            ("--param", [t for t, _, _ in self.params]),
+        ):
             for target in targets:
                 if target is not None and target not in valid:
                     raise LandscapeError(
@@ -173,9 +188,11 @@ class RunOptions:
         """make(name, **hyper) for each name, or for each stage of a switch ("adam>sgd@200"),
         with the lr and params asked for; the stages of a switch make one SwitchSpec."""
         stages = [parse_switch(n.strip()) if is_switch(n) else [(n, 0)] for n in names]
-        flat = [(stage, name if len(parts) > 1 else None)  # (stage, the switch it is in)
-                for name, parts in zip(names, stages, strict=True)
-                for stage, _ in parts]  # fmt: skip
+        flat = [
+            (stage, name if len(parts) > 1 else None)  # (stage, the switch it is in)
+            for name, parts in zip(names, stages, strict=True)
+            for stage, _ in parts
+        ]
         hypers = iter(self.hyper([s for s, _ in flat], [w for _, w in flat]))
         specs: list[OptimizerSpec | SwitchSpec] = []
         for parts in stages:
@@ -185,8 +202,13 @@ class RunOptions:
 
     def trace_arguments(self) -> dict[str, Any]:
         """Keyword arguments of trace_all (and the sweeps) besides the starts."""
-        return {"steps": self.steps, "noise": self.noise, "seed": self.seed,
-                "device": self.device, "dtype": self.dtype}  # fmt: skip
+        return {
+            "steps": self.steps,
+            "noise": self.noise,
+            "seed": self.seed,
+            "device": self.device,
+            "dtype": self.dtype,
+        }
 
     def trace(
         self,
@@ -198,8 +220,14 @@ class RunOptions:
     ) -> list[Trajectory]:
         """trace_all from the starts asked for (else the surface's), with these options;
         `record_state` keeps the optimizers' state for the teaching overlays."""
-        return trace_all(surface, optimizers, starts=self.starts or None, progress=progress,
-                         record_state=record_state, **self.trace_arguments())  # fmt: skip
+        return trace_all(
+            surface,
+            optimizers,
+            starts=self.starts or None,
+            progress=progress,
+            record_state=record_state,
+            **self.trace_arguments(),
+        )
 
 
 def _target(target: str | None) -> str | None:
@@ -207,9 +235,11 @@ def _target(target: str | None) -> str | None:
 
 
 def _positive(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        math.isfinite(value) and value > 0
-    ):  # fmt: skip
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value > 0)
+    ):
         raise LandscapeError(f"{what} must be a positive finite number, got {value!r}")
     return float(value)
 
@@ -225,8 +255,11 @@ def _point(point: Sequence[float]) -> tuple[float, float]:
 
 
 def _integer(what: str, value: Any, lo: int, hi: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-        hi is not None and value > hi
-    ):  # fmt: skip
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < lo
+        or (hi is not None and value > hi)
+    ):
         valid = f"from {lo} to {hi:,}" if hi is not None else f">= {lo}"
         raise LandscapeError(f"{what} must be an integer {valid}, got {value!r}")

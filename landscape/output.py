@@ -52,8 +52,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary name keeps the suffix, so writers that go by suffix (matplotlib, numpy) work.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
-                               dir=path.parent)  # fmt: skip
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".part{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     try:

@@ -131,8 +131,11 @@ def state_values(run: Trajectory, rule: str | None) -> dict[str, np.ndarray]:
     """(steps, 2) per kind, from the first start's recorded gradient and optimizer state."""
     if run.grad is None:
         raise LandscapeError(f"{run.label}'s run has no recorded gradient to draw")
-    lr, g, state = run.lr, run.grad[:, 0], {k: v[:, 0] if v.ndim == 3 else v
-                                            for k, v in run.state.items()}  # fmt: skip
+    lr, g, state = (
+        run.lr,
+        run.grad[:, 0],
+        {k: v[:, 0] if v.ndim == 3 else v for k, v in run.state.items()},
+    )
     found = {"step": np.diff(run.xy[:, 0], axis=0), "gradient": lr * g}
     if rule in ("momentum", "nesterov"):
         found["velocity"] = -lr * state["momentum_buffer"]
@@ -146,8 +149,14 @@ def state_values(run: Trajectory, rule: str | None) -> dict[str, np.ndarray]:
     return found
 
 
-def overlay_plan(runs: Sequence[Trajectory], show: Sequence[str], colors: Sequence[str],
-                 domain: Domain, steps: int, reach: float = 1.0) -> OverlayPlan:  # fmt: skip
+def overlay_plan(
+    runs: Sequence[Trajectory],
+    show: Sequence[str],
+    colors: Sequence[str],
+    domain: Domain,
+    steps: int,
+    reach: float = 1.0,
+) -> OverlayPlan:
     """What `show` draws of `runs` (traced with record_state=True), coloured `colors`, over
     the first `steps` steps, inside `domain` (the view); `reach` multiplies the lengths
     (RELIEF_REACH on the descent's relief, where the view is drawn smaller)."""
@@ -157,13 +166,15 @@ def overlay_plan(runs: Sequence[Trajectory], show: Sequence[str], colors: Sequen
         rule = update_rule(run)
         values = state_values(run, rule)
         kinds = ["gradient"] * ("gradient" in show) + ["velocity"] * (
-            "velocity" in show and rule in VELOCITY_RULES)  # fmt: skip
+            "velocity" in show and rule in VELOCITY_RULES
+        )
         scaled = "scale" in show and rule in SCALE_RULES
         if not kinds and not scaled:
             continue
         at = run.xy[:-1, 0]
-        magnify, arrows = _arrows({k: values[k] for k in ["step", *kinds]}, at, domain, steps,
-                                  reach)  # fmt: skip
+        magnify, arrows = _arrows(
+            {k: values[k] for k in ["step", *kinds]}, at, domain, steps, reach
+        )
         bars = _bars(values["scale"], at, domain, steps, reach) if scaled else None
         balls.append(BallGlyphs(run.label, color, rule, at, values, arrows, bars, magnify))
     equations = None
@@ -188,8 +199,9 @@ def _typical(lengths: np.ndarray, quantile: float) -> float:
     return float(np.quantile(lengths, quantile)) if len(lengths) else 1.0
 
 
-def _arrows(values: dict[str, np.ndarray], at: np.ndarray, domain: Domain, steps: int,
-            reach: float) -> tuple[dict[str, float], dict[str, np.ndarray]]:  # fmt: skip
+def _arrows(
+    values: dict[str, np.ndarray], at: np.ndarray, domain: Domain, steps: int, reach: float
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """The magnification of each kind and the drawn arrows (see the module's docstring)."""
     side = _side(domain)
     magnify, drawn = {}, {}
@@ -205,8 +217,9 @@ def _arrows(values: dict[str, np.ndarray], at: np.ndarray, domain: Domain, steps
     return magnify, drawn
 
 
-def _bars(scale: np.ndarray, at: np.ndarray, domain: Domain, steps: int,
-          reach: float) -> np.ndarray:  # fmt: skip
+def _bars(
+    scale: np.ndarray, at: np.ndarray, domain: Domain, steps: int, reach: float
+) -> np.ndarray:
     """(steps, 2) half-lengths along x and y: the scale magnified to the view, both axes by
     one factor, so that their ratio is true."""
     longest = np.max(scale, axis=-1) / _side(domain)
@@ -220,10 +233,12 @@ def bar_ends(at: np.ndarray, half: np.ndarray, domain: Domain) -> np.ndarray:
     centred on `at` (..., 2), stopped at the domain's edges: [..., bar, end, xy]."""
     lo, hi = np.array([domain[0][0], domain[1][0]]), np.array([domain[0][1], domain[1][1]])
     zero = np.zeros_like(half[..., 0])
-    along_x = np.stack([np.stack([-half[..., 0], zero], -1), np.stack([half[..., 0], zero], -1)],
-                       -2)  # fmt: skip
-    along_y = np.stack([np.stack([zero, -half[..., 1]], -1), np.stack([zero, half[..., 1]], -1)],
-                       -2)  # fmt: skip
+    along_x = np.stack(
+        [np.stack([-half[..., 0], zero], -1), np.stack([half[..., 0], zero], -1)], -2
+    )
+    along_y = np.stack(
+        [np.stack([zero, -half[..., 1]], -1), np.stack([zero, half[..., 1]], -1)], -2
+    )
     return np.clip(at[..., None, None, :] + np.stack([along_x, along_y], -3), lo, hi)
 
 
@@ -232,8 +247,9 @@ def _stop_at_edge(at: np.ndarray, vector: np.ndarray, domain: Domain) -> np.ndar
     it)."""
     lo, hi = np.array([domain[0][0], domain[1][0]]), np.array([domain[0][1], domain[1][1]])
     with np.errstate(divide="ignore", invalid="ignore"):
-        room = np.where(vector > 0, (hi - at) / vector, np.where(vector < 0, (lo - at) / vector,
-                                                                 np.inf))  # fmt: skip
+        room = np.where(
+            vector > 0, (hi - at) / vector, np.where(vector < 0, (lo - at) / vector, np.inf)
+        )
     fraction = np.clip(np.min(room, axis=-1), 0.0, 1.0)[:, None]
     inside = ((at >= lo) & (at <= hi)).all(-1)[:, None]
     return np.where(inside, vector * fraction, np.nan)
@@ -269,8 +285,11 @@ def equation_lines(run: Trajectory, k: int) -> list[str]:
     if rule == "rmsprop":
         v = state["square_avg"]
         step = _pair(-run.lr * g / (np.sqrt(v) + h["eps"]))
-        return [first, rf"$v_t = \alpha\,v_{{t-1}} + (1-\alpha)\,g_t^2 = {_pair(v)}$",
-                rf"$\Delta\theta = -\eta\,g_t\,/\,(\sqrt{{v_t}}+\epsilon) = {step}$"]  # fmt: skip
+        return [
+            first,
+            rf"$v_t = \alpha\,v_{{t-1}} + (1-\alpha)\,g_t^2 = {_pair(v)}$",
+            rf"$\Delta\theta = -\eta\,g_t\,/\,(\sqrt{{v_t}}+\epsilon) = {step}$",
+        ]
     beta1, beta2 = h["betas"]
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
@@ -288,8 +307,9 @@ def equation_lines(run: Trajectory, k: int) -> list[str]:
 def equation_overlay(run: Trajectory, steps: int) -> Equations:
     """`run`'s equations at the first ten steps (where bias correction shows) and at about
     EQUATION_KEYS steps spread over the `steps` shown."""
-    keys = set(range(min(10, steps))) | set(np.linspace(0, steps - 1, EQUATION_KEYS,
-                                                        dtype=int).tolist())  # fmt: skip
+    keys = set(range(min(10, steps))) | set(
+        np.linspace(0, steps - 1, EQUATION_KEYS, dtype=int).tolist()
+    )
     keys = [k for k in sorted(keys) if np.isfinite(run.grad[k, 0]).all()]
     lines = tuple(tuple(equation_lines(run, k)) for k in keys)
     return Equations(run.label, tuple(keys), lines, tuple(math_svg(list(x)) for x in lines))

@@ -59,9 +59,11 @@ class RenderSpec:
         if self.theme not in THEMES:
             raise unknown("theme", self.theme, THEMES)
         if self.seconds is not None and (
-            isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float)
-            or not math.isfinite(self.seconds) or not 0.5 <= self.seconds <= MAX_SECONDS
-        ):  # fmt: skip
+            isinstance(self.seconds, bool)
+            or not isinstance(self.seconds, int | float)
+            or not math.isfinite(self.seconds)
+            or not 0.5 <= self.seconds <= MAX_SECONDS
+        ):
             raise LandscapeError(
                 f"duration must be from 0.5 to {MAX_SECONDS:g} seconds, got {self.seconds!r}"
             )
@@ -81,8 +83,9 @@ class RenderSpec:
                     f"camera elevation must be between 0 and 90 degrees, got {elevation!r}"
                 )
         for value in (*(self.size or ()), self.fps):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):  # fmt: skip
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
                 raise LandscapeError(f"size and fps must be positive integers, got {value!r}")
         return self
 
@@ -97,8 +100,9 @@ class RenderSpec:
 def default_output(data: SceneData, spec: RenderSpec, folder: str | os.PathLike = ".") -> Path:
     """'adam-rosenbrock.mp4' in `folder`: the optimizers and the surface, slug-safe."""
     # Dotted paths by their class name; a switch's '>' and '@' become '_': adam_sgd_200.
-    slugs = (re.sub(r"[^0-9a-z]+", "_", re.sub(r"[\w.]*\.", "", p.optimizer).lower())
-             for p in data.paths)  # fmt: skip
+    slugs = (
+        re.sub(r"[^0-9a-z]+", "_", re.sub(r"[\w.]*\.", "", p.optimizer).lower()) for p in data.paths
+    )
     names = "-".join(dict.fromkeys(slugs))
     surface = "".join(c if c.isalnum() else "_" for c in data.title.lower()).strip("_")
     return Path(folder) / f"{names}-{surface or 'surface'}.{spec.format}"
@@ -132,16 +136,26 @@ class Rendered:
 
     def to_json(self) -> dict:
         view = None if self.view is None else {"x": list(self.view[0]), "y": list(self.view[1])}
-        layout = {part: None if self.layout.get(part) is None else list(self.layout[part])
-                  for part in LAYOUT_PARTS}  # fmt: skip
-        return {"out": str(self.out), "frames": self.frames, "fps": self.fps,
-                "width": self.width, "height": self.height, "duration": round(self.duration, 6),
-                "runs": [r.to_json() for r in self.runs], "layout": layout,
-                "view": view}  # fmt: skip
+        layout = {
+            part: None if self.layout.get(part) is None else list(self.layout[part])
+            for part in LAYOUT_PARTS
+        }
+        return {
+            "out": str(self.out),
+            "frames": self.frames,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "duration": round(self.duration, 6),
+            "runs": [r.to_json() for r in self.runs],
+            "layout": layout,
+            "view": view,
+        }
 
 
-def pixel_boxes(boxes: dict, width: int, height: int, frame: tuple[float, float]
-                ) -> dict[str, tuple[int, int, int, int] | None]:  # fmt: skip
+def pixel_boxes(
+    boxes: dict, width: int, height: int, frame: tuple[float, float]
+) -> dict[str, tuple[int, int, int, int] | None]:
     """Frame-unit boxes (left, bottom, right, top) about the frame's centre -> pixel boxes
     [x0, y0, x1, y1] from its top left (rounded outwards), clipped to the frame."""
     found: dict[str, tuple[int, int, int, int] | None] = {}
@@ -153,8 +167,12 @@ def pixel_boxes(boxes: dict, width: int, height: int, frame: tuple[float, float]
         left, bottom, right, top = box
         x0, x1 = ((u / frame[0] + 0.5) * width for u in (left, right))
         y0, y1 = ((0.5 - v / frame[1]) * height for v in (top, bottom))
-        found[part] = (max(0, math.floor(x0)), max(0, math.floor(y0)), min(width, math.ceil(x1)),
-                       min(height, math.ceil(y1)))  # fmt: skip
+        found[part] = (
+            max(0, math.floor(x0)),
+            max(0, math.floor(y0)),
+            min(width, math.ceil(x1)),
+            min(height, math.ceil(y1)),
+        )
     return found
 
 
@@ -214,16 +232,20 @@ def render_scene(
             if spec.show:
                 colors = [style.color for style in scene_styles(data)]
                 reach = RELIEF_REACH if spec.scene == "descent" else 1.0
-                scene_class.overlay = overlay_plan(data.paths, spec.show, colors,
-                                                   data.grid.domain, scene_class.plan.steps,
-                                                   reach)  # fmt: skip
+                scene_class.overlay = overlay_plan(
+                    data.paths, spec.show, colors, data.grid.domain, scene_class.plan.steps, reach
+                )
             scene = scene_class()
             total = max(1, round(scene.length() * fps))
             if progress is not None:
                 scene.add_updater(lambda _: progress(min(round(scene.time * fps), total), total))
             scene.render()
-            layout = pixel_boxes(getattr(scene, "layout", {}), width, height,
-                                 (config.frame_width, config.frame_height))  # fmt: skip
+            layout = pixel_boxes(
+                getattr(scene, "layout", {}),
+                width,
+                height,
+                (config.frame_width, config.frame_height),
+            )
             writer = scene.renderer.file_writer
             made = writer.image_file_path if spec.format == "png" else writer.movie_file_path
         if not Path(made).is_file():
@@ -259,8 +281,9 @@ def count_frames(video: str | os.PathLike) -> int:
         return sum(1 for packet in container.demux(video=0) if packet.size)
 
 
-def write_gif(video: str | os.PathLike, gif: str | os.PathLike, fps: int,
-              keep: Sequence[str] = ()) -> None:  # fmt: skip
+def write_gif(
+    video: str | os.PathLike, gif: str | os.PathLike, fps: int, keep: Sequence[str] = ()
+) -> None:
     """Re-encode a video as a compact GIF: one palette for all frames, no dithering.
 
     Manim's GIFs dither every frame against its own palette, so every pixel changes every frame
@@ -286,10 +309,17 @@ def save_gif(images: list, gif: str | os.PathLike, fps: float, keep: Sequence[st
     entries = cut.getpalette()[: 3 * count]
     palette = Image.new("P", (1, 1))
     palette.putpalette(entries + [0] * (3 * count - len(entries)) + reserved)
-    frames = [im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE)
-              for im in images]  # fmt: skip
-    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                   duration=gif_delays(len(frames), fps))  # fmt: skip
+    frames = [
+        im.convert("RGB").quantize(palette=palette, dither=Image.Dither.NONE) for im in images
+    ]
+    frames[0].save(
+        gif,
+        format="GIF",
+        save_all=True,
+        append_images=frames[1:],
+        loop=0,
+        duration=gif_delays(len(frames), fps),
+    )
 
 
 def gif_delays(count: int, fps: float) -> list[int]:

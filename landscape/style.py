@@ -31,8 +31,7 @@ class OptimizerStyle:
 # in order. The eight differ pairwise by CIE76 38.7 at least (orange #E69F00 and olive
 # #999933, the closest); tests/test_style.py holds them to the design's floor, >= 30. Every one
 # has chroma >= 41, so none is a colour of the grey SURFACE_CMAP (distance >= chroma).
-LESSON_COLORS = {"sgd": "#0072B2", "momentum": "#E69F00", "rmsprop": "#009E73",
-                 "adam": "#E41A1C"}  # fmt: skip
+LESSON_COLORS = {"sgd": "#0072B2", "momentum": "#E69F00", "rmsprop": "#009E73", "adam": "#E41A1C"}
 PALETTE = [*LESSON_COLORS.values(), "#EE3377", "#999933", "#984EA3", "#B15928"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "h", "p"]
 LINESTYLES = ["-", "--", "-.", ":"]
@@ -64,8 +63,9 @@ def optimizer_style(name: str, index: int = 0) -> OptimizerStyle:
     """The style of an optimizer drawn alone, or as the index-th of a figure (see styles_for,
     which keeps the colours of one figure apart)."""
     name = _DRAWN_AS.get(name, name)
-    marker, linestyle = _SHAPES.get(name, (MARKERS[index % len(MARKERS)],
-                                           LINESTYLES[index % len(LINESTYLES)]))  # fmt: skip
+    marker, linestyle = _SHAPES.get(
+        name, (MARKERS[index % len(MARKERS)], LINESTYLES[index % len(LINESTYLES)])
+    )
     if name in LESSON_COLORS:
         return OptimizerStyle(LESSON_COLORS[name], marker, linestyle)
     extra = PALETTE[len(LESSON_COLORS) :]

@@ -69,5 +69,6 @@ def basin_runs(
             f"basin maps colour starts by the minimum they reach; {surface.name} has no known "
             f"minima (try himmelblau or six_hump_camel)"
         )
-    return trace_all(surface, list(optimizers), starts=start_grid(surface.domain, n),
-                     **trace_options)  # fmt: skip
+    return trace_all(
+        surface, list(optimizers), starts=start_grid(surface.domain, n), **trace_options
+    )

@@ -158,9 +158,16 @@ def trace(
     surface = get_surface(surface) if isinstance(surface, str) else surface
     spec = get_optimizer(optimizer, lr=lr, surface=surface, **hyper)
     (trajectory,) = trace_all(
-        surface, [spec], starts=starts, steps=steps, noise=noise, seed=seed,
-        device=device, dtype=dtype, record_state=record_state,
-    )  # fmt: skip
+        surface,
+        [spec],
+        starts=starts,
+        steps=steps,
+        noise=noise,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        record_state=record_state,
+    )
     return trajectory
 
 
@@ -210,8 +217,9 @@ def trace_all(
     if not optimizers:
         raise LandscapeError("no optimizer given: name at least one (e.g. adam)")
     specs = [get_optimizer(o, surface=surface) for o in optimizers]
-    starts, steps, noise, tolerance = _checked(surface, specs, starts, steps, noise, seed,
-                                               tolerance, record_state)  # fmt: skip
+    starts, steps, noise, tolerance = _checked(
+        surface, specs, starts, steps, noise, seed, tolerance, record_state
+    )
     active = _check_active(active, specs)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     (x0, x1), (y0, y1) = surface.domain
@@ -325,10 +333,20 @@ def trace_all(
                 progress(t + 1, steps)
 
     trajectories = _records(
-        surface, specs, in_effect, xy, loss, grad_norm, diverged_at,
-        tolerance=float(tolerance), noise=noise, active=active, seed=seed, device=device,
+        surface,
+        specs,
+        in_effect,
+        xy,
+        loss,
+        grad_norm,
+        diverged_at,
+        tolerance=float(tolerance),
+        noise=noise,
+        active=active,
+        seed=seed,
+        device=device,
         dtype=dtype,
-    )  # fmt: skip
+    )
     if not record_state:
         return Runs(trajectories)
     return Runs(_with_state(trajectories, stepped_on, states, diverged_at, steps))
@@ -363,9 +381,13 @@ def _compiled(
     return compiled_runs.run(surface, rules, positions, steps, draws, seen, progress, record_state)
 
 
-def _with_state(trajectories: list[Trajectory], stepped_on: torch.Tensor,
-                states: list[dict[str, torch.Tensor]], diverged_at: torch.Tensor,
-                steps: int) -> list[Trajectory]:  # fmt: skip
+def _with_state(
+    trajectories: list[Trajectory],
+    stepped_on: torch.Tensor,
+    states: list[dict[str, torch.Tensor]],
+    diverged_at: torch.Tensor,
+    steps: int,
+) -> list[Trajectory]:
     """The trajectories with their recorded gradients (steps, configs, n, 2) and optimizer
     states. A row is the step from xy[t]: from a start's divergence on, it took none (NaN)."""
     index = torch.arange(steps, device=stepped_on.device)[:, None]
@@ -379,8 +401,9 @@ def _with_state(trajectories: list[Trajectory], stepped_on: torch.Tensor,
     ]
 
 
-def _checked(surface: Surface, specs: list, starts, steps, noise, seed, tolerance,
-             record_state: bool) -> tuple[np.ndarray, int, float, float]:  # fmt: skip
+def _checked(
+    surface: Surface, specs: list, starts, steps, noise, seed, tolerance, record_state: bool
+) -> tuple[np.ndarray, int, float, float]:
     """trace_all's arguments, checked: (starts (n, 2), steps, noise, tolerance)."""
     steps = surface.steps if steps is None else steps
     _check_steps(steps)
@@ -411,8 +434,9 @@ def _checked(surface: Surface, specs: list, starts, steps, noise, seed, toleranc
     return starts, steps, noise, float(tolerance)
 
 
-def _record(rows: dict[str, torch.Tensor], state: dict[str, Any], t: int, steps: int,
-            leaf: torch.Tensor) -> None:  # fmt: skip
+def _record(
+    rows: dict[str, torch.Tensor], state: dict[str, Any], t: int, steps: int, leaf: torch.Tensor
+) -> None:
     """Copy optimizer `state` (of `leaf`, after step t) into `rows`: the buffers shaped like
     the leaf (n, 2) and the scalar counters, each name's rows made (NaN) on first sight."""
     for name, value in state.items():
@@ -512,8 +536,10 @@ def _records(
         reached_minimum = torch.where(hit, at_first.argmin(-1), -1)
         distance = torch.linalg.vector_norm(final[..., None, :] - minima, dim=-1).min(-1).values
 
-    host = [t.cpu().numpy() for t in (xy, loss, grad_norm, diverged_at, reached_at,
-                                      reached_minimum, distance)]  # fmt: skip
+    host = [
+        t.cpu().numpy()
+        for t in (xy, loss, grad_norm, diverged_at, reached_at, reached_minimum, distance)
+    ]
     xy, loss, grad_norm, diverged_at, reached_at, reached_minimum, distance = host
     return [
         Trajectory(
@@ -525,7 +551,7 @@ def _records(
                 dict(zip(spec.hyper, stages, strict=True))
                 if isinstance(spec, SwitchSpec)
                 else stages[0]
-            ),  # fmt: skip
+            ),
             xy=xy[:, g],
             loss=loss[:, g],
             grad_norm=grad_norm[:, g],
@@ -546,8 +572,11 @@ def _records(
 
 def _in_effect(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     group = optimizer.param_groups[0]
-    return {k: (v.item() if isinstance(v, torch.Tensor) else v)
-            for k, v in group.items() if k != "params"}  # fmt: skip
+    return {
+        k: (v.item() if isinstance(v, torch.Tensor) else v)
+        for k, v in group.items()
+        if k != "params"
+    }
 
 
 def check_starts(surface: Surface, starts: Any) -> np.ndarray:
@@ -564,8 +593,9 @@ def check_starts(surface: Surface, starts: Any) -> np.ndarray:
     for x, y in array:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise LandscapeError(f"start point ({x}, {y}) is not finite")
-        if (abs(x - (x0 + x1) / 2) > BOUND_SPANS * (x1 - x0)
-                or abs(y - (y0 + y1) / 2) > BOUND_SPANS * (y1 - y0)):  # fmt: skip
+        if abs(x - (x0 + x1) / 2) > BOUND_SPANS * (x1 - x0) or abs(
+            y - (y0 + y1) / 2
+        ) > BOUND_SPANS * (y1 - y0):
             raise LandscapeError(
                 f"start point ({x:g}, {y:g}) is far outside {surface.name}'s domain "
                 f"x {x0:g}:{x1:g}, y {y0:g}:{y1:g}"

@@ -35,8 +35,9 @@ def fit_share(domain: Domain | str | None) -> float:
     return math.inf if domain == AUTO else 0.0
 
 
-def fitted_view(surface: Surface, paths: Sequence[PathRecord],
-                share: float = FIT_SHARE) -> Domain | None:  # fmt: skip
+def fitted_view(
+    surface: Surface, paths: Sequence[PathRecord], share: float = FIT_SHARE
+) -> Domain | None:
     """A view around the paths' points in the domain, the minima nearest their ends and the
     critical points they approach (critical_points), with a margin and sides within
     MAX_ASPECT, where they use under `share` of the domain's area (math.inf: always); else None
@@ -44,14 +45,18 @@ def fitted_view(surface: Surface, paths: Sequence[PathRecord],
     (x0, x1), (y0, y1) = surface.domain
     points = np.concatenate([np.asarray(p.xy, dtype=np.float64).reshape(-1, 2) for p in paths])
     points = points[np.isfinite(points).all(-1)]
-    points = points[(points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
-                    & (points[:, 1] <= y1)]  # fmt: skip
+    points = points[
+        (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+    ]
     if not len(points):  # every path starts off the domain: nothing to fit to
         return None
     if surface.minima:
         minima = np.asarray(surface.minima, dtype=np.float64)
-        ends = [xy[np.isfinite(xy).all(-1)][-1] for p in paths for xy in np.moveaxis(
-            np.asarray(p.xy, dtype=np.float64), 1, 0)]  # fmt: skip
+        ends = [
+            xy[np.isfinite(xy).all(-1)][-1]
+            for p in paths
+            for xy in np.moveaxis(np.asarray(p.xy, dtype=np.float64), 1, 0)
+        ]
         near = {int(np.argmin(np.linalg.norm(minima - end, axis=-1))) for end in ends}
         points = np.concatenate([points, minima[sorted(near)]])
     points = np.concatenate([points, critical_points(surface, paths).reshape(-1, 2)])
@@ -59,8 +64,9 @@ def fitted_view(surface: Surface, paths: Sequence[PathRecord],
     extent = np.maximum(hi - lo, SMALLEST * np.array([x1 - x0, y1 - y0]))
     if extent[0] * extent[1] >= share * (x1 - x0) * (y1 - y0):
         return None
-    extent = np.maximum(extent * (1 + 2 * FIT_MARGIN), extent.max() * (1 + 2 * FIT_MARGIN)
-                        / MAX_ASPECT)  # fmt: skip
+    extent = np.maximum(
+        extent * (1 + 2 * FIT_MARGIN), extent.max() * (1 + 2 * FIT_MARGIN) / MAX_ASPECT
+    )
     middle = (lo + hi) / 2
     (a0, b0), (a1, b1) = middle - extent / 2, middle + extent / 2
     return (float(a0), float(a1)), (float(b0), float(b1))

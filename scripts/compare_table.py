@@ -44,8 +44,19 @@ NAMES = {"sgd": "SGD", "rmsprop": "RMSProp", "adam": "Adam"}
 
 def compare(rules: str, seed: int) -> dict:
     """One `landscape compare --json` run: {optimizer: {test_loss, test_accuracy, ...}}."""
-    command = [sys.executable, "-m", "landscape", "compare", "--json", "--rules", rules,
-               "--seed", str(seed), "--device", "cpu"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "landscape",
+        "compare",
+        "--json",
+        "--rules",
+        rules,
+        "--seed",
+        str(seed),
+        "--device",
+        "cpu",
+    ]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -63,8 +74,9 @@ def cell(values: list[float], digits: int = 4) -> str:
 
 def row(title: str, per_optimizer: dict[str, list[dict]]) -> str:
     losses = [cell([r["test_loss"] for r in per_optimizer[o]]) for o in NAMES]
-    accuracy = " / ".join(f"{statistics.fmean(r['test_accuracy'] for r in per_optimizer[o]):.4f}"
-                          for o in NAMES)  # fmt: skip
+    accuracy = " / ".join(
+        f"{statistics.fmean(r['test_accuracy'] for r in per_optimizer[o]):.4f}" for o in NAMES
+    )
     return f"| {title} | {' | '.join(losses)} | {accuracy} |"
 
 
@@ -97,8 +109,10 @@ def merged(files: list[dict]) -> dict:
         for key in ("keras", "backend", "torch", "epochs"):
             if other[key] != first[key]:
                 sys.exit(f"Keras files differ in {key}: {first[key]} and {other[key]}")
-    runs = {o: sorted((r for f in files for r in f["results"][o]["runs"]),
-                      key=lambda r: r["seed"]) for o in NAMES}  # fmt: skip
+    runs = {
+        o: sorted((r for f in files for r in f["results"][o]["runs"]), key=lambda r: r["seed"])
+        for o in NAMES
+    }
     seeds = [r["seed"] for r in runs["sgd"]]
     if len(set(seeds)) != len(seeds) or any([r["seed"] for r in runs[o]] != seeds for o in NAMES):
         sys.exit(f"Keras files hold seeds {seeds} unevenly or twice")
@@ -119,13 +133,16 @@ def goal(ours: dict[str, list[dict]], keras: dict[str, list[dict]]) -> str:
 
 
 def table(seeds: list[int], keras: dict | None, saved: Path | None = None) -> str:
-    lines = ["| test loss, mean ± spread (standard error) | SGD | RMSProp | Adam | "
-             "accuracy S / R / A |", "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| test loss, mean ± spread (standard error) | SGD | RMSProp | Adam | accuracy S / R / A |",
+        "|---|---|---|---|---|",
+    ]
     runs, per_rules = compare_runs(seeds, saved), {}
-    for rules, title in (("keras", "`landscape compare` (Keras' rules, the default)"),
-                         ("torch", "`landscape compare --rules torch`")):  # fmt: skip
-        per_rules[rules] = {o: [run[under_rules(o, rules)] for run in runs[rules]]
-                            for o in NAMES}  # fmt: skip
+    for rules, title in (
+        ("keras", "`landscape compare` (Keras' rules, the default)"),
+        ("torch", "`landscape compare --rules torch`"),
+    ):
+        per_rules[rules] = {o: [run[under_rules(o, rules)] for run in runs[rules]] for o in NAMES}
         lines.append(row(f"{title}, seeds {seed_list(seeds)}", per_rules[rules]))
     if keras is not None:
         per = {o: keras["results"][o]["runs"] for o in NAMES}
@@ -135,11 +152,14 @@ def table(seeds: list[int], keras: dict | None, saved: Path | None = None) -> st
     accuracy = " / ".join(f"{LESSON_TABLE[o][1]:.4f}" for o in NAMES)
     lines.append(f"| the lesson's table (one Keras run) | {lesson} | {accuracy} |")
     numpy, landscape = (importlib.metadata.version(p) for p in ("numpy", "landscape"))
-    lines += ["", f"5 epochs, batch 32, CPU; spread = sample standard deviation over seeds, "
-              f"standard error = spread / √seeds. Made by `scripts/compare_table.py` on "
-              f"{datetime.date.today().isoformat()}: {platform.platform()}, "
-              f"{os.cpu_count()} cores, Python {platform.python_version()}, torch "
-              f"{torch.__version__}, numpy {numpy}, landscape {landscape}."]  # fmt: skip
+    lines += [
+        "",
+        f"5 epochs, batch 32, CPU; spread = sample standard deviation over seeds, "
+        f"standard error = spread / √seeds. Made by `scripts/compare_table.py` on "
+        f"{datetime.date.today().isoformat()}: {platform.platform()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, torch "
+        f"{torch.__version__}, numpy {numpy}, landscape {landscape}.",
+    ]
     if keras is not None:
         lines += ["", goal(per_rules["keras"], per)]
     return "\n".join(lines)
@@ -148,8 +168,13 @@ def table(seeds: list[int], keras: dict | None, saved: Path | None = None) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--keras", type=Path, nargs="+", default=None,
-                        help="scripts/keras_lesson.py's JSON output(s), merged")  # fmt: skip
+    parser.add_argument(
+        "--keras",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="scripts/keras_lesson.py's JSON output(s), merged",
+    )
     parser.add_argument("--runs", type=Path, default=None, help="compare's results, kept")
     parser.add_argument(
         "--page", type=Path, default=Path(__file__).parents[1] / "docs" / "mnist.md"

@@ -25,10 +25,12 @@ FIGURES = [
     ("beale-loss.png", ["beale", "--kind", "loss"]),
     ("rosenbrock-fan.png", ["rosenbrock", "--kind", "fan"]),
     ("himmelblau-basins.png", ["himmelblau", "--kind", "basins"]),
-    ("six_hump_camel-basins.png", ["six_hump_camel", "--kind", "basins", "-o", "sgd",
-                                   "-o", "momentum", "-o", "adam"]),
+    (
+        "six_hump_camel-basins.png",
+        ["six_hump_camel", "--kind", "basins", "-o", "sgd", "-o", "momentum", "-o", "adam"],
+    ),
     ("beale-all.png", ["beale", "--kind", "all"]),
-]  # fmt: skip
+]
 
 
 # The MNIST figures show torch.optim's rules (--rules torch): the README's numbers beside them

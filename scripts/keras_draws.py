@@ -79,13 +79,17 @@ def shuffles(keras, epochs: int = 3) -> dict:
     from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
     adapter = ArrayDataAdapter(np.zeros((N_TRAIN, 1), "float32"), batch_size=32, shuffle=True)
-    orders = [np.concatenate([np.asarray(b) for b in adapter.get_torch_dataloader().batch_sampler])
-              for _ in range(epochs)]  # fmt: skip
+    orders = [
+        np.concatenate([np.asarray(b) for b in adapter.get_torch_dataloader().batch_sampler])
+        for _ in range(epochs)
+    ]
     position = np.arange(N_TRAIN)
-    return {"permutations": all(np.array_equal(np.sort(o), position) for o in orders),
-            "epochs_differ": not any(np.array_equal(orders[0], o) for o in orders[1:]),
-            "corr_position": float(np.corrcoef(position, orders[0])[0, 1]),
-            "fixed_points": int((orders[0] == position).sum())}  # fmt: skip
+    return {
+        "permutations": all(np.array_equal(np.sort(o), position) for o in orders),
+        "epochs_differ": not any(np.array_equal(orders[0], o) for o in orders[1:]),
+        "corr_position": float(np.corrcoef(position, orders[0])[0, 1]),
+        "fixed_points": int((orders[0] == position).sum()),
+    }
 
 
 def main() -> None:
@@ -101,8 +105,16 @@ def main() -> None:
     for seed in args.seeds:
         rows.append(seed_row(keras, seed))
         print(json.dumps(rows[-1]), flush=True)
-    print(json.dumps({"keras": keras.__version__, "backend": keras.backend.backend(),
-                      "seeds": args.seeds, "rows": rows}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "keras": keras.__version__,
+                "backend": keras.backend.backend(),
+                "seeds": args.seeds,
+                "rows": rows,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

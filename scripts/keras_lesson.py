@@ -48,23 +48,26 @@ def read_idx(folder: Path, name: str) -> np.ndarray:
 
 def load(folder: Path) -> tuple[np.ndarray, ...]:
     """(X_train, y_train, X_test, y_test) as the lesson has them: images / 255.0 (float64)."""
-    return (read_idx(folder, "train-images-idx3-ubyte") / 255.0,
-            read_idx(folder, "train-labels-idx1-ubyte"),
-            read_idx(folder, "t10k-images-idx3-ubyte") / 255.0,
-            read_idx(folder, "t10k-labels-idx1-ubyte"))  # fmt: skip
+    return (
+        read_idx(folder, "train-images-idx3-ubyte") / 255.0,
+        read_idx(folder, "train-labels-idx1-ubyte"),
+        read_idx(folder, "t10k-images-idx3-ubyte") / 255.0,
+        read_idx(folder, "t10k-labels-idx1-ubyte"),
+    )
 
 
 def create_model(keras, optimizer):
     """The lesson's create_model, word for word (Input instead of the deprecated input_shape)."""
-    model = keras.Sequential([
-        keras.Input((28, 28)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dropout(0.2),
-        keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -93,18 +96,36 @@ def main() -> None:
             model.fit(X_train, y_train, epochs=args.epochs, validation_split=0.2, verbose=0)
             seconds, cpu_seconds = time.time() - start, time.process_time() - cpu
             loss, accuracy = model.evaluate(X_test, y_test, verbose=0)
-            runs.append({"seed": seed, "test_loss": loss, "test_accuracy": accuracy,
-                         "train_seconds": round(seconds, 3),
-                         "train_cpu_seconds": round(cpu_seconds, 3)})  # fmt: skip
-            print(f"{name} seed {seed}: {loss:.4f} / {accuracy:.4f} in {seconds:.1f} s",
-                  file=sys.stderr)  # fmt: skip
+            runs.append(
+                {
+                    "seed": seed,
+                    "test_loss": loss,
+                    "test_accuracy": accuracy,
+                    "train_seconds": round(seconds, 3),
+                    "train_cpu_seconds": round(cpu_seconds, 3),
+                }
+            )
+            print(
+                f"{name} seed {seed}: {loss:.4f} / {accuracy:.4f} in {seconds:.1f} s",
+                file=sys.stderr,
+            )
         results[name] = {"runs": runs, **summary(runs)}
-    print(json.dumps({
-        "keras": keras.__version__, "backend": keras.backend.backend(), "torch": torch.__version__,
-        "python": platform.python_version(), "machine": platform.platform(),
-        "processor": platform.processor() or platform.machine(), "threads": args.threads,
-        "epochs": args.epochs, "seeds": args.seeds, "results": results,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "keras": keras.__version__,
+                "backend": keras.backend.backend(),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "machine": platform.platform(),
+                "processor": platform.processor() or platform.machine(),
+                "threads": args.threads,
+                "epochs": args.epochs,
+                "seeds": args.seeds,
+                "results": results,
+            }
+        )
+    )
 
 
 def summary(runs: list[dict]) -> dict:

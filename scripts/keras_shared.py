@@ -42,21 +42,26 @@ def draws(source: str, seed: int, epochs: int):
     draws for this seed (landscape.mnist.run.Randomness, written out: the same torch calls)."""
     if source == "numpy":
         rng = np.random.default_rng(seed)
-        w1, w2 = (rng.uniform(-1, 1, (o, i)).astype(np.float32) * np.float32(np.sqrt(6 / (i + o)))
-                  for o, i in ((128, 784), (10, 128)))  # fmt: skip
+        w1, w2 = (
+            rng.uniform(-1, 1, (o, i)).astype(np.float32) * np.float32(np.sqrt(6 / (i + o)))
+            for o, i in ((128, 784), (10, 128))
+        )
         orders = [rng.permutation(N_TRAIN) for _ in range(epochs)]
         masks = [rng.random((N_TRAIN // BATCH, BATCH, 128)) >= 1 - KEEP for _ in range(epochs)]
         return w1, w2, orders, masks
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    w1, w2 = ((torch.rand((o, i), generator=generator) * 2 - 1) * np.sqrt(6.0 / (i + o))
-              for o, i in ((128, 784), (10, 128)))  # fmt: skip
+    w1, w2 = (
+        (torch.rand((o, i), generator=generator) * 2 - 1) * np.sqrt(6.0 / (i + o))
+        for o, i in ((128, 784), (10, 128))
+    )
     orders, masks = [], []
     for _ in range(epochs):
         orders.append(torch.randperm(N_TRAIN, generator=generator).numpy())
-        masks.append((torch.rand((N_TRAIN // BATCH, BATCH, 128), generator=generator)
-                      >= 1 - KEEP).numpy())  # fmt: skip
+        masks.append(
+            (torch.rand((N_TRAIN // BATCH, BATCH, 128), generator=generator) >= 1 - KEEP).numpy()
+        )
     return w1.numpy(), w2.numpy(), orders, masks
 
 
@@ -120,12 +125,19 @@ def main() -> None:
     model = keras_model(dropout=True)
     for order, mask in zip(orders, masks, strict=True):
         queue[:] = list(mask)
-        model.fit(x_train[order], y_train[order], batch_size=BATCH, shuffle=False, epochs=1,
-                  verbose=0)  # fmt: skip
+        model.fit(
+            x_train[order], y_train[order], batch_size=BATCH, shuffle=False, epochs=1, verbose=0
+        )
     result = {"keras": model.evaluate(x_test, y_test, verbose=0)}
     first = keras_model(dropout=False)
-    first.fit(x_train[: args.steps * BATCH], y_train[: args.steps * BATCH], batch_size=BATCH,
-              shuffle=False, epochs=1, verbose=0)  # fmt: skip
+    first.fit(
+        x_train[: args.steps * BATCH],
+        y_train[: args.steps * BATCH],
+        batch_size=BATCH,
+        shuffle=False,
+        epochs=1,
+        verbose=0,
+    )
     keras_first = keras_vector(first)
     start = np.concatenate([w1.ravel(), np.zeros(128), w2.ravel(), np.zeros(10)])
     steps = {
@@ -146,8 +158,9 @@ def main() -> None:
         return -torch.log(p.gather(1, target[:, None])).mean()
 
     def torch_run(kind: str, batches, with_masks: bool):
-        net = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(),
-                                  torch.nn.Linear(128, 10))  # fmt: skip
+        net = torch.nn.Sequential(
+            torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10)
+        )
         with torch.no_grad():
             for layer, w in ((net[0], w1), (net[2], w2)):
                 layer.weight.copy_(torch.from_numpy(w))
@@ -163,22 +176,36 @@ def main() -> None:
         return net
 
     for kind in args.loss or LOSSES:
-        batches = [(torch.from_numpy(order[s * BATCH : (s + 1) * BATCH]), mask[s])
-                   for order, mask in zip(orders, masks, strict=True)
-                   for s in range(N_TRAIN // BATCH)]  # fmt: skip
+        batches = [
+            (torch.from_numpy(order[s * BATCH : (s + 1) * BATCH]), mask[s])
+            for order, mask in zip(orders, masks, strict=True)
+            for s in range(N_TRAIN // BATCH)
+        ]
         net = torch_run(kind, batches, with_masks=True)
         with torch.no_grad():
             logits = net(torch.from_numpy(x_test.astype(np.float32)))
         target = torch.from_numpy(y_test.astype(np.int64))
         result[f"torch_{kind}"] = float(torch.nn.functional.cross_entropy(logits, target))
-        net = torch_run(kind, [(torch.arange(s * BATCH, (s + 1) * BATCH), None)
-                               for s in range(args.steps)], with_masks=False)  # fmt: skip
+        net = torch_run(
+            kind,
+            [(torch.arange(s * BATCH, (s + 1) * BATCH), None) for s in range(args.steps)],
+            with_masks=False,
+        )
         vector = torch.nn.utils.parameters_to_vector(net.parameters()).detach().numpy()
         steps[f"max_diff_{kind}"] = float(np.abs(vector - keras_first).max())
-    print(json.dumps({"optimizer": args.optimizer, "epochs": args.epochs, "seed": args.seed,
-                      "draws": args.draws,
-                      "keras_version": keras.__version__, "test_loss": result,
-                      "first_steps": steps}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "optimizer": args.optimizer,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "draws": args.draws,
+                "keras_version": keras.__version__,
+                "test_loss": result,
+                "first_steps": steps,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

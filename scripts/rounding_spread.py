@@ -28,11 +28,11 @@ def main() -> None:
     names = args.optimizer or ["keras-sgd", "keras-rmsprop", "keras-adam"]
     out = []
     for seed in args.seeds:
-        batched = train(names, epochs=args.epochs, seed=seed, device="cpu",
-                        snapshot_metrics=False)  # fmt: skip
+        batched = train(names, epochs=args.epochs, seed=seed, device="cpu", snapshot_metrics=False)
         for name, run in zip(names, batched, strict=True):
-            plain = train_plain(name, epochs=args.epochs, seed=seed, device="cpu",
-                                snapshot_metrics=False)  # fmt: skip
+            plain = train_plain(
+                name, epochs=args.epochs, seed=seed, device="cpu", snapshot_metrics=False
+            )
             out.append(
                 {
                     "optimizer": name,

@@ -152,8 +152,9 @@ def _saved_traceback(err: str) -> Path:
     return Path(lines[1].split(" is in ")[1].split(";")[0])
 
 
-def test_internal_error_keeps_the_traceback_in_a_fresh_private_file(cli, broken_trace, tmp_path,
-                                                                    monkeypatch):  # fmt: skip
+def test_internal_error_keeps_the_traceback_in_a_fresh_private_file(
+    cli, broken_trace, tmp_path, monkeypatch
+):
     monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "cache")
     saved = []
     for _ in range(2):
@@ -180,8 +181,9 @@ def test_internal_error_without_a_cache_folder_uses_a_private_temp_file(
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and "Traceback" in path.read_text()
 
 
-def test_internal_error_with_nowhere_to_save_prints_the_traceback(cli, broken_trace, tmp_path,
-                                                                   monkeypatch):  # fmt: skip
+def test_internal_error_with_nowhere_to_save_prints_the_traceback(
+    cli, broken_trace, tmp_path, monkeypatch
+):
     monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "file" / "cache")
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
@@ -196,15 +198,28 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
     out.write_bytes(b"previous")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "landscape", "trace", "rosenbrock", "--steps", "1000000",
-         "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "landscape",
+            "trace",
+            "rosenbrock",
+            "--steps",
+            "1000000",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     # Wait until past start-up, inside the run. Start-up is timed here on the same imports, as
     # a busy machine stretches it; by then the process itself has had that long, and 2 s more.
     begun = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import landscape.cli, landscape.trajectory"],
-                   check=True, env=env)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-c", "import landscape.cli, landscape.trajectory"], check=True, env=env
+    )
     time.sleep(time.monotonic() - begun + 2)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()

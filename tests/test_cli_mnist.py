@@ -20,10 +20,12 @@ pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 @pytest.fixture(scope="module")
 def small_runs():
     mnist = load_mnist()
-    small = MNIST(mnist.train_x[:1000], mnist.train_y[:1000], mnist.test_x[:200],
-                  mnist.test_y[:200])  # fmt: skip
-    return train(["sgd", "rmsprop", "adam", "momentum"], epochs=2, batch_size=40, data=small,
-                 threads=1)  # fmt: skip
+    small = MNIST(
+        mnist.train_x[:1000], mnist.train_y[:1000], mnist.test_x[:200], mnist.test_y[:200]
+    )
+    return train(
+        ["sgd", "rmsprop", "adam", "momentum"], epochs=2, batch_size=40, data=small, threads=1
+    )
 
 
 @pytest.fixture
@@ -68,8 +70,17 @@ def test_compare_bad_input_fails_in_one_line(cli, tmp_path, corrupt_dir, args, m
 def test_compare_help_names_the_options(cli):
     code, out, _ = cli("compare", "--help")
     assert code == 0
-    for option in ("--optimizer", "--rules", "--epochs", "--batch-size", "--seed", "--device",
-                   "--data-dir", "--json", "--out-dir"):  # fmt: skip
+    for option in (
+        "--optimizer",
+        "--rules",
+        "--epochs",
+        "--batch-size",
+        "--seed",
+        "--device",
+        "--data-dir",
+        "--json",
+        "--out-dir",
+    ):
         assert option in out
 
 
@@ -86,8 +97,7 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
         return [as_lesson(r) for s in specs for r in small_runs if r.optimizer == s.name]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
-    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--out-dir",
-                         tmp_path / "out")  # fmt: skip
+    code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--out-dir", tmp_path / "out")
     assert code == 0, err
     assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 5
     sgd_row = next(line for line in out.splitlines() if line.startswith("│ SGD"))
@@ -109,23 +119,37 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
 
 @pytest.mark.parametrize(
     ("args", "names", "labels"),
-    [([], ["keras-sgd", "keras-rmsprop", "keras-adam"],
-      ["SGD (Keras rule)", "RMSProp (Keras rule)", "Adam (Keras rule)"]),
-     (["--rules", "keras"], ["keras-sgd", "keras-rmsprop", "keras-adam"], ["RMSProp (Keras rule)"]),
-     (["--rules", "torch"], ["sgd", "rmsprop", "adam"], ["SGD", "RMSProp", "Adam"]),
-     (["-o", "rmsprop"], ["rmsprop"], ["RMSProp"]),  # a name means what it says
-     (["-o", "keras-rmsprop"], ["keras-rmsprop"], ["RMSProp (Keras rule)"])],
-)  # fmt: skip
-def test_compare_runs_the_lessons_rules_unless_told(cli, small_runs, monkeypatch, args, names,
-                                                    labels):  # fmt: skip
+    [
+        (
+            [],
+            ["keras-sgd", "keras-rmsprop", "keras-adam"],
+            ["SGD (Keras rule)", "RMSProp (Keras rule)", "Adam (Keras rule)"],
+        ),
+        (
+            ["--rules", "keras"],
+            ["keras-sgd", "keras-rmsprop", "keras-adam"],
+            ["RMSProp (Keras rule)"],
+        ),
+        (["--rules", "torch"], ["sgd", "rmsprop", "adam"], ["SGD", "RMSProp", "Adam"]),
+        (["-o", "rmsprop"], ["rmsprop"], ["RMSProp"]),  # a name means what it says
+        (["-o", "keras-rmsprop"], ["keras-rmsprop"], ["RMSProp (Keras rule)"]),
+    ],
+)
+def test_compare_runs_the_lessons_rules_unless_told(
+    cli, small_runs, monkeypatch, args, names, labels
+):
     by_name = {r.optimizer: r for r in small_runs}
     asked = []
 
     def fake_train_or_load(specs, **kwargs):
         asked.extend(s.name for s in specs)
         runs = [by_name[s.name.removeprefix("keras-")] for s in specs]
-        return [as_lesson(dataclasses.replace(r, optimizer=s.name, label=s.label,
-                settings=dict(s.hyper))) for r, s in zip(runs, specs, strict=True)]  # fmt: skip
+        return [
+            as_lesson(
+                dataclasses.replace(r, optimizer=s.name, label=s.label, settings=dict(s.hyper))
+            )
+            for r, s in zip(runs, specs, strict=True)
+        ]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
     code, out, err = cli("compare", *args)
@@ -138,12 +162,17 @@ def test_compare_runs_the_lessons_rules_unless_told(cli, small_runs, monkeypatch
 
 
 @pytest.mark.parametrize(("epochs", "batch_size"), [(1, 32), (5, 64)])
-def test_the_lessons_numbers_only_beside_runs_with_its_settings(cli, small_runs, monkeypatch,
-                                                                  epochs, batch_size):  # fmt: skip
-    monkeypatch.setattr(cli_mnist, "train_or_load", lambda specs, **kw: [
-        as_lesson(r, epochs, batch_size) for r in small_runs[:3]])  # fmt: skip
-    code, out, err = cli("compare", "--rules", "torch", "--epochs", str(epochs), "--batch-size",
-                         str(batch_size))  # fmt: skip
+def test_the_lessons_numbers_only_beside_runs_with_its_settings(
+    cli, small_runs, monkeypatch, epochs, batch_size
+):
+    monkeypatch.setattr(
+        cli_mnist,
+        "train_or_load",
+        lambda specs, **kw: [as_lesson(r, epochs, batch_size) for r in small_runs[:3]],
+    )
+    code, out, err = cli(
+        "compare", "--rules", "torch", "--epochs", str(epochs), "--batch-size", str(batch_size)
+    )
     assert code == 0, err
     for published in ("0.2307", "0.9362", "0.1050", "0.9720", "0.0792", "0.9763"):
         assert published not in out
@@ -156,12 +185,17 @@ def test_compare_takes_learning_rates_and_constructor_arguments(cli, small_runs,
     def fake_train_or_load(specs, **kwargs):
         asked.extend(specs)
         # runs with the settings asked for: the lesson's numbers no longer compare
-        return [dataclasses.replace(r, settings=dict(s.hyper))
-                for s in specs for r in small_runs if r.optimizer == s.name]  # fmt: skip
+        return [
+            dataclasses.replace(r, settings=dict(s.hyper))
+            for s in specs
+            for r in small_runs
+            if r.optimizer == s.name
+        ]
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
-    code, out, err = cli("compare", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01",
-                         "-p", "sgd.momentum=0.5")  # fmt: skip
+    code, out, err = cli(
+        "compare", "-o", "sgd", "-o", "adam", "--lr", "adam=0.01", "-p", "sgd.momentum=0.5"
+    )
     assert code == 0, err
     sgd, adam = asked
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.5}  # the lesson's rate, the momentum asked
@@ -194,8 +228,9 @@ def test_compare_reproduces_the_lessons_table(cli, tmp_path, mnist_gz):
     (data / "mnist").mkdir(parents=True)
     for name in FILES:
         (data / "mnist" / f"{name}.gz").symlink_to(mnist_gz / f"{name}.gz")
-    code, out, err = cli("compare", "--json", "--device", "cpu", "--out-dir", tmp_path,
-                         "--data-dir", data)  # fmt: skip
+    code, out, err = cli(
+        "compare", "--json", "--device", "cpu", "--out-dir", tmp_path, "--data-dir", data
+    )
     assert code == 0, err
     assert len(list((data / "runs").glob("*.npz"))) == 3  # cached for `landscape slice`
     results = json.loads(out.strip().splitlines()[-1])

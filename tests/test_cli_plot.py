@@ -37,15 +37,20 @@ def test_default_writes_the_lesson_race_beside_the_user(cli, tmp_path, monkeypat
 
 @pytest.mark.parametrize(
     ("kind", "extra", "size"),
-    [("contour", [], figures.SIZE_CONTOUR), ("surface", [], figures.SIZE_SURFACE),
-     ("loss", [], figures.SIZE_LOSS), ("all", [], figures.SIZE_ALL),
-     ("fan", ["--runs", "3"], (16.0, 9.0)),  # a column per optimizer: sgd and adam
-     ("basins", ["--grid", "4", "-o", "sgd", "-o", "adam"], None)],
-)  # fmt: skip
+    [
+        ("contour", [], figures.SIZE_CONTOUR),
+        ("surface", [], figures.SIZE_SURFACE),
+        ("loss", [], figures.SIZE_LOSS),
+        ("all", [], figures.SIZE_ALL),
+        ("fan", ["--runs", "3"], (16.0, 9.0)),  # a column per optimizer: sgd and adam
+        ("basins", ["--grid", "4", "-o", "sgd", "-o", "adam"], None),
+    ],
+)
 def test_every_kind_writes_a_figure(cli, tmp_path, drawn, kind, extra, size):
     out = tmp_path / f"{kind}.png"
-    code, stdout, err = cli("plot", "himmelblau", "--kind", kind, "--steps", "15", "--dpi", "30",
-                            "--out", out, *extra)  # fmt: skip
+    code, stdout, err = cli(
+        "plot", "himmelblau", "--kind", kind, "--steps", "15", "--dpi", "30", "--out", out, *extra
+    )
     assert (code, err) == (0, "")
     assert stdout.strip() == f"wrote {out}"
     if size is not None:
@@ -59,8 +64,22 @@ def test_every_kind_writes_a_figure(cli, tmp_path, drawn, kind, extra, size):
 def test_a_start_invalid_from_the_outset_is_drawn_without_it(cli, tmp_path, kind):
     # log(x) is NaN at the first start: it diverges at step 0 and has nothing to draw.
     out = tmp_path / f"{kind}.png"
-    code, _, err = cli("plot", "log(x) + y**2", "--start", "-1,0", "--start", "2,1", "--kind",
-                       kind, "--steps", "5", "--dpi", "30", "--out", out)  # fmt: skip
+    code, _, err = cli(
+        "plot",
+        "log(x) + y**2",
+        "--start",
+        "-1,0",
+        "--start",
+        "2,1",
+        "--kind",
+        kind,
+        "--steps",
+        "5",
+        "--dpi",
+        "30",
+        "--out",
+        out,
+    )
     assert (code, err) == (0, "")
     assert png_size(out)[0] > 100
 
@@ -74,10 +93,32 @@ def test_format_follows_the_suffix(cli, tmp_path, suffix, magic):
 
 def test_run_options_reach_the_figure(cli, tmp_path, drawn):
     out = tmp_path / "q.png"
-    code, _out, err = cli("plot", "x**2 + 10*y**2", "-o", "adam", "--lr", "0.3", "--param",
-                          "betas=0.8,0.99", "--start", "-4,3", "--steps", "12", "--noise", "0.5",
-                          "--seed", "3", "--dtype", "float64", "--domain", "-6:6",
-                          "--theme", "transparent", "--out", out)  # fmt: skip
+    code, _out, err = cli(
+        "plot",
+        "x**2 + 10*y**2",
+        "-o",
+        "adam",
+        "--lr",
+        "0.3",
+        "--param",
+        "betas=0.8,0.99",
+        "--start",
+        "-4,3",
+        "--steps",
+        "12",
+        "--noise",
+        "0.5",
+        "--seed",
+        "3",
+        "--dtype",
+        "float64",
+        "--domain",
+        "-6:6",
+        "--theme",
+        "transparent",
+        "--out",
+        out,
+    )
     assert (code, err) == (0, "")
     ((adam,), kwargs) = drawn[0]
     assert kwargs["theme"] == "transparent"

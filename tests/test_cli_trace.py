@@ -38,9 +38,29 @@ def test_trace_defaults_race_the_four_lesson_optimizers(cli):
 @pytest.mark.parametrize("suffix", [".csv", ".npz", ".json"])
 def test_trace_writes_by_suffix(cli, tmp_path, suffix):
     out_file = tmp_path / f"run{suffix}"
-    args = ["x**2 + 10*y**2", "-o", "adam", "-o", "sgd", "--lr", "adam=0.1", "--param",
-            "adam.betas=0.8,0.99", "--start", "-3,4", "--start", "2,2", "--steps", "40",
-            "--noise", "0.1", "--seed", "7", "--out", str(out_file)]  # fmt: skip
+    args = [
+        "x**2 + 10*y**2",
+        "-o",
+        "adam",
+        "-o",
+        "sgd",
+        "--lr",
+        "adam=0.1",
+        "--param",
+        "adam.betas=0.8,0.99",
+        "--start",
+        "-3,4",
+        "--start",
+        "2,2",
+        "--steps",
+        "40",
+        "--noise",
+        "0.1",
+        "--seed",
+        "7",
+        "--out",
+        str(out_file),
+    ]
     code, out, err = cli("trace", *args)
     assert code == 0, err
     assert out_file.exists() and str(out_file) in out
@@ -56,8 +76,20 @@ def test_trace_writes_by_suffix(cli, tmp_path, suffix):
 def test_a_start_where_the_surface_is_undefined_exports_and_says_so(cli, tmp_path, suffix):
     # log(x) is NaN at x = -1: that start is invalid at step 0; the other one runs.
     out_file = tmp_path / f"run{suffix}"
-    code, out, err = cli("trace", "log(x) + y**2", "-o", "sgd", "--start", "-1,1", "--start",
-                         "2,1", "--steps", "5", "--out", out_file)  # fmt: skip
+    code, out, err = cli(
+        "trace",
+        "log(x) + y**2",
+        "-o",
+        "sgd",
+        "--start",
+        "-1,1",
+        "--start",
+        "2,1",
+        "--steps",
+        "5",
+        "--out",
+        out_file,
+    )
     assert code == 0, err
     first = next(line for line in out.splitlines() if "(-1, 1)" in line)  # the start as asked
     assert "not finite at the start" in first and "nan" not in out.lower()
@@ -88,8 +120,9 @@ def test_a_constant_is_a_flat_surface_where_nothing_moves(cli, tmp_path):
 
 
 def test_python_dash_m_is_the_same_command():
-    done = subprocess.run([sys.executable, "-m", "landscape", "trace", "rosenbrok"],
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "landscape", "trace", "rosenbrok"], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "did you mean 'rosenbrock'" in done.stderr
 

@@ -32,8 +32,9 @@ def tiny_mlp() -> torch.nn.Sequential:
 def problem():
     g = torch.Generator().manual_seed(3)
     model = tiny_mlp()
-    weights = torch.randn(sum(p.numel() for p in model.parameters()), generator=g,
-                          dtype=torch.float64)  # fmt: skip
+    weights = torch.randn(
+        sum(p.numel() for p in model.parameters()), generator=g, dtype=torch.float64
+    )
     x = torch.randn(N, IN, generator=g, dtype=torch.float64)
     y = torch.randint(0, OUT, (N,), generator=g)
     return model, weights, x, y
@@ -70,19 +71,21 @@ def test_autograd_products_equal_the_dense_hessian(problem):
     model, weights, x, y = problem
     hessian = Hessian.at(model, weights, x, y, chunk=7, dtype=torch.float64, written=False)
     assert hessian.written is None
-    v = torch.randn(weights.numel(), generator=torch.Generator().manual_seed(2),
-                    dtype=torch.float64)  # fmt: skip
-    torch.testing.assert_close(hessian(v), dense_hessian(weights, x, y) @ v, rtol=1e-10,
-                               atol=1e-12)  # fmt: skip
+    v = torch.randn(
+        weights.numel(), generator=torch.Generator().manual_seed(2), dtype=torch.float64
+    )
+    torch.testing.assert_close(hessian(v), dense_hessian(weights, x, y) @ v, rtol=1e-10, atol=1e-12)
 
 
 def test_written_products_of_a_deeper_mlp_equal_the_dense_hessian():
     # Two hidden layers: the R-operator's δ_l V_l and δ_lᵀ Ra_{l-1} terms between hidden layers.
     nn, g = torch.nn, torch.Generator().manual_seed(4)
-    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU(),
-                          nn.Dropout(0.5), nn.Linear(3, 3)).double()  # fmt: skip
-    weights = torch.randn(sum(p.numel() for p in model.parameters()), generator=g,
-                          dtype=torch.float64)  # fmt: skip
+    model = nn.Sequential(
+        nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU(), nn.Dropout(0.5), nn.Linear(3, 3)
+    ).double()
+    weights = torch.randn(
+        sum(p.numel() for p in model.parameters()), generator=g, dtype=torch.float64
+    )
     x = torch.randn(30, 4, generator=g, dtype=torch.float64)
     y = torch.randint(0, 3, (30,), generator=g)
 
@@ -128,8 +131,9 @@ def test_float32_products_through_onednn_or_matmul_equal_the_dense_hessian(
     assert (kept.onednn is not None) == onednn
     dense = dense_hessian(weights, x, y)
     for seed in range(3):
-        v = torch.randn(weights.numel(), generator=torch.Generator().manual_seed(seed),
-                        dtype=torch.float64)  # fmt: skip
+        v = torch.randn(
+            weights.numel(), generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        )
         product = hessian(v).double()
         assert float((product - dense @ v).norm() / (dense @ v).norm()) < 1e-5
     value, gradient = hessian.value_and_gradient()

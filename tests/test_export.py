@@ -19,16 +19,20 @@ from landscape.trajectory import trace_all
 def runs():
     surface = SURFACES["quadratic"]
     # SGD at lr 0.25 diverges from the first start: NaN must survive the round trip.
-    trajectories = trace_all(surface, ["adam", "momentum", "sgd"], starts=[(-9, 3), (4, 0)],
-                             steps=30)  # fmt: skip
+    trajectories = trace_all(
+        surface, ["adam", "momentum", "sgd"], starts=[(-9, 3), (4, 0)], steps=30
+    )
     return surface, trajectories
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".json"])
 def test_round_trip(tmp_path, runs, suffix):
     surface, trajectories = runs
-    path = save_trajectories(trajectories, tmp_path / f"runs{suffix}",
-                             manifest=manifest(surface, trajectories, command=["x"]))  # fmt: skip
+    path = save_trajectories(
+        trajectories,
+        tmp_path / f"runs{suffix}",
+        manifest=manifest(surface, trajectories, command=["x"]),
+    )
     loaded, meta = load_trajectories(path)
     assert meta["surface"]["name"] == "quadratic" and meta["steps"] == 30
     assert meta["command"] == ["x"] and "torch" in meta["versions"]
@@ -40,8 +44,9 @@ def test_round_trip(tmp_path, runs, suffix):
 
 def test_csv_has_a_manifest_line_and_one_row_per_valid_step(tmp_path, runs):
     surface, trajectories = runs
-    path = save_trajectories(trajectories, tmp_path / "runs.csv",
-                             manifest=manifest(surface, trajectories))  # fmt: skip
+    path = save_trajectories(
+        trajectories, tmp_path / "runs.csv", manifest=manifest(surface, trajectories)
+    )
     first, *rest = path.read_text().splitlines()
     meta = json.loads(first.removeprefix("# landscape manifest: "))
     assert [t["optimizer"] for t in meta["trajectories"]] == ["adam", "momentum", "sgd"]
@@ -54,8 +59,9 @@ def test_csv_has_a_manifest_line_and_one_row_per_valid_step(tmp_path, runs):
 
 def test_json_is_strict_json(tmp_path, runs):
     surface, trajectories = runs
-    path = save_trajectories(trajectories, tmp_path / "runs.json",
-                             manifest=manifest(surface, trajectories))  # fmt: skip
+    path = save_trajectories(
+        trajectories, tmp_path / "runs.json", manifest=manifest(surface, trajectories)
+    )
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
     json.loads(text)
@@ -73,9 +79,13 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 
 @pytest.mark.parametrize(
     "name,message",
-    [("runs.txt", "not a known format"), ("runs", "no suffix"),
-     ("missing/runs.csv", "does not exist"), (".", "folder")],
-)  # fmt: skip
+    [
+        ("runs.txt", "not a known format"),
+        ("runs", "no suffix"),
+        ("missing/runs.csv", "does not exist"),
+        (".", "folder"),
+    ],
+)
 def test_bad_output_paths(tmp_path, name, message):
     with pytest.raises(LandscapeError, match=message):
         check_output(tmp_path / name if name != "." else tmp_path, [".csv"])

@@ -29,11 +29,21 @@ def quick_runs(monkeypatch):
             g = torch.Generator().manual_seed(i + 1)
             walk = torch.cumsum(0.01 * torch.randn(4, start.numel(), generator=g), 0)
             snapshots = torch.cat([start[None], start + walk]).numpy()  # (5, P)
-            runs.append(SimpleNamespace(
-                optimizer=spec.name, label=spec.label, settings=dict(spec.hyper),
-                init=snapshots[0], final=snapshots[-1], snapshots=snapshots, epochs=1,
-                batch_size=32, seed=options["seed"], test_loss=2.3, test_accuracy=0.1,
-            ))  # fmt: skip
+            runs.append(
+                SimpleNamespace(
+                    optimizer=spec.name,
+                    label=spec.label,
+                    settings=dict(spec.hyper),
+                    init=snapshots[0],
+                    final=snapshots[-1],
+                    snapshots=snapshots,
+                    epochs=1,
+                    batch_size=32,
+                    seed=options["seed"],
+                    test_loss=2.3,
+                    test_accuracy=0.1,
+                )
+            )
         return runs
 
     monkeypatch.setattr(curvature_mnist, "train_or_load", train_or_load)
@@ -47,8 +57,11 @@ def test_lines_equal_the_network_evaluated_point_by_point(quick_runs):
     assert [x.key for x in found.pairs] == ["sgd__adam"]
     t = found.t
     assert 0.0 in t and 1.0 in t and t[0] == -0.5 and t[-1] == 1.5
-    ends = [(runs[0].init, runs[0].final), (runs[1].init, runs[1].final),
-            (runs[0].final, runs[1].final)]  # fmt: skip
+    ends = [
+        (runs[0].init, runs[0].final),
+        (runs[1].init, runs[1].final),
+        (runs[0].final, runs[1].final),
+    ]
     for line, (a, b) in zip((*found.runs, *found.pairs), ends, strict=True):
         weights = a[None].astype(np.float64) + t[:, None] * (b - a)[None]  # (points, P)
         loss, accuracy = evaluate_weights(mlp(), weights, data.test_x, data.test_y, device="cpu")
@@ -74,8 +87,21 @@ def test_positions_hold_both_ends():
 
 def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
     out = tmp_path / "lines.npz"
-    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "rmsprop", "-o", "adam",
-                            "--points", "3", "--device", "cpu", "--out", out)  # fmt: skip
+    code, stdout, err = cli(
+        "interpolate",
+        "-o",
+        "sgd",
+        "-o",
+        "rmsprop",
+        "-o",
+        "adam",
+        "--points",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        out,
+    )
     assert code == 0, err
     with np.load(out) as data:
         keys = set(data.files)
@@ -91,9 +117,20 @@ def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
 
 
 def test_json_and_figure(cli, quick_runs, tmp_path):
-    code, stdout, err = cli("interpolate", "-o", "sgd", "-o", "adam",
-                            "--points", "3", "--device", "cpu", "--json", "--out",
-                            tmp_path / "f.png")  # fmt: skip
+    code, stdout, err = cli(
+        "interpolate",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--points",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+        "--out",
+        tmp_path / "f.png",
+    )
     assert code == 0, err
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert set(summary) == {"sgd", "adam", "sgd__adam"}
@@ -123,10 +160,12 @@ def test_the_ends_are_the_runs_own_losses(tmp_path, mnist_data_dir):
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
-    found = curvature_mnist.mnist_interpolation(["sgd", "adam"], points=3, epochs=1,
-                                                device="cpu", data_dir=folder)  # fmt: skip
-    runs = curvature_mnist.train_or_load(["sgd", "adam"], epochs=1, device="cpu",
-                                         data_dir=folder)  # cached now  # fmt: skip
+    found = curvature_mnist.mnist_interpolation(
+        ["sgd", "adam"], points=3, epochs=1, device="cpu", data_dir=folder
+    )
+    runs = curvature_mnist.train_or_load(
+        ["sgd", "adam"], epochs=1, device="cpu", data_dir=folder
+    )  # cached now
     data = load_mnist(folder)
     init_loss, _ = evaluate_weights(mlp(), runs[0].init[None], data.test_x, data.test_y)
     for line, run in zip(found.runs, runs, strict=True):

@@ -89,8 +89,9 @@ CASES = [
 @pytest.mark.parametrize(("cls", "formula", "hyper"), CASES)
 def test_keras_rules_follow_keras_formulas(cls, formula, hyper):
     grads = gradients()
-    np.testing.assert_allclose(run_ours(cls, grads, **hyper), formula(grads, **hyper),
-                               rtol=1e-12, atol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(
+        run_ours(cls, grads, **hyper), formula(grads, **hyper), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_keras_adam_takes_its_step_size_in_float32_as_keras_does():
@@ -106,9 +107,11 @@ def test_keras_adam_takes_its_step_size_in_float32_as_keras_does():
 
 @pytest.mark.parametrize(
     ("keras_cls", "torch_cls", "hyper"),
-    [(KerasRMSprop, torch.optim.RMSprop, {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}),
-     (KerasAdam, torch.optim.Adam, {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7})],
-)  # fmt: skip
+    [
+        (KerasRMSprop, torch.optim.RMSprop, {"lr": 0.001, "alpha": 0.9, "eps": 1e-7}),
+        (KerasAdam, torch.optim.Adam, {"lr": 0.001, "betas": (0.9, 0.999), "eps": 1e-7}),
+    ],
+)
 def test_keras_and_torch_rules_differ_where_eps_matters(keras_cls, torch_cls, hyper):
     grads = gradients()
     ours, theirs = run_ours(keras_cls, grads, **hyper), run_ours(torch_cls, grads, **hyper)
@@ -138,20 +141,30 @@ def test_keras_defaults():
 
 @pytest.mark.parametrize(
     ("name", "hyper", "message"),
-    [("keras-adam", {"betas": (1.2, 0.9)}, "Invalid betas[0]: 1.2 (valid: 0 <= betas[0] < 1)"),
-     ("keras-rmsprop", {"alpha": -0.1}, "Invalid alpha: -0.1"),
-     ("keras-rmsprop", {"eps": -1.0}, "Invalid eps: -1.0 (valid: eps >= 0)"),
-     ("keras-sgd", {"momentum": 1.0}, "Invalid momentum: 1.0")],
-)  # fmt: skip
+    [
+        ("keras-adam", {"betas": (1.2, 0.9)}, "Invalid betas[0]: 1.2 (valid: 0 <= betas[0] < 1)"),
+        ("keras-rmsprop", {"alpha": -0.1}, "Invalid alpha: -0.1"),
+        ("keras-rmsprop", {"eps": -1.0}, "Invalid eps: -1.0 (valid: eps >= 0)"),
+        ("keras-sgd", {"momentum": 1.0}, "Invalid momentum: 1.0"),
+    ],
+)
 def test_bad_keras_hyper_parameters_are_named(name, hyper, message):
-    with pytest.raises(LandscapeError, match=message.replace("(", r"\(").replace(")", r"\)")
-                       .replace("[", r"\[").replace("]", r"\]")):  # fmt: skip
+    with pytest.raises(
+        LandscapeError,
+        match=message.replace("(", r"\(")
+        .replace(")", r"\)")
+        .replace("[", r"\[")
+        .replace("]", r"\]"),
+    ):
         get_optimizer(name, **hyper)
 
 
 def test_keras_loss_follows_keras_formula_and_clipped_samples_give_no_gradient():
-    logits = torch.tensor([[2.0, 0.5, -1.0], [30.0, -30.0, 0.0], [-30.0, 30.0, 0.0]],
-                          dtype=torch.float64, requires_grad=True)  # fmt: skip
+    logits = torch.tensor(
+        [[2.0, 0.5, -1.0], [30.0, -30.0, 0.0], [-30.0, 30.0, 0.0]],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
     target = torch.tensor([0, 0, 0])  # confident right, then confidently wrong (p < 1e-7)
     loss = keras_cross_entropy(logits, target)
     z = logits.detach().numpy()

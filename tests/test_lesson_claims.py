@@ -17,8 +17,19 @@ from landscape.lesson.claims import LessonRuns
 from landscape.optimizers import get_optimizer
 from landscape.trajectory import trace_all
 
-ISSUE_NAMES = ["sgd-update", "learning-rate", "momentum", "rmsprop", "adam", "noise", "sparse",
-               "beale-race", "saddle", "mnist", "switch"]  # fmt: skip
+ISSUE_NAMES = [
+    "sgd-update",
+    "learning-rate",
+    "momentum",
+    "rmsprop",
+    "adam",
+    "noise",
+    "sparse",
+    "beale-race",
+    "saddle",
+    "mnist",
+    "switch",
+]
 
 
 def runs(name: str) -> LessonRuns:
@@ -82,8 +93,9 @@ def test_rmsprop_scene_sgd_crawls_at_every_stable_rate(lr):
     # The steep side (curvature 100) caps SGD's rate at 2/100; along the floor (curvature 1)
     # x then shrinks by 1 - lr >= 0.98 a step: 9 * 0.98**150 = 0.44 from the minimum at best.
     r = runs("rmsprop")
-    (sgd,) = trace_all(r.surface, [get_optimizer("sgd", lr=lr)], starts=[(-9.0, 3.0)],
-                       steps=150, device="cpu")  # fmt: skip
+    (sgd,) = trace_all(
+        r.surface, [get_optimizer("sgd", lr=lr)], starts=[(-9.0, 3.0)], steps=150, device="cpu"
+    )
     assert sgd.reached_at[0] < 0 and abs(sgd.final_xy[0, 0]) > 0.43
     assert sgd.final_loss[0] > 1e4 * r.run("RMSProp").final_loss[0]
 
@@ -139,8 +151,10 @@ def test_sparse_gradients_are_sgd_on_the_masked_gradient():
     generator = torch.Generator().manual_seed(3)
     p = np.array([-4.0, -4.0])
     for t in range(200):
-        keep = (torch.rand((1, 2), generator=generator, dtype=torch.float64) <
-                torch.tensor([1.0, 0.05], dtype=torch.float64)).numpy()[0]  # fmt: skip
+        keep = (
+            torch.rand((1, 2), generator=generator, dtype=torch.float64)
+            < torch.tensor([1.0, 0.05], dtype=torch.float64)
+        ).numpy()[0]
         p = p - 0.1 * np.where(keep, [p[0], 0.05 * (p[1] - 4)], 0.0)
         np.testing.assert_allclose(sgd.xy[t + 1, 0], p, rtol=0, atol=1e-12)
     assert 0 < sgd.xy[-1, 0, 1] + 4 < 1  # it moved y, a little
@@ -165,8 +179,9 @@ def test_beale_race_adaptive_and_momentum_arrive_sgd_does_not():
     for name in ("RMSProp", "Momentum", "Nesterov", "Adam"):
         assert closest[name] < 0.09, name  # within 1% of the domain's side: "arrived"
     assert closest["SGD"] > 0.09 and by["SGD"].reached_at[0] < 0
-    assert by["RMSProp"].reached_at[0] == min(t.reached_at[0] for t in r.runs
-                                              if t.reached_at[0] >= 0)  # fmt: skip
+    assert by["RMSProp"].reached_at[0] == min(
+        t.reached_at[0] for t in r.runs if t.reached_at[0] >= 0
+    )
 
 
 def test_saddle_sgd_lingers_adam_leaves():
@@ -219,9 +234,17 @@ def test_each_scene_check_passes_on_its_runs(name):
 
 def _rerun(r: LessonRuns, **lrs: float) -> LessonRuns:
     specs = [get_optimizer(t.optimizer, lr=lrs.get(t.optimizer, t.lr)) for t in r.runs]
-    again = trace_all(r.surface, specs, starts=r.runs[0].xy[0], steps=r.runs[0].steps,
-                      noise=r.runs[0].noise, active=r.runs[0].active, seed=r.runs[0].seed,
-                      record_state=r.runs[0].grad is not None, device="cpu")  # fmt: skip
+    again = trace_all(
+        r.surface,
+        specs,
+        starts=r.runs[0].xy[0],
+        steps=r.runs[0].steps,
+        noise=r.runs[0].noise,
+        active=r.runs[0].active,
+        seed=r.runs[0].seed,
+        record_state=r.runs[0].grad is not None,
+        device="cpu",
+    )
     return dataclasses.replace(r, runs=tuple(again))
 
 

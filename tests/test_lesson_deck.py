@@ -101,9 +101,11 @@ def test_join_videos_concatenates_frames(tmp_path):
 
 
 def test_local_only_strips_remote_comments_and_refuses_remote_assets():
-    html = ('<script src="revealjs/dist/reveal.js"></script>\n'
-            "    <!-- see: https://revealjs.com/plugins/ -->\n"
-            "      // see: https://github.com/hakimel/reveal.js/discussions/3362.\n")  # fmt: skip
+    html = (
+        '<script src="revealjs/dist/reveal.js"></script>\n'
+        "    <!-- see: https://revealjs.com/plugins/ -->\n"
+        "      // see: https://github.com/hakimel/reveal.js/discussions/3362.\n"
+    )
     assert local_only(html) == '<script src="revealjs/dist/reveal.js"></script>\n'
     with pytest.raises(LandscapeError, match="remote address"):
         local_only('<link href="https://cdn.jsdelivr.net/npm/reveal.js@6.0.1/dist/reveal.css">')
@@ -123,23 +125,45 @@ def test_revealjs_tarball_with_a_wrong_hash_is_refused(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_deck_opens_in_headless_chromium(tmp_path, caplog):
     deck = build_lesson(tmp_path / "deck", TINY, names=["adam", "saddle"])
-    chatter = [r.getMessage() for r in caplog.records
-               if r.name == "manim-slides" and r.levelno < logging.WARNING]  # fmt: skip
+    chatter = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "manim-slides" and r.levelno < logging.WARNING
+    ]
     assert not chatter, chatter  # the command's own progress is what the user reads
     made = {p.name for p in deck.iterdir()}
-    assert made >= {"index.html", "adam.mp4", "saddle.mp4", "lesson.mp4", "revealjs",
-                    "index_assets"}  # fmt: skip
+    assert made >= {
+        "index.html",
+        "adam.mp4",
+        "saddle.mp4",
+        "lesson.mp4",
+        "revealjs",
+        "index_assets",
+    }
     html = (deck / "index.html").read_text()
     assert not re.search(r"https?://|//[\w-]+\.[\w.-]+/", html), "the deck names a remote URL"
     assert 'src="revealjs/dist/reveal.js"' in html
     assert "Dividing by the root of the running squared gradient" in html  # speaker notes
     dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000", "--dump-dom",
-         (deck / "index.html").as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=8000",
+            "--dump-dom",
+            (deck / "index.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     reveal = re.search(r'<div class="reveal ([^"]*)"', dom)
     assert reveal and "ready" in reveal.group(1).split(), "reveal.js did not initialise"
     assert dom.count("<section") >= 2  # at least one slide per scene (here: 4 per scene)
@@ -173,11 +197,20 @@ def test_teaching_scenes_run_from_scenes_lessons_py(tmp_path):
     spec = importlib.util.spec_from_file_location("lessons", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    teaching = {c.lesson: c for _, c in inspect.getmembers(module, inspect.isclass)
-                if c.__module__ == "lessons" and getattr(c, "lesson", "")}  # fmt: skip
+    teaching = {
+        c.lesson: c
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if c.__module__ == "lessons" and getattr(c, "lesson", "")
+    }
     assert set(teaching) == {s.name for s in SCENES}
-    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
-               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    options = {
+        "dry_run": True,
+        "disable_caching": True,
+        "frame_rate": 4,
+        "pixel_width": 320,
+        "pixel_height": 180,
+        "media_dir": str(tmp_path),
+    }
     for name in ("adam", "switch"):  # one without a pause inside the runs, one with
         with tempconfig(options):
             scene = type(
@@ -191,9 +224,12 @@ def _shown(mobject) -> bool:
     """Whether any part of `mobject` is drawn with some opacity."""
     from manim import VMobject
 
-    return any(not isinstance(part, VMobject) or np.any(part.get_fill_opacities() > 0)
-               or np.any(part.get_stroke_opacities() > 0)
-               for part in mobject.family_members_with_points())  # fmt: skip
+    return any(
+        not isinstance(part, VMobject)
+        or np.any(part.get_fill_opacities() > 0)
+        or np.any(part.get_stroke_opacities() > 0)
+        for part in mobject.family_members_with_points()
+    )
 
 
 # learning-rate: a run leaves the map; sparse: its chart has the rare steps' ticks and key
@@ -204,8 +240,14 @@ def test_the_evidence_card_is_a_beat_of_its_own_over_the_dimmed_picture(name, tm
 
     from landscape.lesson.slides import CARD_FONT, VEIL, teaching_class
 
-    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
-               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    options = {
+        "dry_run": True,
+        "disable_caching": True,
+        "frame_rate": 4,
+        "pixel_width": 320,
+        "pixel_height": 180,
+        "media_dir": str(tmp_path),
+    }
     with tempconfig(options):
         scene = teaching_class(name, seconds=0.5, slides_folder=tmp_path / "slides")()
         scene.render()
@@ -214,8 +256,11 @@ def test_the_evidence_card_is_a_beat_of_its_own_over_the_dimmed_picture(name, tm
     left, bottom, right, top = scene.layout["map"]
     assert (right - left) * (top - bottom) >= 0.4 * 4 * half[0] * half[1]
     # Then a veil of the background over the whole frame, the card over it, in the frame
-    veils = [m for m in scene.mobjects if isinstance(m, Rectangle) and m.height >= 2 * half[1]
-             and m.width >= 2 * half[0]]  # fmt: skip
+    veils = [
+        m
+        for m in scene.mobjects
+        if isinstance(m, Rectangle) and m.height >= 2 * half[1] and m.width >= 2 * half[0]
+    ]
     assert len(veils) == 1 and veils[0].get_fill_opacity() == pytest.approx(VEIL)
     assert scene.mobjects.index(veils[0]) < scene.mobjects.index(scene.card)
     others = [m for m in scene.mobjects if m not in (veils[0], scene.card) and _shown(m)]
@@ -248,8 +293,14 @@ def test_the_3d_saddle_dims_its_picture_under_the_card_and_keeps_its_legend_in_t
 
     from landscape.lesson.slides import teaching_class
 
-    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
-               "pixel_height": 180, "media_dir": str(tmp_path)}  # fmt: skip
+    options = {
+        "dry_run": True,
+        "disable_caching": True,
+        "frame_rate": 4,
+        "pixel_width": 320,
+        "pixel_height": 180,
+        "media_dir": str(tmp_path),
+    }
     with tempconfig(options):
         scene = teaching_class("saddle", seconds=0.5, slides_folder=tmp_path / "slides")()
         scene.render()

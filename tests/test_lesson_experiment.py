@@ -12,8 +12,14 @@ from landscape.lesson.experiment import experiment
 
 
 def _run(label: str, step_loss: np.ndarray, epochs: int = 5) -> SimpleNamespace:
-    return SimpleNamespace(label=label, step_loss=step_loss, steps=len(step_loss), epochs=epochs,
-                           test_loss=0.1, test_accuracy=0.97)  # fmt: skip
+    return SimpleNamespace(
+        label=label,
+        step_loss=step_loss,
+        steps=len(step_loss),
+        epochs=epochs,
+        test_loss=0.1,
+        test_accuracy=0.97,
+    )
 
 
 def test_curves_are_the_mean_batch_loss_of_each_twentieth_of_an_epoch():

@@ -32,19 +32,37 @@ SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
 def small():
     """2,000 training images (1,600 train, 400 validation) and 500 test images."""
     mnist = load_mnist()
-    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500],
-                 mnist.test_y[:500])  # fmt: skip
+    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500], mnist.test_y[:500])
 
 
 def test_save_and_load_round_trip(small, tmp_path):
     runs = train(["sgd", "adam"], data=small, **SMALL)
     loaded = load_runs(save_runs(runs, tmp_path / "runs.npz"))
     for a, b in zip(runs, loaded, strict=True):
-        for key in ("init", "snapshots", "snapshot_steps", "final", "snapshot_test_loss",
-                    "snapshot_test_accuracy", "second_moments", "step_loss"):  # fmt: skip
+        for key in (
+            "init",
+            "snapshots",
+            "snapshot_steps",
+            "final",
+            "snapshot_test_loss",
+            "snapshot_test_accuracy",
+            "second_moments",
+            "step_loss",
+        ):
             np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
-        for key in ("optimizer", "label", "settings", "history", "test_loss", "test_accuracy",
-                    "epochs", "batch_size", "seed", "steps", "trained_with"):  # fmt: skip
+        for key in (
+            "optimizer",
+            "label",
+            "settings",
+            "history",
+            "test_loss",
+            "test_accuracy",
+            "epochs",
+            "batch_size",
+            "seed",
+            "steps",
+            "trained_with",
+        ):
             assert getattr(a, key) == getattr(b, key), key
     with pytest.raises(LandscapeError, match="must end in .npz"):
         save_runs(runs, tmp_path / "runs.json")
@@ -82,8 +100,11 @@ def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
 def test_snapshot_metrics_are_evaluated_once_when_first_asked(small, tmp_path, monkeypatch):
     calls = []
     real_train = cache_module.train
-    monkeypatch.setattr(cache_module, "train", lambda o, **k: calls.append(1) or real_train(
-        o, **{**k, "data": small}))  # fmt: skip
+    monkeypatch.setattr(
+        cache_module,
+        "train",
+        lambda o, **k: calls.append(1) or real_train(o, **{**k, "data": small}),
+    )
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
     options = {"epochs": 1, "batch_size": 100, "device": "cpu", "data_dir": tmp_path}
     (quick,) = train_or_load(["adam"], **options, refresh=True, snapshot_metrics=False)  # compare
@@ -127,8 +148,14 @@ def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkey
 
 def test_the_cache_key_follows_the_training_code(tmp_path, monkeypatch):
     spec = mnist_optimizer("adam")
-    options = {"epochs": 1, "batch_size": 32, "seed": 0, "device": torch.device("cpu"),
-               "dtype": torch.float32, "snapshot_every": None}  # fmt: skip
+    options = {
+        "epochs": 1,
+        "batch_size": 32,
+        "seed": 0,
+        "device": torch.device("cpu"),
+        "dtype": torch.float32,
+        "snapshot_every": None,
+    }
     before = cache_module.run_key(spec, **options)
     module = tmp_path / "stand_in_engine.py"
     module.write_text("STEP = 1\n")

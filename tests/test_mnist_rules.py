@@ -49,16 +49,21 @@ NAMES = [
     (["-o", "keras-rmsprop"], ["keras-rmsprop"]),
     (["-o", "keras-adam", "-o", "torch.optim.Adam"], ["keras-adam", "torch.optim.Adam"]),
     (["-o", "adam>sgd@10"], ["adam>sgd@10"]),  # not sharpness: see below
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
     ("command", "args", "expected"),
-    [(command, args, expected) for command, _ in COMMANDS for args, expected in NAMES
-     if not (command == ["sharpness"] and ">" in "".join(args))],
-)  # fmt: skip
-def test_every_mnist_command_reads_the_names_under_the_same_rules(cli, asked, command, args,
-                                                                  expected):  # fmt: skip
+    [
+        (command, args, expected)
+        for command, _ in COMMANDS
+        for args, expected in NAMES
+        if not (command == ["sharpness"] and ">" in "".join(args))
+    ],
+)
+def test_every_mnist_command_reads_the_names_under_the_same_rules(
+    cli, asked, command, args, expected
+):
     _run(cli, command, *args)
     assert asked == [expected]
 
@@ -95,8 +100,18 @@ def test_compare_then_slice_trains_once(cli, tmp_path, mnist_data_dir, monkeypat
         return real(specs, *args, **kwargs)
 
     monkeypatch.setattr(engine, "_train_batched", counted)
-    common = ["-o", "keras-sgd", "-o", "keras-sgd>keras-adam@700", "--epochs", "1",
-              "--device", "cpu", "--data-dir", data]  # fmt: skip
+    common = [
+        "-o",
+        "keras-sgd",
+        "-o",
+        "keras-sgd>keras-adam@700",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data,
+    ]
     code, out, err = cli("compare", *common)
     assert code == 0, err
     assert trained == [["keras-sgd", "keras-sgd>keras-adam@700"]]

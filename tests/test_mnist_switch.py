@@ -26,8 +26,7 @@ EPOCHS, BATCH, AT = 2, 40, 25  # 1000 images: 800 train, 20 batches an epoch, 40
 @pytest.fixture(scope="module")
 def small():
     mnist = load_mnist()
-    return MNIST(mnist.train_x[:1000], mnist.train_y[:1000], mnist.test_x[:200],
-                 mnist.test_y[:200])  # fmt: skip
+    return MNIST(mnist.train_x[:1000], mnist.train_y[:1000], mnist.test_x[:200], mnist.test_y[:200])
 
 
 def by_hand(data, stages, keras):
@@ -49,8 +48,14 @@ def by_hand(data, stages, keras):
             order, keep = rng.epoch()
             masks = keep.float() * (1 / (1 - mlp_model.DROPOUT))
             for s, index in enumerate(order.split(BATCH)):
-                batch_gradients(mlp_model.split(flat), mlp_model.split(grad), train_x[index],
-                                train_y[index], masks[s, : len(index)], rules)  # fmt: skip
+                batch_gradients(
+                    mlp_model.split(flat),
+                    mlp_model.split(grad),
+                    train_x[index],
+                    train_y[index],
+                    masks[s, : len(index)],
+                    rules,
+                )
                 if step in firsts:
                     cls, kwargs = firsts[step]
                     optimizer = cls([leaf], **kwargs)
@@ -64,16 +69,32 @@ def by_hand(data, stages, keras):
     ("name", "stages", "keras"),
     [
         # torch's Adam as the engine builds it: fused (one pass over memory; same rule)
-        ("adam>sgd@25", [(torch.optim.Adam, {"lr": 0.001, "eps": 1e-7, "fused": True}, 0),
-                         (torch.optim.SGD, {"lr": 0.01}, AT)], False),
-        ("keras-adam>keras-sgd@25", [(KerasAdam, {"lr": 0.001}, 0),
-                                     (KerasSGD, {"lr": 0.01}, AT)], True),
+        (
+            "adam>sgd@25",
+            [
+                (torch.optim.Adam, {"lr": 0.001, "eps": 1e-7, "fused": True}, 0),
+                (torch.optim.SGD, {"lr": 0.01}, AT),
+            ],
+            False,
+        ),
+        (
+            "keras-adam>keras-sgd@25",
+            [(KerasAdam, {"lr": 0.001}, 0), (KerasSGD, {"lr": 0.01}, AT)],
+            True,
+        ),
     ],
-)  # fmt: skip
-def test_adam_then_sgd_equals_the_optimizers_stepped_by_hand_bit_for_bit(small, name, stages,
-                                                                         keras):  # fmt: skip
-    switched, adam = train([name, name.split(">")[0]], epochs=EPOCHS, batch_size=BATCH,
-                           data=small, snapshot_every=1, threads=1)  # fmt: skip
+)
+def test_adam_then_sgd_equals_the_optimizers_stepped_by_hand_bit_for_bit(
+    small, name, stages, keras
+):
+    switched, adam = train(
+        [name, name.split(">")[0]],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        data=small,
+        snapshot_every=1,
+        threads=1,
+    )
     expected = by_hand(small, stages, keras)
     assert switched.snapshots.shape == expected.shape == (41, mlp_model.N_PARAMS)
     np.testing.assert_array_equal(switched.snapshots, expected)
@@ -84,10 +105,22 @@ def test_adam_then_sgd_equals_the_optimizers_stepped_by_hand_bit_for_bit(small, 
 
 
 def test_the_plain_torch_loop_switches_the_same(small):
-    fast = train(["rmsprop>momentum@15>sgd@30"], epochs=EPOCHS, batch_size=BATCH, data=small,
-                 snapshot_every=1, threads=1)[0]  # fmt: skip
-    plain = train_plain("rmsprop>momentum@15>sgd@30", epochs=EPOCHS, batch_size=BATCH, data=small,
-                        snapshot_every=1, threads=1)  # fmt: skip
+    fast = train(
+        ["rmsprop>momentum@15>sgd@30"],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        data=small,
+        snapshot_every=1,
+        threads=1,
+    )[0]
+    plain = train_plain(
+        "rmsprop>momentum@15>sgd@30",
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        data=small,
+        snapshot_every=1,
+        threads=1,
+    )
     np.testing.assert_allclose(fast.snapshots, plain.snapshots, rtol=0, atol=2e-5)  # autograd
 
 
@@ -96,11 +129,24 @@ def test_label_settings_and_cache_key_name_the_schedule():
     assert spec.label == "Adam → SGD @200 (Keras rules)"
     assert mnist_optimizer("adam>momentum@50>sgd@90").label == "Adam → Momentum @50 → SGD @90"
     assert spec.hyper == {"Adam (Keras rule)": {"lr": 0.001}, "SGD (Keras rule)@200": {"lr": 0.01}}
-    key = {"epochs": 5, "batch_size": 32, "seed": 0, "device": torch.device("cpu"),
-           "dtype": torch.float32, "snapshot_every": None}  # fmt: skip
-    keys = {run_key(mnist_optimizer(n), **key) for n in (
-        "keras-adam>keras-sgd@200", "keras-adam>keras-sgd@201", "adam>sgd@200",
-        "keras-adam", "keras-sgd>keras-adam@200")}  # fmt: skip
+    key = {
+        "epochs": 5,
+        "batch_size": 32,
+        "seed": 0,
+        "device": torch.device("cpu"),
+        "dtype": torch.float32,
+        "snapshot_every": None,
+    }
+    keys = {
+        run_key(mnist_optimizer(n), **key)
+        for n in (
+            "keras-adam>keras-sgd@200",
+            "keras-adam>keras-sgd@201",
+            "adam>sgd@200",
+            "keras-adam",
+            "keras-sgd>keras-adam@200",
+        )
+    }
     assert len(keys) == 5
 
 
@@ -116,13 +162,16 @@ def test_label_settings_and_cache_key_name_the_schedule():
         (["-o", "keras-adam>sgd@5"], "follow different update rules"),
         (["-o", "adam>sgd@5", "--lr", "rmsprop=0.1"], "'rmsprop', which is not among"),
         (["-o", "adam>sgd@5", "-o", "Adam>SGD@5"], "optimizer 'adam>sgd@5' given twice"),
-        (["-o", "adam>sgd@1500", "--epochs", "1"],
-         "switches at step 1500, but the run has 1500 steps (1 epochs of 1500 batches)"),
+        (
+            ["-o", "adam>sgd@1500", "--epochs", "1"],
+            "switches at step 1500, but the run has 1500 steps (1 epochs of 1500 batches)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_switches_fail_in_one_line_before_training(cli, monkeypatch, args, message):
-    monkeypatch.setattr("landscape.mnist.engine._train_batched",
-                        lambda *a, **k: pytest.fail("trained"))  # fmt: skip
+    monkeypatch.setattr(
+        "landscape.mnist.engine._train_batched", lambda *a, **k: pytest.fail("trained")
+    )
     code, _, err = cli("compare", *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
@@ -132,13 +181,24 @@ def test_stage_settings_by_name_and_the_table_names_the_switch(cli, small, monke
 
     def fake_train_or_load(specs, **kwargs):
         asked.extend(specs)
-        return train(specs, epochs=EPOCHS, batch_size=BATCH, data=small, threads=1,
-                     snapshot_metrics=False)  # fmt: skip
+        return train(
+            specs, epochs=EPOCHS, batch_size=BATCH, data=small, threads=1, snapshot_metrics=False
+        )
 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
-    code, out, err = cli("compare", "-o", "keras-adam>keras-sgd@30", "-o", "keras-adam", "--lr",
-                         "keras-adam=0.002", "--lr", "keras-sgd=0.05", "-p",
-                         "keras-sgd.momentum=0.5")  # fmt: skip
+    code, out, err = cli(
+        "compare",
+        "-o",
+        "keras-adam>keras-sgd@30",
+        "-o",
+        "keras-adam",
+        "--lr",
+        "keras-adam=0.002",
+        "--lr",
+        "keras-sgd=0.05",
+        "-p",
+        "keras-sgd.momentum=0.5",
+    )
     assert code == 0, err
     switched, adam = asked
     assert switched.name == "keras-adam>keras-sgd@30" and adam.name == "keras-adam"
@@ -152,8 +212,14 @@ def test_stage_settings_by_name_and_the_table_names_the_switch(cli, small, monke
 def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypatch):
     import landscape.curvature.mnist as curvature_mnist
 
-    runs = train(["adam", "adam>sgd@25"], epochs=EPOCHS, batch_size=BATCH, data=small, threads=1,
-                 snapshot_metrics=False)  # fmt: skip
+    runs = train(
+        ["adam", "adam>sgd@25"],
+        epochs=EPOCHS,
+        batch_size=BATCH,
+        data=small,
+        threads=1,
+        snapshot_metrics=False,
+    )
     monkeypatch.setattr(curvature_mnist, "train_or_load", lambda *a, **k: runs)
     found = curvature_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
     assert [line.label for line in found.runs] == ["Adam: init → end", "Adam → SGD @25: init → end"]

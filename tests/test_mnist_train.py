@@ -30,8 +30,7 @@ pytestmark = pytest.mark.usefixtures("mnist_data_dir")
 def small():
     """2,000 training images (1,600 train, 400 validation) and 500 test images."""
     mnist = load_mnist()
-    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500],
-                 mnist.test_y[:500])  # fmt: skip
+    return MNIST(mnist.train_x[:2000], mnist.train_y[:2000], mnist.test_x[:500], mnist.test_y[:500])
 
 
 SMALL = {"epochs": 2, "batch_size": 50, "snapshot_every": 7, "threads": 1}
@@ -124,8 +123,9 @@ def test_non_elementwise_optimizer_runs_alone_with_the_same_randomness(small):
     lbfgs, adam = train([lbfgs, "adam"], data=small, epochs=1, batch_size=400, threads=1)
     assert lbfgs.trained_with == ["lbfgs"] and adam.trained_with == ["adam"]
     np.testing.assert_array_equal(lbfgs.init, adam.init)
-    plain = train_plain(mnist_optimizer("lbfgs", max_iter=4), data=small, epochs=1, batch_size=400,
-                        threads=1)  # fmt: skip
+    plain = train_plain(
+        mnist_optimizer("lbfgs", max_iter=4), data=small, epochs=1, batch_size=400, threads=1
+    )
     np.testing.assert_array_equal(lbfgs.final, plain.final)
     assert np.isfinite(lbfgs.test_loss)
 
@@ -166,8 +166,9 @@ def test_every_snapshot_is_evaluated_on_the_test_set(small):
         assert run.snapshot_test_accuracy[-1] == run.test_accuracy
         for i in (0, 4):  # against nn.Sequential holding the snapshot's weights
             model = mlp().eval()
-            torch.nn.utils.vector_to_parameters(torch.from_numpy(run.snapshots[i]),
-                                                model.parameters())  # fmt: skip
+            torch.nn.utils.vector_to_parameters(
+                torch.from_numpy(run.snapshots[i]), model.parameters()
+            )
             with torch.no_grad():
                 logits = model(small.test_x)
             expected = torch.nn.functional.cross_entropy(logits, small.test_y)
@@ -178,10 +179,18 @@ def test_every_snapshot_is_evaluated_on_the_test_set(small):
     assert sgd.snapshot_test_loss[-1] < sgd.snapshot_test_loss[0]
 
 
-@pytest.mark.parametrize(("name", "keeps"), [("sgd", False), ("momentum", False),
-                                              ("rmsprop", True), ("adam", True),
-                                              ("keras-sgd", False), ("keras-rmsprop", True),
-                                              ("keras-adam", True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "keeps"),
+    [
+        ("sgd", False),
+        ("momentum", False),
+        ("rmsprop", True),
+        ("adam", True),
+        ("keras-sgd", False),
+        ("keras-rmsprop", True),
+        ("keras-adam", True),
+    ],
+)
 def test_second_moments_are_recorded_at_each_snapshot(small, name, keeps):
     (fast,) = train([name], data=small, **SMALL)
     plain = train_plain(name, data=small, **SMALL)  # per-tensor state, concatenated
@@ -222,9 +231,15 @@ def test_evaluate_matches_the_torch_model(small):
 
 @pytest.mark.parametrize(
     ("epochs", "batch_size", "every", "expected"),
-    [(5, 32, None, 101), (1, 32, None, 101), (5, 128, None, 101), (50, 32, None, 101),
-     (5, 32, 500, 16), (1, 60000, None, 2)],
-)  # fmt: skip
+    [
+        (5, 32, None, 101),
+        (1, 32, None, 101),
+        (5, 128, None, 101),
+        (50, 32, None, 101),
+        (5, 32, 500, 16),
+        (1, 60000, None, 2),
+    ],
+)
 def test_default_snapshot_interval_keeps_about_a_hundred(epochs, batch_size, every, expected):
     full = MNIST(torch.empty(60000, 1), torch.empty(60000), torch.empty(1, 1), torch.empty(1))
     plan = Plan.make(epochs, batch_size, 0, every, 3, full)

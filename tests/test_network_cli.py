@@ -215,9 +215,22 @@ def test_help_says_the_files_are_the_users_code(cli):
 def test_slice_from_files_matches_an_independent_evaluation(cli, user, tmp_path):
     root, module, model = user
     out = tmp_path / "slice.npz"
-    code, _, err = cli("slice", *args(root), "--run", f"{root}/ckpts", "--weights",
-                       f"{root}/final.pt", "--loss", f"{root}/losses.py:smooth", "--grid", "3x3",
-                       "--bn", "recompute", "--out", out)  # fmt: skip
+    code, _, err = cli(
+        "slice",
+        *args(root),
+        "--run",
+        f"{root}/ckpts",
+        "--weights",
+        f"{root}/final.pt",
+        "--loss",
+        f"{root}/losses.py:smooth",
+        "--grid",
+        "3x3",
+        "--bn",
+        "recompute",
+        "--out",
+        out,
+    )
     assert code == 0, err
     with np.load(out) as found:
         assert str(found["bn"]) == "recompute" and int(found["samples"]) == 40
@@ -245,8 +258,9 @@ def test_slice_from_files_matches_an_independent_evaluation(cli, user, tmp_path)
 
 def test_interpolate_ends_and_sharpness_json(cli, user):
     root, module, model = user
-    code, out, err = cli("interpolate", *args(root), "--run", f"{root}/ckpts/e*.pt",
-                         "--points", "3", "--json")  # fmt: skip
+    code, out, err = cli(
+        "interpolate", *args(root), "--run", f"{root}/ckpts/e*.pt", "--points", "3", "--json"
+    )
     assert code == 0, err
     import json
 

@@ -89,8 +89,11 @@ def test_validate_false_checks_names_and_rate_but_leaves_values_to_torch_later()
     with pytest.raises(LandscapeError, match="Invalid beta parameter at index 0: 1.2"):
         validated(spec)
     assert validated(get_optimizer("adam", validate=False)) is not None
-    for name, kwargs, message in [("adamm", {}, "did you mean"), ("adam", {"bogus": 1}, "bogus"),
-                                  ("adam", {"lr": -1.0}, "positive")]:  # fmt: skip
+    for name, kwargs, message in [
+        ("adamm", {}, "did you mean"),
+        ("adam", {"bogus": 1}, "bogus"),
+        ("adam", {"lr": -1.0}, "positive"),
+    ]:
         with pytest.raises(LandscapeError, match=message):
             get_optimizer(name, validate=False, **kwargs)
 
@@ -98,20 +101,30 @@ def test_validate_false_checks_names_and_rate_but_leaves_values_to_torch_later()
 def test_mnist_specs_from_the_cli_build_no_optimizer():
     # Building one imports torch._dynamo (about 1.2 s of CPU): a slice or render that only
     # reads cached runs must not pay it. A fresh interpreter, so no other test imported it.
-    code = ("import sys; from landscape.cli import run; from landscape.options import "
-            "RunOptions; "
-            "specs = run.mnist_optimizers(['sgd', 'rmsprop', 'adam'], RunOptions()); "
-            "print(len(specs), 'torch._dynamo' in sys.modules)")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()  # fmt: skip
+    code = (
+        "import sys; from landscape.cli import run; from landscape.options import "
+        "RunOptions; "
+        "specs = run.mnist_optimizers(['sgd', 'rmsprop', 'adam'], RunOptions()); "
+        "print(len(specs), 'torch._dynamo' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["3", "False"]
 
 
 @pytest.mark.parametrize(
     "text,value",
-    [("0.9", 0.9), ("3", 3), ("true", True), ("False", False), ("none", None),
-     ("0.8,0.99", (0.8, 0.99)), ("strong_wolfe", "strong_wolfe")],
-)  # fmt: skip
+    [
+        ("0.9", 0.9),
+        ("3", 3),
+        ("true", True),
+        ("False", False),
+        ("none", None),
+        ("0.8,0.99", (0.8, 0.99)),
+        ("strong_wolfe", "strong_wolfe"),
+    ],
+)
 def test_parse_value(text, value):
     assert parse_value(text) == value
 

@@ -36,12 +36,17 @@ def test_per_optimizer_lr_and_params_override_those_for_all():
 
 @pytest.mark.parametrize(
     ("flag", "options"),
-    [("--lr", RunOptions(lr=[("adamw", 0.1)])),
-     ("--param", RunOptions(params=[("nadam", "momentum_decay", 0.1)]))],
-)  # fmt: skip
+    [
+        ("--lr", RunOptions(lr=[("adamw", 0.1)])),
+        ("--param", RunOptions(params=[("nadam", "momentum_decay", 0.1)])),
+    ],
+)
 def test_a_value_for_an_optimizer_not_run_is_an_error(flag, options):
-    with pytest.raises(LandscapeError, match=f"{flag} names '.*', which is not among the "
-                       r"optimizers \(sgd, adam\)"):  # fmt: skip
+    with pytest.raises(
+        LandscapeError,
+        match=f"{flag} names '.*', which is not among the "
+        r"optimizers \(sgd, adam\)",
+    ):
         options.hyper(["sgd", "adam"])
 
 
@@ -70,8 +75,9 @@ def test_bad_values_are_refused_where_the_record_is_made(fields, message):
 def test_the_record_is_immutable_and_hashable():
     options = RunOptions(lr=[(None, 0.1)], starts=[[1, 2]], domain=[[-1, 1], [-2, 2]])
     assert options.starts == ((1.0, 2.0),) and options.domain == ((-1.0, 1.0), (-2.0, 2.0))
-    assert hash(options) == hash(RunOptions(lr=((None, 0.1),), starts=((1.0, 2.0),),
-                                            domain=((-1, 1), (-2, 2))))  # fmt: skip
+    assert hash(options) == hash(
+        RunOptions(lr=((None, 0.1),), starts=((1.0, 2.0),), domain=((-1, 1), (-2, 2)))
+    )
     with pytest.raises(AttributeError):
         options.steps = 5
 
@@ -103,9 +109,14 @@ def test_every_analytic_command_takes_the_nine_run_options(cli, command, takes):
 
 @pytest.mark.parametrize(
     ("command", "takes"),
-    [("slice", MNIST_OPTIONS), *((c, ("lr", "params", "seed", "device", "rules"))
-                                for c in ("compare", "interpolate", "sharpness"))],
-)  # fmt: skip
+    [
+        ("slice", MNIST_OPTIONS),
+        *(
+            (c, ("lr", "params", "seed", "device", "rules"))
+            for c in ("compare", "interpolate", "sharpness")
+        ),
+    ],
+)
 def test_mnist_commands_take_only_the_run_options_that_apply(cli, command, takes):
     assert _options_in_help(cli, command) == {FLAGS[name] for name in takes}
     code, _out, err = cli(command, "--steps", "5")

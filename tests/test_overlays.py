@@ -51,17 +51,26 @@ def by_hand(name: str) -> list[dict[str, np.ndarray]]:
         surface(point).backward()
         grad = point.grad.detach().clone()
         optimizer.step()
-        state = {k: torch.as_tensor(v).detach().clone().numpy()
-                 for k, v in optimizer.state[point].items()}  # fmt: skip
+        state = {
+            k: torch.as_tensor(v).detach().clone().numpy()
+            for k, v in optimizer.state[point].items()
+        }
         found.append({**state, "grad": grad.numpy(), "moved": (point.detach() - before).numpy()})
     return found
 
 
 def run_of(name: str, steps: int = STEPS):
     cls, hyper = HYPER[name]
-    return trace("quadratic", name, starts=[START], steps=steps, device="cpu",
-                 record_state=True, **{k: v for k, v in hyper.items() if k != "lr"},
-                 lr=hyper["lr"])  # fmt: skip
+    return trace(
+        "quadratic",
+        name,
+        starts=[START],
+        steps=steps,
+        device="cpu",
+        record_state=True,
+        **{k: v for k, v in hyper.items() if k != "lr"},
+        lr=hyper["lr"],
+    )
 
 
 def numbers(line: str) -> list[np.ndarray]:
@@ -73,8 +82,9 @@ def numbers(line: str) -> list[np.ndarray]:
 @pytest.mark.parametrize("name", ["momentum", "nesterov", "rmsprop", "adam"])
 def test_the_numbers_shown_are_torch_state_stepped_by_hand(name):
     run, reference = run_of(name), by_hand(name)
-    (ball,) = overlay_plan([run], ["gradient", "velocity", "scale"], ["#000000"], DOMAIN,
-                           STEPS).balls  # fmt: skip
+    (ball,) = overlay_plan(
+        [run], ["gradient", "velocity", "scale"], ["#000000"], DOMAIN, STEPS
+    ).balls
     lr = HYPER[name][1]["lr"]
     for k, ref in enumerate(reference):
         np.testing.assert_allclose(ball.values["gradient"][k], lr * ref["grad"], rtol=1e-5)
@@ -85,13 +95,13 @@ def test_the_numbers_shown_are_torch_state_stepped_by_hand(name):
         # The last line's update is the step torch took.
         np.testing.assert_allclose(numbers(lines[-1])[0], ref["moved"], rtol=5e-3, atol=1e-6)
         if name in ("momentum", "nesterov"):
-            np.testing.assert_allclose(ball.values["velocity"][k], -lr * ref["momentum_buffer"],
-                                       rtol=1e-5)  # fmt: skip
+            np.testing.assert_allclose(
+                ball.values["velocity"][k], -lr * ref["momentum_buffer"], rtol=1e-5
+            )
             np.testing.assert_allclose(numbers(lines[1])[0], ref["momentum_buffer"], rtol=5e-3)
         elif name == "rmsprop":
             v = ref["square_avg"]
-            np.testing.assert_allclose(ball.values["scale"][k], lr / (np.sqrt(v) + 1e-8),
-                                       rtol=1e-5)  # fmt: skip
+            np.testing.assert_allclose(ball.values["scale"][k], lr / (np.sqrt(v) + 1e-8), rtol=1e-5)
             np.testing.assert_allclose(numbers(lines[1])[0], v, rtol=5e-3)
         else:
             t = float(ref["step"])  # torch's counter: k + 1
@@ -99,8 +109,9 @@ def test_the_numbers_shown_are_torch_state_stepped_by_hand(name):
             m_hat = ref["exp_avg"] / (1 - 0.9**t)
             v_hat = ref["exp_avg_sq"] / (1 - 0.999**t)
             np.testing.assert_allclose(ball.values["velocity"][k], -lr * m_hat, rtol=1e-5)
-            np.testing.assert_allclose(ball.values["scale"][k], lr / (np.sqrt(v_hat) + 1e-8),
-                                       rtol=1e-5)  # fmt: skip
+            np.testing.assert_allclose(
+                ball.values["scale"][k], lr / (np.sqrt(v_hat) + 1e-8), rtol=1e-5
+            )
             assert lines[0].startswith(f"$t = {k + 1},")
             m, v, shown_m_hat, shown_v_hat = (numbers(line)[0] for line in lines[1:5])
             np.testing.assert_allclose(m, ref["exp_avg"], rtol=5e-3)
@@ -122,15 +133,15 @@ def test_the_numbers_shown_are_torch_state_stepped_by_hand(name):
         ("adagrad", {"step", "gradient"}, False),  # no formula written out: the gradient only
         ("adam>sgd@5", {"step", "gradient"}, False),  # a switch: its state changes mid-run
     ],
-)  # fmt: skip
+)
 def test_each_optimizer_gets_the_glyphs_that_apply_to_it(optimizer, arrows, bars):
     (run,) = trace_all("quadratic", [optimizer], steps=10, device="cpu", record_state=True)
-    (ball,) = overlay_plan([run], ["gradient", "velocity", "scale"], ["#000000"], DOMAIN,
-                           10).balls  # fmt: skip
+    (ball,) = overlay_plan([run], ["gradient", "velocity", "scale"], ["#000000"], DOMAIN, 10).balls
     assert set(ball.arrows) == arrows and (ball.bars is not None) == bars
     # Asked for what does not apply, a run gets nothing: no ball.
-    inapplicable = [s for s in ("velocity", "scale") if s not in arrows and not
-                    (s == "scale" and bars)]  # fmt: skip
+    inapplicable = [
+        s for s in ("velocity", "scale") if s not in arrows and not (s == "scale" and bars)
+    ]
     if inapplicable:
         assert overlay_plan([run], inapplicable, ["#000000"], DOMAIN, 10).balls == ()
     plan = overlay_plan([run], ["equation"], ["#000000"], DOMAIN, 10)
@@ -139,8 +150,14 @@ def test_each_optimizer_gets_the_glyphs_that_apply_to_it(optimizer, arrows, bars
 
 
 def test_arrows_point_the_right_way_magnified_and_inside_the_view():
-    runs = trace_all("quadratic", ["sgd", "momentum"], starts=[(-9.0, 3.0)], steps=80,
-                     device="cpu", record_state=True)  # fmt: skip
+    runs = trace_all(
+        "quadratic",
+        ["sgd", "momentum"],
+        starts=[(-9.0, 3.0)],
+        steps=80,
+        device="cpu",
+        record_state=True,
+    )
     plan = overlay_plan(runs, ["gradient", "velocity"], ["#000000", "#FFFFFF"], DOMAIN, 80)
     sgd, momentum = plan.balls
     side = 20.0  # the view's longer side
@@ -179,17 +196,20 @@ def test_arrows_point_the_right_way_magnified_and_inside_the_view():
     ahead = surface(at + 1e-3 * torch.tensor(g[:5] / np.linalg.norm(g[:5], axis=-1)[:, None]))
     assert (ahead > surface(at)).all()
     # Momentum's velocity is its step: θ ← θ − η·b
-    np.testing.assert_allclose(momentum.values["velocity"], momentum.values["step"], rtol=1e-3,
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        momentum.values["velocity"], momentum.values["step"], rtol=1e-3, atol=1e-6
+    )
 
 
 def test_bars_keep_the_ratio_of_the_scales_and_stop_at_the_edge():
-    (run,) = trace_all("quadratic", ["rmsprop"], starts=[(-9.0, 3.0)], steps=30, device="cpu",
-                       record_state=True)  # fmt: skip
+    (run,) = trace_all(
+        "quadratic", ["rmsprop"], starts=[(-9.0, 3.0)], steps=30, device="cpu", record_state=True
+    )
     (ball,) = overlay_plan([run], ["scale"], ["#000000"], DOMAIN, 30).balls
     ratio = ball.bars[:, 0] / ball.bars[:, 1]
-    np.testing.assert_allclose(ratio, ball.values["scale"][:, 0] / ball.values["scale"][:, 1],
-                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        ratio, ball.values["scale"][:, 0] / ball.values["scale"][:, 1], rtol=1e-6
+    )
     # x's gradient is 10x weaker than y's: RMSProp lets x step further per unit of gradient
     assert (ratio[:10] > 1).all()
     ends = bar_ends(np.array([9.5, 0.0]), np.array([2.0, 1.0]), DOMAIN)
@@ -203,11 +223,14 @@ def test_show_takes_any_subset(text, shown):
     assert parse_show(text) == shown
 
 
-@pytest.mark.parametrize("text, message", [
-    ("gradient,speed", "unknown overlay 'speed' (valid: equation, gradient, scale, velocity)"),
-    ("", "no overlay named"),
-    ("velocty", "did you mean 'velocity'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("gradient,speed", "unknown overlay 'speed' (valid: equation, gradient, scale, velocity)"),
+        ("", "no overlay named"),
+        ("velocty", "did you mean 'velocity'"),
+    ],
+)
 def test_bad_show_names_the_valid_ones(text, message):
     with pytest.raises(LandscapeError, match=re.escape(message)):
         parse_show(text)
@@ -223,8 +246,9 @@ def test_equations_are_svg_paths_at_the_first_ten_steps_and_beyond():
 
 
 def test_the_equation_is_the_first_run_that_keeps_state():
-    runs = trace_all("quadratic", ["sgd", "rmsprop", "adam"], steps=5, device="cpu",
-                     record_state=True)  # fmt: skip
+    runs = trace_all(
+        "quadratic", ["sgd", "rmsprop", "adam"], steps=5, device="cpu", record_state=True
+    )
     assert overlay_plan(runs, ["equation"], ["#0", "#1", "#2"], DOMAIN, 5).equations.label == (
         "RMSProp"
     )
@@ -240,16 +264,26 @@ def test_overlays_need_recorded_state():
 
 
 def test_the_race_draws_every_overlay_in_a_dry_run(tmp_path):
-    runs = trace_all("quadratic", ["momentum", "adam"], steps=8, device="cpu",
-                     record_state=True)  # fmt: skip
+    runs = trace_all("quadratic", ["momentum", "adam"], steps=8, device="cpu", record_state=True)
     data = scene_data(get_surface("quadratic"), runs, fit=False, resolution=41)
-    plan = overlay_plan(runs, ["gradient", "velocity", "scale", "equation"],
-                        ["#E69F00", "#E41A1C"], data.grid.domain, 8)  # fmt: skip
-    config = {"dry_run": True, "media_dir": str(tmp_path), "pixel_width": 320,
-              "pixel_height": 180, "frame_rate": 5}  # fmt: skip
+    plan = overlay_plan(
+        runs,
+        ["gradient", "velocity", "scale", "equation"],
+        ["#E69F00", "#E41A1C"],
+        data.grid.domain,
+        8,
+    )
+    config = {
+        "dry_run": True,
+        "media_dir": str(tmp_path),
+        "pixel_width": 320,
+        "pixel_height": 180,
+        "frame_rate": 5,
+    }
     with tempconfig(config):
-        built = type("Built", (Overlaid, RaceScene), {"data": data, "overlay": plan,
-                                                      "seconds": 1.0})()  # fmt: skip
+        built = type(
+            "Built", (Overlaid, RaceScene), {"data": data, "overlay": plan, "seconds": 1.0}
+        )()
         built.render()
     assert built.time == pytest.approx(1.0)
 
@@ -279,8 +313,9 @@ def descent():
     runs = trace_all("himmelblau", ["adam"], steps=40, device="cpu", record_state=True)
     data = scene_data(get_surface("himmelblau"), runs, fit=False, resolution=41)
     plan = descent_plan(data, camera=(-60.0, 12.0))  # low: hills hide some of the glyphs
-    overlay = overlay_plan(runs, ["gradient", "velocity", "scale"], ["#E41A1C"],
-                           data.grid.domain, plan.steps)  # fmt: skip
+    overlay = overlay_plan(
+        runs, ["gradient", "velocity", "scale"], ["#E41A1C"], data.grid.domain, plan.steps
+    )
     return plan, overlay
 
 
@@ -310,10 +345,20 @@ def test_the_descent_draws_every_overlay_in_a_dry_run(descent, tmp_path):
     from landscape.scenes import DescentScene
 
     plan, overlay = descent
-    overlay = overlay_plan(plan.data.paths, ["gradient", "velocity", "scale", "equation"],
-                           ["#E41A1C"], plan.data.grid.domain, plan.steps)  # fmt: skip
-    config = {"dry_run": True, "media_dir": str(tmp_path), "pixel_width": 320,
-              "pixel_height": 180, "frame_rate": 5}  # fmt: skip
+    overlay = overlay_plan(
+        plan.data.paths,
+        ["gradient", "velocity", "scale", "equation"],
+        ["#E41A1C"],
+        plan.data.grid.domain,
+        plan.steps,
+    )
+    config = {
+        "dry_run": True,
+        "media_dir": str(tmp_path),
+        "pixel_width": 320,
+        "pixel_height": 180,
+        "frame_rate": 5,
+    }
     with tempconfig(config):
         built = type(
             "Built",

@@ -45,8 +45,14 @@ def foreign_grid():
     b = np.linspace(-0.5, 1.5, 19)
     loss = 0.3 + (a[None, :] ** 2 + 2 * (b[:, None] - 0.5) ** 2)  # (ny, nx)
     loss[3, 4] = np.nan
-    return LossGrid(x=a, y=b, loss=loss, title="MNIST MLP, test loss", xlabel="α (direction 1)",
-                    ylabel="β (direction 2)")  # fmt: skip
+    return LossGrid(
+        x=a,
+        y=b,
+        loss=loss,
+        title="MNIST MLP, test loss",
+        xlabel="α (direction 1)",
+        ylabel="β (direction 2)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -185,15 +191,24 @@ def test_paths_on_a_foreign_grid_keep_the_grid_s_view(ax, foreign_grid, race):
 def test_helpers_take_any_path_record_with_labels_in_other_words(log_grid):
     # A record with only what PathRecord names: no divergence, minima or gradient norms. Its
     # second start stops (NaN) after step 2; nothing else says so.
-    xy = np.array([[[-1.5, 2.0], [0.5, 0.5]], [[-1.0, 1.5], [0.6, 0.4]], [[-0.5, 1.0], [0.7, 0.3]],
-                   [[0.0, 0.5], [np.nan, np.nan]]])  # (4, 2, 2)  # fmt: skip
+    xy = np.array(
+        [
+            [[-1.5, 2.0], [0.5, 0.5]],
+            [[-1.0, 1.5], [0.6, 0.4]],
+            [[-0.5, 1.0], [0.7, 0.3]],
+            [[0.0, 0.5], [np.nan, np.nan]],
+        ]
+    )  # (4, 2, 2)
     path = PlainPath("adam", "Adam", (("lr", 0.1),), xy, np.arange(8.0).reshape(4, 2))
     assert path.describe() == "Adam (lr=0.1)"
     np.testing.assert_array_equal(paths.last_valid(path), [3, 2])
     np.testing.assert_array_equal(paths.diverged(path), [False, True])
     flat, solid = Figure().add_subplot(), Figure().add_subplot(projection="3d")
-    lines = [a for a in plot.paths(flat, [path], labels=["Adam: 4% off the plane"])
-             if hasattr(a, "get_xdata")]  # fmt: skip
+    lines = [
+        a
+        for a in plot.paths(flat, [path], labels=["Adam: 4% off the plane"])
+        if hasattr(a, "get_xdata")
+    ]
     assert lines[0].get_label() == "Adam: 4% off the plane — 1/2 diverged"
     np.testing.assert_allclose(lines[1].get_xydata(), xy[:3, 1])
     assert lines[2].get_marker() == "X" and tuple(lines[2].get_xydata()[0]) == (0.7, 0.3)
@@ -291,8 +306,10 @@ def test_loss_curves_show_the_gap_to_f_min_on_a_log_axis(ax, race):
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss − f*"
     gap = np.maximum(runs[0].loss[:, 0] - six.f_min, 1e-12)
     np.testing.assert_allclose(lines[0].get_ydata(), gap)
-    assert _line_colors(lines) == [optimizer_style("sgd").color.lower(),
-                                   optimizer_style("adam").color.lower()]  # fmt: skip
+    assert _line_colors(lines) == [
+        optimizer_style("sgd").color.lower(),
+        optimizer_style("adam").color.lower(),
+    ]
 
 
 def test_loss_curves_end_diverged_runs_with_a_cross(ax, diverged):
@@ -363,8 +380,9 @@ def test_lr_sweep_needs_two_runs(rosenbrock):
 def himmelblau_basins():
     himmelblau = get_surface("himmelblau")
     grid = sample(himmelblau, 41)
-    runs = trace_all(himmelblau, ["sgd", "adam"], starts=start_grid(himmelblau.domain, 8),
-                     steps=150)  # fmt: skip
+    runs = trace_all(
+        himmelblau, ["sgd", "adam"], starts=start_grid(himmelblau.domain, 8), steps=150
+    )
     return grid, runs
 
 

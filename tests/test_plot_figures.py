@@ -47,9 +47,9 @@ def test_figures_save_as_png_of_figure_size_times_dpi(beale, tmp_path, make):
 
 
 @pytest.mark.parametrize(
-    ("suffix", "magic"), [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF"),
-                          (".PDF", b"%PDF")],
-)  # fmt: skip
+    ("suffix", "magic"),
+    [(".png", b"\x89PNG"), (".svg", b"<?xml"), (".pdf", b"%PDF"), (".PDF", b"%PDF")],
+)
 def test_the_format_follows_the_suffix(beale, tmp_path, suffix, magic):
     path = figures.save_figure(figures.loss_figure(beale[1]), tmp_path / f"f{suffix}", dpi=30)
     assert path.read_bytes().startswith(magic)
@@ -63,9 +63,9 @@ def test_saved_svg_is_reproducible(beale, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("theme", "alpha", "dark"), [("light", 1.0, False), ("dark", 1.0, True),
-                                 ("transparent", 0.0, False)],
-)  # fmt: skip
+    ("theme", "alpha", "dark"),
+    [("light", 1.0, False), ("dark", 1.0, True), ("transparent", 0.0, False)],
+)
 def test_theme_backgrounds_reach_the_file(beale, tmp_path, theme, alpha, dark):
     fig = figures.contour_figure(*beale, theme=theme)
     pixels = imread(figures.save_figure(fig, tmp_path / "t.png", dpi=30))
@@ -121,8 +121,9 @@ def test_figures_take_a_grid_not_from_a_surface(beale):
     from landscape.grid import LossGrid
 
     a = np.linspace(-4.5, 4.5, 20)
-    foreign = LossGrid(x=a, y=a, loss=np.add.outer(a**2, a**2) + 1.0, title="slice",
-                       xlabel="α", ylabel="β")  # fmt: skip
+    foreign = LossGrid(
+        x=a, y=a, loss=np.add.outer(a**2, a**2) + 1.0, title="slice", xlabel="α", ylabel="β"
+    )
     for make in (figures.contour_figure, figures.surface_figure, figures.all_figure):
         fig = make(foreign, runs)
         assert fig.get_suptitle().startswith("slice")

@@ -22,8 +22,10 @@ SIZE, FPS, SECONDS = (256, 144), 4, 1.0
 @pytest.fixture(scope="module")
 def data():
     surface = get_surface("quadratic")
-    return scene_data(sample(surface, 41, device="cpu"),
-                      trace_all(surface, ["sgd", "adam"], steps=30, device="cpu"))  # fmt: skip
+    return scene_data(
+        sample(surface, 41, device="cpu"),
+        trace_all(surface, ["sgd", "adam"], steps=30, device="cpu"),
+    )
 
 
 def frames_of(path) -> list[np.ndarray]:
@@ -39,8 +41,12 @@ def frames_of(path) -> list[np.ndarray]:
 def test_videos_decode_with_the_frames_asked_for(data, tmp_path, scene, fmt, theme):
     spec = RenderSpec(scene=scene, format=fmt, seconds=SECONDS, theme=theme, size=SIZE, fps=FPS)
     calls = []
-    rendered = render_scene(data, tmp_path / f"clip.{fmt}", spec,
-                            progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    rendered = render_scene(
+        data,
+        tmp_path / f"clip.{fmt}",
+        spec,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     out = rendered.out
     assert out == tmp_path / f"clip.{fmt}"
     assert (rendered.frames, rendered.fps, rendered.duration) == (SECONDS * FPS, FPS, SECONDS)
@@ -100,15 +106,17 @@ def near_color(image: np.ndarray, where: np.ndarray, color: str, radius: int = 2
 @pytest.mark.parametrize(
     ("scene", "fmt", "theme"), [("descent", "mp4", "dark"), ("race", "webm", "transparent")]
 )
-def test_baking_the_still_parts_leaves_every_frame_as_it_was(data, tmp_path, monkeypatch, scene,
-                                                             fmt, theme):  # fmt: skip
+def test_baking_the_still_parts_leaves_every_frame_as_it_was(
+    data, tmp_path, monkeypatch, scene, fmt, theme
+):
     # The reference: Manim painting the still parts itself at every play and wait.
     from landscape.scenes.base import LandscapeScene
 
     spec = RenderSpec(scene=scene, format=fmt, seconds=2.0, theme=theme, size=SIZE, fps=FPS)
     bake, emptied = LandscapeScene.bake, []
-    monkeypatch.setattr(LandscapeScene, "bake",
-                        lambda self: bake(self) or emptied.append(not self.mobjects))  # fmt: skip
+    monkeypatch.setattr(
+        LandscapeScene, "bake", lambda self: bake(self) or emptied.append(not self.mobjects)
+    )
     baked = frames_of(render_scene(data, tmp_path / f"baked.{fmt}", spec).out)
     assert emptied == [BAKES]  # baked (manim 0.22+): the still parts left the scene
     monkeypatch.setattr(LandscapeScene, "bake", lambda self: None)
@@ -135,7 +143,8 @@ def test_the_last_frame_shows_the_whole_path_as_a_comet(data, tmp_path):
         # The minimum's star is drawn over the runs (8 px across): what lies under it is not
         # the trail's to show; nor what lies under the marker at the head.
         keep = (np.linalg.norm(pixels[:, None] - star[None], axis=-1).min(1) > 6) & (
-            np.linalg.norm(pixels - pixels[-1], axis=-1) > 9)  # fmt: skip
+            np.linalg.norm(pixels - pixels[-1], axis=-1) > 9
+        )
         along = np.concatenate([[0], np.cumsum(np.linalg.norm(np.diff(pixels, axis=0), axis=-1))])
         recent = keep & (along > along[-1] - 60)  # within 1 frame unit (60 px) of the head
         older = keep & (along < along[-1] - 120)

@@ -9,8 +9,21 @@ from PIL import Image
 def test_help_lists_the_options(cli):
     code, out, _ = cli("render", "--help")
     assert code == 0
-    for option in ("--surface", "--scene", "--quality", "--format", "--out", "--steps", "--lr",
-                   "--start", "--duration", "--theme", "--param", "--noise", "--show"):  # fmt: skip
+    for option in (
+        "--surface",
+        "--scene",
+        "--quality",
+        "--format",
+        "--out",
+        "--steps",
+        "--lr",
+        "--start",
+        "--duration",
+        "--theme",
+        "--param",
+        "--noise",
+        "--show",
+    ):
         assert option in out
 
 
@@ -35,14 +48,16 @@ def test_help_lists_the_options(cli):
         (["adam", "--steps", "0"], "--steps"),
         (["adam", "--camera", "30"], "--camera '30': write X,Y"),
         (["sgd", "adam", "--camera", "-90,30"], "applies to the descent scene, not race"),
-        (["adam", "--show", "gradient,speed"],
-         "unknown overlay 'speed' (valid: equation, gradient, scale, velocity)"),
+        (
+            ["adam", "--show", "gradient,speed"],
+            "unknown overlay 'speed' (valid: equation, gradient, scale, velocity)",
+        ),
         (["adam", "--show", ","], "no overlay named: give some of gradient, velocity"),
         (["adam", "--surface", "mnist", "--show", "gradient"], "--show applies to the analytic"),
         (["lbfgs", "--show", "gradient"], "L-BFGS's state is not per coordinate"),
         ([], "Missing argument"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_fails_with_one_line_and_exit_2(cli, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli("render", *args)
@@ -63,8 +78,19 @@ def test_one_optimizer_renders_the_descent_here_and_nothing_else(cli, tmp_path, 
 
 def test_several_optimizers_race_into_the_file_asked_for(cli, tmp_path):
     out_file = tmp_path / "race.png"
-    code, out, err = cli("render", "sgd", "adam", "--surface", "x**2 + 10*y**2", "--steps", "15",
-                         "--out", out_file, "--theme", "transparent")  # fmt: skip
+    code, out, err = cli(
+        "render",
+        "sgd",
+        "adam",
+        "--surface",
+        "x**2 + 10*y**2",
+        "--steps",
+        "15",
+        "--out",
+        out_file,
+        "--theme",
+        "transparent",
+    )
     assert code == 0, err
     assert out.strip() == f"wrote {out_file}"
     image = Image.open(out_file)
@@ -96,14 +122,32 @@ def test_json_reports_the_file_and_the_events_of_the_runs(cli, tmp_path):
 
     out_file = tmp_path / "saddle.png"
     # The saddle's own domain, given: the view is not fitted to the paths.
-    code, out, err = cli("render", "sgd", "adam", "--surface", "saddle", "--lr", "sgd=5",
-                         "--steps", "120", "--domain", "-2:2", "--out", out_file,
-                         "--json")  # fmt: skip
+    code, out, err = cli(
+        "render",
+        "sgd",
+        "adam",
+        "--surface",
+        "saddle",
+        "--lr",
+        "sgd=5",
+        "--steps",
+        "120",
+        "--domain",
+        "-2:2",
+        "--out",
+        out_file,
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(out.strip().splitlines()[-1])
     shown = {k: report[k] for k in ("out", "frames", "width", "height", "duration")}
-    assert shown == {"out": str(out_file), "frames": 1, "width": 854, "height": 480,
-                     "duration": 0.0}  # fmt: skip
+    assert shown == {
+        "out": str(out_file),
+        "frames": 1,
+        "width": 854,
+        "height": 480,
+        "duration": 0.0,
+    }
     surface = get_surface("saddle")
     sgd = trace(surface, "sgd", lr=5, steps=120, device="cpu")
     (adam,) = trace_all(surface, ["adam"], steps=120, device="cpu")
@@ -115,8 +159,9 @@ def test_json_reports_the_file_and_the_events_of_the_runs(cli, tmp_path):
         assert run["diverged_at"] == expected
         assert run["reached_at"] == [int(r) if r >= 0 else None for r in reference.reached_at]
         xy = reference.xy[:, 0]
-        off = np.isfinite(xy).all(-1) & ((xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0)
-                                         | (xy[:, 1] > y1))  # fmt: skip
+        off = np.isfinite(xy).all(-1) & (
+            (xy[:, 0] < x0) | (xy[:, 0] > x1) | (xy[:, 1] < y0) | (xy[:, 1] > y1)
+        )
         assert run["left_view_at"] == [int(np.flatnonzero(off)[0]) if off.any() else None]
     # SGD at lr 5 is multiplied by -9 along x every step: it leaves, then diverges.
     assert report["runs"][0]["diverged_at"][0] is not None
@@ -130,8 +175,20 @@ def test_json_reports_the_layout_and_the_view(cli, tmp_path):
     import numpy as np
 
     out_file = tmp_path / "saddle.png"
-    code, out, err = cli("render", "sgd", "momentum", "rmsprop", "adam", "--surface", "saddle",
-                         "--domain", "auto", "--out", out_file, "--json")  # fmt: skip
+    code, out, err = cli(
+        "render",
+        "sgd",
+        "momentum",
+        "rmsprop",
+        "adam",
+        "--surface",
+        "saddle",
+        "--domain",
+        "auto",
+        "--out",
+        out_file,
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(out.strip().splitlines()[-1])
     assert set(report["layout"]) == {"map", "chart", "legend", "card"}

@@ -40,8 +40,11 @@ def line_px(font_size: float) -> float:
 
 
 def shown(mob) -> bool:
-    return any(np.any(m.get_fill_opacities() > 0) or np.any(m.get_stroke_opacities() > 0)
-               for m in mob.family_members_with_points() if isinstance(m, VMobject))  # fmt: skip
+    return any(
+        np.any(m.get_fill_opacities() > 0) or np.any(m.get_stroke_opacities() > 0)
+        for m in mob.family_members_with_points()
+        if isinstance(m, VMobject)
+    )
 
 
 def pixel_box(mob) -> np.ndarray:
@@ -56,8 +59,12 @@ def equation_px(mob: SVGMobject) -> float:
     lowest bottom among those whose middle lies in the top line."""
     glyphs = [g for g in mob.family_members_with_points() if len(g.points)]
     top = max(g.get_top()[1] for g in glyphs)
-    line = [g for g in glyphs if g.get_center()[1] > top - 0.25 * (top - mob.get_bottom()[1])
-            or g.get_center()[1] > top - 0.2]  # fmt: skip
+    line = [
+        g
+        for g in glyphs
+        if g.get_center()[1] > top - 0.25 * (top - mob.get_bottom()[1])
+        or g.get_center()[1] > top - 0.2
+    ]
     return (top - min(g.get_bottom()[1] for g in line)) * px_per_unit()
 
 
@@ -69,8 +76,9 @@ def snapshot(scene) -> dict:
     texts, parts = [], []
     for mob in family:
         if isinstance(mob, Text | GlyphRow) and shown(mob):
-            texts.append((getattr(mob, "text", None) or "glyph row", pixel_box(mob),
-                          line_px(mob.font_size)))  # fmt: skip
+            texts.append(
+                (getattr(mob, "text", None) or "glyph row", pixel_box(mob), line_px(mob.font_size))
+            )
         elif isinstance(mob, SVGMobject) and shown(mob):
             texts.append(("equation", pixel_box(mob), equation_px(mob)))
         if len(mob.points) and shown(mob) and getattr(mob, "name", "") != "veil":
@@ -78,8 +86,15 @@ def snapshot(scene) -> dict:
     for name, box in getattr(scene, "layout", {}).items():
         if box is not None:
             half = np.array([config.frame_width, config.frame_height]) / 2
-            parts.append((name, np.array([box[0] + half[0], box[1] + half[1], box[2] + half[0],
-                                          box[3] + half[1]]) * px_per_unit()))  # fmt: skip
+            parts.append(
+                (
+                    name,
+                    np.array(
+                        [box[0] + half[0], box[1] + half[1], box[2] + half[0], box[3] + half[1]]
+                    )
+                    * px_per_unit(),
+                )
+            )
     return {"texts": texts, "parts": parts}
 
 
@@ -118,9 +133,14 @@ def check(frames: dict[str, dict]) -> None:
         assert texts, when
         small = [(t, round(px, 1)) for t, _, px in texts if px < SMALLEST_PX - 0.05]
         assert not small, f"{when}: texts under {SMALLEST_PX} px tall: {small}"
-        near = [(name, box.round()) for name, box in found["parts"]
-                if box[0] < EDGE_PX or box[1] < EDGE_PX or box[2] > WIDTH - EDGE_PX
-                or box[3] > HEIGHT - EDGE_PX]  # fmt: skip
+        near = [
+            (name, box.round())
+            for name, box in found["parts"]
+            if box[0] < EDGE_PX
+            or box[1] < EDGE_PX
+            or box[2] > WIDTH - EDGE_PX
+            or box[3] > HEIGHT - EDGE_PX
+        ]
         assert not near, f"{when}: within {EDGE_PX} px of the frame's edge: {near}"
         if when == "card":  # the card's words lie over the dimmed picture, by design
             continue
@@ -135,8 +155,13 @@ def check(frames: dict[str, dict]) -> None:
 
 def dry_run(base: type, **attributes) -> dict[str, dict]:
     """Build `base` in a dry run at 854x480; its geometry at first, middle, last (and card)."""
-    options = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": WIDTH,
-               "pixel_height": HEIGHT}  # fmt: skip
+    options = {
+        "dry_run": True,
+        "disable_caching": True,
+        "frame_rate": 4,
+        "pixel_width": WIDTH,
+        "pixel_height": HEIGHT,
+    }
 
     def build():
         with tempconfig(options):
@@ -213,11 +238,16 @@ def test_the_sparse_scene_keys_its_rare_steps_clear_of_every_text(tmp_path):
 
 @pytest.mark.parametrize(
     "text, level, parts",
-    [("Adam (lr=0.1, betas=(0.9, 0.999), eps=1e-07)", 1,
-      ["Adam (lr=0.1,", "betas=(0.9, 0.999),", "eps=1e-07)"]),
-     ("lr=0.1, betas=(0.9, 0.999)", 0, ["lr=0.1,", "betas=(0.9, 0.999)"]),
-     ("SGD", 1, ["SGD"])],
-)  # fmt: skip
+    [
+        (
+            "Adam (lr=0.1, betas=(0.9, 0.999), eps=1e-07)",
+            1,
+            ["Adam (lr=0.1,", "betas=(0.9, 0.999),", "eps=1e-07)"],
+        ),
+        ("lr=0.1, betas=(0.9, 0.999)", 0, ["lr=0.1,", "betas=(0.9, 0.999)"]),
+        ("SGD", 1, ["SGD"]),
+    ],
+)
 def test_legend_lines_break_only_between_settings(text, level, parts):
     assert chunks(text, level) == parts
     assert " ".join(parts) == text
@@ -225,8 +255,12 @@ def test_legend_lines_break_only_between_settings(text, level, parts):
 
 def test_flow_breaks_where_the_next_piece_would_pass_the_width():
     boxes = [Rectangle(width=w, height=0.2) for w in (1.0, 2.0, 1.5, 0.5)]
-    pieces = [Piece(boxes[0]), Piece(boxes[1], gap=0.1), Piece(boxes[2], gap=0.1),
-              Piece(boxes[3], gap=0.1, new_line=True)]  # fmt: skip
+    pieces = [
+        Piece(boxes[0]),
+        Piece(boxes[1], gap=0.1),
+        Piece(boxes[2], gap=0.1),
+        Piece(boxes[3], gap=0.1, new_line=True),
+    ]
     lines = flow(pieces, np.array([0.0, 0.0, 0.0]), width=4.0, indent=0.3)
     assert lines == 3  # 1.0 + 0.1 + 2.0 fits in 4; 1.5 more does not; the last asks its own
     lefts = [round(float(b.get_left()[0]), 6) for b in boxes]
@@ -239,13 +273,14 @@ def test_each_event_shows_from_its_own_step():
     from landscape.scenes.data import path_events, tracks
 
     surface = get_surface("saddle")
-    runs = trace_all(surface, ["momentum", "sgd"], starts=[(-1.8, 1e-3)], steps=150,
-                     device="cpu")  # fmt: skip
+    runs = trace_all(surface, ["momentum", "sgd"], starts=[(-1.8, 1e-3)], steps=150, device="cpu")
     data = scene_data(surface, runs, fit=0)
     found = tracks(data)
     momentum, sgd = path_events(data, found)
     left, diverged = found[0].left_at, int(runs[0].diverged_at[0])
     assert left is not None and diverged > left  # it leaves the view, then the bound
-    assert momentum == ((f"left at step {left}", float(left)),
-                        (f"diverged at step {diverged}", float(diverged)))  # fmt: skip
+    assert momentum == (
+        (f"left at step {left}", float(left)),
+        (f"diverged at step {diverged}", float(diverged)),
+    )
     assert sgd == ()

@@ -58,8 +58,10 @@ class Projected:
 
 def small_data(*optimizers: str, steps: int = 12) -> SceneData:
     surface = get_surface("quadratic")
-    return scene_data(sample(surface, 41, device="cpu"),
-                      trace_all(surface, list(optimizers), steps=steps, device="cpu"))  # fmt: skip
+    return scene_data(
+        sample(surface, 41, device="cpu"),
+        trace_all(surface, list(optimizers), steps=steps, device="cpu"),
+    )
 
 
 def test_scene_data_samples_a_surface_and_keeps_the_runs():
@@ -106,8 +108,9 @@ def test_tracks_stop_where_a_start_diverged():
     xy[:, 0] = np.arange(6)[:, None]
     xy[3:, 1] = np.nan  # the second start diverged at step 3
     loss = np.where(np.isnan(xy[..., 0]), np.nan, 1.0)
-    first, second = tracks(SceneData(sample(get_surface("booth"), 5), (Projected(
-        "adam", "Adam", xy, loss),), "t"))  # fmt: skip
+    first, second = tracks(
+        SceneData(sample(get_surface("booth"), 5), (Projected("adam", "Adam", xy, loss),), "t")
+    )
     assert len(first.xy) == 6 and len(second.xy) == 3
     assert (first.path, first.start, second.start) == (0, 0, 1)
 
@@ -152,7 +155,9 @@ def test_camera_angles_override_the_view():
 
 def test_visible_runs_and_thin():
     assert visible_runs(np.array([False, False, True, False, False, False, True, False])) == [
-        (0, 1), (3, 5)]  # fmt: skip
+        (0, 1),
+        (3, 5),
+    ]
     points = np.array([[0.0, 0], [0.001, 0], [0.002, 0], [1, 0], [1.001, 0]])
     np.testing.assert_array_equal(thin(points, 0.5), [0, 3, 4])
 
@@ -167,19 +172,31 @@ def _lesson_classes() -> list[type]:
     spec.loader.exec_module(module)
     # The lesson's teaching scenes (a `lesson` name) compute their runs in setup():
     # tests/test_lesson_deck.py runs those.
-    return [c for _, c in inspect.getmembers(module, inspect.isclass)
-            if c.__module__ == "lessons" and not getattr(c, "lesson", "")]  # fmt: skip
+    return [
+        c
+        for _, c in inspect.getmembers(module, inspect.isclass)
+        if c.__module__ == "lessons" and not getattr(c, "lesson", "")
+    ]
 
 
-DRY_RUN = {"dry_run": True, "disable_caching": True, "frame_rate": 4, "pixel_width": 320,
-           "pixel_height": 180}  # fmt: skip
+DRY_RUN = {
+    "dry_run": True,
+    "disable_caching": True,
+    "frame_rate": 4,
+    "pixel_width": 320,
+    "pixel_height": 180,
+}
 
 
 @pytest.mark.parametrize(
     "scene, theme",
-    [(DescentScene, "dark"), (DescentScene, "transparent"), (RaceScene, "light"),
-     (RaceScene, "transparent")],
-)  # fmt: skip
+    [
+        (DescentScene, "dark"),
+        (DescentScene, "transparent"),
+        (RaceScene, "light"),
+        (RaceScene, "transparent"),
+    ],
+)
 def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
     data = small_data("sgd", "adam")
     with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):  # Text caches its SVGs there
@@ -190,15 +207,21 @@ def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
 
 
 @pytest.mark.parametrize("surface", ["pca", "rosenbrock"])
-def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(surface, monkeypatch,
-                                                                      tmp_path):  # fmt: skip
+def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(
+    surface, monkeypatch, tmp_path
+):
     if surface == "pca":  # an MNIST PCA plane: one long, one short side, long names
         x, y = np.linspace(-25.6, 19.5, 31), np.linspace(-9.4, 5.7, 21)
         loss = 0.1 + 0.01 * (x[None, :] - 15) ** 2 + 0.05 * y[:, None] ** 2
-        grid = LossGrid(x=x, y=y, loss=loss, title="MNIST", xlabel="PC1 (80.5%)",
-                        ylabel="PC2 (7.6%)")  # fmt: skip
-        path = Projected("adam", "Adam", np.stack([np.linspace(-20, 15, 9), np.zeros(9)], 1)[
-            :, None], np.linspace(2, 0.1, 9)[:, None])  # fmt: skip
+        grid = LossGrid(
+            x=x, y=y, loss=loss, title="MNIST", xlabel="PC1 (80.5%)", ylabel="PC2 (7.6%)"
+        )
+        path = Projected(
+            "adam",
+            "Adam",
+            np.stack([np.linspace(-20, 15, 9), np.zeros(9)], 1)[:, None],
+            np.linspace(2, 0.1, 9)[:, None],
+        )
         data = scene_data(grid, [path])
     else:
         data = lesson_data("rosenbrock", ["adam"], steps=20)
@@ -207,8 +230,10 @@ def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(surface, m
 
     def spy(self, grid, corners, floor, edges, theme):
         seen["labels"] = real(self, grid, corners, floor, edges, theme)
-        seen["edges"] = [(self.camera.project_point(floor[a])[:2],
-                          self.camera.project_point(floor[b])[:2]) for a, b in edges]  # fmt: skip
+        seen["edges"] = [
+            (self.camera.project_point(floor[a])[:2], self.camera.project_point(floor[b])[:2])
+            for a, b in edges
+        ]
         return seen["labels"]
 
     monkeypatch.setattr(DescentScene, "axis_labels", spy)
@@ -269,8 +294,10 @@ def test_descent_plan_is_made_without_rendering_and_shows_the_path():
 def test_race_plan_styles_every_path_and_scales_its_chart_to_the_losses():
     data = small_data("sgd", "adam", steps=30)
     plan = race_plan(data)
-    assert [s.color for s in plan.styles] == [optimizer_style("sgd").color,
-                                              optimizer_style("adam").color]  # fmt: skip
+    assert [s.color for s in plan.styles] == [
+        optimizer_style("sgd").color,
+        optimizer_style("adam").color,
+    ]
     assert plan.legend == tuple(p.describe() for p in data.paths)
     losses = np.concatenate([t.loss for t in plan.tracks])
     values = plan.axis.values(losses)
@@ -373,8 +400,9 @@ def test_a_clip_ends_after_its_runs_settle_unless_its_length_is_fixed():
         moved = np.linalg.norm(track.xy[plan.steps :] - track.xy[-1], axis=-1)
         assert moved.max() <= SETTLED * max(x1 - x0, y1 - y0)
     early = type("Early", (LandscapeScene,), {"plan": plan, "seconds": 10.0})()
-    fixed = type("Fixed", (LandscapeScene,), {"plan": plan, "seconds": 10.0,
-                                               "fixed_length": True})()  # fmt: skip
+    fixed = type(
+        "Fixed", (LandscapeScene,), {"plan": plan, "seconds": 10.0, "fixed_length": True}
+    )()
     lead, motion, hold = early.timing()
     assert lead == hold == HOLD_SECONDS
     assert motion == pytest.approx(max(8.0 * plan.steps / data.steps, 2.0))
@@ -421,7 +449,8 @@ def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_
     def on(center, box, beyond=0.6):  # the map, and an arrow's length beyond its edge
         left, bottom, right, top = box
         return left - beyond <= center[0] <= right + beyond and (
-            bottom - beyond <= center[1] <= top + beyond)  # fmt: skip
+            bottom - beyond <= center[1] <= top + beyond
+        )
 
     on_map = [(p, c) for p, labelled, centers in seen if not labelled for c in centers]
     in_3d = [(p, c) for p, labelled, centers in seen if labelled for c in centers]
@@ -431,9 +460,17 @@ def test_the_descent_marks_divergence_and_exits_on_its_map_too(monkeypatch, tmp_
 
 
 def sparse_runs(*optimizers: str, seed: int = 3, record_state: bool = True) -> list:
-    return trace_all("quadratic", list(optimizers), starts=[(-9.0, 3.0)], steps=60,
-                     active=(1.0, 0.1), seed=seed, record_state=record_state, device="cpu",
-                     dtype="float64")  # fmt: skip
+    return trace_all(
+        "quadratic",
+        list(optimizers),
+        starts=[(-9.0, 3.0)],
+        steps=60,
+        active=(1.0, 0.1),
+        seed=seed,
+        record_state=record_state,
+        device="cpu",
+        dtype="float64",
+    )
 
 
 def test_rare_steps_are_where_the_runs_stepped_on_the_rare_gradient():
@@ -446,8 +483,10 @@ def test_rare_steps_are_where_the_runs_stepped_on_the_rare_gradient():
     data = scene_data(get_surface("quadratic"), sparse_runs("sgd", "adam"), resolution=41)
     rare = race_plan(data).rare
     generator = torch.Generator().manual_seed(3)
-    kept = [bool(torch.rand((1, 2), generator=generator, dtype=torch.float64)[0, 1] < 0.1)
-            for _ in range(60)]  # fmt: skip
+    kept = [
+        bool(torch.rand((1, 2), generator=generator, dtype=torch.float64)[0, 1] < 0.1)
+        for _ in range(60)
+    ]
     assert 2 <= sum(kept) <= 15
     np.testing.assert_array_equal(rare.steps, np.flatnonzero(kept) + 1)
     assert rare.axis == 1 and rare.name == "y" and rare.paths == (0, 1)
@@ -478,8 +517,11 @@ def test_the_race_ticks_its_chart_at_each_rare_step_and_flashes_the_balls(tmp_pa
     with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
         scene = type("Built", (RaceScene,), {"data": data, "seconds": 0.5, "flash": flash})()
         scene.render()
-    ticks = [m for m in scene.mobjects if isinstance(m, Line)
-             and m.get_stroke_width() == RUG_WIDTH and abs(m.height - RUG) < 1e-6]  # fmt: skip
+    ticks = [
+        m
+        for m in scene.mobjects
+        if isinstance(m, Line) and m.get_stroke_width() == RUG_WIDTH and abs(m.height - RUG) < 1e-6
+    ]
     assert len(ticks) == len(plan.rare.steps)
     assert all(m.get_stroke_opacity() == 1 for m in ticks)  # the clock has passed them all
     gaps = np.diff([m.get_center()[0] for m in ticks]) / np.diff(plan.rare.steps)
@@ -530,7 +572,8 @@ def test_a_comet_shows_its_last_stretch_in_full_colour_and_the_rest_faded():
     assert recent.get_right()[0] == pytest.approx(6.0, abs=0.02)
     assert recent.get_left()[0] == pytest.approx(4.5, abs=0.06)  # 1.5 behind the head
     assert faded.get_left()[0] == pytest.approx(0.0) and faded.get_right()[0] == pytest.approx(
-        4.5, abs=0.06)  # fmt: skip
+        4.5, abs=0.06
+    )
 
 
 def test_the_relief_is_lit_by_lamberts_law_from_a_fixed_direction():

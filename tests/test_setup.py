@@ -48,15 +48,20 @@ def choose(tmp_path: Path, *, gpu: bool, index: str, spec: str | None = None):
     body = 'echo "GPU 0: NVIDIA H200"' if gpu else 'echo "No devices were found"; exit 6'
     (fake / "nvidia-smi").write_text(f"#!/bin/sh\n{body}\n")
     (fake / "nvidia-smi").chmod(0o755)
-    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
-           "PYTHON": sys.executable, "SETUP_PRINT_TORCH": "1",
-           "TORCH_CPU_INDEX": index}  # fmt: skip
+    env = {
+        **os.environ,
+        "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}",
+        "PYTHON": sys.executable,
+        "SETUP_PRINT_TORCH": "1",
+        "TORCH_CPU_INDEX": index,
+    }
     env.pop("TORCH_SPEC", None)
     if spec is not None:
         env["TORCH_SPEC"] = spec
     started = time.monotonic()
-    done = subprocess.run(["bash", str(SETUP)], env=env, capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        ["bash", str(SETUP)], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     return done.stdout.split(), done.stderr, time.monotonic() - started
 
 

@@ -35,13 +35,25 @@ def quick_runs(monkeypatch):
             snapshots = torch.cat([start[None], start + walk]).numpy()  # (3, P)
             adaptive = spec.name != "sgd"
             v = torch.rand(3, start.numel(), generator=g) * 1e-4 if adaptive else torch.zeros(0)
-            runs.append(SimpleNamespace(
-                optimizer=spec.name, label=spec.label, settings=dict(spec.hyper),
-                hyper=dict(spec.hyper), init=snapshots[0], final=snapshots[-1],
-                snapshots=snapshots, snapshot_steps=np.array([0, 10, 20]),
-                second_moments=v.numpy(), has_second_moments=adaptive, epochs=1,
-                batch_size=32, seed=options["seed"], test_loss=2.3, test_accuracy=0.1,
-            ))  # fmt: skip
+            runs.append(
+                SimpleNamespace(
+                    optimizer=spec.name,
+                    label=spec.label,
+                    settings=dict(spec.hyper),
+                    hyper=dict(spec.hyper),
+                    init=snapshots[0],
+                    final=snapshots[-1],
+                    snapshots=snapshots,
+                    snapshot_steps=np.array([0, 10, 20]),
+                    second_moments=v.numpy(),
+                    has_second_moments=adaptive,
+                    epochs=1,
+                    batch_size=32,
+                    seed=options["seed"],
+                    test_loss=2.3,
+                    test_accuracy=0.1,
+                )
+            )
         return runs
 
     monkeypatch.setattr(curvature_mnist, "train_or_load", train_or_load)
@@ -63,14 +75,16 @@ def autograd_hvp(weights: np.ndarray, vector: np.ndarray) -> torch.Tensor:
 
 def test_npz_keys_thresholds_and_stored_vectors(cli, quick_runs, tmp_path):
     out = tmp_path / "sharpness.npz"
-    code, stdout, err = cli("sharpness", "--samples", SAMPLES, "--device", "cpu", "--rules",
-                            "torch", "--out", out)  # fmt: skip
+    code, stdout, err = cli(
+        "sharpness", "--samples", SAMPLES, "--device", "cpu", "--rules", "torch", "--out", out
+    )
     assert code == 0, err
     with np.load(out) as f:
         data = {k: f[k] for k in f.files}
     per_run = ["step", "lambda_max", "threshold", "final_weights", "final_vector", "final_lambda"]
-    expected = {"split", "samples", "manifest"} | {f"{o}_{k}" for o in ("sgd", "rmsprop", "adam")
-                                                     for k in per_run}  # fmt: skip
+    expected = {"split", "samples", "manifest"} | {
+        f"{o}_{k}" for o in ("sgd", "rmsprop", "adam") for k in per_run
+    }
     expected |= {"rmsprop_preconditioned", "adam_preconditioned"}
     assert set(data) == expected
     assert str(data["split"]) == "train" and int(data["samples"]) == SAMPLES

@@ -26,17 +26,25 @@ TOL = 1e-5  # "exact": the same values as evaluating each point on its own
 
 def mlp() -> nn.Sequential:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Flatten(), nn.Linear(20, 16), nn.ReLU(), nn.Dropout(0.2),
-                         nn.Linear(16, 5))  # fmt: skip
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(20, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 5)
+    )
 
 
 def conv_net() -> nn.Sequential:
     torch.manual_seed(1)
     net = nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (4, 4, 4)
-        nn.Conv2d(4, 3, 3), nn.BatchNorm2d(3), nn.Tanh(), nn.Flatten(),  # (12,)
-        nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 5),
-    )  # fmt: skip
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (4, 4, 4)
+        nn.Conv2d(4, 3, 3),
+        nn.BatchNorm2d(3),
+        nn.Tanh(),
+        nn.Flatten(),  # (12,)
+        nn.Linear(12, 8),
+        nn.ReLU(),
+        nn.Linear(8, 5),
+    )
     bn = net[4]
     bn.running_mean.uniform_(-0.2, 0.2)  # evaluation uses these: make them matter
     bn.running_var.uniform_(0.5, 2.0)
@@ -78,10 +86,13 @@ def per_point(model, plane, x, y, inputs, targets):
 )
 @pytest.mark.parametrize(
     ("x_range", "y_range", "nx", "ny"),
-    [((-1.0, 1.0), (-1.0, 1.0), 4, 4), ((-0.3, 1.2), (-2.0, 0.0), 5, 3),
-     ((0.0, 0.5), (0.1, 0.9), 2, 6)],
+    [
+        ((-1.0, 1.0), (-1.0, 1.0), 4, 4),
+        ((-0.3, 1.2), (-2.0, 0.0), 5, 3),
+        ((0.0, 0.5), (0.1, 0.9), 2, 6),
+    ],
     ids=["square", "non-square-asymmetric-0-end", "tall"],
-)  # fmt: skip
+)
 def test_grid_matches_per_point(make, shape, fast, x_range, y_range, nx, ny):
     model = make()
     inputs, targets = data(shape)
@@ -104,8 +115,9 @@ def test_grid_rows_are_y_and_columns_x():
     x, y = grid_axes((-1.0, 0.5), (0.0, 2.0), 4, 3)
     grid = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=3)
     for j, i in [(0, 3), (2, 0), (1, 2), (2, 3)]:
-        (expected,), _ = evaluate_weights(model, plane.point(x[i], y[j]), inputs, targets,
-                                          device="cpu")  # fmt: skip
+        (expected,), _ = evaluate_weights(
+            model, plane.point(x[i], y[j]), inputs, targets, device="cpu"
+        )
         assert grid.loss[j, i] == pytest.approx(expected, abs=TOL)
 
 
@@ -117,8 +129,9 @@ def test_float64_matches_per_point_closely():
     loss, _ = evaluate_points(model, plane, coords, inputs, targets, dtype="float64", device="cpu")
     o, d1, d2 = plane.vectors().double()
     weights = torch.stack([o + a * d1 + b * d2 for a, b in coords])
-    reference, _ = evaluate_weights(model.double(), weights, inputs.double(), targets,
-                                    dtype="float64", device="cpu")  # fmt: skip
+    reference, _ = evaluate_weights(
+        model.double(), weights, inputs.double(), targets, dtype="float64", device="cpu"
+    )
     np.testing.assert_allclose(loss, reference, rtol=0, atol=1e-12)
 
 
@@ -139,10 +152,14 @@ def test_grid_on_mnist_matches_per_point(mnist_data_dir):
 
 @pytest.mark.parametrize(
     ("x_range", "y_range", "nx", "ny", "match"),
-    [((1.0, 0.0), (0.0, 1.0), 3, 3, "MIN below MAX"), ((0.0, 0.0), (0.0, 1.0), 3, 3, "MIN"),
-     ((0.0, float("nan")), (0.0, 1.0), 3, 3, "finite"), ((0.0, 1.0), (0.0, 1.0), 1, 3, ">= 2"),
-     ((0.0, 1.0), (0.0, 1.0), 3, 2.5, "integer")],
-)  # fmt: skip
+    [
+        ((1.0, 0.0), (0.0, 1.0), 3, 3, "MIN below MAX"),
+        ((0.0, 0.0), (0.0, 1.0), 3, 3, "MIN"),
+        ((0.0, float("nan")), (0.0, 1.0), 3, 3, "finite"),
+        ((0.0, 1.0), (0.0, 1.0), 1, 3, ">= 2"),
+        ((0.0, 1.0), (0.0, 1.0), 3, 2.5, "integer"),
+    ],
+)
 def test_grid_axes_rejects_bad_input(x_range, y_range, nx, ny, match):
     with pytest.raises(LandscapeError, match=match):
         grid_axes(x_range, y_range, nx, ny)
@@ -176,8 +193,18 @@ def test_interrupted_grid_resumes_where_it_stopped(tmp_path):
         return progress
 
     with pytest.raises(Interrupt):
-        slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
-                   cache_dir=tmp_path, progress=stop_after(2))  # fmt: skip
+        slice_grid(
+            model,
+            plane,
+            inputs,
+            targets,
+            x,
+            y,
+            device="cpu",
+            chunk=4,
+            cache_dir=tmp_path,
+            progress=stop_after(2),
+        )
     seen: list[int] = []
     resumed = slice_grid(
         model,
@@ -198,14 +225,21 @@ def test_interrupted_grid_resumes_where_it_stopped(tmp_path):
 
     # Anything that changes the result changes the key: nothing is reused.
     for changed in (
-        dict(x=x + 0.1), dict(targets=(targets + 1) % 5), dict(dtype="float64"),
+        dict(x=x + 0.1),
+        dict(targets=(targets + 1) % 5),
+        dict(dtype="float64"),
         dict(plane=random_plane(model, seed=7)),
-    ):  # fmt: skip
+    ):
         seen.clear()
         arguments = dict(model=model, plane=plane, inputs=inputs, targets=targets, x=x, y=y)
         arguments.update(changed)
-        slice_grid(**arguments, device="cpu", chunk=4, cache_dir=tmp_path,
-                   progress=lambda done, total: seen.append(done))  # fmt: skip
+        slice_grid(
+            **arguments,
+            device="cpu",
+            chunk=4,
+            cache_dir=tmp_path,
+            progress=lambda done, total: seen.append(done),
+        )
         assert seen[0] == 0
 
 
@@ -216,11 +250,13 @@ def test_a_grid_read_whole_from_its_cache_sets_up_no_evaluation(tmp_path, monkey
     inputs, targets = data((4, 5))
     plane = random_plane(model, seed=6)
     x, y = grid_axes((-1.0, 1.0), (-0.5, 1.5), 5, 4)
-    first = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
-                       cache_dir=tmp_path)  # fmt: skip
+    first = slice_grid(
+        model, plane, inputs, targets, x, y, device="cpu", chunk=4, cache_dir=tmp_path
+    )
     monkeypatch.setattr(grid_module, "FastPoints", lambda *a: pytest.fail("set up"))
-    again = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=4,
-                       cache_dir=tmp_path)  # fmt: skip
+    again = slice_grid(
+        model, plane, inputs, targets, x, y, device="cpu", chunk=4, cache_dir=tmp_path
+    )
     np.testing.assert_array_equal(again.loss, first.loss)
     assert again.fast and first.fast
     loss, _ = per_point(model, plane, x, y, inputs, targets)
@@ -288,8 +324,9 @@ def planted(n_runs=2, k=15, size=400, noise=1e-4, seed=0):
     runs = []
     for _ in range(n_runs):
         ab = torch.cumsum(torch.randn(k, 2, generator=g, dtype=torch.float64), 0)
-        runs.append((o + ab[:, :1] * u + ab[:, 1:] * v
-                     + noise * torch.randn(k, size, generator=g)).float())  # fmt: skip
+        runs.append(
+            (o + ab[:, :1] * u + ab[:, 1:] * v + noise * torch.randn(k, size, generator=g)).float()
+        )
     return runs, u, v
 
 
@@ -380,9 +417,14 @@ def test_projected_runs_carry_true_and_plane_loss():
     start = flat_weights(model)
     g = torch.Generator().manual_seed(0)
     snapshots = start + torch.cumsum(0.05 * torch.randn(6, start.numel(), generator=g), 0)
-    run = SimpleNamespace(optimizer="sgd", label="SGD", settings={"lr": 0.1},
-                          hyper={"lr": 0.1}, snapshots=snapshots.numpy(),
-                          snapshot_steps=np.arange(6))  # fmt: skip
+    run = SimpleNamespace(
+        optimizer="sgd",
+        label="SGD",
+        settings={"lr": 0.1},
+        hyper={"lr": 0.1},
+        snapshots=snapshots.numpy(),
+        snapshot_steps=np.arange(6),
+    )
     plane = plane_through(snapshots[0], snapshots[3], snapshots[5])
     (path,) = project_runs(model, plane, [run], inputs, targets, device="cpu")
     true, _ = evaluate_weights(model, snapshots, inputs, targets, device="cpu")

@@ -40,13 +40,23 @@ def quick_runs(monkeypatch):
             g = torch.Generator().manual_seed(i + 1)
             walk = torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0)
             snapshots = torch.cat([start[None], start + walk]).numpy()  # (9, P)
-            runs.append(SimpleNamespace(
-                optimizer=name, label=name.upper(), settings={"lr": 0.01}, hyper={"lr": 0.01},
-                init=snapshots[0], final=snapshots[-1], snapshots=snapshots,
-                snapshot_steps=np.arange(9) * 10, test_loss=2.3, test_accuracy=0.1,
-                # Recorded values no evaluation gives: the slice must take them as they are.
-                snapshot_test_loss=np.linspace(3, 2, 9), snapshot_test_accuracy=np.full(9, 0.5),
-            ))  # fmt: skip
+            runs.append(
+                SimpleNamespace(
+                    optimizer=name,
+                    label=name.upper(),
+                    settings={"lr": 0.01},
+                    hyper={"lr": 0.01},
+                    init=snapshots[0],
+                    final=snapshots[-1],
+                    snapshots=snapshots,
+                    snapshot_steps=np.arange(9) * 10,
+                    test_loss=2.3,
+                    test_accuracy=0.1,
+                    # Recorded values no evaluation gives: the slice must take them as they are.
+                    snapshot_test_loss=np.linspace(3, 2, 9),
+                    snapshot_test_accuracy=np.full(9, 0.5),
+                )
+            )
         return runs
 
     monkeypatch.setattr(slice_mnist, "train_or_load", train_or_load)
@@ -81,8 +91,9 @@ def quick_runs(monkeypatch):
         (["--dtype", "float16"], "unknown dtype 'float16'"),
     ],
 )
-def test_bad_input_fails_before_any_work(cli, quick_runs, data_dir, tmp_path, monkeypatch,
-                                         arguments, message):  # fmt: skip
+def test_bad_input_fails_before_any_work(
+    cli, quick_runs, data_dir, tmp_path, monkeypatch, arguments, message
+):
     if message is None:
         from landscape.cli.slice import parse_grid
 
@@ -98,9 +109,25 @@ def test_bad_input_fails_before_any_work(cli, quick_runs, data_dir, tmp_path, mo
 
 def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
     out = tmp_path / "slice.npz"
-    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid", "7x5",
-                            "--range", "-1:0,0:2", "--epochs", "1", "--device", "cpu",
-                            "--data-dir", data_dir, "--out", out)  # fmt: skip
+    code, stdout, err = cli(
+        "slice",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--grid",
+        "7x5",
+        "--range",
+        "-1:0,0:2",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data_dir,
+        "--out",
+        out,
+    )
     assert code == 0, err
     assert quick_runs[0][0] == ["sgd", "adam"] and quick_runs[0][1]["epochs"] == 1
     with np.load(out) as f:
@@ -128,9 +155,23 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
 
 
 def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_dir):
-    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--lr",
-                       "adam=0.01", "-p", "sgd.momentum=0.9", "--grid", "4x3", "--device", "cpu",
-                       "--data-dir", data_dir)  # fmt: skip
+    code, _, err = cli(
+        "slice",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--lr",
+        "adam=0.01",
+        "-p",
+        "sgd.momentum=0.9",
+        "--grid",
+        "4x3",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data_dir,
+    )
     assert code == 0, err
     sgd, adam = quick_runs[0][2]
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.9}
@@ -147,8 +188,9 @@ def test_render_mnist_takes_learning_rates_and_refuses_what_does_not_apply(cli, 
         raise LandscapeError("stand-in reached")
 
     monkeypatch.setattr(cli_render, "_mnist", stand_in)
-    code, _, err = cli("render", "adam", "--surface", "mnist", "--lr", "0.01", "-p",
-                       "betas=0.8,0.99")  # fmt: skip
+    code, _, err = cli(
+        "render", "adam", "--surface", "mnist", "--lr", "0.01", "-p", "betas=0.8,0.99"
+    )
     assert code == 2 and "stand-in reached" in err
     assert asked[0].hyper["lr"] == 0.01 and asked[0].hyper["betas"] == (0.8, 0.99)
     code, _, err = cli("render", "adam", "--surface", "mnist", "--steps", "10")
@@ -165,8 +207,9 @@ def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
         raise LandscapeError("stand-in reached")
 
     monkeypatch.setattr(cli_render, "_mnist", stand_in)
-    code, _, err = cli("render", "sgd", "adam", "--surface", "mnist", "--directions", "hessian",
-                       "--at", "adam")  # fmt: skip
+    code, _, err = cli(
+        "render", "sgd", "adam", "--surface", "mnist", "--directions", "hessian", "--at", "adam"
+    )
     assert code == 2 and "stand-in reached" in err
     code, _, err = cli("render", "adam", "--surface", "mnist")
     assert asked == [("hessian", "adam"), ("pca", None)]
@@ -185,9 +228,23 @@ def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
 )
 def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, drawn, directions, plane):
     out = tmp_path / f"{directions}.png"
-    code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--directions", directions,
-                       "--grid", "6x4", "--device", "cpu", "--data-dir", data_dir,
-                       "--out", out)  # fmt: skip
+    code, _, err = cli(
+        "slice",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--directions",
+        directions,
+        "--grid",
+        "6x4",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data_dir,
+        "--out",
+        out,
+    )
     assert code == 0, err
     ((sgd, adam), options) = drawn[0]
     assert options["title"] == f"MNIST MLP test loss: {plane}"
@@ -200,9 +257,21 @@ def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
 ):
     out = tmp_path / "slice.npz"
     for name in ("slice.npz", "slice.png"):
-        code, _, err = cli("slice", "-o", "sgd", "-o", "adam", "--grid",
-                           "6x4", "--device", "cpu", "--data-dir", data_dir, "--out",
-                           tmp_path / name)  # fmt: skip
+        code, _, err = cli(
+            "slice",
+            "-o",
+            "sgd",
+            "-o",
+            "adam",
+            "--grid",
+            "6x4",
+            "--device",
+            "cpu",
+            "--data-dir",
+            data_dir,
+            "--out",
+            tmp_path / name,
+        )
         assert code == 0, err
     saved = np.load(out)
     (sgd, adam), options = drawn[0]
@@ -210,8 +279,10 @@ def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
     np.testing.assert_array_equal(adam.xy[:, 0], saved["path1_xy"])
     np.testing.assert_array_equal(adam.loss[:, 0], saved["path1_true_loss"])
     farthest = saved["path1_distance"].max()
-    assert options["labels"][1] == (f"ADAM (lr=0.01)\n≤ {farthest:.2g} off the plane "
-                                    f"({100 * saved['path1_relative'].max():.0f}%)")  # fmt: skip
+    assert options["labels"][1] == (
+        f"ADAM (lr=0.01)\n≤ {farthest:.2g} off the plane "
+        f"({100 * saved['path1_relative'].max():.0f}%)"
+    )
     assert options["title"] == "MNIST MLP test loss: PCA plane of the runs' snapshots"
 
 
@@ -226,8 +297,9 @@ def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
     assert data.clock.per_epoch * epochs == path.steps[-1]
     last = len(path.steps) - 1
     assert data.step_text(last, last).startswith(f"epoch {epochs:.1f}/{epochs:g}")
-    assert data.notes == (f"≤ {path.distance.max():.2g} off the plane "
-                          f"({100 * path.relative.max():.0f}%)",)  # fmt: skip
+    assert data.notes == (
+        f"≤ {path.distance.max():.2g} off the plane ({100 * path.relative.max():.0f}%)",
+    )
     assert grid.loss.shape == (3, 4) and grid.log_scale and grid.title == "MNIST MLP test loss"
     assert grid.xlabel.startswith("PC1 (")
     (adam,) = trajectories
@@ -248,8 +320,15 @@ def test_scene_data_on_the_hessian_plane(quick_runs, data_dir, monkeypatch):
         return sliced[-1]
 
     monkeypatch.setattr(slice_mnist, "mnist_slice", kept)
-    data = slice_mnist.mnist_scene_data(["sgd", "adam"], directions="hessian", at="adam", nx=4,
-                                        ny=3, device="cpu", data_dir=data_dir)  # fmt: skip
+    data = slice_mnist.mnist_scene_data(
+        ["sgd", "adam"],
+        directions="hessian",
+        at="adam",
+        nx=4,
+        ny=3,
+        device="cpu",
+        data_dir=data_dir,
+    )
     (found,) = sliced
     plane = found.plane
     (l1, l2), grid = plane.eigenvalues, data.grid
@@ -278,13 +357,21 @@ def assert_same_slice(a, b):
     for v, w in zip(a.plane.vectors(), b.plane.vectors(), strict=True):
         assert torch.equal(v, w)
     assert (a.plane.kind, a.plane.explained, a.plane.eigenvalues, a.plane.xlabel) == (
-        b.plane.kind, b.plane.explained, b.plane.eigenvalues, b.plane.xlabel)  # fmt: skip
+        b.plane.kind,
+        b.plane.explained,
+        b.plane.eigenvalues,
+        b.plane.xlabel,
+    )
     for name in ("x", "y", "loss", "accuracy"):
         np.testing.assert_array_equal(getattr(a.grid, name), getattr(b.grid, name))
     assert (a.split, a.samples, a.settings) == (b.split, b.samples, b.settings)
     for p, q in zip(a.paths, b.paths, strict=True):
-        assert (p.optimizer, p.label, p.settings, p.hyper) == (q.optimizer, q.label, q.settings,
-                                                               q.hyper)  # fmt: skip
+        assert (p.optimizer, p.label, p.settings, p.hyper) == (
+            q.optimizer,
+            q.label,
+            q.settings,
+            q.hyper,
+        )
         for name in slice_mnist.NPZ_PATH_FIELDS:
             np.testing.assert_array_equal(getattr(p, name), getattr(q, name))
 
@@ -337,8 +424,7 @@ def test_only_the_most_recently_used_slices_are_kept(quick_runs, data_dir, monke
 @pytest.mark.slow
 def test_real_training_slice(data_dir):
     """One real run end to end: its true loss at the last snapshot is its test loss."""
-    found = slice_mnist.mnist_slice(["adam"], epochs=1, nx=4, ny=3, device="cpu",
-                                    data_dir=data_dir)  # fmt: skip
+    found = slice_mnist.mnist_slice(["adam"], epochs=1, nx=4, ny=3, device="cpu", data_dir=data_dir)
     (path,) = found.paths
     from landscape.mnist import train_or_load
 
@@ -353,9 +439,25 @@ def test_real_training_slice(data_dir):
 @pytest.mark.slow
 def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
     out = tmp_path / "hessian.npz"
-    code, stdout, err = cli("slice", "-o", "sgd", "-o", "adam", "--directions", "hessian",
-                            "--at", "Adam", "--grid", "3", "--device", "cpu",
-                            "--data-dir", data_dir, "--out", out)  # fmt: skip
+    code, stdout, err = cli(
+        "slice",
+        "-o",
+        "sgd",
+        "-o",
+        "adam",
+        "--directions",
+        "hessian",
+        "--at",
+        "Adam",
+        "--grid",
+        "3",
+        "--device",
+        "cpu",
+        "--data-dir",
+        data_dir,
+        "--out",
+        out,
+    )
     assert code == 0, err
     runs = quick_runs[0][2]
     with np.load(out) as f:

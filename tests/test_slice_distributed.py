@@ -34,10 +34,24 @@ def _rank(rank: int, world: int, store: str, out: str, cache: str) -> None:
         for name in MODELS:
             model, plane, inputs, targets, x, y = problem(name)
             totals: list[int] = []
-            grid = slice_grid(model, plane, inputs, targets, x, y, device="cpu", chunk=2,
-                              progress=lambda done, total, t=totals: t.append(total))  # fmt: skip
-            found.update({f"{name}_loss": grid.loss, f"{name}_accuracy": grid.accuracy,
-                          f"{name}_total": totals[-1]})  # fmt: skip
+            grid = slice_grid(
+                model,
+                plane,
+                inputs,
+                targets,
+                x,
+                y,
+                device="cpu",
+                chunk=2,
+                progress=lambda done, total, t=totals: t.append(total),
+            )
+            found.update(
+                {
+                    f"{name}_loss": grid.loss,
+                    f"{name}_accuracy": grid.accuracy,
+                    f"{name}_total": totals[-1],
+                }
+            )
         # The conv grid again, its chunks already in a cache that one process filled.
         model, plane, inputs, targets, x, y = problem("conv")
         seen: list[int] = []
@@ -114,10 +128,23 @@ def test_torchrun_two_processes(tmp_path):
     script.write_text(SCRIPT.format(tests=os.path.dirname(__file__), runs=RUNS))
     out = tmp_path / "loss.npz"
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-         "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script), str(out)],
-        timeout=300, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            str(script),
+            str(out),
+        ],
+        timeout=300,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     with np.load(out) as shared:
         for name, options in RUNS:

@@ -15,8 +15,13 @@ def lab(color: str) -> np.ndarray:
     """CIE L*a*b* (D65) of an sRGB hex colour, the formulas written out (IEC 61966-2-1, CIE)."""
     rgb = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)]) / 255
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]])  # fmt: skip
+    m = np.array(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ]
+    )
     xyz = m @ linear / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
@@ -38,8 +43,10 @@ def test_the_palette_colours_differ_pairwise_by_30_and_none_lies_on_the_surface(
     assert len(PALETTE) == len(set(PALETTE)) == 8
     for a, b in itertools.combinations(PALETTE, 2):
         assert distance(a, b) >= 30, (a, b)
-    surface = [matplotlib.colors.to_hex(c) for c in
-               matplotlib.colormaps[SURFACE_CMAP](np.linspace(0, 1, 64))]  # fmt: skip
+    surface = [
+        matplotlib.colors.to_hex(c)
+        for c in matplotlib.colormaps[SURFACE_CMAP](np.linspace(0, 1, 64))
+    ]
     for color in PALETTE:
         assert min(distance(color, s) for s in surface) >= 30, color
 

@@ -18,10 +18,22 @@ from landscape.surfaces import SURFACES, from_function, get_surface
 from landscape.trajectory import trace
 
 TABLE = [
-    "rosenbrock", "beale", "booth", "matyas", "himmelblau", "three_hump_camel", "six_hump_camel",
-    "goldstein_price", "mccormick", "styblinski_tang", "levi13", "rastrigin", "ackley",
-    "quadratic", "saddle",
-]  # fmt: skip
+    "rosenbrock",
+    "beale",
+    "booth",
+    "matyas",
+    "himmelblau",
+    "three_hump_camel",
+    "six_hump_camel",
+    "goldstein_price",
+    "mccormick",
+    "styblinski_tang",
+    "levi13",
+    "rastrigin",
+    "ackley",
+    "quadratic",
+    "saddle",
+]
 WITH_MINIMA = [n for n in TABLE if SURFACES[n].minima]
 
 
@@ -208,9 +220,15 @@ def test_a_finite_constant_is_a_flat_surface(text, value):
 
 @pytest.mark.parametrize(
     "text,shown",
-    [("9**9**9**9", "is inf"), ("1e308*10", "is inf"), ("0/0", "is nan"), ("log(0)", "is -inf"),
-     ("-(9**999)", "is -inf"), ("sqrt(-1)", "is nan")],
-)  # fmt: skip
+    [
+        ("9**9**9**9", "is inf"),
+        ("1e308*10", "is inf"),
+        ("0/0", "is nan"),
+        ("log(0)", "is -inf"),
+        ("-(9**999)", "is -inf"),
+        ("sqrt(-1)", "is nan"),
+    ],
+)
 def test_a_constant_that_is_not_finite_is_a_one_line_error(text, shown):
     with pytest.raises(LandscapeError, match=f"does not depend on x or y and {shown}") as err:
         get_surface(text)
@@ -289,11 +307,16 @@ def test_a_function_returning_a_constant_is_a_flat_surface(constant):
 
 @pytest.mark.parametrize(
     ("fn", "message"),
-    [(lambda x, y: float("inf"), "its function is the constant inf, not a finite number"),
-     (lambda x, y: "x", "its function returned str, not a torch tensor or a number"),
-     (lambda x, y: x.detach() ** 2 + y.detach() ** 2, "does not depend on x and y through torch"),
-     (lambda x, y: torch.from_numpy(np.hypot(x.detach().numpy(), 1)), "has no gradient")],
-)  # fmt: skip
+    [
+        (lambda x, y: float("inf"), "its function is the constant inf, not a finite number"),
+        (lambda x, y: "x", "its function returned str, not a torch tensor or a number"),
+        (
+            lambda x, y: x.detach() ** 2 + y.detach() ** 2,
+            "does not depend on x and y through torch",
+        ),
+        (lambda x, y: torch.from_numpy(np.hypot(x.detach().numpy(), 1)), "has no gradient"),
+    ],
+)
 def test_a_function_without_a_gradient_is_a_one_line_error(fn, message):
     with pytest.raises(LandscapeError, match=message) as caught:
         trace(from_function(fn, name="mine"), "sgd", steps=3)

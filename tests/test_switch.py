@@ -19,8 +19,7 @@ def by_hand(surface, stages, starts, steps, dtype):
     """Adam for `at` steps on one (n, 2) leaf, then a fresh SGD on the same leaf, ..."""
     p = torch.tensor(starts, dtype=dtype, requires_grad=True)
     path = [p.detach().clone()]
-    for (cls, kwargs, first), nxt in zip(stages, [*(s[2] for s in stages[1:]), steps],
-                                         strict=True):  # fmt: skip
+    for (cls, kwargs, first), nxt in zip(stages, [*(s[2] for s in stages[1:]), steps], strict=True):
         opt = cls([p], **kwargs)
         for _ in range(first, nxt):
             opt.zero_grad()
@@ -37,10 +36,14 @@ def test_adam_then_sgd_equals_torch_optim_by_hand_bit_for_bit(dtype):
     run = trace(surface, spec, starts=STARTS, steps=350, device="cpu", dtype=dtype)
     expected = by_hand(
         surface,
-        [(torch.optim.Adam, {"lr": spec.stages[0].lr}, 0),
-         (torch.optim.SGD, {"lr": spec.stages[1].lr}, 200)],
-        STARTS, 350, getattr(torch, dtype),
-    )  # fmt: skip
+        [
+            (torch.optim.Adam, {"lr": spec.stages[0].lr}, 0),
+            (torch.optim.SGD, {"lr": spec.stages[1].lr}, 200),
+        ],
+        STARTS,
+        350,
+        getattr(torch, dtype),
+    )
     np.testing.assert_array_equal(run.xy, expected)
     # Fresh state: not the same as SGD continuing with Adam's (or anyone's) history.
     assert not np.array_equal(run.xy[201], run.xy[200])
@@ -53,11 +56,15 @@ def test_three_stages_and_settings_per_stage():
     run = trace(surface, spec, starts=STARTS[1:], steps=120, device="cpu", dtype="float64")
     expected = by_hand(
         surface,
-        [(torch.optim.SGD, {"lr": spec.stages[0].lr, "momentum": 0.9}, 0),
-         (torch.optim.RMSprop, {"lr": spec.stages[1].lr}, 30),
-         (torch.optim.SGD, {"lr": spec.stages[2].lr}, 90)],
-        STARTS[1:], 120, torch.float64,
-    )  # fmt: skip
+        [
+            (torch.optim.SGD, {"lr": spec.stages[0].lr, "momentum": 0.9}, 0),
+            (torch.optim.RMSprop, {"lr": spec.stages[1].lr}, 30),
+            (torch.optim.SGD, {"lr": spec.stages[2].lr}, 90),
+        ],
+        STARTS[1:],
+        120,
+        torch.float64,
+    )
     np.testing.assert_array_equal(run.xy, expected)
     assert run.describe().startswith("Momentum → RMSProp @30 → SGD @90: Momentum (lr=")
     assert ", RMSProp (lr=" in run.describe() and ", SGD (lr=" in run.describe()
@@ -67,15 +74,15 @@ def test_three_stages_and_settings_per_stage():
     assert run.hyper["RMSProp@30"]["alpha"] == 0.99  # torch's default, not chosen
     assert [run.hyper[k]["lr"] for k in run.hyper] == [s.lr for s in spec.stages]
     assert [run.lr_at(k) for k in (0, 29, 30, 89, 90, 119)] == [
-        spec.stages[i].lr for i in (0, 0, 1, 1, 2, 2)]  # fmt: skip
+        spec.stages[i].lr for i in (0, 0, 1, 1, 2, 2)
+    ]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".npz", ".json"])
 def test_a_switch_exports_each_stage(tmp_path, suffix):
     surface = SURFACES["rosenbrock"]
     run = trace(surface, "adam>sgd@3", starts=STARTS[:1], steps=6, device="cpu")
-    out = save_trajectories([run], tmp_path / f"switch{suffix}",
-                            manifest=manifest(surface, [run]))  # fmt: skip
+    out = save_trajectories([run], tmp_path / f"switch{suffix}", manifest=manifest(surface, [run]))
     if suffix == ".csv":
         rows = out.read_text().splitlines()[2:]
         lrs = [float(row.split(",")[3]) for row in rows]
@@ -99,8 +106,7 @@ def test_switch_in_a_race_matches_the_switch_alone():
 
 def test_parse_switch():
     assert parse_switch("adam>sgd@200") == [("adam", 0), ("sgd", 200)]
-    assert parse_switch(" adam > momentum@5 >sgd@9") == [("adam", 0), ("momentum", 5),
-                                                          ("sgd", 9)]  # fmt: skip
+    assert parse_switch(" adam > momentum@5 >sgd@9") == [("adam", 0), ("momentum", 5), ("sgd", 9)]
 
 
 @pytest.mark.parametrize(
@@ -129,9 +135,24 @@ def test_switch_after_the_last_step_is_refused():
 
 def test_cli_stage_settings_by_name(cli, tmp_path):
     out = tmp_path / "run.json"
-    code, _, err = cli("trace", "himmelblau", "-o", "adam>sgd@50", "-o", "adam", "--lr",
-                       "adam=0.05", "--lr", "sgd=0.001", "-p", "sgd.momentum=0.5",
-                       "--steps", "80", "--out", out)  # fmt: skip
+    code, _, err = cli(
+        "trace",
+        "himmelblau",
+        "-o",
+        "adam>sgd@50",
+        "-o",
+        "adam",
+        "--lr",
+        "adam=0.05",
+        "--lr",
+        "sgd=0.001",
+        "-p",
+        "sgd.momentum=0.5",
+        "--steps",
+        "80",
+        "--out",
+        out,
+    )
     assert code == 0, err
     (switched, plain), _ = load_trajectories(out)
     assert switched.settings == {"Adam": {"lr": 0.05}, "SGD@50": {"lr": 0.001, "momentum": 0.5}}
@@ -156,11 +177,23 @@ def test_cli_bad_switch_is_one_line(cli, args, message):
 
 
 def test_plot_and_render_take_a_switch(cli, tmp_path):
-    code, out, err = cli("plot", "himmelblau", "-o", "adam>sgd@40", "--steps", "60", "--out",
-                         tmp_path / "switch.png")  # fmt: skip
+    code, out, err = cli(
+        "plot", "himmelblau", "-o", "adam>sgd@40", "--steps", "60", "--out", tmp_path / "switch.png"
+    )
     assert code == 0, err
     assert (tmp_path / "switch.png").stat().st_size > 0
-    code, out, err = cli("render", "adam>sgd@40", "momentum", "--surface", "himmelblau", "--steps",
-                         "60", "--format", "png", "--out", tmp_path / "r.png")  # fmt: skip
+    code, out, err = cli(
+        "render",
+        "adam>sgd@40",
+        "momentum",
+        "--surface",
+        "himmelblau",
+        "--steps",
+        "60",
+        "--format",
+        "png",
+        "--out",
+        tmp_path / "r.png",
+    )
     assert code == 0, err
     assert (tmp_path / "r.png").stat().st_size > 0

@@ -37,8 +37,9 @@ def reference(surface, spec, start, steps, dtype=torch.float64):
 def test_every_preset_matches_torch_optim_alone(name, surface_name):
     surface = SURFACES[surface_name]
     (x0, x1), (y0, y1) = surface.domain
-    starts = [(x0 + f * (x1 - x0), y0 + g * (y1 - y0)) for f, g in [(0.1, 0.9), (0.6, 0.3),
-                                                                      (0.8, 0.75)]]  # fmt: skip
+    starts = [
+        (x0 + f * (x1 - x0), y0 + g * (y1 - y0)) for f, g in [(0.1, 0.9), (0.6, 0.3), (0.8, 0.75)]
+    ]
     spec = get_optimizer(name, surface=surface)
     steps = 10 if name == "lbfgs" else 60
     t = trace(surface, spec, starts=starts, steps=steps, dtype="float64", device="cpu")
@@ -46,8 +47,9 @@ def test_every_preset_matches_torch_optim_alone(name, surface_name):
     assert valid[:, ~t.diverged].all()
     for i, start in enumerate(starts):
         expected = reference(surface, spec, start, steps)
-        np.testing.assert_allclose(t.xy[valid[:, i], i], expected[valid[:, i]], rtol=1e-10,
-                                   atol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(
+            t.xy[valid[:, i], i], expected[valid[:, i]], rtol=1e-10, atol=1e-12
+        )
 
 
 def test_several_configurations_in_one_run_match_separate_runs():
@@ -141,20 +143,28 @@ def test_saddle_escapes_and_is_marked():
 
 def test_noise_is_seeded_and_shared_between_configurations():
     surface = get_surface("0*x + 0*y")  # flat: the path is the noise alone
-    a = trace_all(surface, [get_optimizer("sgd", lr=0.1), get_optimizer("sgd", lr=0.2)],
-                  starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=3, device="cpu")  # fmt: skip
-    b = trace_all(surface, ["sgd"], starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=3,
-                  device="cpu")  # fmt: skip
+    a = trace_all(
+        surface,
+        [get_optimizer("sgd", lr=0.1), get_optimizer("sgd", lr=0.2)],
+        starts=[(0, 0)] * 500,
+        steps=50,
+        noise=2.0,
+        seed=3,
+        device="cpu",
+    )
+    b = trace_all(
+        surface, ["sgd"], starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=3, device="cpu"
+    )
     c = trace(surface, "sgd", starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=4, device="cpu")
     steps_a0 = np.diff(a[0].xy, axis=0)
     # SGD on a flat surface moves by -lr * noise: increments are N(0, (lr σ)²).
     assert steps_a0.std() == pytest.approx(0.1 * 2.0, rel=0.05)
     np.testing.assert_array_equal(a[1].xy, 2 * a[0].xy)  # the same draws for both configs
     assert not np.array_equal(a[0].xy, c.xy)
-    np.testing.assert_array_equal(trace(surface, "sgd", starts=[(0, 0)] * 500, steps=50,
-                                        noise=2.0, seed=3, device="cpu").xy,
-                                  trace(surface, "sgd", starts=[(0, 0)] * 500, steps=50,
-                                        noise=2.0, seed=3, device="cpu").xy)  # fmt: skip
+    np.testing.assert_array_equal(
+        trace(surface, "sgd", starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=3, device="cpu").xy,
+        trace(surface, "sgd", starts=[(0, 0)] * 500, steps=50, noise=2.0, seed=3, device="cpu").xy,
+    )
     assert b[0].noise == 2.0 and b[0].seed == 3
 
 
@@ -211,14 +221,24 @@ def rosenbrock_grad(xy):
 
 @pytest.mark.parametrize(
     "name, torch_class, hyper, names",
-    [("sgd", torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9}, ["momentum_buffer"]),
-     ("rmsprop", torch.optim.RMSprop, {"lr": 1e-2}, ["square_avg", "step"]),
-     ("adam", torch.optim.Adam, {"lr": 2e-2}, ["exp_avg", "exp_avg_sq", "step"])],
-)  # fmt: skip
+    [
+        ("sgd", torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9}, ["momentum_buffer"]),
+        ("rmsprop", torch.optim.RMSprop, {"lr": 1e-2}, ["square_avg", "step"]),
+        ("adam", torch.optim.Adam, {"lr": 2e-2}, ["exp_avg", "exp_avg_sq", "step"]),
+    ],
+)
 def test_recorded_state_is_torch_optims_stepped_by_hand(name, torch_class, hyper, names):
     starts, steps = [(-1.5, 2.5), (0.5, -0.5)], 40
-    t = trace("rosenbrock", name, starts=starts, steps=steps, dtype="float64", device="cpu",
-              record_state=True, **hyper)  # fmt: skip
+    t = trace(
+        "rosenbrock",
+        name,
+        starts=starts,
+        steps=steps,
+        dtype="float64",
+        device="cpu",
+        record_state=True,
+        **hyper,
+    )
     assert t.grad.shape == (steps, 2, 2) and sorted(t.state) == sorted(names)
     for i, start in enumerate(starts):
         p = torch.tensor(start, dtype=torch.float64)
@@ -235,12 +255,26 @@ def test_recorded_state_is_torch_optims_stepped_by_hand(name, torch_class, hyper
 
 
 def test_recorded_state_of_a_switch_and_of_a_divergence():
-    t = trace("rosenbrock", "adam>sgd@10", starts=[(-1.5, 2.5)], steps=20, dtype="float64",
-              device="cpu", record_state=True)  # fmt: skip
+    t = trace(
+        "rosenbrock",
+        "adam>sgd@10",
+        starts=[(-1.5, 2.5)],
+        steps=20,
+        dtype="float64",
+        device="cpu",
+        record_state=True,
+    )
     # Adam's moments until the switch; plain SGD keeps no state after it
     assert np.isfinite(t.state["exp_avg"][:10]).all() and np.isnan(t.state["exp_avg"][10:]).all()
-    t = trace("quadratic", "sgd", lr=10.0, starts=[(1.0, 1.0), (0.0, 0.0)], steps=30,
-              device="cpu", record_state=True)  # fmt: skip
+    t = trace(
+        "quadratic",
+        "sgd",
+        lr=10.0,
+        starts=[(1.0, 1.0), (0.0, 0.0)],
+        steps=30,
+        device="cpu",
+        record_state=True,
+    )
     k = t.diverged_at[0]
     assert k > 0 and np.isnan(t.grad[k:, 0]).all() and np.isfinite(t.grad[:, 1]).all()
 

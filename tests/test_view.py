@@ -22,8 +22,9 @@ def in_domain_points(runs, domain) -> np.ndarray:
     (x0, x1), (y0, y1) = domain
     points = np.concatenate([r.xy.reshape(-1, 2) for r in runs]).astype(np.float64)
     points = points[np.isfinite(points).all(-1)]
-    return points[(points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0)
-                  & (points[:, 1] <= y1)]  # fmt: skip
+    return points[
+        (points[:, 0] >= x0) & (points[:, 0] <= x1) & (points[:, 1] >= y0) & (points[:, 1] <= y1)
+    ]
 
 
 @pytest.mark.parametrize("name", ["rosenbrock", "himmelblau", "beale"])
@@ -101,23 +102,32 @@ def test_a_path_that_goes_nowhere_still_gets_a_view_of_some_size():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("auto", "auto"), (" AUTO ", "auto"), ("full", "full"), ("-1:1", ((-1.0, 1.0), (-1.0, 1.0))),
-     ("0:1,2:3", ((0.0, 1.0), (2.0, 3.0))), (None, None)],
-)  # fmt: skip
+    [
+        ("auto", "auto"),
+        (" AUTO ", "auto"),
+        ("full", "full"),
+        ("-1:1", ((-1.0, 1.0), (-1.0, 1.0))),
+        ("0:1,2:3", ((0.0, 1.0), (2.0, 3.0))),
+        (None, None),
+    ],
+)
 def test_domain_option_takes_auto_full_or_numbers(text, expected):
     options = run.parse(domain=text)
     assert options.domain == expected
     # Words keep the surface's own domain; numbers replace it.
     surface = options.surface("beale")
-    assert surface.domain == (expected if isinstance(expected, tuple) else
-                              get_surface("beale").domain)  # fmt: skip
+    assert surface.domain == (
+        expected if isinstance(expected, tuple) else get_surface("beale").domain
+    )
 
 
 @pytest.mark.parametrize(
     "make, match",
-    [(lambda: run.parse(domain="everything"), "'everything': write auto, full"),
-     (lambda: RunOptions(domain="fit"), "'fit' is not one of auto, full")],
-)  # fmt: skip
+    [
+        (lambda: run.parse(domain="everything"), "'everything': write auto, full"),
+        (lambda: RunOptions(domain="fit"), "'fit' is not one of auto, full"),
+    ],
+)
 def test_bad_domain_words_name_the_valid_ones(make, match):
     with pytest.raises(LandscapeError, match=match):
         make()
@@ -125,10 +135,12 @@ def test_bad_domain_words_name_the_valid_ones(make, match):
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["trace", "beale", "--domain", "auto"], "trace draws none"),
-     (["plot", "beale", "--kind", "fan", "--domain", "auto"], "contour, surface, all, not fan"),
-     (["render", "adam", "--domain", "nowhere"], "write auto, full")],
-)  # fmt: skip
+    [
+        (["trace", "beale", "--domain", "auto"], "trace draws none"),
+        (["plot", "beale", "--kind", "fan", "--domain", "auto"], "contour, surface, all, not fan"),
+        (["render", "adam", "--domain", "nowhere"], "write auto, full"),
+    ],
+)
 def test_auto_where_nothing_is_drawn_fails_with_one_line(cli, args, message):
     code, out, err = cli(*args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -37,8 +37,11 @@ def entry() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code. User errors: one line on stderr and exit code 2."""
     try:
-        result = app(args=list(argv) if argv is not None else None, prog_name="landscape",
-                     standalone_mode=False)  # fmt: skip
+        result = app(
+            args=list(argv) if argv is not None else None,
+            prog_name="landscape",
+            standalone_mode=False,
+        )
         if result == 130:  # typer turns Ctrl-C into a silent return of 130
             return _interrupted()
         return result if isinstance(result, int) else 0

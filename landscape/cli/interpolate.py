@@ -44,7 +44,7 @@ def interpolate_command(
             help=f"Write FILE: {', '.join(FORMATS)} by suffix (NPZ: the lines and a "
             "manifest; the others: a figure)."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     json_: run.Json = False,
     *,
     options: RunOptions,
@@ -60,28 +60,41 @@ def interpolate_command(
     with --loss."""
     t_range = args.span(range_, "--range")
     if network.own:
-        refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5,
-                               "--split": split != "test"})  # fmt: skip
+        refuse_lesson_options(
+            {"--optimizer": bool(optimizer), "--epochs": epochs != 5, "--split": split != "test"}
+        )
         options.only(("seed", "device"), where="--model")
         from landscape.network import network_interpolation
 
         if out is not None:
             check_output(out, FORMATS)
         found_problem = network.problem(data_dir)
-        found = network_interpolation(found_problem, network.load_runs(found_problem),
-                                      weights=network.weights, points=points, t_range=t_range,
-                                      device=options.device,
-                                      trust=network.trust_checkpoint)  # fmt: skip
+        found = network_interpolation(
+            found_problem,
+            network.load_runs(found_problem),
+            weights=network.weights,
+            points=points,
+            t_range=t_range,
+            device=options.device,
+            trust=network.trust_checkpoint,
+        )
         return _report(found, out, json_)
     network.lesson()
     optimizers = run.mnist_optimizers(optimizer, options)
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar:
-        found = mnist_interpolation(optimizers, points=points, t_range=t_range, split=split,
-                                    epochs=epochs, seed=options.seed, device=options.device,
-                                    data_dir=data_dir,
-                                    train_progress=train_bar)  # fmt: skip
+        found = mnist_interpolation(
+            optimizers,
+            points=points,
+            t_range=t_range,
+            split=split,
+            epochs=epochs,
+            seed=options.seed,
+            device=options.device,
+            data_dir=data_dir,
+            train_progress=train_bar,
+        )
     _report(found, out, json_)
 
 
@@ -104,9 +117,16 @@ def _report(found: Interpolation, out: Path | None, json_: bool) -> None:
 
 def summary(found: Interpolation) -> dict[str, dict[str, float]]:
     """{line key: {loss at 0, loss at 1, lowest loss, barrier}}: what --json prints."""
-    return {line.key: {"label": line.label, "loss_0": line.at(0.0), "loss_1": line.at(1.0),
-                       "lowest": float(line.loss.min()), "barrier": line.barrier}
-            for line in (*found.runs, *found.pairs)}  # fmt: skip
+    return {
+        line.key: {
+            "label": line.label,
+            "loss_0": line.at(0.0),
+            "loss_1": line.at(1.0),
+            "lowest": float(line.loss.min()),
+            "barrier": line.barrier,
+        }
+        for line in (*found.runs, *found.pairs)
+    }
 
 
 def summary_table(found: Interpolation) -> Table:
@@ -119,6 +139,7 @@ def summary_table(found: Interpolation) -> Table:
     for line in (*found.runs, *found.pairs):
         barrier = line.barrier
         text = f"{barrier:.4g}" if barrier > 0 else "0 (none)"
-        table.add_row(line.label, f"{line.at(0.0):.4f}", f"{line.at(1.0):.4f}",
-                      f"{line.loss.min():.4f}", text)  # fmt: skip
+        table.add_row(
+            line.label, f"{line.at(0.0):.4f}", f"{line.at(1.0):.4f}", f"{line.loss.min():.4f}", text
+        )
     return table

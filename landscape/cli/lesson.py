@@ -87,8 +87,9 @@ def lesson_command(
         from landscape.lesson.build import build_lesson
 
         spec = RenderSpec(quality=quality, theme=theme, seconds=duration).check()
-        folder = build_lesson(out or Path("lesson"), spec, to=to,
-                              progress=lambda text: console().print(text))  # fmt: skip
+        folder = build_lesson(
+            out or Path("lesson"), spec, to=to, progress=lambda text: console().print(text)
+        )
         print(f"wrote {folder}")
         return
     if to != "html":

@@ -45,8 +45,11 @@ def data_command(
     for column in ("file", "status", "path"):
         table.add_column(column)
     for s in statuses:
-        table.add_row(s.name, "ok" if s.ok else ("missing" if s.path is None else "BAD"),
-                      str(s.path) if s.path else "-")  # fmt: skip
+        table.add_row(
+            s.name,
+            "ok" if s.ok else ("missing" if s.path is None else "BAD"),
+            str(s.path) if s.path else "-",
+        )
     console().print(table)
     cached = sorted(runs_dir(data_dir_).glob("*.npz")) if runs_dir(data_dir_).is_dir() else []
     print(f"data dir: {root}")
@@ -94,10 +97,18 @@ def compare_command(
     if out_dir is not None:
         _check_out_dir(out_dir)
     with progress_bar("training") as progress:
-        runs = train_or_load(specs, epochs=epochs, batch_size=batch_size, seed=options.seed,
-                             device=options.device, data_dir=data_dir_,
-                             snapshot_every=snapshot_every, refresh=True, progress=progress,
-                             snapshot_metrics=False)  # fmt: skip
+        runs = train_or_load(
+            specs,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=options.seed,
+            device=options.device,
+            data_dir=data_dir_,
+            snapshot_every=snapshot_every,
+            refresh=True,
+            progress=progress,
+            snapshot_metrics=False,
+        )
     if out_dir is not None:
         for path in write_outputs(runs, out_dir):
             print(f"wrote {path}", file=sys.stderr if json_ else sys.stdout)
@@ -121,10 +132,13 @@ def _check_out_dir(out_dir: Path) -> None:
 def results(runs: list[TrainingRun]) -> dict[str, dict[str, float]]:
     """{optimizer: {test_loss, test_accuracy, train_seconds}}: what --json prints."""
     return {
-        r.optimizer: {"test_loss": round(r.test_loss, 6), "test_accuracy": r.test_accuracy,
-                      "train_seconds": round(r.train_seconds, 3)}
+        r.optimizer: {
+            "test_loss": round(r.test_loss, 6),
+            "test_accuracy": r.test_accuracy,
+            "train_seconds": round(r.train_seconds, 3),
+        }
         for r in runs
-    }  # fmt: skip
+    }
 
 
 def compare_table(runs: list[TrainingRun]) -> Table:
@@ -138,18 +152,31 @@ def compare_table(runs: list[TrainingRun]) -> Table:
     published = [lesson_result(r) for r in runs]
     if not any(published):
         lines.append("The lesson's numbers (5 epochs, batch 32, its settings) do not compare.")
-    table = Table(title="MNIST MLP: test results, the lesson's (Keras) beside",
-                  caption="\n".join(lines))  # fmt: skip
-    for column in ("optimizer", "loss", "lesson", "accuracy", "lesson", "Δ pp", "time (s)",
-                   "lesson"):  # fmt: skip
+    table = Table(
+        title="MNIST MLP: test results, the lesson's (Keras) beside", caption="\n".join(lines)
+    )
+    for column in (
+        "optimizer",
+        "loss",
+        "lesson",
+        "accuracy",
+        "lesson",
+        "Δ pp",
+        "time (s)",
+        "lesson",
+    ):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for r, lesson in zip(runs, published, strict=True):
         table.add_row(
-            r.label, f"{r.test_loss:.4f}", f"{lesson[0]:.4f}" if lesson else "-",
-            f"{r.test_accuracy:.4f}", f"{lesson[1]:.4f}" if lesson else "-",
+            r.label,
+            f"{r.test_loss:.4f}",
+            f"{lesson[0]:.4f}" if lesson else "-",
+            f"{r.test_accuracy:.4f}",
+            f"{lesson[1]:.4f}" if lesson else "-",
             f"{100 * (r.test_accuracy - lesson[1]):+.2f}" if lesson else "-",
-            f"{r.train_seconds:.2f}", f"{lesson[2]:.2f}" if lesson else "-",
-        )  # fmt: skip
+            f"{r.train_seconds:.2f}",
+            f"{lesson[2]:.2f}" if lesson else "-",
+        )
     return table
 
 

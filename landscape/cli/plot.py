@@ -24,8 +24,10 @@ from landscape.surfaces import SURFACES
 FAN_DEFAULT = ["sgd", "adam"]
 MAPS = ("contour", "surface", "all")  # the kinds that draw the paths on a map of the surface
 GRID_HELP = f"basins only: starts per side of the grid of starts (default {sweeps.BASIN_GRID})."
-RUNS_HELP = (f"fan only: learning rates per optimizer, spaced evenly over 3 decades around its "
-             f"own (default {sweeps.FAN_RUNS}).")  # fmt: skip
+RUNS_HELP = (
+    f"fan only: learning rates per optimizer, spaced evenly over 3 decades around its "
+    f"own (default {sweeps.FAN_RUNS})."
+)
 
 
 @app.command("plot")
@@ -72,24 +74,40 @@ def plot_command(
         if value is not None and kind != only:
             raise LandscapeError(f"{flag} applies only to --kind {only}, not to --kind {kind}")
     if kind == "basins":
-        options.only([f for f in FLAGS if f != "starts"], where="--kind basins",
-                     why=": its starts are a grid over the domain (--grid); --start applies to "
-                     "the other kinds")  # fmt: skip
+        options.only(
+            [f for f in FLAGS if f != "starts"],
+            where="--kind basins",
+            why=": its starts are a grid over the domain (--grid); --start applies to "
+            "the other kinds",
+        )
     if options.domain == view.AUTO and kind not in MAPS:
-        raise LandscapeError(f"--domain auto fits a map to the paths: it applies to --kind "
-                             f"{', '.join(MAPS)}, not {kind}")  # fmt: skip
+        raise LandscapeError(
+            f"--domain auto fits a map to the paths: it applies to --kind "
+            f"{', '.join(MAPS)}, not {kind}"
+        )
     path = check_output(out or default_path(surface, kind), FIGURE_FORMATS)
-    spec = run.resolve(surface, optimizer, options,
-                       default=FAN_DEFAULT if kind == "fan" else run.LESSON)  # fmt: skip
+    spec = run.resolve(
+        surface, optimizer, options, default=FAN_DEFAULT if kind == "fan" else run.LESSON
+    )
     the_surface, specs = spec.surface, spec.optimizers
     with progress_bar(f"plotting {kind}") as progress:
         if kind == "fan":
-            fan = sweeps.lr_sweep(the_surface, specs, runs=runs or sweeps.FAN_RUNS,
-                                  starts=options.starts or None, progress=progress,
-                                  **options.trace_arguments())  # fmt: skip
+            fan = sweeps.lr_sweep(
+                the_surface,
+                specs,
+                runs=runs or sweeps.FAN_RUNS,
+                starts=options.starts or None,
+                progress=progress,
+                **options.trace_arguments(),
+            )
         elif kind == "basins":
-            traces = sweeps.basin_runs(the_surface, specs, n=grid or sweeps.BASIN_GRID,
-                                       progress=progress, **options.trace_arguments())  # fmt: skip
+            traces = sweeps.basin_runs(
+                the_surface,
+                specs,
+                n=grid or sweeps.BASIN_GRID,
+                progress=progress,
+                **options.trace_arguments(),
+            )
         else:
             traces = options.trace(the_surface, specs, progress=progress)
     # Figures show the whole domain unless --domain auto asks for the paths' part of it.
@@ -105,8 +123,12 @@ def plot_command(
     elif kind == "surface":
         fig = figures.surface_figure(loss_grid, traces, theme=theme, view=the_surface.view)
     elif kind == "loss":
-        fig = figures.loss_figure(traces, f_min=the_surface.f_min, theme=theme,
-                                  title=f"{the_surface.title}: loss against step")  # fmt: skip
+        fig = figures.loss_figure(
+            traces,
+            f_min=the_surface.f_min,
+            theme=theme,
+            title=f"{the_surface.title}: loss against step",
+        )
     elif kind == "fan":
         fig = figures.fan_figure(loss_grid, fan, theme=theme)
     elif kind == "basins":

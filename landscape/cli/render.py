@@ -159,8 +159,15 @@ def render_command(
     kind = scene if scene is not None else ("descent" if count == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
     shown = parse_show(show) if show is not None else ()
-    spec = RenderSpec(scene=kind, quality=quality, format=fmt, seconds=duration, theme=theme,
-                      camera=angles, show=shown).check()  # fmt: skip
+    spec = RenderSpec(
+        scene=kind,
+        quality=quality,
+        format=fmt,
+        seconds=duration,
+        theme=theme,
+        camera=angles,
+        show=shown,
+    ).check()
     if out is not None:
         from landscape.output import check_output
 
@@ -170,11 +177,16 @@ def render_command(
     elif surface.strip().lower() == MNIST:
         network.lesson()
         if shown:
-            raise LandscapeError("--show applies to the analytic surfaces, not --surface mnist "
-                                 "(its runs keep no per-step optimizer state)")  # fmt: skip
-        options.only(MNIST_OPTIONS, where="--surface mnist",
-                     why=": its runs are the lesson's MNIST training (5 epochs); "
-                     "use --lr, --param, --seed, --device, --dtype and --rules")  # fmt: skip
+            raise LandscapeError(
+                "--show applies to the analytic surfaces, not --surface mnist "
+                "(its runs keep no per-step optimizer state)"
+            )
+        options.only(
+            MNIST_OPTIONS,
+            where="--surface mnist",
+            why=": its runs are the lesson's MNIST training (5 epochs); "
+            "use --lr, --param, --seed, --device, --dtype and --rules",
+        )
         plane = (directions or Directions.pca).value
         if at is not None and plane != Directions.hessian:
             raise LandscapeError(f"--at {at!r} places a Hessian plane: add --directions hessian")
@@ -182,14 +194,22 @@ def render_command(
         data = _mnist(optimizers, options, plane, at_under_rules(at, optimizers, options.rules))
     elif directions is not None or at is not None:
         what = "--directions" if directions is not None else "--at"
-        raise LandscapeError(f"{what} is for --surface mnist (a plane through weight space), "
-                             f"not --surface {surface!r}")  # fmt: skip
+        raise LandscapeError(
+            f"{what} is for --surface mnist (a plane through weight space), "
+            f"not --surface {surface!r}"
+        )
     else:
         network.lesson()
-        options.only(ANALYTIC_OPTIONS, where=f"surface {surface!r}",
-                     why=": it chooses the update rules of MNIST runs")  # fmt: skip
-        data = _analytic(run.resolve(surface, optimizer, options), fit_share(options.domain),
-                         record_state=bool(shown))  # fmt: skip
+        options.only(
+            ANALYTIC_OPTIONS,
+            where=f"surface {surface!r}",
+            why=": it chooses the update rules of MNIST runs",
+        )
+        data = _analytic(
+            run.resolve(surface, optimizer, options),
+            fit_share(options.domain),
+            record_state=bool(shown),
+        )
     target = out if out is not None else default_output(data, spec)
     with progress_bar(f"rendering {kind}") as progress:
         rendered = render_scene(data, target, spec, progress=progress)
@@ -279,6 +299,12 @@ def _mnist(
 
     with progress_bar("training") as train_progress, progress_bar("slicing") as progress:
         return mnist_scene_data(
-            optimizers, directions=directions, at=at, seed=options.seed, device=options.device,
-            dtype=options.dtype, progress=progress, train_progress=train_progress,
-        )  # fmt: skip
+            optimizers,
+            directions=directions,
+            at=at,
+            seed=options.seed,
+            device=options.device,
+            dtype=options.dtype,
+            progress=progress,
+            train_progress=train_progress,
+        )

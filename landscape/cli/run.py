@@ -38,26 +38,39 @@ LESSON = ["sgd", "momentum", "rmsprop", "adam"]  # the default race
 
 SurfaceName = Annotated[
     str,
-    typer.Argument(help="Surface name (see 'landscape surfaces') or an expression in x and y, "
-                   "e.g. 'x**2 + 10*y**2'."),
-]  # fmt: skip
+    typer.Argument(
+        help="Surface name (see 'landscape surfaces') or an expression in x and y, "
+        "e.g. 'x**2 + 10*y**2'."
+    ),
+]
 Optimizers = Annotated[
     list[str] | None,
-    typer.Option("--optimizer", "-o", help="Preset (sgd, momentum, rmsprop, adam, ...) or "
-                 "dotted class path; repeat for several. Default: sgd, momentum, rmsprop, adam."),
-]  # fmt: skip
+    typer.Option(
+        "--optimizer",
+        "-o",
+        help="Preset (sgd, momentum, rmsprop, adam, ...) or "
+        "dotted class path; repeat for several. Default: sgd, momentum, rmsprop, adam.",
+    ),
+]
 MnistOptimizers = Annotated[
     list[str] | None,
-    typer.Option("--optimizer", "-o", help="Preset (sgd, rmsprop, adam, momentum, ...: see "
-                 "--rules) or dotted class path trained on MNIST, or a switch FIRST>NEXT@STEP "
-                 "(adam>sgd@200: Adam for 200 batches, then SGD from there with fresh state); "
-                 f"repeat for several. Default: {', '.join(LESSON_OPTIMIZERS)}."),
-]  # fmt: skip
+    typer.Option(
+        "--optimizer",
+        "-o",
+        help="Preset (sgd, rmsprop, adam, momentum, ...: see "
+        "--rules) or dotted class path trained on MNIST, or a switch FIRST>NEXT@STEP "
+        "(adam>sgd@200: Adam for 200 batches, then SGD from there with fresh state); "
+        f"repeat for several. Default: {', '.join(LESSON_OPTIMIZERS)}.",
+    ),
+]
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data folder (MNIST in its mnist/ folder); default "
-                 "$LANDSCAPE_DATA_DIR, else the per-user cache folder."),
-]  # fmt: skip
+    typer.Option(
+        "--data-dir",
+        help="Data folder (MNIST in its mnist/ folder); default "
+        "$LANDSCAPE_DATA_DIR, else the per-user cache folder.",
+    ),
+]
 Json = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (last line) instead of the table.")
 ]
@@ -66,35 +79,90 @@ ThemeName = Literal[tuple(THEMES)]  # light, dark, transparent: the choices are 
 # The ten run options: (annotation, default) by RunOptions field, in landscape.options.FLAGS'
 # order.
 OPTIONS: dict[str, tuple[Any, Any]] = {
-    "lr": (Annotated[list[str] | None, typer.Option(
-        "--lr", help="Learning rate for all optimizers, or NAME=VALUE for one; default: the "
-        "surface's lesson rate (MNIST: the lesson's Keras rate).")], None),
-    "params": (Annotated[list[str] | None, typer.Option(
-        "--param", "-p", help="Any constructor argument: KEY=VALUE for all, NAME.KEY=VALUE for "
-        "one (e.g. adam.betas=0.8,0.99).")], None),
-    "steps": (Annotated[int | None, typer.Option(
-        min=1, max=MAX_STEPS, help="Optimizer steps; default: the surface's.")], None),
-    "starts": (Annotated[list[str] | None, typer.Option(
-        "--start", help="Start point X,Y; repeat for several. Default: the surface's.")], None),
-    "noise": (Annotated[float, typer.Option(
-        min=0.0, help="σ of Gaussian noise added to each gradient.")], 0.0),
-    "seed": (Annotated[int, typer.Option(
-        min=0, help="Seed of the gradient noise (MNIST: of the initial weights, shuffles, "
-        "dropout and random directions).")], 0),
-    "device": (Annotated[str, typer.Option(
-        help="auto (CUDA when present), cpu, cuda, cuda:N.")], "auto"),
+    "lr": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--lr",
+                help="Learning rate for all optimizers, or NAME=VALUE for one; default: the "
+                "surface's lesson rate (MNIST: the lesson's Keras rate).",
+            ),
+        ],
+        None,
+    ),
+    "params": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--param",
+                "-p",
+                help="Any constructor argument: KEY=VALUE for all, NAME.KEY=VALUE for "
+                "one (e.g. adam.betas=0.8,0.99).",
+            ),
+        ],
+        None,
+    ),
+    "steps": (
+        Annotated[
+            int | None,
+            typer.Option(min=1, max=MAX_STEPS, help="Optimizer steps; default: the surface's."),
+        ],
+        None,
+    ),
+    "starts": (
+        Annotated[
+            list[str] | None,
+            typer.Option(
+                "--start", help="Start point X,Y; repeat for several. Default: the surface's."
+            ),
+        ],
+        None,
+    ),
+    "noise": (
+        Annotated[float, typer.Option(min=0.0, help="σ of Gaussian noise added to each gradient.")],
+        0.0,
+    ),
+    "seed": (
+        Annotated[
+            int,
+            typer.Option(
+                min=0,
+                help="Seed of the gradient noise (MNIST: of the initial weights, shuffles, "
+                "dropout and random directions).",
+            ),
+        ],
+        0,
+    ),
+    "device": (
+        Annotated[str, typer.Option(help="auto (CUDA when present), cpu, cuda, cuda:N.")],
+        "auto",
+    ),
     "dtype": (Annotated[str, typer.Option(help="float32 or float64.")], "float32"),
-    "domain": (Annotated[str | None, typer.Option(
-        help="XMIN:XMAX,YMIN:YMAX (or MIN:MAX for both); auto: the surface's, the view fitted "
-        "to the paths with a margin (render; plot's contour, surface and all); full: the "
-        "surface's, never fitted. Default: the surface's, fitted where the paths would use "
-        "under a quarter of it.")], None),
-    "rules": (Annotated[Literal[RULES], typer.Option(
-        help="MNIST: the update rules of the default optimizers (the lesson's SGD, RMSProp, "
-        "Adam): keras (as the lesson ran: keras-sgd, keras-rmsprop, keras-adam) or torch "
-        "(torch.optim's). Names given with -o mean what they say (rmsprop: torch's).")],
-        DEFAULT_RULES),
-}  # fmt: skip
+    "domain": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="XMIN:XMAX,YMIN:YMAX (or MIN:MAX for both); auto: the surface's, the view "
+                "fitted to the paths with a margin (render; plot's contour, surface and all); "
+                "full: the surface's, never fitted. Default: the surface's, fitted where the paths "
+                "would use under a quarter of it."
+            ),
+        ],
+        None,
+    ),
+    "rules": (
+        Annotated[
+            Literal[RULES],
+            typer.Option(
+                help="MNIST: the update rules of the default optimizers (the lesson's SGD, "
+                "RMSProp, Adam): keras (as the lesson ran: keras-sgd, keras-rmsprop, keras-adam) "
+                "or torch (torch.optim's). Names given with -o mean what they say "
+                "(rmsprop: torch's)."
+            ),
+        ],
+        DEFAULT_RULES,
+    ),
+}
 
 
 class Directions(StrEnum):
@@ -128,11 +196,20 @@ def run_options(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any
     chosen = list(names or ANALYTIC_OPTIONS)
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
-        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-               if p.name != "options"]  # fmt: skip
-        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
-                                   annotation=OPTIONS[name][0], default=OPTIONS[name][1])
-                 for name in chosen]  # fmt: skip
+        own = [
+            p
+            for p in inspect.signature(command, eval_str=True).parameters.values()
+            if p.name != "options"
+        ]
+        added = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=OPTIONS[name][0],
+                default=OPTIONS[name][1],
+            )
+            for name in chosen
+        ]
 
         @functools.wraps(command)
         def with_options(**values: Any) -> Any:
@@ -161,10 +238,17 @@ def parse(
 ) -> RunOptions:
     """Option text -> RunOptions, raising LandscapeError on the first bad value."""
     return RunOptions(
-        lr=args.learning_rates(lr or []), params=args.params(params or []), steps=steps,
-        starts=tuple(args.point(s) for s in starts or []), noise=noise, seed=seed,
-        device=device, dtype=dtype, domain=_domain(domain), rules=rules,
-    )  # fmt: skip
+        lr=args.learning_rates(lr or []),
+        params=args.params(params or []),
+        steps=steps,
+        starts=tuple(args.point(s) for s in starts or []),
+        noise=noise,
+        seed=seed,
+        device=device,
+        dtype=dtype,
+        domain=_domain(domain),
+        rules=rules,
+    )
 
 
 def _domain(text: str | None) -> Domain | str | None:
@@ -174,8 +258,9 @@ def _domain(text: str | None) -> Domain | str | None:
     if word in view.WORDS:
         return word
     if ":" not in text:
-        raise LandscapeError(f"--domain {text!r}: write {', '.join(view.WORDS)}, "
-                             "XMIN:XMAX,YMIN:YMAX or MIN:MAX")  # fmt: skip
+        raise LandscapeError(
+            f"--domain {text!r}: write {', '.join(view.WORDS)}, XMIN:XMAX,YMIN:YMAX or MIN:MAX"
+        )
     return args.domain(text)
 
 
@@ -188,8 +273,9 @@ class Run:
     options: RunOptions
 
 
-def resolve(surface: str, optimizers: list[str] | None, options: RunOptions,
-            default: list[str] = LESSON) -> Run:  # fmt: skip
+def resolve(
+    surface: str, optimizers: list[str] | None, options: RunOptions, default: list[str] = LESSON
+) -> Run:
     """The surface and optimizers named, with the options applied (default optimizers: the
     lesson's race)."""
     the_surface = options.surface(surface)
@@ -199,8 +285,9 @@ def resolve(surface: str, optimizers: list[str] | None, options: RunOptions,
 def trace(run: Run, record_state: bool = False) -> list[Trajectory]:
     """Run what the options asked for, with a progress bar (and the optimizers' state)."""
     with progress_bar("tracing") as progress:
-        return run.options.trace(run.surface, run.optimizers, progress=progress,
-                                 record_state=record_state)  # fmt: skip
+        return run.options.trace(
+            run.surface, run.optimizers, progress=progress, record_state=record_state
+        )
 
 
 def mnist_optimizers(
@@ -225,8 +312,10 @@ def mnist_optimizers(
     targets = [("--lr", t) for t, _ in options.lr] + [("--param", t) for t, _, _ in options.params]
     for flag, target in targets:  # checked as written: "adam", not "keras-adam"
         if target is not None and named_under_rules(target, rules) not in valid:
-            raise LandscapeError(f"{flag} names {target!r}, which is not among the optimizers "
-                                 f"({', '.join(dict.fromkeys(shown))})")  # fmt: skip
+            raise LandscapeError(
+                f"{flag} names {target!r}, which is not among the optimizers "
+                f"({', '.join(dict.fromkeys(shown))})"
+            )
     mapped = replace(
         options,
         lr=tuple((t and named_under_rules(t, rules), v) for t, v in options.lr),
@@ -250,5 +339,7 @@ def named_under_rules(text: str, rules: str) -> str:
     command's -o, --lr, --param (and slice's --at) mean by it."""
     if not is_switch(text):
         return under_rules(text, rules)
-    return ">".join(f"{under_rules(n, rules)}@{k}" if k else under_rules(n, rules)
-                    for n, k in parse_switch(text))  # fmt: skip
+    return ">".join(
+        f"{under_rules(n, rules)}@{k}" if k else under_rules(n, rules)
+        for n, k in parse_switch(text)
+    )

@@ -33,7 +33,7 @@ def sharpness_command(
     every: Annotated[
         int,
         typer.Option(help="Measure every N-th snapshot (and the last); the cost is proportional."),
-    ] = 1,  # fmt: skip
+    ] = 1,
     data_dir: run.DataDir = None,
     out: Annotated[
         Path | None,
@@ -41,7 +41,7 @@ def sharpness_command(
             help=f"Write FILE: {', '.join(FORMATS)} by suffix (NPZ: sharpness per "
             "snapshot, final eigenvectors, a manifest; the others: a figure)."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     json_: run.Json = False,
     *,
     options: RunOptions,
@@ -66,10 +66,15 @@ def sharpness_command(
             check_output(out, FORMATS)
         found_problem = network.problem(data_dir)
         with progress_bar("sharpness") as bar:
-            found = network_sharpness(found_problem, network.load_runs(found_problem),
-                                      weights=network.weights, every=every,
-                                      device=options.device, trust=network.trust_checkpoint,
-                                      progress=bar)  # fmt: skip
+            found = network_sharpness(
+                found_problem,
+                network.load_runs(found_problem),
+                weights=network.weights,
+                every=every,
+                device=options.device,
+                trust=network.trust_checkpoint,
+                progress=bar,
+            )
         return _report(found, out, json_)
     network.lesson(reads=("samples",))
     samples = network.samples if network.samples is not None else SAMPLES
@@ -77,9 +82,17 @@ def sharpness_command(
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:
-        found = mnist_sharpness(optimizers, samples=samples, every=every, epochs=epochs,
-                                seed=options.seed, device=options.device, data_dir=data_dir,
-                                train_progress=train_bar, progress=bar)  # fmt: skip
+        found = mnist_sharpness(
+            optimizers,
+            samples=samples,
+            every=every,
+            epochs=epochs,
+            seed=options.seed,
+            device=options.device,
+            data_dir=data_dir,
+            train_progress=train_bar,
+            progress=bar,
+        )
     _report(found, out, json_)
 
 
@@ -102,13 +115,18 @@ def _report(found: Sharpness, out: Path | None, json_: bool) -> None:
 
 def summary(found: Sharpness) -> dict[str, dict[str, float | str | None]]:
     """{optimizer: final λmax, final preconditioned λmax, threshold and its rule}."""
-    return {r.optimizer: {
-        "label": r.label, "final_lambda_max": r.final_lambda,
-        "final_preconditioned": float(r.preconditioned[-1]) if r.preconditioned is not None
-        else None,
-        "threshold": r.threshold.value if r.threshold else None,
-        "rule": r.threshold.rule if r.threshold else None,
-    } for r in found.runs}  # fmt: skip
+    return {
+        r.optimizer: {
+            "label": r.label,
+            "final_lambda_max": r.final_lambda,
+            "final_preconditioned": float(r.preconditioned[-1])
+            if r.preconditioned is not None
+            else None,
+            "threshold": r.threshold.value if r.threshold else None,
+            "rule": r.threshold.rule if r.threshold else None,
+        }
+        for r in found.runs
+    }
 
 
 def summary_table(found: Sharpness) -> Table:
@@ -130,9 +148,11 @@ def summary_table(found: Sharpness) -> Table:
         compared = float(r.compared[-1])
         bound = r.threshold
         table.add_row(
-            r.label, f"{r.final_lambda:.4g}",
+            r.label,
+            f"{r.final_lambda:.4g}",
             f"{r.preconditioned[-1]:.4g}" if r.preconditioned is not None else "-",
-            f"{bound.value:.4g}" if bound else "-", bound.rule if bound else "none known",
+            f"{bound.value:.4g}" if bound else "-",
+            bound.rule if bound else "none known",
             f"{100 * compared / bound.value:.1f}%" if bound and math.isfinite(compared) else "-",
-        )  # fmt: skip
+        )
     return table

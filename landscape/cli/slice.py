@@ -96,7 +96,7 @@ def slice_command(
             help="Hessian planes: the optimizer at whose final weights the plane lies; "
             "default the first."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     view: Annotated[View, typer.Option(help="Figures: contour or 3d.")] = View.contour,
     resume: Annotated[
         bool,
@@ -122,12 +122,28 @@ def slice_command(
     is shared among the processes and rank 0 writes the output."""
     nx, ny = parse_grid(grid)
     if network.own:
-        refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5,
-                               "--split": split != Split.test, "--at": at is not None})  # fmt: skip
+        refuse_lesson_options(
+            {
+                "--optimizer": bool(optimizer),
+                "--epochs": epochs != 5,
+                "--split": split != Split.test,
+                "--at": at is not None,
+            }
+        )
         options.only(("seed", "device", "dtype"), where="--model")
-        return own_slice(network, nx=nx, ny=ny, range_=range_, data_dir=data_dir, bias=bias,
-                         orthogonalize=orthogonalize, directions=directions, view=view, out=out,
-                         options=options)  # fmt: skip
+        return own_slice(
+            network,
+            nx=nx,
+            ny=ny,
+            range_=range_,
+            data_dir=data_dir,
+            bias=bias,
+            orthogonalize=orthogonalize,
+            directions=directions,
+            view=view,
+            out=out,
+            options=options,
+        )
     network.lesson()
     directions = directions or Directions.pca
     optimizers = run.mnist_optimizers(optimizer, options)
@@ -139,13 +155,25 @@ def slice_command(
     main = distributed.is_main()
     with progress_bar("training") as train_bar, progress_bar("slicing") as bar:
         found = mnist_slice(
-            optimizers, directions=directions.value, nx=nx, ny=ny,
-            x_range=x_range, y_range=y_range, split=split.value, epochs=epochs,
-            seed=options.seed, device=device_, dtype=options.dtype, data_dir=data_dir,
-            bias=bias.value, orthogonalize=orthogonalize, resume=resume,
+            optimizers,
+            directions=directions.value,
+            nx=nx,
+            ny=ny,
+            x_range=x_range,
+            y_range=y_range,
+            split=split.value,
+            epochs=epochs,
+            seed=options.seed,
+            device=device_,
+            dtype=options.dtype,
+            data_dir=data_dir,
+            bias=bias.value,
+            orthogonalize=orthogonalize,
+            resume=resume,
             at=run.at_under_rules(at, optimizers, options.rules),
-            progress=bar if main else None, train_progress=train_bar if main else None,
-        )  # fmt: skip
+            progress=bar if main else None,
+            train_progress=train_bar if main else None,
+        )
     if not main:
         return
     console().print(summary_table(found))
@@ -153,8 +181,20 @@ def slice_command(
         write(found, out, view)
 
 
-def own_slice(network: NetworkOptions, *, nx, ny, range_, data_dir, bias, orthogonalize,
-              directions, view, out, options: RunOptions) -> None:  # fmt: skip
+def own_slice(
+    network: NetworkOptions,
+    *,
+    nx,
+    ny,
+    range_,
+    data_dir,
+    bias,
+    orthogonalize,
+    directions,
+    view,
+    out,
+    options: RunOptions,
+) -> None:
     """`landscape slice --model ...`: your network's slice, its table, its NPZ or figure."""
     from landscape.network import network_slice
     from landscape.slice.guards import caption, hint
@@ -163,17 +203,29 @@ def own_slice(network: NetworkOptions, *, nx, ny, range_, data_dir, bias, orthog
     if out is not None:
         check_output(out, FORMATS)
     if directions == Directions.hessian:
-        raise LandscapeError("--directions hessian is for the lesson's MLP; with --model use "
-                             "random, pca or plane")  # fmt: skip
+        raise LandscapeError(
+            "--directions hessian is for the lesson's MLP; with --model use random, pca or plane"
+        )
     found_problem = network.problem(data_dir)
     runs = network.load_runs(found_problem)
     with progress_bar("slicing") as bar:
-        found = network_slice(found_problem, runs, weights=network.weights,
-                              directions=(directions or Directions.random).value, nx=nx, ny=ny,
-                              x_range=x_range, y_range=y_range, bias=bias.value,
-                              orthogonalize=orthogonalize, seed=options.seed,
-                              dtype=options.dtype, device=options.device,
-                              trust=network.trust_checkpoint, progress=bar)  # fmt: skip
+        found = network_slice(
+            found_problem,
+            runs,
+            weights=network.weights,
+            directions=(directions or Directions.random).value,
+            nx=nx,
+            ny=ny,
+            x_range=x_range,
+            y_range=y_range,
+            bias=bias.value,
+            orthogonalize=orthogonalize,
+            seed=options.seed,
+            dtype=options.dtype,
+            device=options.device,
+            trust=network.trust_checkpoint,
+            progress=bar,
+        )
     console().print(summary_table(found))
     print(caption(found))
     warning = hint(found)
@@ -214,16 +266,30 @@ def parse_grid(text: str) -> tuple[int, int]:
 
 def summary_table(found: Slice) -> Table:
     grid = found.grid
-    table = Table(title=f"{found.loss_grid().title}, {found.plane.kind} plane "
-                  f"({found.plane.xlabel}, {found.plane.ylabel}), "
-                  f"loss {grid.loss.min():.4g} to {grid.loss.max():.4g}")  # fmt: skip
-    for column in ("optimizer", "snapshots", "end (x, y)", "true loss", "loss on plane",
-                   "max distance", "accuracy"):  # fmt: skip
+    table = Table(
+        title=f"{found.loss_grid().title}, {found.plane.kind} plane "
+        f"({found.plane.xlabel}, {found.plane.ylabel}), "
+        f"loss {grid.loss.min():.4g} to {grid.loss.max():.4g}"
+    )
+    for column in (
+        "optimizer",
+        "snapshots",
+        "end (x, y)",
+        "true loss",
+        "loss on plane",
+        "max distance",
+        "accuracy",
+    ):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for p in found.paths:
         x, y = p.xy[-1]
-        table.add_row(p.label, str(len(p.xy)), f"({x:.3g}, {y:.3g})", f"{p.true_loss[-1]:.4g}",
-                      f"{p.plane_loss[-1]:.4g}",
-                      f"{p.distance.max():.3g} ({100 * p.relative.max():.0f}%)",
-                      f"{p.true_accuracy[-1]:.4f}")  # fmt: skip
+        table.add_row(
+            p.label,
+            str(len(p.xy)),
+            f"({x:.3g}, {y:.3g})",
+            f"{p.true_loss[-1]:.4g}",
+            f"{p.plane_loss[-1]:.4g}",
+            f"{p.distance.max():.3g} ({100 * p.relative.max():.0f}%)",
+            f"{p.true_accuracy[-1]:.4f}",
+        )
     return table

@@ -60,8 +60,10 @@ class Traced:
 def resolved(surface: str, optimizer: list[str] | None, options: RunOptions) -> run.Run:
     """What `landscape trace SURFACE -o ...` runs: the surface and optimizers, checked."""
     if options.domain == view.AUTO:
-        raise LandscapeError("--domain auto fits a picture's view to the paths and trace "
-                             "draws none: give XMIN:XMAX,YMIN:YMAX")  # fmt: skip
+        raise LandscapeError(
+            "--domain auto fits a picture's view to the paths and trace "
+            "draws none: give XMIN:XMAX,YMIN:YMAX"
+        )
     return run.resolve(surface, optimizer, options)
 
 
@@ -105,8 +107,10 @@ def summary_table(title: str, trajectories: list[Trajectory], starts: np.ndarray
     """One row per optimizer and start (starts (n, 2), as asked). A start where the loss or its
     gradient is not finite has no final point or loss: it says so instead of showing NaN."""
     first = trajectories[0]
-    table = Table(title=f"{title}: {first.steps} steps" + (f", noise σ={first.noise:g}"
-                                                           if first.noise else ""))  # fmt: skip
+    table = Table(
+        title=f"{title}: {first.steps} steps"
+        + (f", noise σ={first.noise:g}" if first.noise else "")
+    )
     for column in ("optimizer", "start", "final (x, y)", "final loss", "to minimum", "reached at"):
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for t in trajectories:
@@ -121,7 +125,10 @@ def summary_table(title: str, trajectories: list[Trajectory], starts: np.ndarray
             if t.diverged_at[s] == 0:
                 final, reached = ("-", "-"), "not finite at the start"
             table.add_row(
-                t.describe(), f"({x0:.3g}, {y0:.3g})", *final,
-                "-" if np.isnan(distance) else f"{distance:.3g}", reached,
-            )  # fmt: skip
+                t.describe(),
+                f"({x0:.3g}, {y0:.3g})",
+                *final,
+                "-" if np.isnan(distance) else f"{distance:.3g}",
+                reached,
+            )
     return table

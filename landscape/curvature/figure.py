@@ -32,11 +32,19 @@ def plot_lines(ax: Axes, lines: Sequence[Line], metric: str, *, pairs: bool) -> 
             s = optimizer_style(line.key, i)
             color, style, marker = s.color, s.linestyle, s.marker
         values = getattr(line, metric)
-        (curve,) = ax.plot(line.t, values, color=color, linestyle=style, linewidth=2.2,
-                           label=line.label)  # fmt: skip
+        (curve,) = ax.plot(
+            line.t, values, color=color, linestyle=style, linewidth=2.2, label=line.label
+        )
         ends = np.isin(line.t, (0.0, 1.0))
-        ax.plot(line.t[ends], values[ends], linestyle="none", marker=marker or "o", color=color,
-                markeredgecolor="white", markersize=8)  # fmt: skip
+        ax.plot(
+            line.t[ends],
+            values[ends],
+            linestyle="none",
+            marker=marker or "o",
+            color=color,
+            markeredgecolor="white",
+            markersize=8,
+        )
         drawn.append(curve)
     for end in (0.0, 1.0):
         ax.axvline(end, color="#9A9A9A", linewidth=0.8, zorder=0)
@@ -58,15 +66,20 @@ def interpolation_figure(found: Interpolation) -> Figure:
         plot_lines(axes[1, c], lines, "accuracy", pairs=pairs)
         axes[0, c].set_yscale("log")
         axes[1, c].set_xlabel(xlabel, fontsize=12)
-        labels = [f"{x.label} (barrier {max(x.barrier, 0):.2g})" if pairs else x.label
-                  for x in lines]  # fmt: skip
+        labels = [
+            f"{x.label} (barrier {max(x.barrier, 0):.2g})" if pairs else x.label for x in lines
+        ]
         axes[0, c].legend(curves, labels, fontsize=10, loc="upper center")
-        axes[0, c].set_title("between the trained ends" if pairs else "from the initialization",
-                             fontsize=13)  # fmt: skip
+        axes[0, c].set_title(
+            "between the trained ends" if pairs else "from the initialization", fontsize=13
+        )
     axes[0, 0].set_ylabel(f"{found.split} loss (log scale)", fontsize=12)
     axes[1, 0].set_ylabel(f"{found.split} accuracy", fontsize=12)
-    fig.suptitle(f"MNIST MLP: {found.split} loss along straight lines in weight space "
-                 f"({found.samples:,} images)", fontsize=14)  # fmt: skip
+    fig.suptitle(
+        f"MNIST MLP: {found.split} loss along straight lines in weight space "
+        f"({found.samples:,} images)",
+        fontsize=14,
+    )
     return fig
 
 
@@ -76,18 +89,32 @@ def plot_sharpness(ax: Axes, run: RunSharpness, index: int = 0) -> list[Line2D]:
     style = optimizer_style(run.optimizer, index)
     drawn = []
     if run.preconditioned is not None:
-        (line,) = ax.plot(run.step, run.preconditioned, color=style.color, linewidth=2.4,
-                          label="λmax(P^-1/2 H P^-1/2), preconditioned")  # fmt: skip
+        (line,) = ax.plot(
+            run.step,
+            run.preconditioned,
+            color=style.color,
+            linewidth=2.4,
+            label="λmax(P^-1/2 H P^-1/2), preconditioned",
+        )
         drawn.append(line)
-    (line,) = ax.plot(run.step, run.lambda_max, color=style.color if run.preconditioned is None
-                      else "#555555", linewidth=2.4 if run.preconditioned is None else 1.6,
-                      linestyle="-" if run.preconditioned is None else ":",
-                      label="λmax(H)")  # fmt: skip
+    (line,) = ax.plot(
+        run.step,
+        run.lambda_max,
+        color=style.color if run.preconditioned is None else "#555555",
+        linewidth=2.4 if run.preconditioned is None else 1.6,
+        linestyle="-" if run.preconditioned is None else ":",
+        label="λmax(H)",
+    )
     drawn.append(line)
     if run.threshold is not None:
         bound = run.threshold
-        line = ax.axhline(bound.value, color=style.color, linestyle="--", linewidth=1.6,
-                          label=f"threshold {bound.rule} = {bound.value:.4g}")  # fmt: skip
+        line = ax.axhline(
+            bound.value,
+            color=style.color,
+            linestyle="--",
+            linewidth=1.6,
+            label=f"threshold {bound.rule} = {bound.value:.4g}",
+        )
         drawn.append(line)
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
@@ -106,8 +133,11 @@ def sharpness_figure(found: Sharpness) -> Figure:
         # Below the panel: inside, it covered a threshold line or a curve in some panel.
         ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     axes[0].set_ylabel("sharpness (log scale)", fontsize=12)
-    fig.suptitle(f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
-                 f"({found.samples:,} training images)", fontsize=14)  # fmt: skip
+    fig.suptitle(
+        f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
+        f"({found.samples:,} training images)",
+        fontsize=14,
+    )
     return fig
 
 

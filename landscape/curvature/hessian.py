@@ -69,8 +69,9 @@ class Hessian:
         if weights.numel() != size:
             raise LandscapeError(f"weights have {weights.numel()} values, the model has {size}")
         if len(inputs) == 0 or len(inputs) != len(targets):
-            raise LandscapeError(f"need as many targets as inputs (>0): {len(inputs)}, "
-                                 f"{len(targets)}")  # fmt: skip
+            raise LandscapeError(
+                f"need as many targets as inputs (>0): {len(inputs)}, {len(targets)}"
+            )
         device = weights.device
         model = model.to(device=device, dtype=dtype).eval()
         inputs, targets = inputs.to(device, dtype), targets.to(device)

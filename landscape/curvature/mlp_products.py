@@ -58,9 +58,12 @@ def _use_onednn(x: torch.Tensor) -> bool:
     """Whether the inputs' products go through oneDNN (CPU, float32, torch built with it).
     Its inner product is torch's own (torch.utils.mkldnn's Linear calls it), not public API:
     looked up, so that a torch without it takes the matmul path."""
-    return (x.device.type == "cpu" and x.dtype == torch.float32
-            and torch.backends.mkldnn.is_available()
-            and hasattr(torch._C._nn, "mkldnn_linear"))  # fmt: skip
+    return (
+        x.device.type == "cpu"
+        and x.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+        and hasattr(torch._C._nn, "mkldnn_linear")
+    )
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,10 @@ class MlpProducts:
         """Run the forward pass of the MLP with `layers`' shapes at flat weights (P,)."""
         weights = _layer_views(flat, [(layer.weight, layer.bias) for layer in layers])
         inputs = inputs.reshape(len(inputs), -1)
-        chunks = tuple(_forward(weights, _Inputs.of(inputs[lo : lo + chunk]),
-                                targets[lo : lo + chunk])
-                       for lo in range(0, len(inputs), chunk))  # fmt: skip
+        chunks = tuple(
+            _forward(weights, _Inputs.of(inputs[lo : lo + chunk]), targets[lo : lo + chunk])
+            for lo in range(0, len(inputs), chunk)
+        )
         return cls(tuple(weights), chunks, len(inputs))
 
     def __call__(self, vector: torch.Tensor) -> torch.Tensor:
@@ -149,8 +153,13 @@ class MlpProducts:
         """Mean loss and (P,) its gradient at the weights (the backward pass of the kept one)."""
         value, parts = 0.0, None
         for c in self.chunks:
-            flat = torch.cat([g.reshape(-1) for a, d in zip(c.activations, c.deltas, strict=True)
-                              for g in (_outer(d, a), d.sum(0))])  # fmt: skip
+            flat = torch.cat(
+                [
+                    g.reshape(-1)
+                    for a, d in zip(c.activations, c.deltas, strict=True)
+                    for g in (_outer(d, a), d.sum(0))
+                ]
+            )
             parts = flat if parts is None else parts + flat
             value += c.loss
         return value / self.count, parts / self.count
@@ -160,8 +169,12 @@ def _layer_views(flat: torch.Tensor, like) -> list[tuple[torch.Tensor, torch.Ten
     """Views (W_l, b_l) of a flat (P,) vector shaped as the pairs `like`, in their order."""
     views, offset = [], 0
     for w, b in like:
-        views.append((flat[offset : offset + w.numel()].view_as(w),
-                      flat[offset + w.numel() : offset + w.numel() + b.numel()]))  # fmt: skip
+        views.append(
+            (
+                flat[offset : offset + w.numel()].view_as(w),
+                flat[offset + w.numel() : offset + w.numel() + b.numel()],
+            )
+        )
         offset += w.numel() + b.numel()
     return views
 

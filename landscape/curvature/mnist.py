@@ -65,8 +65,14 @@ def mnist_interpolation(
     if not optimizers:
         raise LandscapeError("name at least one optimizer (-o sgd)")
     device_ = resolve_device(device)
-    runs = train_or_load(list(optimizers), epochs=epochs, seed=seed, device=device_,
-                         data_dir=data_dir, progress=train_progress)  # fmt: skip
+    runs = train_or_load(
+        list(optimizers),
+        epochs=epochs,
+        seed=seed,
+        device=device_,
+        data_dir=data_dir,
+        progress=train_progress,
+    )
     inputs, targets = split_data(split, data_dir)
     model = mlp()
 
@@ -78,8 +84,10 @@ def mnist_interpolation(
         return f"[{label}] end" if "→" in label else f"{label} end"
 
     lines = [line(r.optimizer, f"{r.label}: init → end", r.init, r.final) for r in runs]
-    pairs = [line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final,
-                  b.final) for a, b in itertools.combinations(runs, 2)]  # fmt: skip
+    pairs = [
+        line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final, b.final)
+        for a, b in itertools.combinations(runs, 2)
+    ]
     return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, device_))
 
 
@@ -91,9 +99,13 @@ def save_interpolation(
     arrays = {"t": found.t}
     for line in (*found.runs, *found.pairs):
         arrays[f"{line.key}_loss"], arrays[f"{line.key}_accuracy"] = line.loss, line.accuracy
-    meta = {"split": found.split, "samples": found.samples, "settings": found.settings,
-            "lines": {x.key: x.label for x in (*found.runs, *found.pairs)},
-            "barriers": {x.key: x.barrier for x in found.pairs}}  # fmt: skip
+    meta = {
+        "split": found.split,
+        "samples": found.samples,
+        "settings": found.settings,
+        "lines": {x.key: x.label for x in (*found.runs, *found.pairs)},
+        "barriers": {x.key: x.barrier for x in found.pairs},
+    }
     return write_npz(path, arrays, meta, command)
 
 
@@ -157,8 +169,10 @@ def mnist_sharpness(
     specs = mnist_optimizers(list(optimizers))
     switched = next((s for s in specs if isinstance(s, SwitchSpec)), None)
     if switched is not None:  # its threshold and second moment change at each switch
-        raise LandscapeError(f"{switched.name!r}: sharpness compares a run with one optimizer's "
-                             "stability threshold; a switched run has one per stage")  # fmt: skip
+        raise LandscapeError(
+            f"{switched.name!r}: sharpness compares a run with one optimizer's "
+            "stability threshold; a switched run has one per stage"
+        )
     data = load_mnist(data_dir)
     n = len(data.train_x)
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= n:
@@ -166,8 +180,9 @@ def mnist_sharpness(
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise LandscapeError(f"--every {every}: must be a whole number >= 1")
     device_ = resolve_device(device)
-    runs = train_or_load(specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir,
-                         progress=train_progress)  # fmt: skip
+    runs = train_or_load(
+        specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir, progress=train_progress
+    )
     inputs, targets = data.train_x[:samples].to(device_), data.train_y[:samples].to(device_)
     chosen = [_every(len(r.snapshots), every) for r in runs]
     total, done = sum(len(c) for c in chosen), 0
@@ -180,8 +195,7 @@ def mnist_sharpness(
 
         found.append(_run_sharpness(spec, run, rows, inputs, targets, device_, tol, advance))
         done += len(rows)
-    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL,
-                                              "every": every}  # fmt: skip
+    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL, "every": every}
     return Sharpness(found, "train", samples, settings)
 
 
@@ -212,12 +226,17 @@ def _run_sharpness(spec, run, rows, inputs, targets, device, tol, advance) -> Ru
             scaled[j], products = float(top_p.values[0]), products + top_p.products
         advance(j + 1)
     return RunSharpness(
-        optimizer=run.optimizer, label=run.label, threshold=bound,
-        step=np.asarray(run.snapshot_steps)[rows], lambda_max=plain,
-        preconditioned=scaled if adaptive else None, final_weights=np.asarray(run.final),
-        final_vector=top.vectors[0].cpu().numpy(), final_lambda=float(plain[-1]),
+        optimizer=run.optimizer,
+        label=run.label,
+        threshold=bound,
+        step=np.asarray(run.snapshot_steps)[rows],
+        lambda_max=plain,
+        preconditioned=scaled if adaptive else None,
+        final_weights=np.asarray(run.final),
+        final_vector=top.vectors[0].cpu().numpy(),
+        final_lambda=float(plain[-1]),
         products=products,
-    )  # fmt: skip
+    )
 
 
 def save_sharpness(
@@ -227,19 +246,28 @@ def save_sharpness(
     {opt}_threshold (NaN where none is known), {opt}_preconditioned (adaptive only),
     {opt}_final_weights (model.parameters() order), {opt}_final_vector (unit top eigenvector
     there), {opt}_final_lambda; and `manifest` (JSON: settings, versions, threshold rules)."""
-    arrays: dict[str, np.ndarray] = {"split": np.array(found.split),
-                                     "samples": np.array(found.samples)}  # fmt: skip
+    arrays: dict[str, np.ndarray] = {
+        "split": np.array(found.split),
+        "samples": np.array(found.samples),
+    }
     for r in found.runs:
         key = r.optimizer
-        arrays |= {f"{key}_step": r.step, f"{key}_lambda_max": r.lambda_max,
-                   f"{key}_threshold": np.array(r.threshold.value if r.threshold else np.nan),
-                   f"{key}_final_weights": r.final_weights, f"{key}_final_vector": r.final_vector,
-                   f"{key}_final_lambda": np.array(r.final_lambda)}  # fmt: skip
+        arrays |= {
+            f"{key}_step": r.step,
+            f"{key}_lambda_max": r.lambda_max,
+            f"{key}_threshold": np.array(r.threshold.value if r.threshold else np.nan),
+            f"{key}_final_weights": r.final_weights,
+            f"{key}_final_vector": r.final_vector,
+            f"{key}_final_lambda": np.array(r.final_lambda),
+        }
         if r.preconditioned is not None:
             arrays[f"{key}_preconditioned"] = r.preconditioned
-    meta = {"split": found.split, "samples": found.samples, "settings": found.settings,
-            "thresholds": {r.optimizer: r.threshold.rule if r.threshold else None
-                           for r in found.runs}}  # fmt: skip
+    meta = {
+        "split": found.split,
+        "samples": found.samples,
+        "settings": found.settings,
+        "thresholds": {r.optimizer: r.threshold.rule if r.threshold else None for r in found.runs},
+    }
     return write_npz(path, arrays, meta, command)
 
 
@@ -251,10 +279,16 @@ def split_data(split: str, data_dir: str | os.PathLike | None) -> tuple[torch.Te
 
 def run_settings(runs: Sequence[TrainingRun], device: torch.device) -> dict[str, Any]:
     first = runs[0]
-    return {"optimizers": [r.optimizer for r in runs], "labels": [r.label for r in runs],
-            "hyper": {r.optimizer: r.settings for r in runs}, "epochs": first.epochs,
-            "batch_size": first.batch_size, "seed": first.seed, "device": str(device),
-            "test": {r.optimizer: [r.test_loss, r.test_accuracy] for r in runs}}  # fmt: skip
+    return {
+        "optimizers": [r.optimizer for r in runs],
+        "labels": [r.label for r in runs],
+        "hyper": {r.optimizer: r.settings for r in runs},
+        "epochs": first.epochs,
+        "batch_size": first.batch_size,
+        "seed": first.seed,
+        "device": str(device),
+        "test": {r.optimizer: [r.test_loss, r.test_accuracy] for r in runs},
+    }
 
 
 def write_npz(
@@ -265,8 +299,11 @@ def write_npz(
 ) -> Path:
     """Arrays plus `manifest` (JSON text: the command, versions and `meta`), atomically."""
     path = check_output(path, (".npz",))
-    manifest = {"command": list(command) if command is not None else None,
-                "versions": versions(), **meta}  # fmt: skip
+    manifest = {
+        "command": list(command) if command is not None else None,
+        "versions": versions(),
+        **meta,
+    }
     return storage.write_npz(path, arrays, jsonable(manifest))
 
 

@@ -30,6 +30,14 @@ def sharpness(
         def operator(v: torch.Tensor) -> torch.Tensor:
             return scale * hessian(scale * v)
 
-    return top_eigenpairs(operator, hessian.size, k=k, tol=tol, residual_tol=residual_tol,
-                          max_iter=max_iter, start=start, like=hessian.weights,
-                          seed=seed)  # fmt: skip
+    return top_eigenpairs(
+        operator,
+        hessian.size,
+        k=k,
+        tol=tol,
+        residual_tol=residual_tol,
+        max_iter=max_iter,
+        start=start,
+        like=hessian.weights,
+        seed=seed,
+    )

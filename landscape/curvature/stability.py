@@ -49,8 +49,9 @@ def threshold(cls: type, hyper: Mapping[str, Any]) -> Threshold | None:
         return Threshold(2.0 / lr, "2/η", adaptive=True)
     if issubclass(cls, ADAM_LIKE) and not hyper.get("amsgrad"):
         beta1 = float(hyper["betas"][0])
-        return Threshold((2.0 + 2.0 * beta1) / ((1.0 - beta1) * lr), "(2+2β1)/((1-β1)η)",
-                         adaptive=True)  # fmt: skip
+        return Threshold(
+            (2.0 + 2.0 * beta1) / ((1.0 - beta1) * lr), "(2+2β1)/((1-β1)η)", adaptive=True
+        )
     return None
 
 

@@ -98,12 +98,15 @@ def build_lesson(
         raise LandscapeError(f"--out {str(out_dir)!r} is a file; give a folder for the lesson")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / "lesson.mp4").is_file():
         # The finished deck replaces the folder: only an earlier lesson may be replaced.
-        raise LandscapeError(f"--out {str(out_dir)!r} holds other files, not an earlier lesson; "
-                             "give a new or empty folder")  # fmt: skip
+        raise LandscapeError(
+            f"--out {str(out_dir)!r} holds other files, not an earlier lesson; "
+            "give a new or empty folder"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda _: None)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.",
-                                     ignore_cleanup_errors=True) as work:  # fmt: skip
+    with tempfile.TemporaryDirectory(
+        dir=out_dir.parent, prefix=f".{out_dir.name}.", ignore_cleanup_errors=True
+    ) as work:
         work = Path(work)
         slides = work / "slides"
         clips = _render_scenes(names, work, spec, slides, say)
@@ -135,8 +138,10 @@ def _render_scenes(names, work: Path, spec: RenderSpec, slides: Path, say: Progr
     say(f"rendering {len(names)} scenes, {workers} at a time")
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(render_lesson_scene, name, target, spec, slides_folder=slides)
-                   for name, target in zip(names, targets, strict=True)]  # fmt: skip
+        futures = [
+            pool.submit(render_lesson_scene, name, target, spec, slides_folder=slides)
+            for name, target in zip(names, targets, strict=True)
+        ]
         clips = []
         for name, future in zip(names, futures, strict=True):
             clips.append(future.result())  # in order: the first failure is the one reported
@@ -148,8 +153,18 @@ def convert_deck(classes: Sequence[str], slides: Path, folder: Path, to: str) ->
     """manim-slides convert: index.html with reveal.js from the verified npm copy beside it
     (never a CDN), or lesson.pptx / lesson.pdf. Returns the deck's path."""
     dest = folder / {"html": "index.html", "pptx": "lesson.pptx", "pdf": "lesson.pdf"}[to]
-    command = [sys.executable, "-m", "manim_slides", "convert", *classes, str(dest),
-               "--folder", str(slides), "--to", to]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "manim_slides",
+        "convert",
+        *classes,
+        str(dest),
+        "--folder",
+        str(slides),
+        "--to",
+        to,
+    ]
     if to == "html":
         revealjs.install(folder / "revealjs")
         command.append("-ccdn_url=revealjs")  # relative: the deck works from any folder
@@ -165,8 +180,11 @@ def convert_deck(classes: Sequence[str], slides: Path, folder: Path, to: str) ->
 def local_only(html: str) -> str:
     """The deck's HTML without remote URLs: manim-slides' template names two in comments
     (reveal.js' plugin docs, a GitHub discussion); anything else remote is an error."""
-    kept = [line for line in html.splitlines(keepends=True)
-            if not (REMOTE.search(line) and _comment(line))]  # fmt: skip
+    kept = [
+        line
+        for line in html.splitlines(keepends=True)
+        if not (REMOTE.search(line) and _comment(line))
+    ]
     html = "".join(kept)
     found = REMOTE.search(html)
     if found:
@@ -176,8 +194,7 @@ def local_only(html: str) -> str:
 
 def _comment(line: str) -> bool:
     stripped = line.strip()
-    return stripped.startswith("//") or (stripped.startswith("<!--") and
-                                         stripped.endswith("-->"))  # fmt: skip
+    return stripped.startswith("//") or (stripped.startswith("<!--") and stripped.endswith("-->"))
 
 
 def join_videos(clips: Sequence[Path], out: str | os.PathLike) -> Path:

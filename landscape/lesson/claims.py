@@ -57,8 +57,9 @@ def _require(ok: bool, claim: str, evidence: str) -> str:
     return evidence
 
 
-def _race(surface: str | Surface, optimizers: Sequence, *, moment: int = 0,
-          **options) -> LessonRuns:  # fmt: skip
+def _race(
+    surface: str | Surface, optimizers: Sequence, *, moment: int = 0, **options
+) -> LessonRuns:
     surface = get_surface(surface) if isinstance(surface, str) else surface
     specs = [get_optimizer(o, surface=surface) if isinstance(o, str) else o for o in optimizers]
     runs = trace_all(surface, specs, device=DEVICE, **options)
@@ -90,16 +91,19 @@ def check_sgd_update(r: LessonRuns) -> list[str]:
     sgd, mom = r.runs
     f_star = r.surface.f_min
     return [
-        _require(sgd.final_loss[0] > f_star + 1 and sgd.grad_norm[-1, 0] < 1e-2,
-                 "SGD settles in a non-global minimum",
-                 f"SGD stops at ({sgd.final_xy[0, 0]:.2f}, {sgd.final_xy[0, 1]:.2f}), "
-                 f"loss {sgd.final_loss[0]:.2f}, gradient {sgd.grad_norm[-1, 0]:.1e}, while "
-                 f"the global minimum is {f_star:.2f}"),
-        _require(mom.final_loss[0] < sgd.final_loss[0] - 1,
-                 "Momentum from the same start ends lower",
-                 f"Momentum ends at loss {mom.final_loss[0]:.2f}, SGD at "
-                 f"{sgd.final_loss[0]:.2f}"),
-    ]  # fmt: skip
+        _require(
+            sgd.final_loss[0] > f_star + 1 and sgd.grad_norm[-1, 0] < 1e-2,
+            "SGD settles in a non-global minimum",
+            f"SGD stops at ({sgd.final_xy[0, 0]:.2f}, {sgd.final_xy[0, 1]:.2f}), "
+            f"loss {sgd.final_loss[0]:.2f}, gradient {sgd.grad_norm[-1, 0]:.1e}, while "
+            f"the global minimum is {f_star:.2f}",
+        ),
+        _require(
+            mom.final_loss[0] < sgd.final_loss[0] - 1,
+            "Momentum from the same start ends lower",
+            f"Momentum ends at loss {mom.final_loss[0]:.2f}, SGD at {sgd.final_loss[0]:.2f}",
+        ),
+    ]
 
 
 # --- learning-rate: too small crawls, right arrives, too large diverges -------------------
@@ -115,37 +119,55 @@ def check_learning_rate(r: LessonRuns) -> list[str]:
     small, right, large = r.runs
     y = large.xy[: large.last[0] + 1, 0, 1]
     return [
-        _require(small.reached_at[0] < 0 and small.distance[0] > 0.1, "too small crawls",
-                 f"lr {small.lr:g} is still {small.distance[0]:.2f} from the minimum after "
-                 f"{small.steps} steps"),
-        _require(right.reached_at[0] >= 0, "the right rate arrives",
-                 f"lr {right.lr:g} reaches the minimum at step {right.reached_at[0]}"),
-        _require(large.diverged[0] and _sign_changes(y) >= 10, "too large bounces and diverges",
-                 f"lr {large.lr:g} bounces across the valley {_sign_changes(y)} times and "
-                 f"leaves the plot at step {large.diverged_at[0]}"),
-    ]  # fmt: skip
+        _require(
+            small.reached_at[0] < 0 and small.distance[0] > 0.1,
+            "too small crawls",
+            f"lr {small.lr:g} is still {small.distance[0]:.2f} from the minimum after "
+            f"{small.steps} steps",
+        ),
+        _require(
+            right.reached_at[0] >= 0,
+            "the right rate arrives",
+            f"lr {right.lr:g} reaches the minimum at step {right.reached_at[0]}",
+        ),
+        _require(
+            large.diverged[0] and _sign_changes(y) >= 10,
+            "too large bounces and diverges",
+            f"lr {large.lr:g} bounces across the valley {_sign_changes(y)} times and "
+            f"leaves the plot at step {large.diverged_at[0]}",
+        ),
+    ]
 
 
 # --- momentum: the velocity builds up and carries the ball ---------------------------------
 
 
 def runs_momentum() -> LessonRuns:
-    return _race(VALLEY, [get_optimizer(n, lr=0.02) for n in ("sgd", "momentum")],
-                 steps=150, record_state=True)  # fmt: skip
+    return _race(
+        VALLEY,
+        [get_optimizer(n, lr=0.02) for n in ("sgd", "momentum")],
+        steps=150,
+        record_state=True,
+    )
 
 
 def check_momentum(r: LessonRuns) -> list[str]:
     sgd, mom = r.runs
     steps = _steps(mom)
     return [
-        _require(steps[:10].max() >= 1.8 * steps[0], "the velocity builds up",
-                 f"Momentum's steps grow from {steps[0]:.2f} to {steps[:10].max():.2f} within "
-                 f"10 steps, SGD's shrink from {_steps(sgd)[0]:.2f}"),
-        _require(mom.reached_at[0] >= 0 and sgd.reached_at[0] < 0,
-                 "at the same rate Momentum arrives and SGD does not",
-                 f"Momentum reaches the minimum at step {mom.reached_at[0]}; SGD is still "
-                 f"{sgd.distance[0]:.2f} away after {sgd.steps} steps"),
-    ]  # fmt: skip
+        _require(
+            steps[:10].max() >= 1.8 * steps[0],
+            "the velocity builds up",
+            f"Momentum's steps grow from {steps[0]:.2f} to {steps[:10].max():.2f} within "
+            f"10 steps, SGD's shrink from {_steps(sgd)[0]:.2f}",
+        ),
+        _require(
+            mom.reached_at[0] >= 0 and sgd.reached_at[0] < 0,
+            "at the same rate Momentum arrives and SGD does not",
+            f"Momentum reaches the minimum at step {mom.reached_at[0]}; SGD is still "
+            f"{sgd.distance[0]:.2f} away after {sgd.steps} steps",
+        ),
+    ]
 
 
 # --- rmsprop: per-coordinate scale: straight down the valley, no zig-zag -----------------
@@ -177,18 +199,26 @@ def check_rmsprop(r: LessonRuns) -> list[str]:
     sgd, rms = r.runs
     zig, straight = _sign_changes(sgd.xy[:21, 0, 1]), _sign_changes(rms.xy[:51, 0, 1])
     return [
-        _require(zig >= 15 and not sgd.diverged[0], "SGD, at a stable rate, zig-zags",
-                 f"at lr {sgd.lr:g} (stable below 2/{RMS_KAPPA:g}) SGD's y changes sign {zig} "
-                 f"times in its first 20 steps"),
-        _require(straight == 0 and rms.reached_at[0] >= 0 and sgd.reached_at[0] < 0,
-                 "RMSProp goes straight and arrives while SGD is on its way",
-                 f"RMSProp's y never changes sign in 50 steps and it reaches the minimum at "
-                 f"step {rms.reached_at[0]}; after {sgd.steps} steps SGD is still "
-                 f"{sgd.distance[0]:.2f} from it"),
-        _require(rms.final_loss[0] < sgd.final_loss[0] / 100, "RMSProp ends far lower",
-                 f"loss after {sgd.steps} steps: RMSProp {rms.final_loss[0]:.1e}, SGD "
-                 f"{sgd.final_loss[0]:.2f}"),
-    ]  # fmt: skip
+        _require(
+            zig >= 15 and not sgd.diverged[0],
+            "SGD, at a stable rate, zig-zags",
+            f"at lr {sgd.lr:g} (stable below 2/{RMS_KAPPA:g}) SGD's y changes sign {zig} "
+            f"times in its first 20 steps",
+        ),
+        _require(
+            straight == 0 and rms.reached_at[0] >= 0 and sgd.reached_at[0] < 0,
+            "RMSProp goes straight and arrives while SGD is on its way",
+            f"RMSProp's y never changes sign in 50 steps and it reaches the minimum at "
+            f"step {rms.reached_at[0]}; after {sgd.steps} steps SGD is still "
+            f"{sgd.distance[0]:.2f} from it",
+        ),
+        _require(
+            rms.final_loss[0] < sgd.final_loss[0] / 100,
+            "RMSProp ends far lower",
+            f"loss after {sgd.steps} steps: RMSProp {rms.final_loss[0]:.1e}, SGD "
+            f"{sgd.final_loss[0]:.2f}",
+        ),
+    ]
 
 
 # --- adam: bias correction makes the first step lr in every coordinate ---------------------
@@ -204,12 +234,18 @@ def check_adam(r: LessonRuns) -> list[str]:
     start = torch.tensor(adam.xy[0, 0], dtype=torch.float64, requires_grad=True)
     gx, gy = torch.autograd.grad(r.surface(start), start)[0].abs().tolist()
     return [
-        _require(bool(np.allclose(first, adam.lr, rtol=1e-4)), "the first step is lr per axis",
-                 f"Adam's first step is ({first[0]:.4f}, {first[1]:.4f}) with lr {adam.lr:g}, "
-                 f"though the gradient is ({gx:.3g}, {gy:.3g}): bias correction"),
-        _require(adam.reached_at[0] >= 0, "Adam arrives",
-                 f"Adam reaches the minimum at step {adam.reached_at[0]}"),
-    ]  # fmt: skip
+        _require(
+            bool(np.allclose(first, adam.lr, rtol=1e-4)),
+            "the first step is lr per axis",
+            f"Adam's first step is ({first[0]:.4f}, {first[1]:.4f}) with lr {adam.lr:g}, "
+            f"though the gradient is ({gx:.3g}, {gy:.3g}): bias correction",
+        ),
+        _require(
+            adam.reached_at[0] >= 0,
+            "Adam arrives",
+            f"Adam reaches the minimum at step {adam.reached_at[0]}",
+        ),
+    ]
 
 
 # --- noise: per-coordinate scaling damps noisy gradients ---------------------------------
@@ -253,8 +289,15 @@ SPARSE_START = (-4.0, -4.0)  # 8 below y's minimum at 4
 def runs_sparse(seed: int = 0) -> LessonRuns:
     opts = [get_optimizer(n, lr=SPARSE_LR) for n in ("sgd", "adam")]
     # record_state: the gradients stepped on, to count the steps on which y's was non-zero
-    return _race(SPARSE, opts, starts=[SPARSE_START], steps=SPARSE_STEPS,
-                 active=(1.0, SPARSE_ACTIVE), seed=seed, record_state=True)  # fmt: skip
+    return _race(
+        SPARSE,
+        opts,
+        starts=[SPARSE_START],
+        steps=SPARSE_STEPS,
+        active=(1.0, SPARSE_ACTIVE),
+        seed=seed,
+        record_state=True,
+    )
 
 
 def check_sparse(r: LessonRuns) -> list[str]:
@@ -263,19 +306,24 @@ def check_sparse(r: LessonRuns) -> list[str]:
     seen = int(np.count_nonzero(adam.grad[:, 0, 1]))  # the same mask for both runs
     expected = SPARSE_ACTIVE * sgd.steps
     return [
-        _require(expected / 2 <= seen <= 2 * expected,
-                 f"y's gradient is non-zero on about 1 step in {1 / SPARSE_ACTIVE:.0f}",
-                 f"y's gradient is non-zero on {seen} of {sgd.steps} steps (a mask drawn each "
-                 f"step, seed {sgd.seed})"),
-        _require(moved["Adam"] > 4 and moved["SGD"] < 1,
-                 "Adam moves the rarely active coordinate (more than 4), SGD barely does "
-                 "(less than 1)",
-                 f"at lr {sgd.lr:g}, y moves {moved['SGD']:.2f} under SGD and "
-                 f"{moved['Adam']:.2f} under Adam (of 8 to the minimum)"),
-        _require(abs(sgd.final_xy[0, 0]) < 0.01 and abs(adam.final_xy[0, 0]) < 0.01,
-                 "both settle the always active coordinate",
-                 f"x ends at {sgd.final_xy[0, 0]:.1e} (SGD) and {adam.final_xy[0, 0]:.1e} (Adam)"),
-    ]  # fmt: skip
+        _require(
+            expected / 2 <= seen <= 2 * expected,
+            f"y's gradient is non-zero on about 1 step in {1 / SPARSE_ACTIVE:.0f}",
+            f"y's gradient is non-zero on {seen} of {sgd.steps} steps (a mask drawn each "
+            f"step, seed {sgd.seed})",
+        ),
+        _require(
+            moved["Adam"] > 4 and moved["SGD"] < 1,
+            "Adam moves the rarely active coordinate (more than 4), SGD barely does (less than 1)",
+            f"at lr {sgd.lr:g}, y moves {moved['SGD']:.2f} under SGD and "
+            f"{moved['Adam']:.2f} under Adam (of 8 to the minimum)",
+        ),
+        _require(
+            abs(sgd.final_xy[0, 0]) < 0.01 and abs(adam.final_xy[0, 0]) < 0.01,
+            "both settle the always active coordinate",
+            f"x ends at {sgd.final_xy[0, 0]:.1e} (SGD) and {adam.final_xy[0, 0]:.1e} (Adam)",
+        ),
+    ]
 
 
 # --- beale-race: the classic contour animation -------------------------------------------
@@ -292,14 +340,21 @@ def check_beale_race(r: LessonRuns) -> list[str]:
     arrived = {k: v for k, v in at.items() if v >= 0}
     first = min(arrived, key=arrived.get) if arrived else None
     return [
-        _require({"RMSProp", "Momentum", "Nesterov", "Adam"} <= set(arrived) and "SGD" not in
-                 arrived, "the adaptive and momentum methods arrive, SGD does not",
-                 "steps to the minimum (3, 0.5): " + ", ".join(
-                     f"{k} {v}" if v >= 0 else f"{k} never" for k, v in at.items())),
-        _require(first == "RMSProp", "RMSProp arrives first",
-                 f"first to arrive: {first}, which at a fixed rate then hovers about the "
-                 f"minimum (it ends {r.run(first).distance[0]:.2f} away)" if first else "none"),
-    ]  # fmt: skip
+        _require(
+            {"RMSProp", "Momentum", "Nesterov", "Adam"} <= set(arrived) and "SGD" not in arrived,
+            "the adaptive and momentum methods arrive, SGD does not",
+            "steps to the minimum (3, 0.5): "
+            + ", ".join(f"{k} {v}" if v >= 0 else f"{k} never" for k, v in at.items()),
+        ),
+        _require(
+            first == "RMSProp",
+            "RMSProp arrives first",
+            f"first to arrive: {first}, which at a fixed rate then hovers about the "
+            f"minimum (it ends {r.run(first).distance[0]:.2f} away)"
+            if first
+            else "none",
+        ),
+    ]
 
 
 # --- saddle: the classic saddle animation ---------------------------------------------------
@@ -316,14 +371,20 @@ def check_saddle(r: LessonRuns) -> list[str]:
     off = {t.label: float(abs(t.xy[k, 0, 1])) if t.last[0] >= k else np.inf for t in r.runs}
     left = [n for n in ("RMSProp", "Adagrad", "Adam") if off[n] > 0.5]
     return [
-        _require(off["SGD"] < 0.1, "SGD lingers on the axis",
-                 f"at step {k} SGD is {off['SGD']:.3f} off the axis"),
-        _require(len(left) == 3, "the adaptive methods escape",
-                 f"at step {k} RMSProp, Adagrad and Adam are {off['RMSProp']:.2f}, "
-                 f"{off['Adagrad']:.2f} and {off['Adam']:.2f} off it"),
+        _require(
+            off["SGD"] < 0.1,
+            "SGD lingers on the axis",
+            f"at step {k} SGD is {off['SGD']:.3f} off the axis",
+        ),
+        _require(
+            len(left) == 3,
+            "the adaptive methods escape",
+            f"at step {k} RMSProp, Adagrad and Adam are {off['RMSProp']:.2f}, "
+            f"{off['Adagrad']:.2f} and {off['Adam']:.2f} off it",
+        ),
         # The 3-D legend of seven runs has no room for their settings: they are said here.
         "settings: " + "; ".join(t.describe() for t in r.runs),
-    ]  # fmt: skip
+    ]
 
 
 # --- mnist: the lesson's experiment --------------------------------------------------------
@@ -347,8 +408,10 @@ def runs_mnist() -> LessonRuns:
 
     # Named as the lesson names them: every run in this scene follows Keras' rules, as its
     # claim says, so "(Keras rule)" would tell nothing apart.
-    training = [dataclasses.replace(run, label=lesson_label(run.label))
-                for run in train_or_load(list(MNIST_RUNS), device=DEVICE)]  # fmt: skip
+    training = [
+        dataclasses.replace(run, label=lesson_label(run.label))
+        for run in train_or_load(list(MNIST_RUNS), device=DEVICE)
+    ]
     return LessonRuns(None, (), tuple(training))
 
 
@@ -359,13 +422,17 @@ def check_mnist(r: LessonRuns) -> list[str]:
     below = all((train[n] < train["SGD"]).all() for n in ("RMSProp", "Adam"))
     first, last = (", ".join(f"{k} {v[i]:.3f}" for k, v in train.items()) for i in (0, -1))
     return [
-        _require(below, "RMSProp's and Adam's training loss is below SGD's in every epoch",
-                 f"mean training loss of epoch 1: {first}; of epoch {len(train['SGD'])}: "
-                 f"{last}"),
-        _require(loss["RMSProp"] < loss["SGD"] and loss["Adam"] < loss["SGD"],
-                 "RMSProp and Adam end with a lower test loss than SGD",
-                 f"test loss after 5 epochs: {ours}"),
-    ]  # fmt: skip
+        _require(
+            below,
+            "RMSProp's and Adam's training loss is below SGD's in every epoch",
+            f"mean training loss of epoch 1: {first}; of epoch {len(train['SGD'])}: {last}",
+        ),
+        _require(
+            loss["RMSProp"] < loss["SGD"] and loss["Adam"] < loss["SGD"],
+            "RMSProp and Adam end with a lower test loss than SGD",
+            f"test loss after 5 epochs: {ours}",
+        ),
+    ]
 
 
 # --- switch: fine-tune with SGD after Adam --------------------------------------------------
@@ -378,14 +445,18 @@ def runs_switch(seed: int = 0) -> LessonRuns:
     adam = get_optimizer("adam", lr=1.0)
     both = switch([adam, get_optimizer("sgd", lr=0.03)], [SWITCH_AT])
     # The switched run first: it takes the first colour of the cycle, far from Adam's orange.
-    return _race(VALLEY, [both, adam], steps=2 * SWITCH_AT, noise=SWITCH_NOISE, seed=seed,
-                 moment=SWITCH_AT)  # fmt: skip
+    return _race(
+        VALLEY, [both, adam], steps=2 * SWITCH_AT, noise=SWITCH_NOISE, seed=seed, moment=SWITCH_AT
+    )
 
 
 def check_switch(r: LessonRuns) -> list[str]:
     both, adam = (float(np.nanmean(t.loss[-50:, 0])) for t in r.runs)
     return [
-        _require(both * 5 < adam, "SGD after Adam settles lower than Adam alone",
-                 f"with gradient noise σ={SWITCH_NOISE:g}, mean loss of the last 50 steps: Adam "
-                 f"alone {adam:.3f}, Adam then SGD from step {r.moment} {both:.3f}"),
-    ]  # fmt: skip
+        _require(
+            both * 5 < adam,
+            "SGD after Adam settles lower than Adam alone",
+            f"with gradient noise σ={SWITCH_NOISE:g}, mean loss of the last 50 steps: Adam "
+            f"alone {adam:.3f}, Adam then SGD from step {r.moment} {both:.3f}",
+        ),
+    ]

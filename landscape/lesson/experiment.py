@@ -63,8 +63,9 @@ class Experiment:
     lesson: tuple[tuple[float, float] | None, ...]  # the lesson's numbers where it has them
 
 
-def experiment(training: Sequence[TrainingRun],
-               lesson: dict[str, tuple[float, float]]) -> Experiment:  # fmt: skip
+def experiment(
+    training: Sequence[TrainingRun], lesson: dict[str, tuple[float, float]]
+) -> Experiment:
     """The curves from each run's per-step batch loss (TrainingRun.step_loss), averaged over
     windows of 1/POINTS_PER_EPOCH epoch, and the table beside `lesson` (label -> loss, acc)."""
     first = training[0]
@@ -82,8 +83,9 @@ def experiment(training: Sequence[TrainingRun],
     )
 
 
-def play_experiment(scene: Any, plan: Experiment, styles: Sequence[OptimizerStyle],
-                    theme: Theme, notes: str) -> None:  # fmt: skip
+def play_experiment(
+    scene: Any, plan: Experiment, styles: Sequence[OptimizerStyle], theme: Theme, notes: str
+) -> None:
     """Draw the racing curves, pause (a slide), show the table, pause, and clear the frame.
     `scene` is a teaching scene (a manim-slides Slide); `styles` are the runs' own."""
     corner, width, height = CHART
@@ -100,14 +102,19 @@ def play_experiment(scene: Any, plan: Experiment, styles: Sequence[OptimizerStyl
     clock = ValueTracker(0.0)
     outline = outline_color(theme)
     widths = WIDTHS[: len(styles)] + (WIDTHS[-1],) * max(0, len(styles) - len(WIDTHS))
-    curves = [growing_path(at(plan.epochs, c), np.arange(len(c), dtype=float), clock,
-                           s.color, w, outline)
-              for c, s, w in zip(plan.curves, styles, widths, strict=True)]  # fmt: skip
-    heads = [_head(plan, at, c, s, clock, outline) for c, s in zip(plan.curves, styles,
-                                                                  strict=True)]  # fmt: skip
-    legend = VGroup(*[VGroup(marker(s.marker, s.color, 0.22), label(n, theme, 22))
-                      .arrange(RIGHT, buff=0.15) for n, s in zip(plan.labels, styles,
-                                                                 strict=True)])  # fmt: skip
+    curves = [
+        growing_path(at(plan.epochs, c), np.arange(len(c), dtype=float), clock, s.color, w, outline)
+        for c, s, w in zip(plan.curves, styles, widths, strict=True)
+    ]
+    heads = [
+        _head(plan, at, c, s, clock, outline) for c, s in zip(plan.curves, styles, strict=True)
+    ]
+    legend = VGroup(
+        *[
+            VGroup(marker(s.marker, s.color, 0.22), label(n, theme, 22)).arrange(RIGHT, buff=0.15)
+            for n, s in zip(plan.labels, styles, strict=True)
+        ]
+    )
     legend.arrange(DOWN, aligned_edge=LEFT, buff=0.15)
     legend.move_to(at(plan.epochs[-1], top)[0] + [-0.2, -0.2, 0], aligned_edge=UR)
     counter = Typewriter(theme, 22, at(0, top)[0] + [0.0, 0.75, 0])
@@ -117,8 +124,9 @@ def play_experiment(scene: Any, plan: Experiment, styles: Sequence[OptimizerStyl
 
     scene.play(FadeIn(VGroup(title, axes, legend)), run_time=0.5)
     scene.add(*curves, *heads, shown)
-    scene.play(clock.animate.set_value(len(plan.epochs) - 1), run_time=CURVE_SECONDS,
-               rate_func=linear)  # fmt: skip
+    scene.play(
+        clock.animate.set_value(len(plan.epochs) - 1), run_time=CURVE_SECONDS, rate_func=linear
+    )
     scene.next_slide(notes=notes)
     table = _table(plan, styles, theme)
     scene.play(FadeIn(table), run_time=0.5)
@@ -126,12 +134,17 @@ def play_experiment(scene: Any, plan: Experiment, styles: Sequence[OptimizerStyl
     scene.next_slide(notes=notes)
     for mob in (*curves, *heads, shown):
         mob.clear_updaters()
-    scene.play(FadeOut(VGroup(title, axes, legend, table, shown, *curves, *heads)),
-               run_time=0.5)  # fmt: skip
+    scene.play(FadeOut(VGroup(title, axes, legend, table, shown, *curves, *heads)), run_time=0.5)
 
 
-def _head(plan: Experiment, at, curve: np.ndarray, style: OptimizerStyle, clock: ValueTracker,
-          outline: str) -> VMobject:  # fmt: skip
+def _head(
+    plan: Experiment,
+    at,
+    curve: np.ndarray,
+    style: OptimizerStyle,
+    clock: ValueTracker,
+    outline: str,
+) -> VMobject:
     """The run's marker at the head of its curve, where the clock is."""
     index = np.arange(len(curve), dtype=float)
 
@@ -155,41 +168,62 @@ def _axes(plan: Experiment, at, top: float, theme: Theme) -> VGroup:
         found.add(label(str(e), theme, MIN_FONT).next_to(at(e, 0)[0], DOWN, buff=0.12))
     for v in nice_ticks(0.0, top):
         found.add(label(tick_text(v), theme, MIN_FONT).next_to(at(0, v)[0], LEFT, buff=0.12))
-        found.add(Line(at(0, v)[0], at(plan.epochs[-1], v)[0])
-                  .set_stroke(theme.muted, 1, opacity=0.4))  # fmt: skip
+        found.add(
+            Line(at(0, v)[0], at(plan.epochs[-1], v)[0]).set_stroke(theme.muted, 1, opacity=0.4)
+        )
     found.add(label("epoch", theme, 22).next_to(Line(origin, x_end), DOWN, buff=0.45))
-    found.add(label("training loss", theme, 22).rotate(np.pi / 2)
-              .next_to(Line(origin, y_end), LEFT, buff=0.6))  # fmt: skip
+    found.add(
+        label("training loss", theme, 22)
+        .rotate(np.pi / 2)
+        .next_to(Line(origin, y_end), LEFT, buff=0.6)
+    )
     return found
 
 
 def _table(plan: Experiment, styles: Sequence[OptimizerStyle], theme: Theme) -> VGroup:
     """Test loss and accuracy after training, ours beside the lesson's: columns as wide as
     their widest cell."""
-    rows = [[VGroup(marker(style.marker, style.color, 0.2), label(name, theme, 22))
-             .arrange(RIGHT, buff=0.12)] for name, style in zip(plan.labels, styles,
-                                                                strict=True)]  # fmt: skip
+    rows = [
+        [
+            VGroup(marker(style.marker, style.color, 0.2), label(name, theme, 22)).arrange(
+                RIGHT, buff=0.12
+            )
+        ]
+        for name, style in zip(plan.labels, styles, strict=True)
+    ]
     for row, ours, lesson in zip(rows, plan.ours, plan.lesson, strict=True):
         lesson = lesson or (np.nan, np.nan)
-        for v, muted in zip((ours[0], lesson[0], ours[1], lesson[1]), (False, True) * 2,
-                            strict=True):  # fmt: skip
-            row.append(label("—" if np.isnan(v) else f"{v:.4f}", theme, 22,
-                             color=theme.muted if muted else None))  # fmt: skip
-    subheads = [label("lesson" if k % 2 else "ours", theme, MIN_FONT, color=theme.muted)
-                for k in range(4)]  # fmt: skip
+        for v, muted in zip(
+            (ours[0], lesson[0], ours[1], lesson[1]), (False, True) * 2, strict=True
+        ):
+            row.append(
+                label(
+                    "—" if np.isnan(v) else f"{v:.4f}",
+                    theme,
+                    22,
+                    color=theme.muted if muted else None,
+                )
+            )
+    subheads = [
+        label("lesson" if k % 2 else "ours", theme, MIN_FONT, color=theme.muted) for k in range(4)
+    ]
     widths = [max(r[c].width for r in rows) for c in range(5)]
     widths[1:] = [max(w, h.width) for w, h in zip(widths[1:], subheads, strict=True)]
     lefts = TABLE_LEFT + np.cumsum([0.0, *(w + 0.35 for w in widths[:-1])])
     y = 1.9
-    found = VGroup(label("On the test set", theme, 26).move_to([TABLE_LEFT, y + 0.9, 0],
-                                                               aligned_edge=UL))  # fmt: skip
+    found = VGroup(
+        label("On the test set", theme, 26).move_to([TABLE_LEFT, y + 0.9, 0], aligned_edge=UL)
+    )
     # Aligned by what the words share: capitals' tops, and (no descenders) the subheads' feet
     for text, x in (("Loss", lefts[1]), ("Accuracy", lefts[3])):
         found.add(label(text, theme, 22).move_to([x, y + 0.3, 0], aligned_edge=UL))
     for head, x in zip(subheads, lefts[1:], strict=True):
         found.add(head.move_to([x, y - 0.35, 0], aligned_edge=DL))
-    found.add(Line([TABLE_LEFT, y - 0.5, 0], [lefts[-1] + widths[-1], y - 0.5, 0])
-              .set_stroke(theme.muted, 1.5))  # fmt: skip
+    found.add(
+        Line([TABLE_LEFT, y - 0.5, 0], [lefts[-1] + widths[-1], y - 0.5, 0]).set_stroke(
+            theme.muted, 1.5
+        )
+    )
     for i, row in enumerate(rows):
         for cell, x in zip(row, lefts, strict=True):
             found.add(cell.move_to([x, y - 0.7 - 0.55 * i, 0], aligned_edge=UL))

@@ -46,8 +46,13 @@ def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) ->
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".npm-") as work:
         try:
-            subprocess.run([npm, "pack", f"reveal.js@{VERSION}", "--silent"], cwd=work,
-                           check=True, capture_output=True, timeout=600)  # fmt: skip
+            subprocess.run(
+                [npm, "pack", f"reveal.js@{VERSION}", "--silent"],
+                cwd=work,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
         except (OSError, subprocess.SubprocessError) as err:
             raise LandscapeError(
                 f"could not fetch reveal.js {VERSION} with '{npm} pack' ({err}); put {TARBALL} "
@@ -68,8 +73,9 @@ def install(target: str | os.PathLike, root: str | os.PathLike | None = None) ->
     """Unpack reveal.js' `dist/` into `target` (as target/dist/...); return `target`."""
     target = Path(target)
     with tarfile.open(tarball(root)) as archive:
-        members = [m for m in archive.getmembers()
-                   if m.isfile() and m.name.startswith("package/dist/")]  # fmt: skip
+        members = [
+            m for m in archive.getmembers() if m.isfile() and m.name.startswith("package/dist/")
+        ]
         for member in members:
             member.name = member.name.removeprefix("package/")
         archive.extractall(target, members=members, filter="data")

@@ -85,9 +85,11 @@ class Slide(_Slide):
             config["max_files_cached"] = cached
         if not self._partial_movie_files:  # a still (png): no clips to make slides of
             return
-        self._save_slides(use_cache=not (config["disable_caching"] or self.disable_caching),
-                          flush_cache=self.flush_cache,
-                          skip_reversing=self.skip_reversing)  # fmt: skip
+        self._save_slides(
+            use_cache=not (config["disable_caching"] or self.disable_caching),
+            flush_cache=self.flush_cache,
+            skip_reversing=self.skip_reversing,
+        )
 
 
 class ThreeDSlide(Slide, ThreeDScene):
@@ -119,15 +121,13 @@ def teaching_plan(name: str, runs: LessonRuns | None = None) -> TeachingPlan:
         # Named as the lesson names them, as the runs above are (claims.runs_mnist); the
         # slice's own title: the scene's is the title card's (and too long beside the race's
         # epoch and step counter)
-        paths = tuple(dataclasses.replace(p, label=lesson_label(p.label))
-                      for p in sliced.paths)  # fmt: skip
+        paths = tuple(dataclasses.replace(p, label=lesson_label(p.label)) for p in sliced.paths)
         data = dataclasses.replace(sliced, paths=paths, title="MNIST: the loss slice")
     else:
         data = scene_data(runs.surface, runs.runs, title=scene.title)
     moment = runs.moment if runs.moment < data.steps else 0
     found = experiment(runs.training, SEED_TABLE) if runs.training else None
-    return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data),
-                        found)  # fmt: skip
+    return TeachingPlan(scene, data, evidence, moment, teaching_overlay(scene, runs, data), found)
 
 
 def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> OverlayPlan | None:
@@ -137,8 +137,9 @@ def teaching_overlay(scene: LessonScene, runs: LessonRuns, data: SceneData) -> O
     if scene.view != "race":
         raise LandscapeError(f"{scene.name}: overlays are drawn on the 2-D race only")
     colors = tuple(style.color for style in scene_styles(data))
-    return overlay_plan(runs.runs, scene.show, colors, data.grid.domain,
-                        shown_steps(data, tuple(tracks(data))))  # fmt: skip
+    return overlay_plan(
+        runs.runs, scene.show, colors, data.grid.domain, shown_steps(data, tuple(tracks(data)))
+    )
 
 
 class Teaching:
@@ -191,10 +192,16 @@ class Teaching:
         self.next_slide(notes=plan.scene.claim)
         self.play(FadeOut(card), run_time=0.5)
         if plan.experiment is not None:  # the MNIST scene: curves and table, then its slice
-            by_label = dict(zip([p.label for p in plan.data.paths], scene_styles(plan.data),
-                                strict=True))  # fmt: skip
-            play_experiment(self, plan.experiment, [by_label[n] for n in plan.experiment.labels],
-                            theme, "\n".join(plan.evidence))  # fmt: skip
+            by_label = dict(
+                zip([p.label for p in plan.data.paths], scene_styles(plan.data), strict=True)
+            )
+            play_experiment(
+                self,
+                plan.experiment,
+                [by_label[n] for n in plan.experiment.labels],
+                theme,
+                "\n".join(plan.evidence),
+            )
 
         # The runs: the base scene draws them; play() below pauses at the moment
         super().construct()
@@ -204,9 +211,13 @@ class Teaching:
         self.next_slide(notes="\n".join(plan.evidence))
         self.card = evidence_card(plan.evidence, theme, config.frame_width - 2 * CARD_MARGIN)
         self.card.move_to(ORIGIN)
-        veil = Rectangle(width=config.frame_width + 0.1, height=config.frame_height + 0.1,
-                         stroke_width=0, fill_color=theme.background,
-                         fill_opacity=VEIL)  # fmt: skip
+        veil = Rectangle(
+            width=config.frame_width + 0.1,
+            height=config.frame_height + 0.1,
+            stroke_width=0,
+            fill_color=theme.background,
+            fill_opacity=VEIL,
+        )
         veil.name = "veil"  # over the whole frame, its edges too: what the tests leave out
         if isinstance(self, ThreeDScene):
             self.add_fixed_in_frame_mobjects(veil, self.card)
@@ -224,11 +235,15 @@ class Teaching:
             return
         self._split = True
         run_time = kwargs.pop("run_time", 1.0)
-        super().play(clock.animate.set_value(moment), run_time=run_time * moment / steps,
-                     rate_func=linear)  # fmt: skip
+        super().play(
+            clock.animate.set_value(moment), run_time=run_time * moment / steps, rate_func=linear
+        )
         self.next_slide(notes=f"Step {moment}: {self.teaching.evidence[0]}")
-        super().play(clock.animate.set_value(steps), run_time=run_time * (1 - moment / steps),
-                     rate_func=linear)  # fmt: skip
+        super().play(
+            clock.animate.set_value(steps),
+            run_time=run_time * (1 - moment / steps),
+            rate_func=linear,
+        )
 
 
 def evidence_card(evidence: Sequence[str], theme: Theme, width: float) -> VGroup:
@@ -239,8 +254,12 @@ def evidence_card(evidence: Sequence[str], theme: Theme, width: float) -> VGroup
         body = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
         if body.width + 2 * CARD_PAD <= width:
             break
-    back = Rectangle(width=body.width + 2 * CARD_PAD, height=body.height + 0.5,
-                     fill_color=theme.background, fill_opacity=0.92)  # fmt: skip
+    back = Rectangle(
+        width=body.width + 2 * CARD_PAD,
+        height=body.height + 0.5,
+        fill_color=theme.background,
+        fill_opacity=0.92,
+    )
     back.set_stroke(theme.muted, width=1.5)
     return VGroup(back, body.move_to(back))
 
@@ -264,14 +283,16 @@ def teaching_class(name: str, plan: TeachingPlan | None = None, **attributes: An
         attributes = {"view_angles": scene.camera, **attributes}
     else:
         bases = (Overlaid, RaceScene, Slide)
-    return type(class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan,
-                                                 **attributes})  # fmt: skip
+    return type(
+        class_name(name), (Teaching, *bases), {"lesson": name, "teaching": plan, **attributes}
+    )
 
 
 def _wrapped(text: str, theme: Theme, size: float, chars: int) -> Text:
     """Text broken into lines of at most `chars` characters, never wider than the frame."""
-    found = label(textwrap.fill(text, chars, subsequent_indent="  " if text[0] == "•" else ""),
-                  theme, size)  # fmt: skip
+    found = label(
+        textwrap.fill(text, chars, subsequent_indent="  " if text[0] == "•" else ""), theme, size
+    )
     if found.width > config.frame_width - 1.0:
         found.scale_to_fit_width(config.frame_width - 1.0)
     return found

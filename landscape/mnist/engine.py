@@ -84,8 +84,14 @@ def train(
     """
     specs = mnist_optimizers(optimizers)
     check_settings(epochs, batch_size, seed, snapshot_every)
-    plan = Plan.make(epochs, batch_size, seed, snapshot_every, len(specs),
-                     data if data is not None else load_mnist())  # fmt: skip
+    plan = Plan.make(
+        epochs,
+        batch_size,
+        seed,
+        snapshot_every,
+        len(specs),
+        data if data is not None else load_mnist(),
+    )
     check_switches(specs, plan)
     device, dtype = resolve_device(device), resolve_dtype(dtype)
     threads = default_threads() if threads is None else threads
@@ -142,8 +148,9 @@ def _train_batched(
             for k, stage in zip(spec.at, spec.stages[1:], strict=True):
                 takeovers.setdefault(k, []).append((g, stage))
 
-    snapshots = torch.empty((len(plan.snapshot_steps), G, flat.shape[1]), dtype=dtype,
-                            device=device)  # fmt: skip
+    snapshots = torch.empty(
+        (len(plan.snapshot_steps), G, flat.shape[1]), dtype=dtype, device=device
+    )
     snapshots[0] = flat
     moments = MomentRecorder(len(plan.snapshot_steps), optimizers)
     next_snapshot = 1
@@ -192,12 +199,23 @@ def _train_batched(
         raise LandscapeError(f"training diverged (non-finite weights) for {', '.join(bad)}")
     names = [s.name for s in specs]
     return [
-        record(spec, optimizers[g], plan, snapshots[:, g], moments.of(g), step_loss[:, g],
-               {k: [e[g] for e in v]
-               for k, v in history.items()}, float(test_loss[g]), float(test_acc[g]),
-               seconds / G, device, dtype, names)
+        record(
+            spec,
+            optimizers[g],
+            plan,
+            snapshots[:, g],
+            moments.of(g),
+            step_loss[:, g],
+            {k: [e[g] for e in v] for k, v in history.items()},
+            float(test_loss[g]),
+            float(test_acc[g]),
+            seconds / G,
+            device,
+            dtype,
+            names,
+        )
         for g, spec in enumerate(specs)
-    ]  # fmt: skip
+    ]
 
 
 def batch_gradients(

@@ -19,8 +19,11 @@ CURVES = {
     "val_accuracy": "validation accuracy",
 }
 
-LABELS = {"test_loss": "test loss", "test_accuracy": "test accuracy",
-          "train_seconds": "training time (s; runs side by side: share)"}  # fmt: skip
+LABELS = {
+    "test_loss": "test loss",
+    "test_accuracy": "test accuracy",
+    "train_seconds": "training time (s; runs side by side: share)",
+}
 
 
 def plot_curve(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Line2D]:
@@ -30,8 +33,14 @@ def plot_curve(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Line2
         style = optimizer_style(run.optimizer, i)
         values = np.asarray(run.history[metric])
         epochs = np.arange(1, len(values) + 1)
-        (line,) = ax.plot(epochs, values, color=style.color, marker=style.marker,
-                          linestyle=style.linestyle, label=run.label)  # fmt: skip
+        (line,) = ax.plot(
+            epochs,
+            values,
+            color=style.color,
+            marker=style.marker,
+            linestyle=style.linestyle,
+            label=run.label,
+        )
         lines.append(line)
     ax.set_xlabel("epoch")
     ax.set_ylabel(CURVES[metric])
@@ -47,18 +56,34 @@ def plot_results(ax: Axes, runs: Sequence[TrainingRun], metric: str) -> list[Bar
     x = np.arange(len(runs))
     width = 0.38
     colors = [optimizer_style(r.optimizer, i).color for i, r in enumerate(runs)]
-    ours = ax.bar(x - width / 2, [getattr(r, metric) for r in runs], width, color=colors,
-                  label="this run")  # fmt: skip
+    ours = ax.bar(
+        x - width / 2, [getattr(r, metric) for r in runs], width, color=colors, label="this run"
+    )
     drawn = [ours]
     lesson = [found[column] if (found := lesson_result(r)) else np.nan for r in runs]
     if not np.all(np.isnan(lesson)):
-        drawn.append(ax.bar(x + width / 2, lesson, width, color="none", edgecolor=colors,
-                            hatch="//", label="the lesson (Keras)"))  # fmt: skip
+        drawn.append(
+            ax.bar(
+                x + width / 2,
+                lesson,
+                width,
+                color="none",
+                edgecolor=colors,
+                hatch="//",
+                label="the lesson (Keras)",
+            )
+        )
     digits = ".2f" if metric == "train_seconds" else ".4f"
     for bar, value in zip(ours, [getattr(r, metric) for r in runs], strict=True):
-        ax.annotate(format(value, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                    ha="center", va="bottom", fontsize=8, xytext=(0, 2),
-                    textcoords="offset points")  # fmt: skip
+        ax.annotate(
+            format(value, digits),
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     # "RMSProp (Keras rule)" on two lines: three such labels side by side overlapped.
     ax.set_xticks(x, [r.label.replace(" (", "\n(") for r in runs])
     ax.set_ylabel(LABELS[metric])

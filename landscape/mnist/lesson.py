@@ -49,8 +49,11 @@ def mnist_optimizer(
     get_optimizer's (train validates what it trains).
     """
     if is_switch(name):
-        stages = (parse_switch(name) if isinstance(name, str)
-                  else zip(name.stages, (0, *name.at), strict=True))  # fmt: skip
+        stages = (
+            parse_switch(name)
+            if isinstance(name, str)
+            else zip(name.stages, (0, *name.at), strict=True)
+        )
         built = [(mnist_optimizer(stage, validate=validate, **hyper), k) for stage, k in stages]
         return checked_switch(switch([s for s, _ in built], [k for _, k in built[1:]]))
     if isinstance(name, OptimizerSpec):
@@ -74,8 +77,10 @@ def checked_switch(spec: SwitchSpec) -> SwitchSpec:
     loss (Keras' clipped cross-entropy for Keras' rules, torch's otherwise)."""
     odd = next((s for s in spec.stages if not s.elementwise), None)
     if odd is not None:
-        raise LandscapeError(f"{spec.name!r}: {odd.label} cannot be a stage of a switch on "
-                             "MNIST (it does not update each weight on its own)")  # fmt: skip
+        raise LandscapeError(
+            f"{spec.name!r}: {odd.label} cannot be a stage of a switch on "
+            "MNIST (it does not update each weight on its own)"
+        )
     if len({keras_loss(s) for s in spec.stages}) > 1:
         raise LandscapeError(
             f"{spec.name!r}: its stages follow different update rules (Keras' and torch's), "

@@ -56,8 +56,9 @@ def train_plain(
     """
     spec = mnist_optimizer(optimizer)
     check_settings(epochs, batch_size, seed, snapshot_every)
-    plan = Plan.make(epochs, batch_size, seed, snapshot_every, 1,
-                     data if data is not None else load_mnist())  # fmt: skip
+    plan = Plan.make(
+        epochs, batch_size, seed, snapshot_every, 1, data if data is not None else load_mnist()
+    )
     check_switches([spec], plan)
     done = [0]
 
@@ -69,8 +70,9 @@ def train_plain(
     device = resolve_device(device)
     threads = default_threads() if threads is None else threads
     with cpu_threads(threads if device.type == "cpu" else None):
-        run = run_plain(spec, plan, device, resolve_dtype(dtype), advance,
-                        shared_randomness=shared_randomness)  # fmt: skip
+        run = run_plain(
+            spec, plan, device, resolve_dtype(dtype), advance, shared_randomness=shared_randomness
+        )
         return with_snapshot_metrics(run, plan.data, device) if snapshot_metrics else run
 
 
@@ -92,8 +94,9 @@ def run_plain(
     loss_fn = keras_cross_entropy if keras_loss(spec) else F.cross_entropy
     if not shared_randomness:
         torch.manual_seed(plan.seed)
-    snapshots = torch.empty((len(plan.snapshot_steps), mlp_model.N_PARAMS), dtype=dtype,
-                            device=device)  # fmt: skip
+    snapshots = torch.empty(
+        (len(plan.snapshot_steps), mlp_model.N_PARAMS), dtype=dtype, device=device
+    )
     with torch.no_grad():
         snapshots[0] = torch.nn.utils.parameters_to_vector(model.parameters())
     moments = MomentRecorder(len(plan.snapshot_steps), [optimizer])
@@ -147,6 +150,18 @@ def run_plain(
     test_loss, test_acc = mlp_model.evaluate(flat, *plan.test(device, dtype))
     if not torch.isfinite(flat).all():
         raise LandscapeError(f"training diverged (non-finite weights) for {spec.label}")
-    return record(spec, optimizer, plan, snapshots, moments.of(0), step_loss, history,
-                  float(test_loss[0]), float(test_acc[0]), seconds, device, dtype,
-                  [spec.name])  # fmt: skip
+    return record(
+        spec,
+        optimizer,
+        plan,
+        snapshots,
+        moments.of(0),
+        step_loss,
+        history,
+        float(test_loss[0]),
+        float(test_acc[0]),
+        seconds,
+        device,
+        dtype,
+        [spec.name],
+    )

@@ -75,8 +75,9 @@ class TrainingRun:
 
     def describe(self) -> str:
         """The label and the chosen hyper-parameters: "Adam (lr=0.001, eps=1e-07)"."""
-        return OptimizerSpec(self.optimizer, self.label, torch.optim.Optimizer,
-                             self.settings).describe()  # fmt: skip
+        return OptimizerSpec(
+            self.optimizer, self.label, torch.optim.Optimizer, self.settings
+        ).describe()
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ class Plan:
         return self.epochs * self.steps_per_epoch
 
     @classmethod
-    def make(cls, epochs: Any, batch_size: Any, seed: Any, snapshot_every: Any, runs: int,
-             data: MNIST) -> Plan:  # fmt: skip
+    def make(
+        cls, epochs: Any, batch_size: Any, seed: Any, snapshot_every: Any, runs: int, data: MNIST
+    ) -> Plan:
         check_settings(epochs, batch_size, seed, snapshot_every)
         n_train = math.floor(len(data.train_x) * (1 - VALIDATION_SPLIT))
         if n_train < 1 or n_train == len(data.train_x):
@@ -165,8 +167,14 @@ def second_moment(optimizer: torch.optim.Optimizer) -> torch.Tensor | None:
     key = next((k for p in params for k in SECOND_MOMENT_KEYS if k in optimizer.state[p]), None)
     if key is None:
         return None
-    return torch.cat([optimizer.state[p][key].reshape(-1) if key in optimizer.state[p]
-                      else torch.zeros_like(p).reshape(-1) for p in params])  # fmt: skip
+    return torch.cat(
+        [
+            optimizer.state[p][key].reshape(-1)
+            if key in optimizer.state[p]
+            else torch.zeros_like(p).reshape(-1)
+            for p in params
+        ]
+    )
 
 
 def with_snapshot_metrics(
@@ -177,8 +185,9 @@ def with_snapshot_metrics(
         return run
     snapshots = torch.from_numpy(run.snapshots).to(device)  # (k, P) float32
     loss, accuracy = mlp_model.evaluate(snapshots, data.test_x.to(device), data.test_y.to(device))
-    return dataclasses.replace(run, snapshot_test_loss=loss.numpy(),
-                               snapshot_test_accuracy=accuracy.numpy())  # fmt: skip
+    return dataclasses.replace(
+        run, snapshot_test_loss=loss.numpy(), snapshot_test_accuracy=accuracy.numpy()
+    )
 
 
 class MomentRecorder:
@@ -238,11 +247,17 @@ def record(
     """The TrainingRun of a finished training, its arrays copied to float32 numpy (snapshots
     not yet evaluated: with_snapshot_metrics)."""
     snaps = np.ascontiguousarray(snapshots.to("cpu", torch.float32).numpy())  # (k, P), its own
-    moments = (np.zeros((0, snaps.shape[1]), np.float32) if second_moments is None else
-               np.ascontiguousarray(second_moments.to("cpu", torch.float32).numpy()))  # fmt: skip
+    moments = (
+        np.zeros((0, snaps.shape[1]), np.float32)
+        if second_moments is None
+        else np.ascontiguousarray(second_moments.to("cpu", torch.float32).numpy())
+    )
     group = optimizer.param_groups[0]
-    hyper = {k: (v.item() if isinstance(v, torch.Tensor) else v)
-             for k, v in group.items() if k != "params"}  # fmt: skip
+    hyper = {
+        k: (v.item() if isinstance(v, torch.Tensor) else v)
+        for k, v in group.items()
+        if k != "params"
+    }
     return TrainingRun(
         optimizer=spec.name,
         label=spec.label,

@@ -18,8 +18,16 @@ from landscape.plot.surface import contours, equal_aspect
 from landscape.trajectory import Trajectory
 
 # Paul Tol's "muted" scheme: one colour per minimum in basin maps, apart from the optimizers'.
-BASIN_COLORS = ["#88CCEE", "#CC6677", "#DDCC77", "#117733", "#332288", "#AA4499", "#44AA99",
-                "#999933"]  # fmt: skip
+BASIN_COLORS = [
+    "#88CCEE",
+    "#CC6677",
+    "#DDCC77",
+    "#117733",
+    "#332288",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+]
 
 
 NOT_REACHED = "#DDDDDD"  # a basin-map start that reached no minimum in the steps given
@@ -63,17 +71,30 @@ def basins(
     palette = ListedColormap([DIVERGED, NOT_REACHED, *_basin_colors(m)])
     code = np.where(trajectory.diverged, -2, trajectory.reached_minimum).reshape(shape)  # (ny, nx)
     mesh = ax.pcolormesh(
-        _edges(xs), _edges(ys), code, cmap=palette,
-        norm=BoundaryNorm(np.arange(-2.5, m, 1.0), palette.N), shading="flat", zorder=1,
-    )  # fmt: skip
+        _edges(xs),
+        _edges(ys),
+        code,
+        cmap=palette,
+        norm=BoundaryNorm(np.arange(-2.5, m, 1.0), palette.N),
+        shading="flat",
+        zorder=1,
+    )
     lines = contours(ax, grid, filled=False, colorbar=False, line_color="#333333", levels=14)
     for line_set in lines:
         line_set.set_alpha(0.35)
     marks = []
     for k, (mx, my) in enumerate(grid.minima):
-        marks += ax.plot([mx], [my], linestyle="none", marker="*", markersize=19,
-                         markerfacecolor=_basin_colors(m)[k], markeredgecolor="black",
-                         markeredgewidth=1.3, zorder=6)  # fmt: skip
+        marks += ax.plot(
+            [mx],
+            [my],
+            linestyle="none",
+            marker="*",
+            markersize=19,
+            markerfacecolor=_basin_colors(m)[k],
+            markeredgecolor="black",
+            markeredgewidth=1.3,
+            zorder=6,
+        )
     ax.set_xlim(xs[0] - (xs[1] - xs[0]) / 2, xs[-1] + (xs[1] - xs[0]) / 2)
     ax.set_ylim(ys[0] - (ys[1] - ys[0]) / 2, ys[-1] + (ys[1] - ys[0]) / 2)
     ax.set_aspect("equal" if equal_aspect(grid) else "auto")
@@ -89,8 +110,9 @@ def basin_legend_handles(grid: LossGrid, trajectories: Sequence[Trajectory]) -> 
         for c, (x, y) in zip(colors, grid.minima, strict=True)
     ]
     most = max(t.steps for t in trajectories)
-    handles.append(Patch(facecolor=NOT_REACHED, edgecolor="black",
-                         label=f"elsewhere after {most} steps"))  # fmt: skip
+    handles.append(
+        Patch(facecolor=NOT_REACHED, edgecolor="black", label=f"elsewhere after {most} steps")
+    )
     if any(t.diverged.any() for t in trajectories):
         handles.append(Patch(facecolor=DIVERGED, edgecolor="black", label="diverged"))
     return handles

@@ -44,11 +44,25 @@ def lr_fan(
         color = colors(norm(t.lr))
         for s in range(t.n_starts):
             xy = t.xy[: t.last[s] + 1, s]
-            artists += ax.plot(xy[:, 0], xy[:, 1], color=color, linewidth=1.1, alpha=0.6,
-                               zorder=3, label="_nolegend_")  # fmt: skip
+            artists += ax.plot(
+                xy[:, 0],
+                xy[:, 1],
+                color=color,
+                linewidth=1.1,
+                alpha=0.6,
+                zorder=3,
+                label="_nolegend_",
+            )
             if t.diverged[s] and len(xy):
-                artists += ax.plot(*xy[-1], linestyle="none", marker="x", markersize=6,
-                                   color=color, zorder=3, label="_nolegend_")  # fmt: skip
+                artists += ax.plot(
+                    *xy[-1],
+                    linestyle="none",
+                    marker="x",
+                    markersize=6,
+                    color=color,
+                    zorder=3,
+                    label="_nolegend_",
+                )
     artists += paths(ax, [runs[highlight]], markers=10)
     scale = mpl.cm.ScalarMappable(norm=norm, cmap=colors)
     bar = ax.figure.colorbar(scale, ax=ax, shrink=0.9, pad=0.02)
@@ -83,23 +97,47 @@ def lr_final(
         gap = np.maximum(gap, floor)
     ok = np.isfinite(gap)
     artists: list[Artist] = []
-    artists += ax.plot(lrs[ok], gap[ok], color=mpl.rcParams["grid.color"], linewidth=1,
-                       zorder=1)  # fmt: skip
-    artists.append(ax.scatter(lrs[ok], gap[ok], c=lrs[ok], cmap=colors, norm=norm, s=26,
-                              zorder=2, edgecolors="none"))  # fmt: skip
+    artists += ax.plot(lrs[ok], gap[ok], color=mpl.rcParams["grid.color"], linewidth=1, zorder=1)
+    artists.append(
+        ax.scatter(
+            lrs[ok], gap[ok], c=lrs[ok], cmap=colors, norm=norm, s=26, zorder=2, edgecolors="none"
+        )
+    )
     if (~ok).any():
-        artists.append(ax.scatter(
-            lrs[~ok], np.ones((~ok).sum()), marker="x", c=lrs[~ok], cmap=colors, norm=norm, s=40,
-            transform=ax.get_xaxis_transform(), clip_on=False, zorder=3, label="diverged",
-        ))  # fmt: skip
+        artists.append(
+            ax.scatter(
+                lrs[~ok],
+                np.ones((~ok).sum()),
+                marker="x",
+                c=lrs[~ok],
+                cmap=colors,
+                norm=norm,
+                s=40,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                zorder=3,
+                label="diverged",
+            )
+        )
     t = runs[highlight]
     style = optimizer_style(t.optimizer, 0)
     if ok[highlight]:
-        artists += ax.plot([lrs[highlight]], [gap[highlight]], linestyle="none",
-                           marker=style.marker, markersize=11, color=style.color,
-                           markeredgecolor="white", zorder=4, label=f"lr={t.lr:g}")  # fmt: skip
-    artists.append(ax.axvline(lrs[highlight], color=style.color, linewidth=1.2,
-                              linestyle=style.linestyle, zorder=0))  # fmt: skip
+        artists += ax.plot(
+            [lrs[highlight]],
+            [gap[highlight]],
+            linestyle="none",
+            marker=style.marker,
+            markersize=11,
+            color=style.color,
+            markeredgecolor="white",
+            zorder=4,
+            label=f"lr={t.lr:g}",
+        )
+    artists.append(
+        ax.axvline(
+            lrs[highlight], color=style.color, linewidth=1.2, linestyle=style.linestyle, zorder=0
+        )
+    )
     ax.set_xlim(lrs.min() / 1.25, lrs.max() * 1.25)
     ax.set_xscale("log")
     if ok.any() and (f_min is not None or gap[ok].min() > 0):

@@ -46,8 +46,9 @@ def legend_labels(trajectories: Sequence[PathRecord], labels: Sequence[str] | No
     """path_label of each path, with the matching one of `labels` (if given) as its words."""
     if labels is not None and len(labels) != len(trajectories):
         raise LandscapeError(f"{len(labels)} labels for {len(trajectories)} paths")
-    return [path_label(t, None if labels is None else labels[k])
-            for k, t in enumerate(trajectories)]  # fmt: skip
+    return [
+        path_label(t, None if labels is None else labels[k]) for k, t in enumerate(trajectories)
+    ]
 
 
 def paths(
@@ -71,8 +72,14 @@ def paths(
         The lines, arrow patches and × markers, in drawing order.
     """
     artists: list[Artist] = []
-    effects = [patheffects.Stroke(linewidth=linewidth + 2.0, foreground=HALO, alpha=0.75),
-               patheffects.Normal()] if halo else None  # fmt: skip
+    effects = (
+        [
+            patheffects.Stroke(linewidth=linewidth + 2.0, foreground=HALO, alpha=0.75),
+            patheffects.Normal(),
+        ]
+        if halo
+        else None
+    )
     # Where routes coincide (Rosenbrock's valley) the shorter path goes on top: a run that
     # stopped early is never hidden under one that went on along the same route.
     lengths = [np.nansum(np.linalg.norm(np.diff(t.xy, axis=0), axis=-1)) for t in trajectories]
@@ -89,21 +96,36 @@ def paths(
         for s in range(len(last)):
             xy = t.xy[: last[s] + 1, s]  # (valid steps, 2)
             (line,) = ax.plot(
-                xy[:, 0], xy[:, 1], color=color, linestyle=style.linestyle,
-                linewidth=linewidth if few else 1.0, alpha=1.0 if few else 0.7,
-                marker=style.marker if (few and every) else None, markevery=every,
-                markersize=7, markeredgecolor="white", markeredgewidth=0.8,
-                path_effects=effects if few else None, zorder=layer,
+                xy[:, 0],
+                xy[:, 1],
+                color=color,
+                linestyle=style.linestyle,
+                linewidth=linewidth if few else 1.0,
+                alpha=1.0 if few else 0.7,
+                marker=style.marker if (few and every) else None,
+                markevery=every,
+                markersize=7,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
+                path_effects=effects if few else None,
+                zorder=layer,
                 label=texts[index] if s == 0 else "_nolegend_",
-            )  # fmt: skip
+            )
             artists.append(line)
             if few:
                 artists += _arrows(ax, xy, arrows, color, layer)
             if stopped[s] and len(xy):
                 (cross,) = ax.plot(
-                    *xy[-1], linestyle="none", marker="X", markersize=13, color=color,
-                    markeredgecolor="white", markeredgewidth=1.2, zorder=8, label="_nolegend_",
-                )  # fmt: skip
+                    *xy[-1],
+                    linestyle="none",
+                    marker="X",
+                    markersize=13,
+                    color=color,
+                    markeredgecolor="white",
+                    markeredgewidth=1.2,
+                    zorder=8,
+                    label="_nolegend_",
+                )
                 artists.append(cross)
     return artists
 
@@ -128,10 +150,17 @@ def _arrows(
         if j >= len(xy) or i >= j:
             continue
         head = FancyArrowPatch(
-            tuple(xy[i]), tuple(xy[j]), arrowstyle="-|>", mutation_scale=20, color=color,
-            linewidth=0, shrinkA=0, shrinkB=0, zorder=layer + 0.005,
+            tuple(xy[i]),
+            tuple(xy[j]),
+            arrowstyle="-|>",
+            mutation_scale=20,
+            color=color,
+            linewidth=0,
+            shrinkA=0,
+            shrinkB=0,
+            zorder=layer + 0.005,
             path_effects=[patheffects.withStroke(linewidth=1.5, foreground=HALO)],
-        )  # fmt: skip
+        )
         ax.add_patch(head)
         heads.append(head)
     return heads
@@ -184,29 +213,50 @@ def loss_curves(
         for s in range(len(ends)):
             last = ends[s]
             (line,) = ax.plot(
-                step[: last + 1], v[: last + 1, s], color=color, linestyle=style.linestyle,
-                linewidth=2.2 if few else 1.0, alpha=1.0 if few else 0.5,
-                marker=style.marker if few else None, markevery=max(1, path_steps(t) // 10),
-                markersize=7, markeredgecolor="white", markeredgewidth=0.8,
+                step[: last + 1],
+                v[: last + 1, s],
+                color=color,
+                linestyle=style.linestyle,
+                linewidth=2.2 if few else 1.0,
+                alpha=1.0 if few else 0.5,
+                marker=style.marker if few else None,
+                markevery=max(1, path_steps(t) // 10),
+                markersize=7,
+                markeredgecolor="white",
+                markeredgewidth=0.8,
                 label=texts[index] if s == 0 else "_nolegend_",
-            )  # fmt: skip
+            )
             artists.append(line)
             if stopped[s] and last >= 0:
                 (cross,) = ax.plot(
-                    [last], [v[last, s]], linestyle="none", marker="X", markersize=12,
-                    color=color, markeredgecolor="white", zorder=5, label="_nolegend_",
-                )  # fmt: skip
+                    [last],
+                    [v[last, s]],
+                    linestyle="none",
+                    marker="X",
+                    markersize=12,
+                    color=color,
+                    markeredgecolor="white",
+                    zorder=5,
+                    label="_nolegend_",
+                )
                 artists.append(cross)
     if log:
         ax.set_yscale("log")
         if any((v[np.isfinite(v)] <= floor).any() for v in values):
             # Say so where a run reached f* to float precision: the log axis has no 0.
             artists.append(ax.axhline(floor, color=mpl.rcParams["grid.color"], linewidth=0.8))
-            artists.append(ax.annotate(
-                f"≤ {floor:g}, drawn on this line", (0.01, floor), xycoords=("axes fraction",
-                "data"), xytext=(0, 3), textcoords="offset points", fontsize="small",
-                color=mpl.rcParams["grid.color"], va="bottom",
-            ))  # fmt: skip
+            artists.append(
+                ax.annotate(
+                    f"≤ {floor:g}, drawn on this line",
+                    (0.01, floor),
+                    xycoords=("axes fraction", "data"),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    fontsize="small",
+                    color=mpl.rcParams["grid.color"],
+                    va="bottom",
+                )
+            )
     ax.set_xlim(0, step[-1])
     ax.set_xlabel("step")
     ax.set_ylabel("loss − f*" if f_min is not None and f_min != 0 else "loss")
@@ -222,7 +272,17 @@ def style_handles(
     styles = styles_for([t.optimizer for t in trajectories])  # colours kept apart
     texts = legend_labels(trajectories, labels)
     for style, text in zip(styles, texts, strict=True):
-        handles.append(Line2D([], [], color=style.color, linestyle=style.linestyle,
-                              marker=style.marker, linewidth=2.2, markersize=7,
-                              markeredgecolor="white", label=text))  # fmt: skip
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=style.color,
+                linestyle=style.linestyle,
+                marker=style.marker,
+                linewidth=2.2,
+                markersize=7,
+                markeredgecolor="white",
+                label=text,
+            )
+        )
     return handles

@@ -60,9 +60,14 @@ def contours(
         fill = ax.contourf(grid.x, grid.y, z, levels=bounds, cmap=cmap, extend="neither")
         artists.append(fill)
     line_set = ax.contour(
-        grid.x, grid.y, z, levels=lines, colors=line_color or ("white" if filled else "#888888"),
-        linewidths=0.6, alpha=0.45 if filled else 0.8,
-    )  # fmt: skip
+        grid.x,
+        grid.y,
+        z,
+        levels=lines,
+        colors=line_color or ("white" if filled else "#888888"),
+        linewidths=0.6,
+        alpha=0.45 if filled else 0.8,
+    )
     artists.append(line_set)
     if filled and colorbar:
         bar = ax.figure.colorbar(fill, ax=ax, shrink=0.9, pad=0.02)
@@ -74,8 +79,9 @@ def contours(
                 bar.ax.yaxis.set_major_formatter(FuncFormatter(_decade_label))
             else:  # less than two decades (a trained network's loss): 1-2-5 steps
                 gaps = colorbar_gaps(lo, hi)
-                bar.set_ticks([math.log10(g + LOG_OFFSET) for g in gaps],
-                              labels=[f"{g:g}" for g in gaps])  # fmt: skip
+                bar.set_ticks(
+                    [math.log10(g + LOG_OFFSET) for g in gaps], labels=[f"{g:g}" for g in gaps]
+                )
             bar.ax.minorticks_off()
         artists.append(bar)
     (x0, x1), (y0, y1) = grid.domain
@@ -117,10 +123,17 @@ def mark_minima(
         return []
     points = np.asarray(minima, dtype=float)
     (line,) = ax.plot(
-        points[:, 0], points[:, 1], linestyle="none", marker="*", markersize=size,
-        markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.2, zorder=6,
+        points[:, 0],
+        points[:, 1],
+        linestyle="none",
+        marker="*",
+        markersize=size,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.2,
+        zorder=6,
         label=label if len(points) == 1 else "minima",
-    )  # fmt: skip
+    )
     return [line]
 
 
@@ -131,10 +144,17 @@ def mark_starts(
     points = np.unique(np.asarray(points, dtype=float).reshape(-1, 2), axis=0)
     size = 11 if len(points) <= 5 else 5
     (line,) = ax.plot(
-        points[:, 0], points[:, 1], linestyle="none", marker="o", markersize=size,
-        markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5, zorder=7,
+        points[:, 0],
+        points[:, 1],
+        linestyle="none",
+        marker="o",
+        markersize=size,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.5,
+        zorder=7,
         label=label if len(points) == 1 else f"{label}s",
-    )  # fmt: skip
+    )
     return [line]
 
 
@@ -175,9 +195,18 @@ def surface3d(
     )  # (ny, nx, 4)
     ax.computed_zorder = False  # draw in call order: paths over the surface
     surf = ax.plot_surface(
-        gx, gy, z, facecolors=colors, shade=False, rstride=stride, cstride=stride, linewidth=0,
-        antialiased=False, alpha=0.9, zorder=1,
-    )  # fmt: skip
+        gx,
+        gy,
+        z,
+        facecolors=colors,
+        shade=False,
+        rstride=stride,
+        cstride=stride,
+        linewidth=0,
+        antialiased=False,
+        alpha=0.9,
+        zorder=1,
+    )
     artists: list[Artist] = [surf]
     for mx, my in grid.minima:
         mz = _grid_value(grid, z, mx, my) + rise
@@ -202,24 +231,46 @@ def surface3d(
             last = ends[s]
             xy, h = t.xy[: last + 1, s], height[: last + 1, s]
             artists += ax.plot(
-                xy[:, 0], xy[:, 1], h, color=style.color, linestyle=style.linestyle,
-                linewidth=2.4, zorder=5, label=texts[index] if s == 0 else "_nolegend_",
+                xy[:, 0],
+                xy[:, 1],
+                h,
+                color=style.color,
+                linestyle=style.linestyle,
+                linewidth=2.4,
+                zorder=5,
+                label=texts[index] if s == 0 else "_nolegend_",
                 axlim_clip=True,  # a run that leaves the domain leaves the box, not the figure
-                path_effects=[patheffects.Stroke(linewidth=4.6, foreground=HALO, alpha=0.85),
-                              patheffects.Normal()],
-            )  # fmt: skip
+                path_effects=[
+                    patheffects.Stroke(linewidth=4.6, foreground=HALO, alpha=0.85),
+                    patheffects.Normal(),
+                ],
+            )
             if last < 0:  # invalid from the start: nothing to end
                 continue
             end = "X" if stopped[s] else style.marker
             artists += ax.plot(
-                [xy[-1, 0]], [xy[-1, 1]], [h[-1]], linestyle="none", marker=end,
-                markersize=11 if stopped[s] else 8, color=style.color,
-                markeredgecolor="white", zorder=7, axlim_clip=True,
-            )  # fmt: skip
-        artists += ax.plot(t.xy[0, :, 0], t.xy[0, :, 1], height[0], linestyle="none",
-                           marker="o", markersize=10 if len(ends) <= 5 else 4,
-                           markerfacecolor="white", markeredgecolor="black",
-                           zorder=7)  # fmt: skip
+                [xy[-1, 0]],
+                [xy[-1, 1]],
+                [h[-1]],
+                linestyle="none",
+                marker=end,
+                markersize=11 if stopped[s] else 8,
+                color=style.color,
+                markeredgecolor="white",
+                zorder=7,
+                axlim_clip=True,
+            )
+        artists += ax.plot(
+            t.xy[0, :, 0],
+            t.xy[0, :, 1],
+            height[0],
+            linestyle="none",
+            marker="o",
+            markersize=10 if len(ends) <= 5 else 4,
+            markerfacecolor="white",
+            markeredgecolor="black",
+            zorder=7,
+        )
     (x0, x1), (y0, y1) = grid.domain
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)

@@ -36,8 +36,7 @@ class StepClock:
         if self.per_epoch is None:
             return f"step {step:>{width}d}/{total}"
         epochs = total / self.per_epoch
-        return (f"epoch {step / self.per_epoch:.1f}/{epochs:g}  "
-                f"step {step:>{width}d}/{total}")  # fmt: skip
+        return f"epoch {step / self.per_epoch:.1f}/{epochs:g}  step {step:>{width}d}/{total}"
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,9 @@ def scene_data(
         grid = source
     else:
         view = fitted_view(source, paths, fit) if fit > 0 else None
-        grid = sample(source if view is None else replace(source, domain=view), resolution,
-                      device="cpu")  # fmt: skip
+        grid = sample(
+            source if view is None else replace(source, domain=view), resolution, device="cpu"
+        )
     for p in paths:
         xy, loss = np.asarray(p.xy), np.asarray(p.loss)
         if xy.ndim != 3 or xy.shape[2] != 2 or loss.shape != xy.shape[:2] or len(xy) < 2:
@@ -107,15 +107,19 @@ def scene_data(
         raise LandscapeError(f"the grid of {grid.title or 'the surface'} holds no finite value")
     if notes and len(notes) != len(paths):
         raise LandscapeError(f"{len(notes)} notes for {len(paths)} paths: give one per path")
-    return SceneData(grid=grid, paths=paths, title=grid.title if title is None else title,
-                     clock=clock, notes=tuple(notes))  # fmt: skip
+    return SceneData(
+        grid=grid,
+        paths=paths,
+        title=grid.title if title is None else title,
+        clock=clock,
+        notes=tuple(notes),
+    )
 
 
 def lesson_data(surface: str, optimizers: Sequence[str], **kwargs: Any) -> SceneData:
     """Run the optimizers on a named surface with its lesson defaults -> SceneData."""
     the_surface = get_surface(surface)
-    return scene_data(the_surface, trace_all(the_surface, list(optimizers), device="cpu",
-                                             **kwargs))  # fmt: skip
+    return scene_data(the_surface, trace_all(the_surface, list(optimizers), device="cpu", **kwargs))
 
 
 @dataclass(frozen=True)
@@ -164,8 +168,9 @@ def tracks(data: SceneData) -> list[Track]:
             x, y = xy[:m, s, 0], xy[:m, s, 1]
             outside = (x < x0) | (x > x1) | (y < y0) | (y > y1)
             reached_at = int(reached[s]) if reached[s] >= 0 else None
-            found.append(Track(xy[:m, s], loss[:m, s], p_index, s, diverged_at,
-                               _first(outside), reached_at))  # fmt: skip
+            found.append(
+                Track(xy[:m, s], loss[:m, s], p_index, s, diverged_at, _first(outside), reached_at)
+            )
     return found
 
 
@@ -181,9 +186,14 @@ class RunEvents:
     reached_at: tuple[int | None, ...]  # per start: first step near a minimum, or None
 
     def to_json(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer, "label": self.label, "color": self.color,
-                "diverged_at": list(self.diverged_at), "left_view_at": list(self.left_view_at),
-                "reached_at": list(self.reached_at)}  # fmt: skip
+        return {
+            "optimizer": self.optimizer,
+            "label": self.label,
+            "color": self.color,
+            "diverged_at": list(self.diverged_at),
+            "left_view_at": list(self.left_view_at),
+            "reached_at": list(self.reached_at),
+        }
 
 
 def run_events(data: SceneData, colors: Sequence[str]) -> list[RunEvents]:
@@ -191,11 +201,17 @@ def run_events(data: SceneData, colors: Sequence[str]) -> list[RunEvents]:
     by_path: dict[int, list[Track]] = {}
     for track in tracks(data):
         by_path.setdefault(track.path, []).append(track)
-    return [RunEvents(p.optimizer, p.label, color,
-                      tuple(t.diverged_at for t in by_path[i]),
-                      tuple(t.left_at for t in by_path[i]),
-                      tuple(t.reached_at for t in by_path[i]))
-            for i, (p, color) in enumerate(zip(data.paths, colors, strict=True))]  # fmt: skip
+    return [
+        RunEvents(
+            p.optimizer,
+            p.label,
+            color,
+            tuple(t.diverged_at for t in by_path[i]),
+            tuple(t.left_at for t in by_path[i]),
+            tuple(t.reached_at for t in by_path[i]),
+        )
+        for i, (p, color) in enumerate(zip(data.paths, colors, strict=True))
+    ]
 
 
 def scene_styles(data: SceneData) -> tuple[OptimizerStyle, ...]:
@@ -215,8 +231,9 @@ def path_events(data: SceneData, found: Sequence[Track]) -> tuple[tuple[Event, .
         for track in found:
             if track.path != index or (track.left_at is None and track.diverged_at is None):
                 continue
-            if track.left_at is not None and (track.diverged_at is None
-                                              or track.left_at < track.diverged_at):  # fmt: skip
+            if track.left_at is not None and (
+                track.diverged_at is None or track.left_at < track.diverged_at
+            ):
                 met += ((f"left at step {track.left_at}", float(track.left_at)),)
             if track.diverged_at is not None:
                 met += ((f"diverged at step {track.diverged_at}", float(track.diverged_at)),)

@@ -174,8 +174,9 @@ def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
     return found
 
 
-def frame_relief(grid: LossGrid, view: View, geometry: Box,
-                 relief: np.ndarray) -> tuple[np.ndarray, float, tuple]:  # fmt: skip
+def frame_relief(
+    grid: LossGrid, view: View, geometry: Box, relief: np.ndarray
+) -> tuple[np.ndarray, float, tuple]:
     """The world shift and zoom that fit the relief into the left of the frame (the right third
     is for the map and the numbers), and the box it then covers on screen."""
     camera = camera_for(view)
@@ -184,8 +185,9 @@ def frame_relief(grid: LossGrid, view: View, geometry: Box,
     gx, gy = np.meshgrid(np.linspace(x0, x1, nx), np.linspace(y0, y1, ny))
     cloud = geometry.world(np.stack([gx, gy], -1), relief).reshape(-1, 3)
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    cloud = np.concatenate([cloud, geometry.world(corners, np.zeros(4)),
-                            geometry.world(corners, np.ones(4))])  # fmt: skip
+    cloud = np.concatenate(
+        [cloud, geometry.world(corners, np.zeros(4)), geometry.world(corners, np.ones(4))]
+    )
     screen = camera.project_points(cloud)
     lo, hi = screen.min(0), screen.max(0)
     zoom = min(FIT_SIZE[0] / (hi - lo)[0], FIT_SIZE[1] / (hi - lo)[1])
@@ -260,16 +262,33 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
         shown = []
         for stretch in in_view:
             behind = occluded(grid, stretch.xy, view)
-            shown += [Stretch(stretch.xy[a : b + 1], stretch.steps[a : b + 1])
-                      for a, b in visible_runs(behind)]  # fmt: skip
-        drawn.append(DescentTrack(track, style.color, style.marker, hidden, tuple(shown),
-                                  tuple(in_view)))  # fmt: skip
-    return DescentPlan(data, shown_steps(data, found), view, geometry, offset, zoom,
-                       relief_box, relief,
-                       vertices, face_colors, corners, floor, edges, left,
-                       project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
-                       tuple(drawn), tuple(p.describe() for p in data.paths),
-                       path_events(data, found))  # fmt: skip
+            shown += [
+                Stretch(stretch.xy[a : b + 1], stretch.steps[a : b + 1])
+                for a, b in visible_runs(behind)
+            ]
+        drawn.append(
+            DescentTrack(track, style.color, style.marker, hidden, tuple(shown), tuple(in_view))
+        )
+    return DescentPlan(
+        data,
+        shown_steps(data, found),
+        view,
+        geometry,
+        offset,
+        zoom,
+        relief_box,
+        relief,
+        vertices,
+        face_colors,
+        corners,
+        floor,
+        edges,
+        left,
+        project(camera_for(view, zoom), place(minima).reshape(-1, 3)),
+        tuple(drawn),
+        tuple(p.describe() for p in data.paths),
+        path_events(data, found),
+    )
 
 
 class DescentScene(LandscapeScene, ThreeDScene):
@@ -288,8 +307,9 @@ class DescentScene(LandscapeScene, ThreeDScene):
         data, grid = plan.data, plan.data.grid
         if not theme.transparent:
             self.camera.background_color = theme.background
-        self.set_camera_orientation(phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES,
-                                    zoom=plan.zoom)  # fmt: skip
+        self.set_camera_orientation(
+            phi=plan.view.phi * DEGREES, theta=plan.view.theta * DEGREES, zoom=plan.zoom
+        )
         self.renderer.camera.reset_rotation_matrix()  # else projections use the old angles
 
         # Draw surface
@@ -300,8 +320,14 @@ class DescentScene(LandscapeScene, ThreeDScene):
             i = int(round((u - x0) / (x1 - x0) * n))
             return plan.vertices[i, int(round((v - y0) / (y1 - y0) * n))]
 
-        surface = Surface(vertex, u_range=(x0, x1), v_range=(y0, y1), resolution=(n, n),
-                          fill_opacity=1.0, checkerboard_colors=False)  # fmt: skip
+        surface = Surface(
+            vertex,
+            u_range=(x0, x1),
+            v_range=(y0, y1),
+            resolution=(n, n),
+            fill_opacity=1.0,
+            checkerboard_colors=False,
+        )
         for face in surface:
             rgba = plan.face_colors[face.u_index, face.v_index]
             face.set_fill(matplotlib.colors.to_hex(rgba), opacity=1.0)
@@ -313,13 +339,19 @@ class DescentScene(LandscapeScene, ThreeDScene):
         # Set up axes
         floor = plan.floor
         top = floor[plan.left] + [0, 0, plan.geometry.height]
-        axes = VGroup(*[Line(floor[a], floor[b]) for a, b in plan.edges],
-                      Line(floor[plan.left], top))  # fmt: skip
+        axes = VGroup(
+            *[Line(floor[a], floor[b]) for a, b in plan.edges], Line(floor[plan.left], top)
+        )
         axes.set_stroke(theme.foreground, width=2)
         self.add(axes)
         # Minima are painted over the relief: a minimum in a pit is never hidden by its rim.
-        stars = [Star(5, outer_radius=0.1, density=2).set_fill("#FFFFFF", 1)
-                 .set_stroke("#000000", 1.5).move_to(m) for m in plan.minima]  # fmt: skip
+        stars = [
+            Star(5, outer_radius=0.1, density=2)
+            .set_fill("#FFFFFF", 1)
+            .set_stroke("#000000", 1.5)
+            .move_to(m)
+            for m in plan.minima
+        ]
         if stars:
             self.add_fixed_in_frame_mobjects(*stars)
 
@@ -329,7 +361,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
         title = VGroup(
             heading(math_text(data.title), theme, 30, right - COLUMN_LEFT),
             label("height: log loss" if grid.log_scale else "height: loss", theme, 18),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)  # fmt: skip
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         title.move_to([COLUMN_LEFT, config.frame_height / 2 - EDGE, 0], aligned_edge=UL)
         # The map as tall as INSET_HEIGHT, less where the readout and what the scene adds
         # under it (the overlays' key and equations) would pass the frame's bottom
@@ -344,18 +376,24 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 grid, np.array([COLUMN_LEFT + width / 2, top - shown / 2, 0]), room, theme
             )
             readout = self.readout(plan, clock, theme, inset)  # sets `compact`
-            over = EDGE - config.frame_height / 2 - (min(m.get_bottom()[1] for m in readout)
-                                                     - below)  # fmt: skip
+            over = (
+                EDGE - config.frame_height / 2 - (min(m.get_bottom()[1] for m in readout) - below)
+            )
             if over <= 0 or height <= MIN_INSET:
                 break
             height = max(MIN_INSET, height - over)
         if panel is not None:
-            panel.move_to([COLUMN_LEFT, min(m.get_bottom()[1] for m in readout) - 0.25, 0],
-                          aligned_edge=UL)  # fmt: skip
+            panel.move_to(
+                [COLUMN_LEFT, min(m.get_bottom()[1] for m in readout) - 0.25, 0], aligned_edge=UL
+            )
         labels = self.axis_labels(grid, plan.corners, floor, list(plan.edges), theme)
         self.add_fixed_in_frame_mobjects(*labels, title, *inset.static)
-        self.layout = {"map": plan.relief_box, "chart": None,
-                       "legend": bounds(VGroup(*readout)), "card": None}  # fmt: skip
+        self.layout = {
+            "map": plan.relief_box,
+            "chart": None,
+            "legend": bounds(VGroup(*readout)),
+            "card": None,
+        }
 
         self.bake()  # the still parts, painted once
 
@@ -371,13 +409,29 @@ class DescentScene(LandscapeScene, ThreeDScene):
             track = drawn.track
             on_relief = comet(plan.place(track.xy), COMET / plan.zoom)
             on_map = comet(inset.points(track.xy), COMET)
-            trails.append(growing_trail([(plan.place(stretch.xy), stretch.steps)
-                                         for stretch in drawn.stretches], clock, drawn.color,
-                                        TRAIL_WIDTH, outline, tail=on_relief))  # fmt: skip
-            pins.append(growing_trail([(offset_lines(inset.points(stretch.xy),
-                                                     shifts[track.path]), stretch.steps)
-                                       for stretch in drawn.map_stretches], clock, drawn.color,
-                                      3, outline, tail=on_map))  # fmt: skip
+            trails.append(
+                growing_trail(
+                    [(plan.place(stretch.xy), stretch.steps) for stretch in drawn.stretches],
+                    clock,
+                    drawn.color,
+                    TRAIL_WIDTH,
+                    outline,
+                    tail=on_relief,
+                )
+            )
+            pins.append(
+                growing_trail(
+                    [
+                        (offset_lines(inset.points(stretch.xy), shifts[track.path]), stretch.steps)
+                        for stretch in drawn.map_stretches
+                    ],
+                    clock,
+                    drawn.color,
+                    3,
+                    outline,
+                    tail=on_map,
+                )
+            )
             pins.append(self.pin(drawn, inset, clock, outline))
             ball, shadow = self.ball(drawn, plan, clock)
             balls.append(ball)
@@ -385,10 +439,13 @@ class DescentScene(LandscapeScene, ThreeDScene):
             # The same marks on the 3-D view and on the map: an x where the run diverged, an
             # arrow where it left the view. Words only on the 3-D view, and not there when a
             # compact legend names the events.
-            for place, words, arrow in ((plan.screen, not self.compact, 0.5),
-                                        (inset.points, False, INSET_ARROW)):  # fmt: skip
-                for mark, step in event_marks(track, place, grid.domain, drawn.color, theme, UP,
-                                              labelled=words, arrow=arrow):  # fmt: skip
+            for place, words, arrow in (
+                (plan.screen, not self.compact, 0.5),
+                (inset.points, False, INSET_ARROW),
+            ):
+                for mark, step in event_marks(
+                    track, place, grid.domain, drawn.color, theme, UP, labelled=words, arrow=arrow
+                ):
                     marks.append(appear_at(mark, step, clock))
         # Shadows under the trails, balls after them: painted over their own trail's end
         self.add(*shadows, *trails, *balls)
@@ -401,8 +458,14 @@ class DescentScene(LandscapeScene, ThreeDScene):
         construct); None: nothing."""
         return None
 
-    def axis_labels(self, grid: LossGrid, corners: np.ndarray, floor: np.ndarray,
-                    edges: list[tuple[int, int]], theme: Theme) -> list[Text]:  # fmt: skip
+    def axis_labels(
+        self,
+        grid: LossGrid,
+        corners: np.ndarray,
+        floor: np.ndarray,
+        edges: list[tuple[int, int]],
+        theme: Theme,
+    ) -> list[Text]:
         """Upright tick labels and axis names beside the two front floor edges, on the outer
         side, the names beyond the ticks: however foreshortened an edge, nothing overlaps."""
         found = []
@@ -429,16 +492,22 @@ class DescentScene(LandscapeScene, ThreeDScene):
             found.append(name.move_to([*mid, 0]))
         return found
 
-    def ball(self, drawn: DescentTrack, plan: DescentPlan,
-             clock: ValueTracker) -> tuple[VGroup, VMobject]:  # fmt: skip
+    def ball(
+        self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker
+    ) -> tuple[VGroup, VMobject]:
         """A shaded ball facing the camera, resting on the surface at the clock's step, and its
         shadow where it touches the surface (so its place on the relief reads); both gone while
         a hill stands in front of it, off the view, or after the run diverged."""
         body = Dot(radius=BALL, color=drawn.color).set_stroke("#FFFFFF", width=1.5)
         shine = Dot(radius=0.35 * BALL, color="#FFFFFF", fill_opacity=0.75)
         ball = VGroup(body, shine.shift([-0.35 * BALL, 0.35 * BALL, 0]))
-        shadow = Ellipse(width=2.6 * BALL, height=1.1 * BALL, stroke_width=0,
-                         fill_color="#000000", fill_opacity=SHADOW)  # fmt: skip
+        shadow = Ellipse(
+            width=2.6 * BALL,
+            height=1.1 * BALL,
+            stroke_width=0,
+            fill_color="#000000",
+            fill_opacity=SHADOW,
+        )
         lift = np.array([0, 0, 0.8 * BALL])
         track, hidden = drawn.track, drawn.hidden
         domain = plan.data.grid.domain
@@ -463,11 +532,14 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 mob.move_to(plan.place(track.at(t)[0]))
             mob.set_fill(opacity=SHADOW if shown else 0.0)
 
-        return (ball.add_updater(roll, call_updater=True),
-                shadow.add_updater(fall, call_updater=True))  # fmt: skip
+        return (
+            ball.add_updater(roll, call_updater=True),
+            shadow.add_updater(fall, call_updater=True),
+        )
 
-    def pin(self, drawn: DescentTrack, inset: MapView, clock: ValueTracker,
-            outline: str) -> VMobject:  # fmt: skip
+    def pin(
+        self, drawn: DescentTrack, inset: MapView, clock: ValueTracker, outline: str
+    ) -> VMobject:
         """The run's marker on the map; gone while off the map or after the run diverged."""
         pin = marker(drawn.marker, drawn.color, 0.2).set_stroke(outline)
         track, domain = drawn.track, inset.grid.domain
@@ -480,8 +552,9 @@ class DescentScene(LandscapeScene, ThreeDScene):
 
         return pin.add_updater(move, call_updater=True)
 
-    def readout(self, plan: DescentPlan, clock: ValueTracker, theme: Theme,
-                inset: MapView) -> list[VMobject]:  # fmt: skip
+    def readout(
+        self, plan: DescentPlan, clock: ValueTracker, theme: Theme, inset: MapView
+    ) -> list[VMobject]:
         """Under the map: 'step k/N', then per run its name and loss (rebuilt only when the
         numbers change), its hyper-parameters, and what befell it, when it does. Where that
         runs off the frame (many runs), each run gets one line, whose loss gives way to what
@@ -492,16 +565,18 @@ class DescentScene(LandscapeScene, ThreeDScene):
             found = self.legend(plan, clock, theme, inset, compact=True)
         return found
 
-    def legend(self, plan: DescentPlan, clock: ValueTracker, theme: Theme, inset: MapView,
-               compact: bool) -> list[VMobject]:  # fmt: skip
+    def legend(
+        self, plan: DescentPlan, clock: ValueTracker, theme: Theme, inset: MapView, compact: bool
+    ) -> list[VMobject]:
         steps = plan.steps
         corner = inset.origin + np.array([0, -0.3, 0])
         room = config.frame_width / 2 - MARGIN - corner[0]
         first = plan.data.step_text(0, steps)
         step_row = Typewriter(theme, 22 if len(first) < 20 else 18, corner)
         found: list[VMobject] = [step_row.write(first, len(first))]
-        found[0].add_updater(lambda m: step_row.retype(
-            m, plan.data.step_text(clock.get_value(), steps)))  # fmt: skip
+        found[0].add_updater(
+            lambda m: step_row.retype(m, plan.data.step_text(clock.get_value(), steps))
+        )
         firsts = {}
         for drawn in plan.tracks:
             firsts.setdefault(drawn.track.path, drawn)
@@ -522,11 +597,18 @@ class DescentScene(LandscapeScene, ThreeDScene):
                 continue
             # Below, indented: the settings (muted), its note, what befell it (each event from
             # its step), flowed onto as many lines as they need at MIN_FONT.
-            pieces = [Piece(label(part, theme, MIN_FONT, color=theme.muted))
-                      for part in chunks(settings.removesuffix(")"), 0) if part]  # fmt: skip
+            pieces = [
+                Piece(label(part, theme, MIN_FONT, color=theme.muted))
+                for part in chunks(settings.removesuffix(")"), 0)
+                if part
+            ]
             if plan.data.notes:
-                pieces.append(Piece(label(plan.data.notes[index], theme, MIN_FONT,
-                                          color=theme.muted), new_line=True))  # fmt: skip
+                pieces.append(
+                    Piece(
+                        label(plan.data.notes[index], theme, MIN_FONT, color=theme.muted),
+                        new_line=True,
+                    )
+                )
             pieces += event_pieces(plan.events[index], theme, SPACE, new_line=True)
             if pieces:
                 corner_of_rest = np.array([corner[0] + 0.32, y + 0.04, 0])
@@ -537,8 +619,9 @@ class DescentScene(LandscapeScene, ThreeDScene):
         return found
 
     @staticmethod
-    def loss_row(row: Typewriter, track: Track, clock: ValueTracker,
-                 events: bool = False) -> VGroup:  # fmt: skip
+    def loss_row(
+        row: Typewriter, track: Track, clock: ValueTracker, events: bool = False
+    ) -> VGroup:
         """The run's loss at the clock's step; with `events`, from the step it left the view,
         the words for that instead."""
         shown: dict[str, str] = {}

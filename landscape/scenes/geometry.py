@@ -59,8 +59,12 @@ def bilinear(grid: LossGrid, values: np.ndarray, xy: np.ndarray) -> np.ndarray:
     j = np.clip(np.searchsorted(y, py) - 1, 0, len(y) - 2)
     a = (px - x[i]) / (x[i + 1] - x[i])
     b = (py - y[j]) / (y[j + 1] - y[j])
-    return ((1 - a) * (1 - b) * values[j, i] + a * (1 - b) * values[j, i + 1]
-            + (1 - a) * b * values[j + 1, i] + a * b * values[j + 1, i + 1])  # fmt: skip
+    return (
+        (1 - a) * (1 - b) * values[j, i]
+        + a * (1 - b) * values[j, i + 1]
+        + (1 - a) * b * values[j + 1, i]
+        + a * b * values[j + 1, i + 1]
+    )
 
 
 def contour_lines(grid: LossGrid, levels: int = CONTOUR_LEVELS) -> list[tuple[float, np.ndarray]]:
@@ -215,9 +219,15 @@ class View:
 
 # Taller reliefs seen from lower down look more 3-D; a view earlier in this list is preferred.
 # Azimuths from the front keep x running left to right.
-VIEWS = sorted((View(phi, theta, height) for height in (2.6, 2.0, 1.5, 1.1)
-                for phi in (65, 55, 45, 35) for theta in (-60, -120, -90, -30, -150)),
-               key=lambda v: -round(v.height * math.sin(v.phi * DEGREES), 3))  # fmt: skip
+VIEWS = sorted(
+    (
+        View(phi, theta, height)
+        for height in (2.6, 2.0, 1.5, 1.1)
+        for phi in (65, 55, 45, 35)
+        for theta in (-60, -120, -90, -30, -150)
+    ),
+    key=lambda v: -round(v.height * math.sin(v.phi * DEGREES), 3),
+)
 
 
 @dataclass(frozen=True)
@@ -231,9 +241,14 @@ class Box:
     def world(self, xy: np.ndarray, relief: np.ndarray) -> np.ndarray:
         """(..., 2) surface points with (...) relief -> (..., 3) world points."""
         xy = np.asarray(xy, dtype=np.float64)
-        return np.stack([(xy[..., 0] - self.center[0]) * self.scale[0],
-                         (xy[..., 1] - self.center[1]) * self.scale[1],
-                         np.asarray(relief) * self.height], -1)  # fmt: skip
+        return np.stack(
+            [
+                (xy[..., 0] - self.center[0]) * self.scale[0],
+                (xy[..., 1] - self.center[1]) * self.scale[1],
+                np.asarray(relief) * self.height,
+            ],
+            -1,
+        )
 
 
 def box(grid: LossGrid, height: float) -> Box:
@@ -248,8 +263,9 @@ def box(grid: LossGrid, height: float) -> Box:
 def view_direction(view: View) -> np.ndarray:
     """Unit vector from the scene towards Manim's camera."""
     phi, theta = view.phi * DEGREES, view.theta * DEGREES
-    return np.array([math.sin(phi) * math.cos(theta), math.sin(phi) * math.sin(theta),
-                     math.cos(phi)])  # fmt: skip
+    return np.array(
+        [math.sin(phi) * math.cos(theta), math.sin(phi) * math.sin(theta), math.cos(phi)]
+    )
 
 
 def occluded(grid: LossGrid, points_xy: np.ndarray, view: View) -> np.ndarray:
@@ -264,8 +280,13 @@ def occluded(grid: LossGrid, points_xy: np.ndarray, view: View) -> np.ndarray:
     (x0, x1), (y0, y1) = grid.domain
     s = np.linspace(0.05, 2 * BOX_SIDE, 240)  # world distance along the ray
     ray = start[:, None, :] + s[None, :, None] * view_direction(view)  # (m, k, 3)
-    xy = np.stack([ray[..., 0] / geometry.scale[0] + geometry.center[0],
-                   ray[..., 1] / geometry.scale[1] + geometry.center[1]], -1)  # fmt: skip
+    xy = np.stack(
+        [
+            ray[..., 0] / geometry.scale[0] + geometry.center[0],
+            ray[..., 1] / geometry.scale[1] + geometry.center[1],
+        ],
+        -1,
+    )
     inside = (xy[..., 0] >= x0) & (xy[..., 0] <= x1) & (xy[..., 1] >= y0) & (xy[..., 1] <= y1)
     ground = bilinear(grid, relief, xy) * geometry.height
     return (inside & (ground > ray[..., 2] + 0.02 * geometry.height)).any(-1)
@@ -339,8 +360,12 @@ class LossAxis:
         return np.log10(np.maximum(loss - self.offset, self.floor))
 
 
-def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int,
-              epochs: tuple[np.ndarray, float] | None = None) -> LossAxis:  # fmt: skip
+def loss_axis(
+    grid: LossGrid,
+    all_tracks: Sequence[Track],
+    steps: int,
+    epochs: tuple[np.ndarray, float] | None = None,
+) -> LossAxis:
     """The chart's axis for these runs' losses on this grid (see LossAxis). With `epochs` =
     (optimizer steps at each row, steps per epoch) the bottom counts epochs."""
     losses = np.concatenate([t.loss for t in all_tracks])
@@ -362,8 +387,17 @@ def loss_axis(grid: LossGrid, all_tracks: Sequence[Track], steps: int,
         hi = max(math.ceil(math.log10(float(gaps.max()))), lo + 1)
         shown = range(lo, hi + 1, max(1, (hi - lo + 4) // 5))
         name = "loss − f* (log scale)" if grid.f_min is not None else "loss (log scale)"
-        return LossAxis(float(lo), float(hi), tuple((float(v), power_of_ten(v)) for v in shown),
-                        step_ticks, name, step_name, True, offset, floor)  # fmt: skip
+        return LossAxis(
+            float(lo),
+            float(hi),
+            tuple((float(v), power_of_ten(v)) for v in shown),
+            step_ticks,
+            name,
+            step_name,
+            True,
+            offset,
+            floor,
+        )
     lo, hi = float(losses.min()), float(losses.max())
     pad = 0.05 * (hi - lo or 1.0)
     lo, hi = lo - pad, hi + pad

@@ -59,8 +59,7 @@ def fitted(text: str, theme: Theme, width: float) -> list[str]:
     return [*parts, current]
 
 
-def flow(pieces: Sequence[Piece], corner: np.ndarray, width: float,
-         indent: float) -> int:  # fmt: skip
+def flow(pieces: Sequence[Piece], corner: np.ndarray, width: float, indent: float) -> int:
     """Place pieces left to right from `corner` (top left), a line PITCH high, breaking where
     the next would pass `width`; continued lines start `indent` in. Returns the lines used."""
     x, line = 0.0, 0
@@ -75,17 +74,30 @@ def flow(pieces: Sequence[Piece], corner: np.ndarray, width: float,
     return line + 1
 
 
-def event_pieces(events: Sequence[Event], theme: Theme, first_gap: float = EVENT_GAP,
-                 new_line: bool = False) -> list[Piece]:  # fmt: skip
+def event_pieces(
+    events: Sequence[Event], theme: Theme, first_gap: float = EVENT_GAP, new_line: bool = False
+) -> list[Piece]:
     """'left at step 3,' 'diverged at step 9': each shown from its own step."""
-    return [Piece(label(words + ("," if k < len(events) - 1 else ""), theme, MIN_FONT),
-                  first_gap if k == 0 else SPACE, new_line and k == 0, step)
-            for k, (words, step) in enumerate(events)]  # fmt: skip
+    return [
+        Piece(
+            label(words + ("," if k < len(events) - 1 else ""), theme, MIN_FONT),
+            first_gap if k == 0 else SPACE,
+            new_line and k == 0,
+            step,
+        )
+        for k, (words, step) in enumerate(events)
+    ]
 
 
-def race_legend(styles: Sequence[OptimizerStyle], lines: Sequence[str],
-                notes: Sequence[str], events: Sequence[Sequence[Event]], theme: Theme,
-                corner: np.ndarray, width: float) -> tuple[VGroup, list[Piece]]:  # fmt: skip
+def race_legend(
+    styles: Sequence[OptimizerStyle],
+    lines: Sequence[str],
+    notes: Sequence[str],
+    events: Sequence[Sequence[Event]],
+    theme: Theme,
+    corner: np.ndarray,
+    width: float,
+) -> tuple[VGroup, list[Piece]]:
     """One entry per path: its marker, name and settings, then what befell it (each event
     from its step), then its note (muted) on a line of its own; top left at `corner`.
     Returns the legend, and apart from it the pieces that show from a step (events): a scene
@@ -103,8 +115,9 @@ def race_legend(styles: Sequence[OptimizerStyle], lines: Sequence[str],
         pieces = [Piece(sign), *(Piece(w, 0.15 if k == 0 else SPACE) for k, w in enumerate(words))]
         pieces += event_pieces(events[index] if index < len(events) else (), theme)
         if index < len(notes) and notes[index]:
-            pieces.append(Piece(label(notes[index], theme, MIN_FONT, color=theme.muted),
-                                new_line=True))  # fmt: skip
+            pieces.append(
+                Piece(label(notes[index], theme, MIN_FONT, color=theme.muted), new_line=True)
+            )
         used = flow(pieces, top, width, indent)
         legend.add(*(p.mob for p in pieces if p.step is None))
         later += [p for p in pieces if p.step is not None]

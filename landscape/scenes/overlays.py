@@ -78,14 +78,16 @@ class Overlaid:
         best = None
         for width in (0.85 * map_view.width, 0.45 * map_view.width):  # long lines, or broken
             group = _equations(self.overlay.equations, theme, width)
-            back = BackgroundRectangle(group, color=theme.background, fill_opacity=0.85,
-                                       buff=0.12)  # fmt: skip
+            back = BackgroundRectangle(group, color=theme.background, fill_opacity=0.85, buff=0.12)
             half = np.array([back.width, back.height]) / 2 + 0.05
             for y in (top - half[1], bottom + half[1]):
                 for x in (right - half[0], left + half[0]):
                     crowd = int((np.abs(points - [x, y]) <= half + 0.1).all(-1).sum())
-                    if best is None or crowd < best[0] or (
-                            crowd == best[0] and back.width * back.height < best[1]):  # fmt: skip
+                    if (
+                        best is None
+                        or crowd < best[0]
+                        or (crowd == best[0] and back.width * back.height < best[1])
+                    ):
                         best = (crowd, back.width * back.height, group, back, (x, y))
         _, _, group, back, (x, y) = best
         box = VGroup(back, group).move_to([x, y, 0])
@@ -97,12 +99,16 @@ class Overlaid:
             theme = self.style()
             column = _followed(self.overlay, self.panel, clock)
             if isinstance(self.plan, DescentPlan):
-                balls = [_on_relief(self.relief, b, ball, clock, theme)
-                         for b, ball in enumerate(self.overlay.balls)]  # fmt: skip
+                balls = [
+                    _on_relief(self.relief, b, ball, clock, theme)
+                    for b, ball in enumerate(self.overlay.balls)
+                ]
                 self.add_fixed_in_frame_mobjects(*balls, *column)
             else:
-                self.add(*[_ball(ball, self.map_view, clock, theme)
-                           for ball in self.overlay.balls], *column)  # fmt: skip
+                self.add(
+                    *[_ball(ball, self.map_view, clock, theme) for ball in self.overlay.balls],
+                    *column,
+                )
         super().run_clock(clock, end)
 
 
@@ -139,23 +145,35 @@ def relief_glyphs(overlay: OverlayPlan, plan: DescentPlan) -> ReliefGlyphs:
             bars.append(None)
             continue
         ends = bar_ends(ball.at, ball.bars, overlay.domain)  # (steps, bar, end, 2)
-        bars.append(np.stack([lay(ends[:, b, 0], ends[:, b, 1] - ends[:, b, 0])
-                              for b in range(2)], axis=1))  # fmt: skip
+        bars.append(
+            np.stack([lay(ends[:, b, 0], ends[:, b, 1] - ends[:, b, 0]) for b in range(2)], axis=1)
+        )
     return ReliefGlyphs(tuple(arrows), tuple(bars))
 
 
-def _column(plan: OverlayPlan, theme: Theme, width: float,
-            equations: bool = True) -> list[VMobject]:  # fmt: skip
+def _column(
+    plan: OverlayPlan, theme: Theme, width: float, equations: bool = True
+) -> list[VMobject]:
     """The glyphs' key, the arrows' magnification and (with `equations`) the equations,
     stacked, at most `width` wide (the key wraps; the equations break their lines)."""
     column: list[VMobject] = []
     if plan.balls:
-        column += [_key(plan, theme, width),
-                   label("arrows: one scale per kind and run through the clip", theme,
-                         MIN_FONT, color=theme.muted)]  # fmt: skip
+        column += [
+            _key(plan, theme, width),
+            label(
+                "arrows: one scale per kind and run through the clip",
+                theme,
+                MIN_FONT,
+                color=theme.muted,
+            ),
+        ]
         if column[-1].width > width:
-            column[-1] = label("arrows: one scale per kind\nand run through the clip", theme,
-                               MIN_FONT, color=theme.muted)  # fmt: skip
+            column[-1] = label(
+                "arrows: one scale per kind\nand run through the clip",
+                theme,
+                MIN_FONT,
+                color=theme.muted,
+            )
     if plan.equations is not None and equations:
         column.append(_equations(plan.equations, theme, width))
     if column:
@@ -185,8 +203,7 @@ def _ball(ball: BallGlyphs, map_view: MapView, clock: ValueTracker, theme: Theme
         at, drawn = ball.at[k], []
         if ball.bars is not None and np.isfinite(ball.bars[k]).all():
             for ends in bar_ends(at, ball.bars[k], map_view.grid.domain):
-                drawn.append(_edged(Line(*map_view.points(ends), stroke_width=7,
-                                         color=BAR_COLOR)))  # fmt: skip
+                drawn.append(_edged(Line(*map_view.points(ends), stroke_width=7, color=BAR_COLOR)))
         start = map_view.points(at[None])[0]
         for kind, vectors in ball.arrows.items():
             if not np.isfinite(vectors[k]).all():
@@ -201,33 +218,50 @@ def _ball(ball: BallGlyphs, map_view: MapView, clock: ValueTracker, theme: Theme
 def _key(plan: OverlayPlan, theme: Theme, width: float) -> VGroup:
     """One row: each kind of glyph drawn, and what it is."""
     kinds = [k for k in ARROWS if any(k in ball.arrows for ball in plan.balls)]
-    colors = {"step": plan.balls[0].color, "gradient": theme.foreground,
-              "velocity": VELOCITY_COLOR}  # fmt: skip
-    items = [VGroup(Arrow(LEFT * 0.2, RIGHT * 0.2, buff=0, stroke_width=WIDTHS[k],
-                          color=colors[k], max_tip_length_to_length_ratio=0.4),
-                    label(KEY_WORDS[k], theme, MIN_FONT)).arrange(RIGHT, buff=0.1)
-             for k in kinds]  # fmt: skip
+    colors = {"step": plan.balls[0].color, "gradient": theme.foreground, "velocity": VELOCITY_COLOR}
+    items = [
+        VGroup(
+            Arrow(
+                LEFT * 0.2,
+                RIGHT * 0.2,
+                buff=0,
+                stroke_width=WIDTHS[k],
+                color=colors[k],
+                max_tip_length_to_length_ratio=0.4,
+            ),
+            label(KEY_WORDS[k], theme, MIN_FONT),
+        ).arrange(RIGHT, buff=0.1)
+        for k in kinds
+    ]
     if any(ball.bars is not None for ball in plan.balls):
         cross = VGroup(Line(LEFT * 0.17, RIGHT * 0.17), Line(DOWN * 0.17, UP * 0.17))
         cross.set_stroke(BAR_COLOR, width=7)
-        items.append(VGroup(cross, label("η/(√v+ε) per axis", theme, MIN_FONT)).arrange(
-            RIGHT, buff=0.1))  # fmt: skip
+        items.append(
+            VGroup(cross, label("η/(√v+ε) per axis", theme, MIN_FONT)).arrange(RIGHT, buff=0.1)
+        )
     key = VGroup(*items).arrange(RIGHT, buff=0.25)
     if key.width > width:
         key.arrange_in_grid(cols=2, buff=(0.3, 0.1), cell_alignment=LEFT)
     return key
 
 
-def _on_relief(relief: ReliefGlyphs, index: int, ball: BallGlyphs, clock: ValueTracker,
-               theme: Theme) -> VGroup:  # fmt: skip
+def _on_relief(
+    relief: ReliefGlyphs, index: int, ball: BallGlyphs, clock: ValueTracker, theme: Theme
+) -> VGroup:
     """Ball `index`'s bars and arrows on the relief at the clock's step. Its mobjects stay
     the same (the camera keeps them fixed in the frame by identity); only their points move."""
     colors = {"step": ball.color, "gradient": theme.foreground, "velocity": VELOCITY_COLOR}
     bars = relief.bars[index]
-    lines = [_edged(VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(BAR_COLOR, 7))
-             for _ in range(2 if bars is not None else 0)]  # fmt: skip
-    shafts = {kind: _edged(VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(
-        colors[kind], WIDTHS[kind])) for kind in relief.arrows[index]}  # fmt: skip
+    lines = [
+        _edged(VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(BAR_COLOR, 7))
+        for _ in range(2 if bars is not None else 0)
+    ]
+    shafts = {
+        kind: _edged(
+            VMobject().set_points_as_corners([ORIGIN, RIGHT]).set_stroke(colors[kind], WIDTHS[kind])
+        )
+        for kind in relief.arrows[index]
+    }
     heads = {kind: _head(ORIGIN, RIGHT, kind, colors[kind]) for kind in relief.arrows[index]}
 
     def update(mob: VGroup) -> None:
@@ -245,15 +279,15 @@ def _on_relief(relief: ReliefGlyphs, index: int, ball: BallGlyphs, clock: ValueT
             else:
                 shaft.clear_points()
             head = heads[kind]
-            head.become(_head(*(points[[-3, -1]] if whole else (ORIGIN, RIGHT)), kind,
-                              colors[kind]))  # fmt: skip
+            head.become(
+                _head(*(points[[-3, -1]] if whole else (ORIGIN, RIGHT)), kind, colors[kind])
+            )
             head.set_opacity(1.0 if whole else 0.0)
 
     return VGroup(*lines, *shafts.values(), *heads.values()).add_updater(update, call_updater=True)
 
 
-def _head(start: np.ndarray, end: np.ndarray, kind: str, color: str,
-          tip: float = 0.6) -> Arrow:  # fmt: skip
+def _head(start: np.ndarray, end: np.ndarray, kind: str, color: str, tip: float = 0.6) -> Arrow:
     """An arrow of `kind`, edged; its tip at most `tip` of its length."""
     arrow = Arrow(
         start,
@@ -316,8 +350,13 @@ def _math_mobjects(svgs, theme: Theme) -> list[VMobject]:
             path.write_text(svg)
             mob = SVGMobject(str(path), height=None).scale(UNITS_PER_POINT)
             # the figure's transparent background comes in as an invisible rectangle
-            mob.remove(*[m for m in mob.submobjects
-                         if not (m.get_fill_opacity() or m.get_stroke_opacity())])  # fmt: skip
+            mob.remove(
+                *[
+                    m
+                    for m in mob.submobjects
+                    if not (m.get_fill_opacity() or m.get_stroke_opacity())
+                ]
+            )
             shown.append(mob.set_color(theme.foreground))
     return shown
 

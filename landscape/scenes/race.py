@@ -117,10 +117,18 @@ def race_plan(data: SceneData) -> RacePlan:
     steps = shown_steps(data, found)
     clock = data.clock
     epochs = None if clock is None or clock.per_epoch is None else (clock.steps, clock.per_epoch)
-    return RacePlan(data, steps, found, styles, tuple(side_offsets(len(data.paths))),
-                    COMET,
-                    tuple(p.describe() for p in data.paths), path_events(data, found),
-                    loss_axis(data.grid, found, steps, epochs), rare_steps(data))  # fmt: skip
+    return RacePlan(
+        data,
+        steps,
+        found,
+        styles,
+        tuple(side_offsets(len(data.paths))),
+        COMET,
+        tuple(p.describe() for p in data.paths),
+        path_events(data, found),
+        loss_axis(data.grid, found, steps, epochs),
+        rare_steps(data),
+    )
 
 
 class RaceScene(LandscapeScene, Scene):
@@ -161,12 +169,17 @@ class RaceScene(LandscapeScene, Scene):
         if across:
             name = label("loss − f*", theme, MIN_FONT).width + 0.15
             corner = np.array([left + name, bottom - BAR_BELOW + 0.3, 0])
-            bar = color_bar(grid, corner, min(BAR_HEIGHT * 1.5, width - name - 1.0), theme,
-                            across=True)  # fmt: skip
+            bar = color_bar(
+                grid, corner, min(BAR_HEIGHT * 1.5, width - name - 1.0), theme, across=True
+            )
         else:
             bar_height = min(BAR_HEIGHT, 0.45 * height)
-            bar = color_bar(grid, np.array([left + width + BAR_GAP, top - 0.4 - bar_height, 0]),
-                            bar_height, theme)  # fmt: skip
+            bar = color_bar(
+                grid,
+                np.array([left + width + BAR_GAP, top - 0.4 - bar_height, 0]),
+                bar_height,
+                theme,
+            )
         self.add(*bar)
 
         # Set up the column beside it: the title, the step counter, what the scene adds (the
@@ -192,20 +205,41 @@ class RaceScene(LandscapeScene, Scene):
         if panel is not None:
             panel.move_to([column, below, 0], aligned_edge=UL)
             below = panel.get_bottom()[1] - 0.2
-        legend, later = race_legend(plan.styles, plan.legend, data.notes, plan.events, theme,
-                                    np.array([column, below, 0]), room)  # fmt: skip
+        legend, later = race_legend(
+            plan.styles,
+            plan.legend,
+            data.notes,
+            plan.events,
+            theme,
+            np.array([column, below, 0]),
+            room,
+        )
         block = whole(legend, later)
-        chart_left = column + max(label(text, theme, MIN_FONT).width
-                                  for _, text in plan.axis.ticks) + 0.12  # fmt: skip
+        chart_left = (
+            column + max(label(text, theme, MIN_FONT).width for _, text in plan.axis.ticks) + 0.12
+        )
         chart_top = max(block.get_bottom()[1] - LEGEND_GAP, CHART_BOTTOM + CHART_MIN_HEIGHT)
         # The last step's tick label is centred on the chart's right edge: room for its half
-        last = label(plan.axis.step_ticks[-1][1], theme, MIN_FONT).width / 2 if (
-            plan.axis.step_ticks) else 0.0  # fmt: skip
-        chart = Chart(plan.axis, steps, np.array([chart_left, CHART_BOTTOM, 0]),
-                      right - last - chart_left, chart_top - CHART_BOTTOM, theme)  # fmt: skip
+        last = (
+            label(plan.axis.step_ticks[-1][1], theme, MIN_FONT).width / 2
+            if (plan.axis.step_ticks)
+            else 0.0
+        )
+        chart = Chart(
+            plan.axis,
+            steps,
+            np.array([chart_left, CHART_BOTTOM, 0]),
+            right - last - chart_left,
+            chart_top - CHART_BOTTOM,
+            theme,
+        )
         self.add(title, *chart.static, legend, *self.callout(theme, map_view))
-        self.layout = {"map": map_view.box, "chart": bounds(chart.box),
-                       "legend": bounds(block), "card": None}  # fmt: skip
+        self.layout = {
+            "map": map_view.box,
+            "chart": bounds(chart.box),
+            "legend": bounds(block),
+            "card": None,
+        }
 
         # When a rarely active coordinate's gradient fired: its key inside the chart, above
         # the floor where a tick stands from each such step on (drawn under the curves)
@@ -230,8 +264,10 @@ class RaceScene(LandscapeScene, Scene):
         few_events = sum(t.left_at is not None or t.diverged for t in plan.tracks) <= 2
         for track in plan.tracks:
             style, shift = plan.styles[track.path], plan.offsets[track.path]
-            pieces = [(offset_lines(map_view.points(stretch.xy), shift), stretch.steps)
-                      for stretch in clip_to_view(track.xy, domain)]  # fmt: skip
+            pieces = [
+                (offset_lines(map_view.points(stretch.xy), shift), stretch.steps)
+                for stretch in clip_to_view(track.xy, domain)
+            ]
             movers.append(
                 growing_trail(
                     pieces,
@@ -242,16 +278,25 @@ class RaceScene(LandscapeScene, Scene):
                     tail=comet(map_view.points(track.xy), plan.tail),
                 )
             )
-            movers.append(growing_path(chart.points(track), np.arange(len(track.loss)), clock,
-                                       style.color, 3, outline))  # fmt: skip
+            movers.append(
+                growing_path(
+                    chart.points(track), np.arange(len(track.loss)), clock, style.color, 3, outline
+                )
+            )
             if rare is not None and track.path in rare.paths and track.start == 0:
-                movers.append(self.flash(track, rare.steps, steps, map_view, clock,
-                                         theme.foreground, outline))  # fmt: skip
-            movers += [self.pin(track, style, map_view, clock, outline),
-                       Dot(radius=0.05, color=style.color).add_updater(lambda m, t=track: m.move_to(
-                           chart.point(t, clock.get_value())), call_updater=True)]  # fmt: skip
-            for mark, step in event_marks(track, map_view.points, domain, style.color, theme, UP,
-                                          labelled=few_events):  # fmt: skip
+                movers.append(
+                    self.flash(track, rare.steps, steps, map_view, clock, theme.foreground, outline)
+                )
+            movers += [
+                self.pin(track, style, map_view, clock, outline),
+                Dot(radius=0.05, color=style.color).add_updater(
+                    lambda m, t=track: m.move_to(chart.point(t, clock.get_value())),
+                    call_updater=True,
+                ),
+            ]
+            for mark, step in event_marks(
+                track, map_view.points, domain, style.color, theme, UP, labelled=few_events
+            ):
                 marks.append(appear_at(mark, step, clock))
         marks += [appear_at(piece.mob, piece.step, clock) for piece in later]
 
@@ -271,8 +316,14 @@ class RaceScene(LandscapeScene, Scene):
         (placed by construct); None: nothing."""
         return None
 
-    def pin(self, track: Track, style: OptimizerStyle, map_view: MapView, clock: ValueTracker,
-            outline: str) -> VMobject:  # fmt: skip
+    def pin(
+        self,
+        track: Track,
+        style: OptimizerStyle,
+        map_view: MapView,
+        clock: ValueTracker,
+        outline: str,
+    ) -> VMobject:
         """The run's marker at the clock's step; gone while it is off the map or diverged."""
         pin = marker(style.marker, style.color, PIN_SIZE).set_stroke(outline)
         domain = map_view.grid.domain
@@ -286,8 +337,16 @@ class RaceScene(LandscapeScene, Scene):
 
         return pin.add_updater(move, call_updater=True)
 
-    def flash(self, track: Track, fired: np.ndarray, end: int, map_view: MapView,
-              clock: ValueTracker, color: str, outline: str) -> VMobject:  # fmt: skip
+    def flash(
+        self,
+        track: Track,
+        fired: np.ndarray,
+        end: int,
+        map_view: MapView,
+        clock: ValueTracker,
+        color: str,
+        outline: str,
+    ) -> VMobject:
         """A ring about the run's ball that widens and fades over FLASH_STEPS after each step of
         `fired` (where a rare gradient fired); hidden otherwise, and once the clock is at `end`
         (the runs' last frame, under the evidence card, is clean)."""
@@ -305,8 +364,7 @@ class RaceScene(LandscapeScene, Scene):
 
         return base.copy().add_updater(update, call_updater=True)
 
-    def map_ticks(self, map_view: MapView, theme: Theme, upright: bool,
-                  reach: float) -> list[Text]:  # fmt: skip
+    def map_ticks(self, map_view: MapView, theme: Theme, upright: bool, reach: float) -> list[Text]:
         """Tick labels under and left of the map; the axis names at its bottom right (beyond
         the x ticks) and top left (over the y ticks' column, `reach` wide), or, not `upright`,
         turned up the left side beyond that column; the ticks they would touch left out."""

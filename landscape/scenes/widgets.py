@@ -71,14 +71,27 @@ def marker(code: str, color: str, size: float) -> VMobject:
     if code == "s":
         shape = Rectangle(width=1.6 * r, height=1.6 * r)
     elif code in "^v":
-        shape = RegularPolygon(3, radius=1.15 * r, start_angle=(90 if code == "^" else -90)
-                               * DEGREES)  # fmt: skip
+        shape = RegularPolygon(
+            3, radius=1.15 * r, start_angle=(90 if code == "^" else -90) * DEGREES
+        )
     elif code == "D":
         shape = RegularPolygon(4, radius=1.1 * r, start_angle=90 * DEGREES)
     elif code in "PX":
         w = 0.36 * r
-        arm = [(w, r), (w, w), (r, w), (r, -w), (w, -w), (w, -r), (-w, -r), (-w, -w), (-r, -w),
-               (-r, w), (-w, w), (-w, r)]  # fmt: skip
+        arm = [
+            (w, r),
+            (w, w),
+            (r, w),
+            (r, -w),
+            (w, -w),
+            (w, -r),
+            (-w, -r),
+            (-w, -w),
+            (-r, -w),
+            (-r, w),
+            (-w, w),
+            (-w, r),
+        ]
         shape = Polygon(*[(a, b, 0) for a, b in arm])
         if code == "X":
             shape.rotate(45 * DEGREES)
@@ -107,10 +120,10 @@ def math_text(expression: str) -> str:
     return re.sub(r"(?<![\w.])-", "−", text)
 
 
-def label(text: str, theme: Theme, size: float = 22, *, mono: bool = False,
-          color: str | None = None) -> Text:  # fmt: skip
-    return Text(text, font=MONO if mono else FONT, font_size=size,
-                color=color or theme.foreground)  # fmt: skip
+def label(
+    text: str, theme: Theme, size: float = 22, *, mono: bool = False, color: str | None = None
+) -> Text:
+    return Text(text, font=MONO if mono else FONT, font_size=size, color=color or theme.foreground)
 
 
 def heading(text: str, theme: Theme, size: float, width: float) -> Text:
@@ -160,8 +173,9 @@ class Typewriter:
 
     def write(self, text: str, cells: int) -> GlyphRow:
         """A row of `cells` glyph slots showing `text`."""
-        slots = [VMobject(fill_color=self.color, fill_opacity=1.0, stroke_width=0)
-                 for _ in range(cells)]  # fmt: skip
+        slots = [
+            VMobject(fill_color=self.color, fill_opacity=1.0, stroke_width=0) for _ in range(cells)
+        ]
         return self.retype(GlyphRow(*slots, font_size=self.size), text)
 
     def retype(self, row: VGroup, text: str) -> VGroup:
@@ -185,8 +199,14 @@ class MapView:
     elongated than that is drawn stretched, so that the map stays a picture, not a strip. It
     is as large as `room` allows, centred on `center`."""
 
-    def __init__(self, grid: LossGrid, center: np.ndarray, room: tuple[float, float],
-                 theme: Theme, ratios: tuple[float, float] = (0.5, 2.0)):  # fmt: skip
+    def __init__(
+        self,
+        grid: LossGrid,
+        center: np.ndarray,
+        room: tuple[float, float],
+        theme: Theme,
+        ratios: tuple[float, float] = (0.5, 2.0),
+    ):
         self.width, self.height = map_size(grid.domain, room, ratios)
         self.origin = np.asarray(center) - np.array([self.width / 2, self.height / 2, 0])
         self.grid = grid
@@ -194,14 +214,26 @@ class MapView:
         image.stretch_to_fit_width(self.width).stretch_to_fit_height(self.height)
         image.move_to(center)
         # Light lines over the dark (low) half of the grey scale, dark over the light half.
-        lines = VGroup(*[VMobject().set_points_as_corners(self.points(line)).set_stroke(
-            "#FFFFFF" if level < 0.5 else "#000000", width=0.8, opacity=0.4)
-            for level, line in contour_lines(grid)])  # fmt: skip
+        lines = VGroup(
+            *[
+                VMobject()
+                .set_points_as_corners(self.points(line))
+                .set_stroke("#FFFFFF" if level < 0.5 else "#000000", width=0.8, opacity=0.4)
+                for level, line in contour_lines(grid)
+            ]
+        )
         frame = Rectangle(width=self.width, height=self.height).move_to(center)
         frame.set_stroke(theme.muted, width=1.5)
-        minima = VGroup(*[Star(5, outer_radius=0.09, density=2).set_fill("#FFFFFF", 1)
-                          .set_stroke("#000000", 1).move_to(self.points(np.array([m]))[0])
-                          for m in grid.minima if inside(grid, m)])  # fmt: skip
+        minima = VGroup(
+            *[
+                Star(5, outer_radius=0.09, density=2)
+                .set_fill("#FFFFFF", 1)
+                .set_stroke("#000000", 1)
+                .move_to(self.points(np.array([m]))[0])
+                for m in grid.minima
+                if inside(grid, m)
+            ]
+        )
         self.static = [image, lines, frame]
         self.minima = minima  # drawn over the runs: end markers piled on a minimum hide it
 
@@ -220,8 +252,7 @@ class MapView:
         return self.origin + np.stack([u, v, np.zeros_like(u)], -1)
 
 
-def map_size(domain, room: tuple[float, float],
-             ratios: tuple[float, float]) -> tuple[float, float]:  # fmt: skip
+def map_size(domain, room: tuple[float, float], ratios: tuple[float, float]) -> tuple[float, float]:
     """(width, height) of a map of `domain` in `room`, its aspect clamped to `ratios`."""
     (x0, x1), (y0, y1) = domain
     ratio = min(max((x1 - x0) / (y1 - y0), ratios[0]), ratios[1])
@@ -229,17 +260,30 @@ def map_size(domain, room: tuple[float, float],
     return height * ratio, height
 
 
-def growing_path(points: np.ndarray, steps: np.ndarray, clock: ValueTracker, color: str,
-                 width: float, outline: str | None = None, spacing: float = 0.015,
-                 tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
+def growing_path(
+    points: np.ndarray,
+    steps: np.ndarray,
+    clock: ValueTracker,
+    color: str,
+    width: float,
+    outline: str | None = None,
+    spacing: float = 0.015,
+    tail: Callable[[float], float] | None = None,
+) -> VMobject:
     """A polyline through `points` (m, 3), point i reached at fractional step steps[i], drawn
     up to the clock (growing_trail of one piece)."""
     return growing_trail([(points, steps)], clock, color, width, outline, spacing, tail)
 
 
-def growing_trail(pieces: Sequence[tuple[np.ndarray, np.ndarray]], clock: ValueTracker,
-                  color: str, width: float, outline: str | None = None, spacing: float = 0.015,
-                  tail: Callable[[float], float] | None = None) -> VMobject:  # fmt: skip
+def growing_trail(
+    pieces: Sequence[tuple[np.ndarray, np.ndarray]],
+    clock: ValueTracker,
+    color: str,
+    width: float,
+    outline: str | None = None,
+    spacing: float = 0.015,
+    tail: Callable[[float], float] | None = None,
+) -> VMobject:
     """A run's trail: polylines through the pieces' points (m, 3), point i reached at
     fractional step steps[i] (m,), the pieces in the order of their steps, drawn up to the
     clock as one path (where pieces overlap, a faded trail does not darken); `outline` draws a
@@ -277,8 +321,10 @@ def growing_trail(pieces: Sequence[tuple[np.ndarray, np.ndarray]], clock: ValueT
 
     recent = full.copy()
     if tail is None:
-        return recent.add_updater(lambda m: m.pointwise_become_partial(
-            full, 0, reached(clock.get_value())), call_updater=True)  # fmt: skip
+        return recent.add_updater(
+            lambda m: m.pointwise_become_partial(full, 0, reached(clock.get_value())),
+            call_updater=True,
+        )
     faded = full.copy().set_stroke(color, width=FADED_WIDTH * width, opacity=FADED)
     faded.set_stroke(width=0, background=True)
     old = faded.copy()
@@ -338,15 +384,24 @@ def appear_at(mob: VMobject, step: float, clock: ValueTracker) -> VMobject:
 def cross(center: np.ndarray, color: str, size: float, outline: str) -> VGroup:
     """An x in `color` with a contrasting edge: where a run diverged."""
     r = size / 2
-    arms = [Line(center + [-r, -r, 0], center + [r, r, 0]),
-            Line(center + [-r, r, 0], center + [r, -r, 0])]  # fmt: skip
+    arms = [
+        Line(center + [-r, -r, 0], center + [r, r, 0]),
+        Line(center + [-r, r, 0], center + [r, -r, 0]),
+    ]
     edge = VGroup(*[a.copy().set_stroke(outline, width=9) for a in arms])
     return VGroup(edge, VGroup(*arms).set_stroke(color, width=5))
 
 
-def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.ndarray,
-                labelled: bool = True,
-                arrow: float = 0.5) -> list[tuple[VMobject, float]]:  # fmt: skip
+def event_marks(
+    track: Track,
+    place,
+    domain,
+    color: str,
+    theme: Theme,
+    up: np.ndarray,
+    labelled: bool = True,
+    arrow: float = 0.5,
+) -> list[tuple[VMobject, float]]:
     """What marks a run's divergence and its exit from the view, each with the step at which
     it appears. `place` maps surface points (k, 2) to scene points (k, 3); `up` is the scene
     direction that reads as up on screen (labels sit above their mark). Without `labelled`,
@@ -360,8 +415,14 @@ def event_marks(track: Track, place, domain, color: str, theme: Theme, up: np.nd
         toward = place((point + 1e-3 * direction * _span(domain))[None])[0] - at
         toward = toward / (np.linalg.norm(toward) or 1.0)
         length = min(arrow, max(0.15, _room(at, toward) - 0.1))  # never out of the frame
-        arrow = Arrow(at - 0.05 * toward, at + length * toward, buff=0, stroke_width=6,
-                      max_tip_length_to_length_ratio=0.45, color=color)  # fmt: skip
+        arrow = Arrow(
+            at - 0.05 * toward,
+            at + length * toward,
+            buff=0,
+            stroke_width=6,
+            max_tip_length_to_length_ratio=0.45,
+            color=color,
+        )
         edge = arrow.copy().set_color(outline).set_stroke(width=10)
         if not labelled:
             marks.append((VGroup(edge, arrow), step))
@@ -412,8 +473,11 @@ def touch(a: VMobject, b: VMobject, gap: float = 0.04) -> bool:
 def _room(at: np.ndarray, toward: np.ndarray) -> float:
     """Frame units from `at` along the unit `toward` to MARGIN inside the frame's edge."""
     half = np.array([config.frame_width / 2 - MARGIN, config.frame_height / 2 - MARGIN])
-    reach = [(np.sign(d) * h - a) / d for a, d, h in zip(at[:2], toward[:2], half, strict=True)
-             if abs(d) > 1e-9]  # fmt: skip
+    reach = [
+        (np.sign(d) * h - a) / d
+        for a, d, h in zip(at[:2], toward[:2], half, strict=True)
+        if abs(d) > 1e-9
+    ]
     return max(0.0, min(reach)) if reach else 0.0
 
 
@@ -424,8 +488,14 @@ def _keep_in_frame(mob: VMobject) -> None:
     mob.shift([*(np.maximum(0, -half - low) - np.maximum(0, high - half)), 0])
 
 
-def color_bar(grid: LossGrid, corner: np.ndarray, length: float, theme: Theme,
-              width: float = 0.16, across: bool = False) -> list[VMobject]:  # fmt: skip
+def color_bar(
+    grid: LossGrid,
+    corner: np.ndarray,
+    length: float,
+    theme: Theme,
+    width: float = 0.16,
+    across: bool = False,
+) -> list[VMobject]:
     """A colour bar of the surface's colour scale, `length` long, its bottom-left at `corner`:
     upright with its ticks on the right and its name above, or `across` (low loss left) with
     its ticks below and its name on its left. Ticks: decades of loss (− f*) on log scales,
@@ -447,17 +517,24 @@ def color_bar(grid: LossGrid, corner: np.ndarray, length: float, theme: Theme,
     pitch = 3 * TICK_PITCH if across else TICK_PITCH
     fits = min(4, max(2, int(length / pitch) + 1))
     values = values[:: max(1, math.ceil(len(values) / fits))]
-    name = label("loss − f*" if grid.log_scale and grid.f_min is not None else "loss", theme,
-                 MIN_FONT)  # fmt: skip
+    name = label(
+        "loss − f*" if grid.log_scale and grid.f_min is not None else "loss", theme, MIN_FONT
+    )
     if across:
-        ticks = [label(text, theme, MIN_FONT).next_to(
-            corner + np.array([(v - lo) / (hi - lo) * length, 0, 0]), DOWN, buff=0.08)
-            for v, text in values]  # fmt: skip
+        ticks = [
+            label(text, theme, MIN_FONT).next_to(
+                corner + np.array([(v - lo) / (hi - lo) * length, 0, 0]), DOWN, buff=0.08
+            )
+            for v, text in values
+        ]
         name.next_to(frame, LEFT, buff=0.15)
     else:
-        ticks = [label(text, theme, MIN_FONT).next_to(
-            corner + np.array([width, (v - lo) / (hi - lo) * length, 0]), RIGHT, buff=0.08)
-            for v, text in values]  # fmt: skip
+        ticks = [
+            label(text, theme, MIN_FONT).next_to(
+                corner + np.array([width, (v - lo) / (hi - lo) * length, 0]), RIGHT, buff=0.08
+            )
+            for v, text in values
+        ]
         name.next_to(frame, UP, buff=0.1).align_to(frame, LEFT)
     return [image, frame, *ticks, name]
 
@@ -465,12 +542,20 @@ def color_bar(grid: LossGrid, corner: np.ndarray, length: float, theme: Theme,
 class Chart:
     """Loss against step on the axis of a LossAxis (see landscape.scenes.geometry.loss_axis)."""
 
-    def __init__(self, axis: LossAxis, steps: int, corner: np.ndarray, width: float,
-                 height: float, theme: Theme):  # fmt: skip
+    def __init__(
+        self,
+        axis: LossAxis,
+        steps: int,
+        corner: np.ndarray,
+        width: float,
+        height: float,
+        theme: Theme,
+    ):
         self.axis, self.steps = axis, steps
         self.origin, self.width, self.height = np.asarray(corner, dtype=float), width, height
         self.box = Rectangle(width=width, height=height).move_to(
-            self.origin + np.array([width / 2, height / 2, 0]))  # fmt: skip
+            self.origin + np.array([width / 2, height / 2, 0])
+        )
         self.box.set_stroke(theme.muted, width=1.5)
         ticks = []
         for s, text in axis.step_ticks:
@@ -483,8 +568,9 @@ class Chart:
             )
         ticks.append(label(axis.step_name, theme, 20).next_to(self.box, DOWN, 0.42))
         # clear of the top tick label, which stands half above the box
-        ticks.append(label(axis.name, theme, 20).next_to(self.box, UP, 0.2)
-                     .align_to(self.box, RIGHT))  # fmt: skip
+        ticks.append(
+            label(axis.name, theme, 20).next_to(self.box, UP, 0.2).align_to(self.box, RIGHT)
+        )
         self.static = [self.box, *ticks]
 
     def rug(self, steps: np.ndarray, color: str) -> list[Line]:

@@ -57,9 +57,15 @@ def chunk_key(
 ) -> str:
     """A content hash of everything that determines the chunks."""
     digest = hashlib.sha256()
-    meta = {"version": CACHE_VERSION, "network": network, "chunk": chunk,
-            "dtype": str(dtype), "fast": fast,
-            "grid": [len(x), len(y)], "data": [list(inputs.shape), str(inputs.dtype)]}  # fmt: skip
+    meta = {
+        "version": CACHE_VERSION,
+        "network": network,
+        "chunk": chunk,
+        "dtype": str(dtype),
+        "fast": fast,
+        "grid": [len(x), len(y)],
+        "data": [list(inputs.shape), str(inputs.dtype)],
+    }
     digest.update(json.dumps(meta, sort_keys=True).encode())
     for tensor in (*plane.vectors(), inputs, targets):
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())

@@ -110,8 +110,14 @@ def random_plane(
     )
     if orthogonalize:
         d2 = _orthogonal(d2, d1)
-    return Plane(origin, d1, d2, kind="random", xlabel="random direction 1 (filter-normalized)",
-                 ylabel="random direction 2 (filter-normalized)")  # fmt: skip
+    return Plane(
+        origin,
+        d1,
+        d2,
+        kind="random",
+        xlabel="random direction 1 (filter-normalized)",
+        ylabel="random direction 2 (filter-normalized)",
+    )
 
 
 def pca_plane(
@@ -162,10 +168,14 @@ def pca_plane(
     centre = mean if origin is None else _vector(origin, "origin")
     _check_size(centre, stacked.shape[1], "origin")
     return Plane(
-        centre, components[0], components[1], kind="pca",
+        centre,
+        components[0],
+        components[1],
+        kind="pca",
         explained=explained,  # type: ignore[arg-type]
-        xlabel=f"PC1 ({100 * explained[0]:.1f}%)", ylabel=f"PC2 ({100 * explained[1]:.1f}%)",
-    )  # fmt: skip
+        xlabel=f"PC1 ({100 * explained[0]:.1f}%)",
+        ylabel=f"PC2 ({100 * explained[1]:.1f}%)",
+    )
 
 
 def plane_through(
@@ -191,8 +201,14 @@ def plane_through(
     cos = float(d1.double() @ d2.double()) / float(d1.double().norm() * d2.double().norm())
     if abs(cos) > 1 - 1e-9:
         raise LandscapeError(f"{names[0]}, {names[1]} and {names[2]} lie on one line")
-    return Plane(a, d1, d2, kind="plane", xlabel=f"{names[0]} → {names[1]}",
-                 ylabel=f"{names[0]} → {names[2]}")  # fmt: skip
+    return Plane(
+        a,
+        d1,
+        d2,
+        kind="plane",
+        xlabel=f"{names[0]} → {names[1]}",
+        ylabel=f"{names[0]} → {names[2]}",
+    )
 
 
 def hessian_plane(
@@ -217,9 +233,15 @@ def hessian_plane(
     found = sharpness(hessian, k=2, tol=1e-4, residual_tol=1e-2, seed=seed)
     (l1, l2), (d1, d2) = found.values.tolist(), found.vectors.float().cpu()
     at = f" at {name}" if name else ""
-    return Plane(origin, d1, d2, kind="hessian", eigenvalues=(l1, l2),
-                 xlabel=f"eigenvector 1{at} (λ = {l1:.3g})",
-                 ylabel=f"eigenvector 2 (λ = {l2:.3g})")  # fmt: skip
+    return Plane(
+        origin,
+        d1,
+        d2,
+        kind="hessian",
+        eigenvalues=(l1, l2),
+        xlabel=f"eigenvector 1{at} (λ = {l1:.3g})",
+        ylabel=f"eigenvector 2 (λ = {l2:.3g})",
+    )
 
 
 def _orthogonal(d2: torch.Tensor, d1: torch.Tensor) -> torch.Tensor:

@@ -69,8 +69,11 @@ def combine(values: np.ndarray) -> np.ndarray:
     rank, size = world()
     if size == 1:
         return values
-    device = torch.device("cuda", torch.cuda.current_device()) if (
-        dist.get_backend() == "nccl") else torch.device("cpu")  # fmt: skip
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if (dist.get_backend() == "nccl")
+        else torch.device("cpu")
+    )
     tensor = torch.as_tensor(values, dtype=torch.float64).to(device)
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor.cpu().numpy()
@@ -82,8 +85,9 @@ def broadcast(tensor: torch.Tensor) -> torch.Tensor:
     if world()[1] == 1:
         return tensor
     nccl = dist.get_backend() == "nccl"
-    moved = tensor.contiguous().to(torch.device("cuda", torch.cuda.current_device())
-                                   if nccl else "cpu")  # fmt: skip
+    moved = tensor.contiguous().to(
+        torch.device("cuda", torch.cuda.current_device()) if nccl else "cpu"
+    )
     dist.broadcast(moved, src=0)
     return moved.to(tensor.device)
 

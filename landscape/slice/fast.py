@@ -95,10 +95,12 @@ class FastPoints:
             else torch.zeros(3, self.first_w.shape[1], dtype=dtype, device=device)
         )
         self.rest_basis = [
-            {name: (_slice(basis, where, p).reshape(3, -1), p.shape)
-             for name, p in m.named_parameters()}
+            {
+                name: (_slice(basis, where, p).reshape(3, -1), p.shape)
+                for name, p in m.named_parameters()
+            }
             for m in self.rest
-        ]  # fmt: skip
+        ]
         with torch.no_grad():
             probe = self._products(0, 1)  # (3, 1, features...)
         self.features = probe.shape[2:]
@@ -109,8 +111,12 @@ class FastPoints:
         self.spans = [(s, min(s + self.tile, n)) for s in range(0, n, self.tile)]
         # Elementwise layers, then a Linear: the lesson's MLP, whose tail is written out in _group.
         kinds = [type(m) for m in self.rest]
-        self.linear_tail = (len(self.features) == 1 and bool(kinds) and kinds[-1] is nn.Linear
-                            and all(k in (nn.ReLU, nn.Dropout) for k in kinds[:-1]))  # fmt: skip
+        self.linear_tail = (
+            len(self.features) == 1
+            and bool(kinds)
+            and kinds[-1] is nn.Linear
+            and all(k in (nn.ReLU, nn.Dropout) for k in kinds[:-1])
+        )
         self.tail_relu = nn.ReLU in kinds[:-1]
         self.all_products = None
         if 3 * n * feature_size * itemsize <= PRODUCTS_BYTES:
@@ -156,8 +162,10 @@ class FastPoints:
         # CHUNK / GROUP = 4 workers however many cores there are.
         workers = torch.get_num_threads()
         # The thread count is per thread in OpenMP: each worker sets its own.
-        with self._one_thread(), ThreadPoolExecutor(workers, initializer=torch.set_num_threads,
-                                                    initargs=(1,)) as pool:  # fmt: skip
+        with (
+            self._one_thread(),
+            ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(1,)) as pool,
+        ):
             futures = [[pool.submit(self._group, g) for g in part] for part in groups]
             try:
                 for part in futures:
@@ -180,9 +188,13 @@ class FastPoints:
 
     def _params(self, weights: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """The later layers' parameters at G points, from their (G, 3) weights (1, a, b)."""
-        return [{name: (weights @ basis).view(len(weights), *shape)
-                 for name, (basis, shape) in layer.items()}
-                for layer in self.rest_basis]  # fmt: skip
+        return [
+            {
+                name: (weights @ basis).view(len(weights), *shape)
+                for name, (basis, shape) in layer.items()
+            }
+            for layer in self.rest_basis
+        ]
 
     def _group(self, coords: np.ndarray) -> np.ndarray:
         """(2, G): mean loss and accuracy at G points (G, 2), in one pass over the data."""
@@ -207,8 +219,11 @@ class FastPoints:
         with torch.no_grad():
             for k, t in enumerate(space.tiles):
                 # 1. products: S0, S1, S2, each (T, features...)
-                p0, p1, p2 = (t.products if t.products is not None
-                              else self._products(*self.spans[k]).unbind())  # fmt: skip
+                p0, p1, p2 = (
+                    t.products
+                    if t.products is not None
+                    else self._products(*self.spans[k]).unbind()
+                )
                 # 2. pre-activations (G, T, features...): (S0 + b·S2) + a·S1 for each point.
                 # Points of one grid row share b: S0 + b·S2 made once per row and tile, where
                 # the group holds few rows (grids), makes the whole grid 8% faster (A/B rounds,
@@ -260,8 +275,11 @@ class FastPoints:
         for i, (layer, p) in enumerate(zip(self.rest, params, strict=True)):
             if i == last and type(layer) is nn.Linear and h.dim() == 3 and p:
                 w, hidden = p["weight"], h.transpose(1, 2)  # (G, C, in), (G, in, T)
-                return torch.baddbmm(p["bias"][..., None], w, hidden) if "bias" in p else (
-                    torch.bmm(w, hidden))  # fmt: skip
+                return (
+                    torch.baddbmm(p["bias"][..., None], w, hidden)
+                    if "bias" in p
+                    else (torch.bmm(w, hidden))
+                )
             if type(layer) is nn.ReLU:
                 h = h.relu_()  # h is ours: no copy
             elif type(layer) is nn.Dropout:
@@ -314,15 +332,26 @@ class _Workspace:
             top, picked, gap, lse = (r[: g * m].view(g, m) for r in rows)
             tile_logits = logits[: g * c * m].view(g, c, m)
             tile_h = h[: g * m * size].view(g, m, *features)
-            self.tiles.append(_Tile(
-                length=m,
-                products=(tuple(fast.all_products[:, s:e].unbind())
-                          if fast.all_products is not None else None),
-                h=tile_h, h_t=tile_h.transpose(1, 2) if len(features) == 1 else tile_h,
-                shared=shared[: m * size].view(m, *features), logits=tile_logits,
-                targets=fast.targets[s:e].expand(g, 1, m), top=top, picked=picked, gap=gap,
-                lse=lse, hit=hit[: g * m].view(g, m),
-            ))  # fmt: skip
+            self.tiles.append(
+                _Tile(
+                    length=m,
+                    products=(
+                        tuple(fast.all_products[:, s:e].unbind())
+                        if fast.all_products is not None
+                        else None
+                    ),
+                    h=tile_h,
+                    h_t=tile_h.transpose(1, 2) if len(features) == 1 else tile_h,
+                    shared=shared[: m * size].view(m, *features),
+                    logits=tile_logits,
+                    targets=fast.targets[s:e].expand(g, 1, m),
+                    top=top,
+                    picked=picked,
+                    gap=gap,
+                    lse=lse,
+                    hit=hit[: g * m].view(g, m),
+                )
+            )
 
 
 def _grid_rows(b: np.ndarray) -> list[tuple[int, int]] | None:

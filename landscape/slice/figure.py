@@ -19,9 +19,12 @@ from landscape.style import Theme
 
 VIEWS = ("contour", "3d")
 VIEW_3D = (38, -60)  # (elevation, azimuth)
-PLANES = {"pca": "PCA plane of the runs' snapshots", "random": "random filter-normalized plane",
-          "plane": "plane through three weight vectors",
-          "hessian": "plane of the Hessian's top two eigenvectors"}  # fmt: skip
+PLANES = {
+    "pca": "PCA plane of the runs' snapshots",
+    "random": "random filter-normalized plane",
+    "plane": "plane through three weight vectors",
+    "hessian": "plane of the Hessian's top two eigenvectors",
+}
 
 
 def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "light") -> Figure:

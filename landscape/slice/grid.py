@@ -70,8 +70,15 @@ class SliceGrid:
         self, *, title: str = "", xlabel: str = "x", ylabel: str = "y", log_scale: bool = True
     ) -> LossGrid:
         """The record figures and scenes draw."""
-        return LossGrid(x=self.x, y=self.y, loss=self.loss, title=title, log_scale=log_scale,
-                        xlabel=xlabel, ylabel=ylabel)  # fmt: skip
+        return LossGrid(
+            x=self.x,
+            y=self.y,
+            loss=self.loss,
+            title=title,
+            log_scale=log_scale,
+            xlabel=xlabel,
+            ylabel=ylabel,
+        )
 
 
 def grid_axes(

@@ -59,11 +59,19 @@ HESSIAN_RANGE = (-1.0, 1.0)
 # of loading the runs' snapshots (120 MB), fitting the plane and projecting: benchmarks/slice.py.
 # Training's inputs are in the runs' keys; the source of the modules a slice's numbers go
 # through after it is in the record's, so a change to them slices again.
-SLICE_MODULES = ("landscape.slice.directions", "landscape.slice.grid", "landscape.slice.fast",
-                 "landscape.slice.batched",
-                 "landscape.slice.perpoint", "landscape.slice.project", "landscape.slice.mnist",
-                 "landscape.curvature.hessian", "landscape.curvature.mlp_products",
-                 "landscape.curvature.sharpness", "landscape.curvature.lanczos")  # fmt: skip
+SLICE_MODULES = (
+    "landscape.slice.directions",
+    "landscape.slice.grid",
+    "landscape.slice.fast",
+    "landscape.slice.batched",
+    "landscape.slice.perpoint",
+    "landscape.slice.project",
+    "landscape.slice.mnist",
+    "landscape.curvature.hessian",
+    "landscape.curvature.mlp_products",
+    "landscape.curvature.sharpness",
+    "landscape.curvature.lanczos",
+)
 RECORD_FORMAT = 2  # the record's layout (save_slice's); bump when it changes
 # The slices folder keeps this many records, and as many folders of grid chunks, the most
 # recently used (about 1 MB each at the default grid); older ones are removed as a slice is
@@ -104,8 +112,9 @@ class Slice:
 
     def loss_grid(self) -> LossGrid:
         """The record figures and scenes draw (log colour scale, explained variance in labels)."""
-        return self.grid.to_loss_grid(title=self.title, xlabel=self.plane.xlabel,
-                                      ylabel=self.plane.ylabel, log_scale=True)  # fmt: skip
+        return self.grid.to_loss_grid(
+            title=self.title, xlabel=self.plane.xlabel, ylabel=self.plane.ylabel, log_scale=True
+        )
 
     def _repr_png_(self) -> bytes:
         """Jupyter: the slice's figure with its paths (landscape.notebook)."""
@@ -117,9 +126,16 @@ class Slice:
         """One path record per run, as figures and scenes read it: xy the projected snapshots
         (k, 1, 2), loss the snapshots' true loss (on_plane: the loss at the projected points,
         so that the paths lie on the drawn surface)."""
-        return [PlainPath(p.optimizer, p.label, tuple(p.settings.items()), p.xy[:, None, :],
-                          (p.plane_loss if on_plane else p.true_loss)[:, None])
-                for p in self.paths]  # fmt: skip
+        return [
+            PlainPath(
+                p.optimizer,
+                p.label,
+                tuple(p.settings.items()),
+                p.xy[:, None, :],
+                (p.plane_loss if on_plane else p.true_loss)[:, None],
+            )
+            for p in self.paths
+        ]
 
 
 def mnist_slice(
@@ -174,8 +190,10 @@ def mnist_slice(
     split = _choice("split", split, SPLITS)
     names = list(optimizers) or list(DEFAULT_OPTIMIZERS)
     if directions == "plane" and len(names) < 2:
-        raise LandscapeError("--directions plane needs two optimizers: the plane runs through "
-                             "the initialization and the ends of the first two")  # fmt: skip
+        raise LandscapeError(
+            "--directions plane needs two optimizers: the plane runs through "
+            "the initialization and the ends of the first two"
+        )
     at_index = _at(at, names) if directions == "hessian" else 0
     for r in (x_range, y_range):
         if r is not None:
@@ -184,11 +202,27 @@ def mnist_slice(
     resolve_dtype(dtype)
     record = None
     if resume and not distributed.launched():  # ranks share the work: all of them do it
-        slicing = {"directions": directions, "nx": nx, "ny": ny, "x_range": x_range,
-                   "y_range": y_range, "split": split, "dtype": dtype, "bias": bias,
-                   "orthogonalize": orthogonalize, "at": at_index}  # fmt: skip
-        record = _record_path(names, slicing, epochs=epochs, batch_size=batch_size, seed=seed,
-                              device=device_, data_dir=data_dir)  # fmt: skip
+        slicing = {
+            "directions": directions,
+            "nx": nx,
+            "ny": ny,
+            "x_range": x_range,
+            "y_range": y_range,
+            "split": split,
+            "dtype": dtype,
+            "bias": bias,
+            "orthogonalize": orthogonalize,
+            "at": at_index,
+        }
+        record = _record_path(
+            names,
+            slicing,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            device=device_,
+            data_dir=data_dir,
+        )
         recorded_slice = _read_record(record)
         if recorded_slice is not None:
             return recorded_slice
@@ -196,46 +230,83 @@ def mnist_slice(
     # Train: rank 0 first, so that the other ranks read its cached runs.
     def runs():
         # float32 training, as the lesson's; `dtype` is for evaluating the slice.
-        return train_or_load(names, epochs=epochs, batch_size=batch_size, seed=seed,
-                             device=device_, data_dir=data_dir,
-                             progress=train_progress)  # fmt: skip
+        return train_or_load(
+            names,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            device=device_,
+            data_dir=data_dir,
+            progress=train_progress,
+        )
 
     found = runs() if distributed.is_main() else None
     distributed.barrier()
     found = found if found is not None else runs()
     data = load_mnist(data_dir)
-    inputs, targets = (data.test_x, data.test_y) if split == "test" else (
-        data.train_x, data.train_y)  # fmt: skip
+    inputs, targets = (
+        (data.test_x, data.test_y) if split == "test" else (data.train_x, data.train_y)
+    )
     model = mlp()
 
     if directions == "hessian":
         run = found[at_index]
-        plane = hessian_plane(model, run.final, inputs, targets, name=f"{run.label}'s end",
-                              dtype=resolve_dtype(dtype), device=device_, seed=seed)  # fmt: skip
+        plane = hessian_plane(
+            model,
+            run.final,
+            inputs,
+            targets,
+            name=f"{run.label}'s end",
+            dtype=resolve_dtype(dtype),
+            device=device_,
+            seed=seed,
+        )
     else:
-        plane = _plane(directions, model, found, bias=bias, orthogonalize=orthogonalize,
-                       seed=seed)  # fmt: skip
+        plane = _plane(directions, model, found, bias=bias, orthogonalize=orthogonalize, seed=seed)
     origin, d1, d2 = distributed.broadcast(plane.vectors())
     plane = replace(plane, origin=origin, d1=d1, d2=d2)
     # Each run recorded its snapshots' test loss (float32, the whole test set): not again.
-    recorded = ([(r.snapshot_test_loss, r.snapshot_test_accuracy) for r in found]
-                if split == "test" and resolve_dtype(dtype) == torch.float32 else None)  # fmt: skip
-    paths = project_runs(model, plane, found, inputs, targets, dtype=dtype, device=device_,
-                         recorded=recorded)  # fmt: skip
+    recorded = (
+        [(r.snapshot_test_loss, r.snapshot_test_accuracy) for r in found]
+        if split == "test" and resolve_dtype(dtype) == torch.float32
+        else None
+    )
+    paths = project_runs(
+        model, plane, found, inputs, targets, dtype=dtype, device=device_, recorded=recorded
+    )
     xy = np.concatenate([p.xy for p in paths])  # (all snapshots, 2)
     auto_x, auto_y = _auto_range(directions, xy)
     x, y = grid_axes(x_range or auto_x, y_range or auto_y, nx, ny)
-    grid = slice_grid(model, plane, inputs, targets, x, y, dtype=dtype, device=device_,
-                      cache_dir=slices_dir(data_dir) if resume else None,
-                      progress=progress)  # fmt: skip
-    settings = {"optimizers": [r.optimizer for r in found], "directions": directions,
-                "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": str(device_),
-                "dtype": dtype, "bias": bias, "orthogonalize": orthogonalize, "split": split,
-                "explained_variance": list(plane.explained) if plane.explained else None,
-                "at": found[at_index].optimizer if directions == "hessian" else None,
-                "test": {r.label: [r.test_loss, r.test_accuracy] for r in found}}  # fmt: skip
-    found_slice = Slice(plane=plane, grid=grid, paths=paths, split=split, samples=len(inputs),
-                        settings=settings)  # fmt: skip
+    grid = slice_grid(
+        model,
+        plane,
+        inputs,
+        targets,
+        x,
+        y,
+        dtype=dtype,
+        device=device_,
+        cache_dir=slices_dir(data_dir) if resume else None,
+        progress=progress,
+    )
+    settings = {
+        "optimizers": [r.optimizer for r in found],
+        "directions": directions,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seed": seed,
+        "device": str(device_),
+        "dtype": dtype,
+        "bias": bias,
+        "orthogonalize": orthogonalize,
+        "split": split,
+        "explained_variance": list(plane.explained) if plane.explained else None,
+        "at": found[at_index].optimizer if directions == "hessian" else None,
+        "test": {r.label: [r.test_loss, r.test_accuracy] for r in found},
+    }
+    found_slice = Slice(
+        plane=plane, grid=grid, paths=paths, split=split, samples=len(inputs), settings=settings
+    )
     if record is not None:
         with contextlib.suppress(OSError, LandscapeError):  # a cache: the slice is made anyway
             save_slice(found_slice, record)
@@ -268,8 +339,15 @@ def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) 
     # (a record was made from files that passed its hash check).
     data = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     runs = run_keys(names, epochs=epochs, batch_size=batch_size, seed=seed, device=device)
-    key = {"runs": runs, "data": data, "format": RECORD_FORMAT, "code": source_hash(SLICE_MODULES),
-           "device": device.type, "seed": seed, **slicing}  # fmt: skip
+    key = {
+        "runs": runs,
+        "data": data,
+        "format": RECORD_FORMAT,
+        "code": source_hash(SLICE_MODULES),
+        "device": device.type,
+        "seed": seed,
+        **slicing,
+    }
     text = json.dumps(jsonable(key), sort_keys=True)
     return folder / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.slice.npz"
 
@@ -306,8 +384,12 @@ def mnist_scene_data(
     found = mnist_slice(optimizers, **options)
     steps = np.asarray(found.paths[0].steps)
     clock = StepClock(steps, float(steps[-1]) / found.settings["epochs"])
-    return scene_data(found.loss_grid(), found.trajectories(on_plane=on_plane), clock=clock,
-                      notes=[off_plane(p) for p in found.paths])  # fmt: skip
+    return scene_data(
+        found.loss_grid(),
+        found.trajectories(on_plane=on_plane),
+        clock=clock,
+        notes=[off_plane(p) for p in found.paths],
+    )
 
 
 def slices_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
@@ -349,8 +431,9 @@ def _plane(directions, model, runs, *, bias, orthogonalize, seed) -> Plane:
     if directions == "pca":  # principal components are orthogonal already
         return pca_plane([r.snapshots for r in runs])
     if directions == "random":
-        return random_plane(model, torch.as_tensor(runs[0].final), bias=bias,
-                            orthogonalize=orthogonalize, seed=seed)  # fmt: skip
+        return random_plane(
+            model, torch.as_tensor(runs[0].final), bias=bias, orthogonalize=orthogonalize, seed=seed
+        )
     return plane_through(
         runs[0].init,
         runs[0].final,
@@ -371,8 +454,16 @@ def _auto_range(directions: str, xy: np.ndarray) -> tuple[Range, Range]:
     return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
 
 
-NPZ_PATH_FIELDS = ("steps", "xy", "distance", "relative", "true_loss", "plane_loss",
-                   "true_accuracy", "plane_accuracy")  # fmt: skip
+NPZ_PATH_FIELDS = (
+    "steps",
+    "xy",
+    "distance",
+    "relative",
+    "true_loss",
+    "plane_loss",
+    "true_accuracy",
+    "plane_accuracy",
+)
 
 
 def save_slice(
@@ -385,29 +476,48 @@ def save_slice(
     the paths' labels and largest distance from the plane)."""
     path = check_output(path, (".npz",))
     arrays: dict[str, np.ndarray] = {
-        "x": found.grid.x, "y": found.grid.y, "loss": found.grid.loss,
-        "accuracy": found.grid.accuracy, "plane_origin": found.plane.origin.numpy(),
-        "plane_x": found.plane.d1.numpy(), "plane_y": found.plane.d2.numpy(),
-        "split": np.array(found.split), "samples": np.array(found.samples),
+        "x": found.grid.x,
+        "y": found.grid.y,
+        "loss": found.grid.loss,
+        "accuracy": found.grid.accuracy,
+        "plane_origin": found.plane.origin.numpy(),
+        "plane_x": found.plane.d1.numpy(),
+        "plane_y": found.plane.d2.numpy(),
+        "split": np.array(found.split),
+        "samples": np.array(found.samples),
         "explained_variance": np.array(found.plane.explained or (math.nan, math.nan)),
-        "cosine": np.array(found.cosine), "bn": np.array(found.bn),
-        "loss_name": np.array(found.loss_name), "data": np.array(found.data),
+        "cosine": np.array(found.cosine),
+        "bn": np.array(found.bn),
+        "loss_name": np.array(found.loss_name),
+        "data": np.array(found.data),
         "model": np.array(found.model_name),
-    }  # fmt: skip
+    }
     if found.plane.eigenvalues is not None:
         arrays["hessian_eigenvalues"] = np.array(found.plane.eigenvalues)
     for i, p in enumerate(found.paths):
         for name in NPZ_PATH_FIELDS:
             arrays[f"path{i}_{name}"] = getattr(p, name)
     meta = {
-        "command": list(command) if command is not None else None, "versions": versions(),
-        "title": found.title, "xlabel": found.plane.xlabel, "ylabel": found.plane.ylabel,
-        "kind": found.plane.kind, "settings": found.settings, "fast": found.grid.fast,
-        "paths": [{"optimizer": p.optimizer, "label": p.label, "settings": p.settings,
-                   "hyper": p.hyper,
-                   "max_distance": float(p.distance.max()),
-                   "max_relative": float(p.relative.max())} for p in found.paths],
-    }  # fmt: skip
+        "command": list(command) if command is not None else None,
+        "versions": versions(),
+        "title": found.title,
+        "xlabel": found.plane.xlabel,
+        "ylabel": found.plane.ylabel,
+        "kind": found.plane.kind,
+        "settings": found.settings,
+        "fast": found.grid.fast,
+        "paths": [
+            {
+                "optimizer": p.optimizer,
+                "label": p.label,
+                "settings": p.settings,
+                "hyper": p.hyper,
+                "max_distance": float(p.distance.max()),
+                "max_relative": float(p.relative.max()),
+            }
+            for p in found.paths
+        ],
+    }
     return write_npz(path, arrays, jsonable(meta))
 
 
@@ -418,22 +528,45 @@ def load_slice(path: str | os.PathLike) -> Slice:
         explained = a["explained_variance"]
         plane = Plane(
             *(torch.from_numpy(a[k]) for k in ("plane_origin", "plane_x", "plane_y")),
-            kind=meta["kind"], xlabel=meta["xlabel"], ylabel=meta["ylabel"],
+            kind=meta["kind"],
+            xlabel=meta["xlabel"],
+            ylabel=meta["ylabel"],
             explained=None if np.isnan(explained).all() else tuple(map(float, explained)),
-            eigenvalues=(tuple(map(float, a["hessian_eigenvalues"]))
-                         if "hessian_eigenvalues" in a else None),
-        )  # fmt: skip
-        grid = SliceGrid(x=a["x"], y=a["y"], loss=a["loss"], accuracy=a["accuracy"],
-                         fast=meta["fast"])  # fmt: skip
-        paths = [ProjectedPath(optimizer=m["optimizer"], label=m["label"],
-                               settings=settings_from_json(m["settings"]),
-                               hyper=settings_from_json(m["hyper"]),
-                               **{f: a[f"path{i}_{f}"] for f in NPZ_PATH_FIELDS})
-                 for i, m in enumerate(meta["paths"])]  # fmt: skip
-        named = {k: str(a[key]) for k, key in (("model_name", "model"), ("data", "data"),
-                                                ("loss_name", "loss_name"), ("bn", "bn"))
-                 if key in a}  # fmt: skip
-        return Slice(plane=plane, grid=grid, paths=paths, split=str(a["split"]),
-                     samples=int(a["samples"]), settings=meta["settings"], **named)  # fmt: skip
+            eigenvalues=(
+                tuple(map(float, a["hessian_eigenvalues"])) if "hessian_eigenvalues" in a else None
+            ),
+        )
+        grid = SliceGrid(
+            x=a["x"], y=a["y"], loss=a["loss"], accuracy=a["accuracy"], fast=meta["fast"]
+        )
+        paths = [
+            ProjectedPath(
+                optimizer=m["optimizer"],
+                label=m["label"],
+                settings=settings_from_json(m["settings"]),
+                hyper=settings_from_json(m["hyper"]),
+                **{f: a[f"path{i}_{f}"] for f in NPZ_PATH_FIELDS},
+            )
+            for i, m in enumerate(meta["paths"])
+        ]
+        named = {
+            k: str(a[key])
+            for k, key in (
+                ("model_name", "model"),
+                ("data", "data"),
+                ("loss_name", "loss_name"),
+                ("bn", "bn"),
+            )
+            if key in a
+        }
+        return Slice(
+            plane=plane,
+            grid=grid,
+            paths=paths,
+            split=str(a["split"]),
+            samples=int(a["samples"]),
+            settings=meta["settings"],
+            **named,
+        )
     except (ValueError, KeyError, TypeError) as err:
         raise LandscapeError(f"cannot read a slice from {str(path)!r}: {err}") from None

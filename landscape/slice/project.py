@@ -100,12 +100,22 @@ def project_runs(
         else:
             true = evaluate_weights(model, snapshots, inputs, targets, dtype=dtype, device=device)
         flat = [v[ends[i] : ends[i + 1]] for v in every]  # loss, accuracy
-        paths.append(ProjectedPath(
-            optimizer=run.optimizer, label=run.label, settings=dict(run.settings),
-            hyper=dict(run.hyper), steps=np.asarray(run.snapshot_steps), xy=xy,
-            distance=distance, relative=distance / reach if reach > 0 else 0 * distance,
-            true_loss=true[0], plane_loss=flat[0], true_accuracy=true[1], plane_accuracy=flat[1],
-        ))  # fmt: skip
+        paths.append(
+            ProjectedPath(
+                optimizer=run.optimizer,
+                label=run.label,
+                settings=dict(run.settings),
+                hyper=dict(run.hyper),
+                steps=np.asarray(run.snapshot_steps),
+                xy=xy,
+                distance=distance,
+                relative=distance / reach if reach > 0 else 0 * distance,
+                true_loss=true[0],
+                plane_loss=flat[0],
+                true_accuracy=true[1],
+                plane_accuracy=flat[1],
+            )
+        )
     return paths
 
 
