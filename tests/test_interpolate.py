@@ -134,7 +134,11 @@ def test_json_and_figure(cli, quick_runs, tmp_path):
     assert code == 0, err
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert set(summary) == {"sgd", "adam", "sgd__adam"}
-    assert summary["sgd__adam"]["barrier"] >= 0
+    pair = summary["sgd__adam"]
+    # The pair's line runs from SGD's end to Adam's: its ends are the runs' lines' ends.
+    assert pair["loss_0"] == pytest.approx(summary["sgd"]["loss_1"], rel=1e-6)
+    assert pair["loss_1"] == pytest.approx(summary["adam"]["loss_1"], rel=1e-6)
+    assert pair["lowest"] <= min(pair["loss_0"], pair["loss_1"])
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
