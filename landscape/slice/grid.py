@@ -135,8 +135,9 @@ def slice_grid(
             and "recompute" averages (default 128); under "eval" only speed depends on it
             (None: the evaluator's best).
         closure: instead of inputs, targets and criterion, a callable (model, batch) ->
-            scalar loss, evaluated point by point over `batches` (a list of batch objects);
-            the loss is the mean over the batches and accuracy is NaN.
+            scalar loss, evaluated point by point over `batches`; the loss is the mean over
+            the batches and accuracy is NaN.
+        batches: with a closure, the list of batch objects it is called on.
         dtype: "float32" or "float64" for the evaluation.
         device: "auto", "cpu", "cuda", ...; under torchrun each rank uses its own GPU.
         chunk: grid points per chunk, the unit that is saved, resumed and sharded.
