@@ -1,4 +1,5 @@
-"""Shared fixtures: the CLI as a user runs it, and MNIST got as a user gets it."""
+"""Shared fixtures: the CLI as a user runs it, MNIST got as a user gets it, and small real
+training runs of the lesson's MLP."""
 
 from __future__ import annotations
 
