@@ -1,8 +1,11 @@
-"""Shared fixtures: the CLI as a user runs it, and MNIST got as a user gets it."""
+"""Shared fixtures: the CLI as a user runs it, MNIST got as a user gets it, and small real
+training runs of the lesson's MLP."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import json
 import os
 from pathlib import Path
 
@@ -72,6 +75,70 @@ def mnist_data_dir():
             data.load_mnist(root, fetch=True)
         patch.setenv(data.ENV_VAR, str(root))
         yield root
+
+
+# Small real training: one epoch on the first SMALL_TRAIN images (80% train it: 20 steps of 32),
+# weights kept every SMALL_EVERY steps (steps 0, 10 and 20: what costs is each snapshot's
+# analysis, not the training), evaluated on the whole test set.
+SMALL_TRAIN = 800
+SMALL_EVERY = 10
+
+
+@pytest.fixture(scope="session")
+def small_training(mnist_data_dir):
+    """train(optimizers, seed=0) -> real TrainingRuns of the lesson's MLP, trained by the
+    project's engine on a small plan (SMALL_TRAIN, SMALL_EVERY), each configuration once a
+    session."""
+    from landscape.mnist import load_mnist
+    from landscape.mnist.engine import train as engine_train
+    from landscape.mnist.lesson import mnist_optimizers
+
+    full = load_mnist(mnist_data_dir)
+    data = dataclasses.replace(
+        full, train_x=full.train_x[:SMALL_TRAIN], train_y=full.train_y[:SMALL_TRAIN]
+    )
+    trained = {}
+
+    def train(optimizers, seed: int = 0):
+        specs = mnist_optimizers(optimizers)
+        runs = []
+        for spec in specs:
+            # A run does not depend on what trains beside it: each configuration on its own.
+            key = (spec.name, json.dumps(dict(spec.hyper), sort_keys=True, default=str), seed)
+            if key not in trained:
+                (trained[key],) = engine_train(
+                    [spec],
+                    epochs=1,
+                    seed=seed,
+                    device="cpu",
+                    data=data,
+                    snapshot_every=SMALL_EVERY,
+                )
+            runs.append(trained[key])
+        return runs
+
+    return train
+
+
+@pytest.fixture
+def small_runs(monkeypatch, small_training):
+    """train_or_load, where `interpolate`, `sharpness` and `slice` call it, gives
+    small_training's runs (whatever epochs are asked). Returns its calls: (names, options,
+    specs) each."""
+    import landscape.curvature.mnist as curvature_mnist
+    import landscape.slice.mnist as slice_mnist
+    from landscape.mnist.lesson import mnist_optimizers
+
+    calls = []
+
+    def train_or_load(optimizers, **options):
+        specs = mnist_optimizers(optimizers)
+        calls.append(([s.name for s in specs], options, specs))
+        return small_training(specs, seed=options.get("seed", 0))
+
+    for module in (curvature_mnist, slice_mnist):
+        monkeypatch.setattr(module, "train_or_load", train_or_load)
+    return calls
 
 
 @pytest.fixture(scope="session")

@@ -4,52 +4,17 @@ the ends are the runs' own losses; the NPZ keys are the documented ones; bad inp
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 import landscape.curvature.mnist as curvature_mnist
 from landscape.curvature.interpolation import Line, line_positions
-from landscape.mnist import load_mnist, mlp, mnist_optimizer
-from landscape.slice import evaluate_weights, flat_weights
+from landscape.mnist import load_mnist, mlp
+from landscape.slice import evaluate_weights
 
 
-@pytest.fixture
-def quick_runs(monkeypatch):
-    """Stand-in training: short random walks from one Glorot-like start (no optimizer steps)."""
-
-    def train_or_load(optimizers, **options):
-        specs = [mnist_optimizer(o) for o in optimizers]
-        torch.manual_seed(options["seed"])
-        start = flat_weights(mlp())
-        runs = []
-        for i, spec in enumerate(specs):
-            g = torch.Generator().manual_seed(i + 1)
-            walk = torch.cumsum(0.01 * torch.randn(4, start.numel(), generator=g), 0)
-            snapshots = torch.cat([start[None], start + walk]).numpy()  # (5, P)
-            runs.append(
-                SimpleNamespace(
-                    optimizer=spec.name,
-                    label=spec.label,
-                    settings=dict(spec.hyper),
-                    init=snapshots[0],
-                    final=snapshots[-1],
-                    snapshots=snapshots,
-                    epochs=1,
-                    batch_size=32,
-                    seed=options["seed"],
-                    test_loss=2.3,
-                    test_accuracy=0.1,
-                )
-            )
-        return runs
-
-    monkeypatch.setattr(curvature_mnist, "train_or_load", train_or_load)
-
-
-def test_lines_equal_the_network_evaluated_point_by_point(quick_runs):
+def test_lines_equal_the_network_evaluated_point_by_point(small_runs):
     found = curvature_mnist.mnist_interpolation(["sgd", "adam"], points=5, device="cpu")
     runs = curvature_mnist.train_or_load(["sgd", "adam"], seed=0)
     data = load_mnist()
@@ -85,7 +50,7 @@ def test_positions_hold_both_ends():
     assert t.tolist() == pytest.approx([-0.5, 0.0, 1 / 6, 5 / 6, 1.0, 1.5])
 
 
-def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
+def test_npz_keys_are_the_documented_ones(cli, small_runs, tmp_path):
     out = tmp_path / "lines.npz"
     code, stdout, err = cli(
         "interpolate",
@@ -116,7 +81,7 @@ def test_npz_keys_are_the_documented_ones(cli, quick_runs, tmp_path):
     assert "SGD end → Adam end" in stdout
 
 
-def test_json_and_figure(cli, quick_runs, tmp_path):
+def test_json_and_figure(cli, small_runs, tmp_path):
     code, stdout, err = cli(
         "interpolate",
         "-o",
@@ -153,7 +118,7 @@ def test_json_and_figure(cli, quick_runs, tmp_path):
         (["--out", "lines.txt"], "'.txt' is not a known format"),
     ],
 )
-def test_bad_input_is_one_line(cli, quick_runs, arguments, message):
+def test_bad_input_is_one_line(cli, small_runs, arguments, message):
     code, stdout, err = cli("interpolate", *arguments)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1

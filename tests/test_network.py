@@ -253,36 +253,14 @@ def test_labels_name_the_runs(tmp_path):
         load_runs([tmp_path / "a"], SkipNet, labels=["x", "y"])
 
 
-def test_the_lesson_is_a_preset_of_the_general_path(mnist_data_dir, monkeypatch):
+def test_the_lesson_is_a_preset_of_the_general_path(small_runs):
     """The lesson's slice (its own orchestration) and the general path on the lesson's problem
     and runs give the same grid and the same true losses."""
-    from types import SimpleNamespace
-
-    from landscape.mnist import mlp
     from landscape.mnist.preset import lesson_problem, lesson_runs
     from landscape.slice import mnist as slice_mnist
-    from landscape.slice.directions import flat_weights
 
-    torch.manual_seed(0)
-    start = flat_weights(mlp())
-    walk = torch.cumsum(0.01 * torch.randn(4, start.numel()), 0)
-    snapshots = torch.cat([start[None], start + walk]).numpy()
-    run = SimpleNamespace(
-        optimizer="sgd",
-        label="SGD",
-        settings={},
-        hyper={"lr": 0.01},
-        init=snapshots[0],
-        final=snapshots[-1],
-        snapshots=snapshots,
-        snapshot_steps=np.arange(5) * 10,
-        test_loss=2.3,
-        test_accuracy=0.1,
-        snapshot_test_loss=np.zeros(0),
-        snapshot_test_accuracy=np.zeros(0),
-    )
-    monkeypatch.setattr(slice_mnist, "train_or_load", lambda *a, **k: [run])
     options = {"directions": "random", "nx": 3, "ny": 3, "seed": 3}
+    (run,) = slice_mnist.train_or_load(["sgd"], seed=3)  # the run the lesson's slice trains
     lesson = slice_mnist.mnist_slice(
         ["sgd"], **options, dtype="float64", resume=False, device="cpu"
     )

@@ -5,7 +5,6 @@ the thresholds are the formulas', and bad input fails with one line."""
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,50 +12,9 @@ import torch
 import torch.nn.functional as F
 
 import landscape.curvature.mnist as curvature_mnist
-from landscape.mnist import load_mnist, mlp, mnist_optimizer
-from landscape.slice import flat_weights
+from landscape.mnist import load_mnist, mlp
 
 SAMPLES = 64
-
-
-@pytest.fixture
-def quick_runs(monkeypatch):
-    """Stand-in training: three snapshots per run on a short random walk, and second moments
-    for the adaptive ones (what a real run records)."""
-
-    def train_or_load(optimizers, **options):
-        torch.manual_seed(options["seed"])
-        start = flat_weights(mlp())
-        runs = []
-        for i, o in enumerate(optimizers):
-            spec = mnist_optimizer(o)
-            g = torch.Generator().manual_seed(i + 1)
-            walk = torch.cumsum(0.05 * torch.randn(2, start.numel(), generator=g), 0)
-            snapshots = torch.cat([start[None], start + walk]).numpy()  # (3, P)
-            adaptive = spec.name != "sgd"
-            v = torch.rand(3, start.numel(), generator=g) * 1e-4 if adaptive else torch.zeros(0)
-            runs.append(
-                SimpleNamespace(
-                    optimizer=spec.name,
-                    label=spec.label,
-                    settings=dict(spec.hyper),
-                    hyper=dict(spec.hyper),
-                    init=snapshots[0],
-                    final=snapshots[-1],
-                    snapshots=snapshots,
-                    snapshot_steps=np.array([0, 10, 20]),
-                    second_moments=v.numpy(),
-                    has_second_moments=adaptive,
-                    epochs=1,
-                    batch_size=32,
-                    seed=options["seed"],
-                    test_loss=2.3,
-                    test_accuracy=0.1,
-                )
-            )
-        return runs
-
-    monkeypatch.setattr(curvature_mnist, "train_or_load", train_or_load)
 
 
 def autograd_hvp(weights: np.ndarray, vector: np.ndarray) -> torch.Tensor:
@@ -73,7 +31,7 @@ def autograd_hvp(weights: np.ndarray, vector: np.ndarray) -> torch.Tensor:
     return torch.cat([t.reshape(-1) for t in hv])
 
 
-def test_npz_keys_thresholds_and_stored_vectors(cli, quick_runs, tmp_path):
+def test_npz_keys_thresholds_and_stored_vectors(cli, small_runs, tmp_path):
     out = tmp_path / "sharpness.npz"
     code, stdout, err = cli(
         "sharpness", "--samples", SAMPLES, "--device", "cpu", "--rules", "torch", "--out", out
@@ -94,8 +52,9 @@ def test_npz_keys_thresholds_and_stored_vectors(cli, quick_runs, tmp_path):
     for o in ("rmsprop", "adam"):
         scaled = data[f"{o}_preconditioned"]
         assert np.isnan(scaled[0]) and (scaled[1:] > data[f"{o}_lambda_max"][1:]).all()
-    for o in ("sgd", "rmsprop", "adam"):
-        assert data[f"{o}_step"].tolist() == [0, 10, 20]
+    runs = curvature_mnist.train_or_load(["sgd", "rmsprop", "adam"], seed=0)
+    for o, run in zip(("sgd", "rmsprop", "adam"), runs, strict=True):
+        assert data[f"{o}_step"].tolist() == run.snapshot_steps.tolist()  # every snapshot
         weights, vector = data[f"{o}_final_weights"], data[f"{o}_final_vector"]
         value = float(data[f"{o}_final_lambda"])
         assert value == data[f"{o}_lambda_max"][-1] > 0
@@ -108,10 +67,12 @@ def test_npz_keys_thresholds_and_stored_vectors(cli, quick_runs, tmp_path):
     assert "Adam" in stdout and "(2+2β1)/((1-β1)η)" in stdout
 
 
-def test_every_keeps_the_last_snapshot(cli, quick_runs):
+def test_every_keeps_the_last_snapshot(cli, small_runs):
     found = curvature_mnist.mnist_sharpness(["adam"], samples=SAMPLES, every=5, device="cpu")
     (run,) = found.runs
-    assert run.step.tolist() == [0, 20]  # rows 0 and the last of three
+    (trained,) = curvature_mnist.train_or_load(["adam"], seed=0)
+    assert len(trained.snapshot_steps) < 6  # so that every fifth row is row 0 alone
+    assert run.step.tolist() == trained.snapshot_steps[[0, -1]].tolist()  # and the last
 
 
 @pytest.mark.parametrize(
@@ -124,7 +85,7 @@ def test_every_keeps_the_last_snapshot(cli, quick_runs):
         (["--out", "s.txt"], "'.txt' is not a known format"),
     ],
 )
-def test_bad_input_is_one_line(cli, quick_runs, arguments, message):
+def test_bad_input_is_one_line(cli, small_runs, arguments, message):
     code, _, err = cli("sharpness", *arguments)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1

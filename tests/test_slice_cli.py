@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,9 +11,9 @@ import torch
 
 import landscape.slice.mnist as slice_mnist
 from landscape.errors import LandscapeError
-from landscape.mnist import load_mnist, mlp, mnist_optimizer
+from landscape.mnist import load_mnist, mlp
 from landscape.paths import PlainPath, diverged
-from landscape.slice import evaluate_weights, flat_weights
+from landscape.slice import evaluate_weights
 
 
 @pytest.fixture
@@ -26,41 +26,29 @@ def data_dir(tmp_path, mnist_data_dir):
 
 
 @pytest.fixture
-def quick_runs(monkeypatch):
-    """Stand-in training: short random walks from one Glorot-like start (no optimizer steps)."""
-    calls = []
+def recorded_runs(small_runs, monkeypatch):
+    """small_runs with recorded per-snapshot test metrics no evaluation gives (loss falling
+    from 3 to 2, accuracy 0.5): the slice must take them as they are."""
+    train_or_load = slice_mnist.train_or_load
 
-    def train_or_load(optimizers, **options):
-        specs = [mnist_optimizer(o) for o in optimizers]
-        calls.append(([s.name for s in specs], options, specs))
-        torch.manual_seed(options["seed"])
-        start = flat_weights(mlp())
-        runs = []
-        for i, name in enumerate(s.name for s in specs):
-            g = torch.Generator().manual_seed(i + 1)
-            walk = torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0)
-            snapshots = torch.cat([start[None], start + walk]).numpy()  # (9, P)
-            runs.append(
-                SimpleNamespace(
-                    optimizer=name,
-                    label=name.upper(),
-                    settings={"lr": 0.01},
-                    hyper={"lr": 0.01},
-                    init=snapshots[0],
-                    final=snapshots[-1],
-                    snapshots=snapshots,
-                    snapshot_steps=np.arange(9) * 10,
-                    test_loss=2.3,
-                    test_accuracy=0.1,
-                    # Recorded values no evaluation gives: the slice must take them as they are.
-                    snapshot_test_loss=np.linspace(3, 2, 9),
-                    snapshot_test_accuracy=np.full(9, 0.5),
-                )
+    def recorded(optimizers, **options):
+        return [
+            dataclasses.replace(
+                run,
+                snapshot_test_loss=np.linspace(3, 2, len(run.snapshot_steps)),
+                snapshot_test_accuracy=np.full(len(run.snapshot_steps), 0.5),
             )
-        return runs
+            for run in train_or_load(optimizers, **options)
+        ]
 
-    monkeypatch.setattr(slice_mnist, "train_or_load", train_or_load)
-    return calls
+    monkeypatch.setattr(slice_mnist, "train_or_load", recorded)
+    return small_runs
+
+
+def snapshots(optimizer: str) -> int:
+    """How many snapshots the (stand-in) training of `optimizer` keeps."""
+    (run,) = slice_mnist.train_or_load([optimizer], seed=0)
+    return len(run.snapshots)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +80,7 @@ def quick_runs(monkeypatch):
     ],
 )
 def test_bad_input_fails_before_any_work(
-    cli, quick_runs, data_dir, tmp_path, monkeypatch, arguments, message
+    cli, small_runs, data_dir, tmp_path, monkeypatch, arguments, message
 ):
     if message is None:
         from landscape.cli.slice import parse_grid
@@ -104,10 +92,10 @@ def test_bad_input_fails_before_any_work(
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1
-    assert not quick_runs  # nothing trained
+    assert not small_runs  # nothing trained
 
 
-def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
+def test_npz_holds_grid_paths_and_manifest(cli, recorded_runs, data_dir, tmp_path):
     out = tmp_path / "slice.npz"
     code, stdout, err = cli(
         "slice",
@@ -129,15 +117,16 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
         out,
     )
     assert code == 0, err
-    assert quick_runs[0][0] == ["sgd", "adam"] and quick_runs[0][1]["epochs"] == 1
+    assert recorded_runs[0][0] == ["sgd", "adam"] and recorded_runs[0][1]["epochs"] == 1
+    n = snapshots("adam")
     with np.load(out) as f:
         np.testing.assert_allclose(f["x"], np.linspace(-1, 0, 7))
         np.testing.assert_allclose(f["y"], np.linspace(0, 2, 5))
         assert f["loss"].shape == f["accuracy"].shape == (5, 7)
         assert np.isfinite(f["loss"]).all() and ((f["accuracy"] >= 0) & (f["accuracy"] <= 1)).all()
-        assert f["path0_xy"].shape == (9, 2) and f["path1_distance"].shape == (9,)
-        assert f["path1_true_loss"].shape == f["path1_plane_loss"].shape == (9,)
-        np.testing.assert_array_equal(f["path1_true_loss"], np.linspace(3, 2, 9))  # recorded
+        assert f["path0_xy"].shape == (n, 2) and f["path1_distance"].shape == (n,)
+        assert f["path1_true_loss"].shape == f["path1_plane_loss"].shape == (n,)
+        np.testing.assert_array_equal(f["path1_true_loss"], np.linspace(3, 2, n))  # recorded
         explained = f["explained_variance"]
         assert 0 < explained.sum() <= 1
         assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
@@ -149,12 +138,12 @@ def test_npz_holds_grid_paths_and_manifest(cli, quick_runs, data_dir, tmp_path):
         assert f["loss"][3, 2] == pytest.approx(float(loss[0]), rel=1e-5)
         meta = json.loads(str(f["manifest"]))
     assert meta["xlabel"] == f"PC1 ({100 * explained[0]:.1f}%)"
-    assert [p["label"] for p in meta["paths"]] == ["SGD", "ADAM"]
+    assert [p["label"] for p in meta["paths"]] == ["SGD", "Adam"]
     assert meta["settings"]["split"] == "test" and meta["fast"] is True
-    assert "wrote" in stdout and "ADAM" in stdout
+    assert "wrote" in stdout and "Adam" in stdout
 
 
-def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_dir):
+def test_learning_rates_and_arguments_reach_the_training(cli, small_runs, data_dir):
     code, _, err = cli(
         "slice",
         "-o",
@@ -173,7 +162,7 @@ def test_learning_rates_and_arguments_reach_the_training(cli, quick_runs, data_d
         data_dir,
     )
     assert code == 0, err
-    sgd, adam = quick_runs[0][2]
+    sgd, adam = small_runs[0][2]
     assert sgd.hyper == {"lr": 0.01, "momentum": 0.9}
     assert adam.hyper["lr"] == 0.01 and adam.hyper["eps"] == 1e-7  # the rest: the lesson's
 
@@ -226,7 +215,7 @@ def test_render_mnist_takes_the_hessian_plane(cli, monkeypatch):
     ("directions", "plane"),
     [("random", "random filter-normalized plane"), ("plane", "plane through three weight vectors")],
 )
-def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, drawn, directions, plane):
+def test_other_planes_and_figures(cli, small_runs, data_dir, tmp_path, drawn, directions, plane):
     out = tmp_path / f"{directions}.png"
     code, _, err = cli(
         "slice",
@@ -248,12 +237,13 @@ def test_other_planes_and_figures(cli, quick_runs, data_dir, tmp_path, drawn, di
     assert code == 0, err
     ((sgd, adam), options) = drawn[0]
     assert options["title"] == f"MNIST MLP test loss: {plane}"
-    assert sgd.xy.shape == adam.xy.shape == (9, 1, 2)  # the stand-in runs' 9 snapshots
+    n = snapshots("adam")
+    assert sgd.xy.shape == adam.xy.shape == (n, 1, 2)  # one point per snapshot
     assert out.read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
-    cli, quick_runs, data_dir, tmp_path, drawn
+    cli, small_runs, data_dir, tmp_path, drawn
 ):
     out = tmp_path / "slice.npz"
     for name in ("slice.npz", "slice.png"):
@@ -275,18 +265,18 @@ def test_the_slice_figure_draws_the_projected_paths_and_how_far_off_they_lie(
         assert code == 0, err
     saved = np.load(out)
     (sgd, adam), options = drawn[0]
-    assert isinstance(sgd, PlainPath) and (sgd.label, adam.label) == ("SGD", "ADAM")
+    assert isinstance(sgd, PlainPath) and (sgd.label, adam.label) == ("SGD", "Adam")
     np.testing.assert_array_equal(adam.xy[:, 0], saved["path1_xy"])
     np.testing.assert_array_equal(adam.loss[:, 0], saved["path1_true_loss"])
     farthest = saved["path1_distance"].max()
     assert options["labels"][1] == (
-        f"ADAM (lr=0.01)\n≤ {farthest:.2g} off the plane "
+        f"Adam (lr=0.001, betas=(0.9, 0.999), eps=1e-07)\n≤ {farthest:.2g} off the plane "
         f"({100 * saved['path1_relative'].max():.0f}%)"
     )
     assert options["title"] == "MNIST MLP test loss: PCA plane of the runs' snapshots"
 
 
-def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
+def test_scene_data_is_a_loss_grid_and_trajectories(small_runs, data_dir):
     data = slice_mnist.mnist_scene_data(["adam"], nx=4, ny=3, device="cpu", data_dir=data_dir)
     grid, trajectories = data.grid, data.paths
     # The clock counts the run's optimizer steps and epochs; the note says how far off the plane.
@@ -303,14 +293,15 @@ def test_scene_data_is_a_loss_grid_and_trajectories(quick_runs, data_dir):
     assert grid.loss.shape == (3, 4) and grid.log_scale and grid.title == "MNIST MLP test loss"
     assert grid.xlabel.startswith("PC1 (")
     (adam,) = trajectories
-    assert adam.xy.shape == (9, 1, 2) and adam.loss.shape == (9, 1)
+    n = snapshots("adam")
+    assert adam.xy.shape == (n, 1, 2) and adam.loss.shape == (n, 1)
     assert isinstance(adam, PlainPath) and not diverged(adam).any()  # a path, no made-up fields
     (x0, x1), (y0, y1) = grid.domain
     assert (x0 < adam.xy[..., 0]).all() and (adam.xy[..., 0] < x1).all()
     assert (y0 < adam.xy[..., 1]).all() and (adam.xy[..., 1] < y1).all()
 
 
-def test_scene_data_on_the_hessian_plane(quick_runs, data_dir, monkeypatch):
+def test_scene_data_on_the_hessian_plane(small_runs, data_dir, monkeypatch):
     # What `render --surface mnist --directions hessian --at adam` draws: the plane of the top
     # two Hessian eigenvectors of the test loss at Adam's end, centred there.
     sliced, mnist_slice = [], slice_mnist.mnist_slice
@@ -332,7 +323,7 @@ def test_scene_data_on_the_hessian_plane(quick_runs, data_dir, monkeypatch):
     (found,) = sliced
     plane = found.plane
     (l1, l2), grid = plane.eigenvalues, data.grid
-    assert grid.xlabel == f"eigenvector 1 at ADAM's end (λ = {l1:.3g})"
+    assert grid.xlabel == f"eigenvector 1 at Adam's end (λ = {l1:.3g})"
     assert grid.ylabel == f"eigenvector 2 (λ = {l2:.3g})"
     assert grid.domain == ((-1.0, 1.0), (-1.0, 1.0))  # unit eigenvectors: ±1 around the end
     sgd, adam = data.paths
@@ -376,13 +367,13 @@ def assert_same_slice(a, b):
             np.testing.assert_array_equal(getattr(p, name), getattr(q, name))
 
 
-def test_a_finished_slice_is_recorded_and_read_back(quick_runs, data_dir, monkeypatch):
+def test_a_finished_slice_is_recorded_and_read_back(small_runs, data_dir, monkeypatch):
     # Asked again, a slice is read back whole: no runs loaded, the same numbers bit for bit.
     options = {"nx": 4, "ny": 3, "device": "cpu", "data_dir": data_dir}
     first = slice_mnist.mnist_slice(["sgd", "adam"], **options)
-    assert len(quick_runs) == 1
+    assert len(small_runs) == 1
     assert_same_slice(slice_mnist.mnist_slice(["sgd", "adam"], **options), first)
-    assert len(quick_runs) == 1
+    assert len(small_runs) == 1
     (record,) = (data_dir / "slices").glob("*.slice.npz")
     # Anything that changes the slice slices again: a setting, the runs, the code; --no-resume.
     slice_mnist.mnist_slice(["sgd", "adam"], **{**options, "nx": 5})
@@ -391,18 +382,18 @@ def test_a_finished_slice_is_recorded_and_read_back(quick_runs, data_dir, monkey
     code = slice_mnist.source_hash
     monkeypatch.setattr(slice_mnist, "source_hash", lambda modules: "changed code")
     slice_mnist.mnist_slice(["sgd", "adam"], **options)
-    assert len(quick_runs) == 5
+    assert len(small_runs) == 5
     monkeypatch.setattr(slice_mnist, "source_hash", code)
     # A torn record is sliced again and replaced, never an error.
     record.write_bytes(record.read_bytes()[:1000])
     with pytest.raises(LandscapeError, match="cannot read a slice"):
         slice_mnist.load_slice(record)
     assert_same_slice(slice_mnist.mnist_slice(["sgd", "adam"], **options), first)
-    assert len(quick_runs) == 6
+    assert len(small_runs) == 6
     assert_same_slice(slice_mnist.load_slice(record), first)
 
 
-def test_only_the_most_recently_used_slices_are_kept(quick_runs, data_dir, monkeypatch):
+def test_only_the_most_recently_used_slices_are_kept(small_runs, data_dir, monkeypatch):
     monkeypatch.setattr(slice_mnist, "KEPT", 2)
     folder = data_dir / "slices"
 
@@ -411,14 +402,14 @@ def test_only_the_most_recently_used_slices_are_kept(quick_runs, data_dir, monke
 
     ask(4), ask(5)
     ask(4)  # read back: used most recently
-    assert len(quick_runs) == 2
+    assert len(small_runs) == 2
     ask(6)  # recorded: the record of nx=5 and its chunks are the oldest, removed
     assert len(list(folder.glob("*.slice.npz"))) == 2
     assert len([p for p in folder.iterdir() if p.is_dir()]) == 2
     ask(4), ask(6)
-    assert len(quick_runs) == 3
+    assert len(small_runs) == 3
     ask(5)
-    assert len(quick_runs) == 4
+    assert len(small_runs) == 4
 
 
 @pytest.mark.slow
@@ -437,7 +428,7 @@ def test_real_training_slice(data_dir):
 
 
 @pytest.mark.slow
-def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
+def test_hessian_plane_npz(cli, small_runs, data_dir, tmp_path):
     out = tmp_path / "hessian.npz"
     code, stdout, err = cli(
         "slice",
@@ -459,19 +450,16 @@ def test_hessian_plane_npz(cli, quick_runs, data_dir, tmp_path):
         out,
     )
     assert code == 0, err
-    runs = quick_runs[0][2]
+    specs = small_runs[0][2]
     with np.load(out) as f:
         values, x, y = f["hessian_eigenvalues"], f["plane_x"], f["plane_y"]
         origin = f["plane_origin"]
         assert str(f["split"]) == "test" and int(f["samples"]) == 10_000
         np.testing.assert_allclose(f["x"], [-1, 0, 1])
-    assert runs[1].name == "adam"  # -o adam: torch's Adam, which --at Adam names
+    assert specs[1].name == "adam"  # -o adam: torch's Adam, which --at Adam names
     assert values[0] >= values[1] > 0
     assert np.linalg.norm(x) == pytest.approx(1, abs=1e-5) and abs(x @ y) < 1e-3
-    # The plane lies at Adam's end (the last of its stand-in walk), not SGD's.
-    torch.manual_seed(0)
-    start = flat_weights(mlp())
-    g = torch.Generator().manual_seed(2)
-    adam_end = (start + torch.cumsum(0.01 * torch.randn(8, start.numel(), generator=g), 0))[-1]
-    np.testing.assert_allclose(origin, adam_end.numpy(), atol=1e-6)
-    assert "eigenvector 1 at ADAM's end" in stdout
+    # The plane lies at Adam's end, not SGD's.
+    _, adam = slice_mnist.train_or_load(["sgd", "adam"], seed=0)
+    np.testing.assert_allclose(origin, adam.final, atol=1e-6)
+    assert "eigenvector 1 at Adam's end" in stdout
