@@ -211,3 +211,35 @@ def test_json_reports_the_layout_and_the_view(cli, tmp_path):
     for part in ("chart", "legend"):
         box = report["layout"][part]
         assert box[0] >= right and 0 <= box[1] < box[3] <= height and box[2] <= width
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["momentum", "--surface", "quadratic"],  # the long valley: a tall relief
+        ["sgd", "momentum", "rmsprop", "adam", "--surface", "himmelblau"],  # seen from above
+    ],
+    ids=["long valley", "himmelblau"],
+)
+def test_a_tall_relief_covers_at_least_40_percent_of_the_frame(cli, tmp_path, args):
+    import json
+
+    import numpy as np
+
+    out_file = tmp_path / "descent.png"
+    code, out, err = cli(
+        "render", *args, "--scene", "descent", "--format", "png", "--out", out_file, "--json"
+    )
+    assert code == 0, err
+    report = json.loads(out.strip().splitlines()[-1])
+    image = np.asarray(Image.open(out_file).convert("RGB")).astype(int)
+    height, width = image.shape[:2]
+    left, top, right, bottom = report["layout"]["map"]
+    assert (right - left) * (bottom - top) >= 0.4 * width * height
+    # ...and really the relief: it reaches the box's four sides, the frame's edges kept clear
+    drawn = np.abs(image - image[2, 2]).sum(-1) > 30
+    rows, columns = np.nonzero(drawn[:, : report["layout"]["legend"][0]])
+    assert rows.min() <= top + 3 and rows.max() >= bottom - 3
+    assert columns.min() <= left + 3 and columns.max() >= right - 3
+    assert not drawn[:4].any() and not drawn[-4:].any() and not drawn[:, :4].any()
+    assert report["layout"]["legend"][0] >= right

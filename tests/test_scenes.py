@@ -206,7 +206,7 @@ def test_scenes_build_in_a_dry_run(scene, theme, tmp_path):
     assert built.time == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("surface", ["pca", "rosenbrock"])
+@pytest.mark.parametrize("surface", ["pca", "rosenbrock", "himmelblau"])
 def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(
     surface, monkeypatch, tmp_path
 ):
@@ -223,20 +223,24 @@ def test_descent_axis_labels_overlap_neither_each_other_nor_the_edges(
             np.linspace(2, 0.1, 9)[:, None],
         )
         data = scene_data(grid, [path])
+    elif surface == "himmelblau":  # seen from above: a level front edge, its name beside
+        data = lesson_data("himmelblau", ["sgd", "momentum", "rmsprop", "adam"])
     else:
         data = lesson_data("rosenbrock", ["adam"], steps=20)
-    seen = {}
-    real = DescentScene.axis_labels
+    from landscape.scenes import descent
 
-    def spy(self, grid, corners, floor, edges, theme):
-        seen["labels"] = real(self, grid, corners, floor, edges, theme)
+    seen = {}
+    real = descent.axis_labels
+
+    def spy(grid, corners, floor, edges, theme, camera):  # the last call: the scene's
+        seen["labels"] = real(grid, corners, floor, edges, theme, camera)
         seen["edges"] = [
-            (self.camera.project_point(floor[a])[:2], self.camera.project_point(floor[b])[:2])
+            (camera.project_point(floor[a])[:2], camera.project_point(floor[b])[:2])
             for a, b in edges
         ]
         return seen["labels"]
 
-    monkeypatch.setattr(DescentScene, "axis_labels", spy)
+    monkeypatch.setattr(descent, "axis_labels", spy)
     with tempconfig({**DRY_RUN, "media_dir": str(tmp_path)}):
         type("Built", (DescentScene,), {"data": data, "seconds": 0.5})().render()
     boxes = [(m.get_center()[:2], np.array([m.width, m.height]) / 2) for m in seen["labels"]]

@@ -84,14 +84,15 @@ from landscape.scenes.widgets import (
     outline_color,
     side_offsets,
 )
-from landscape.style import Theme
+from landscape.style import THEMES, Theme
 
 SURFACE_RESOLUTION = 32  # faces per side at least; more at larger sizes (mesh_resolution)
 # The relief is the largest thing: the frame's left, up to the column of words and the map,
 # with room around it for the axis labels (frame units)
-FIT_SIZE = np.array([8.35, 7.1])  # the relief's box at most...
-FIT_CENTER = np.array([-2.075, 0.2])  # ...around this point
+FIT_SIZE = np.array([8.35, 7.1])  # the relief's box at first (then as tall as the frame
+FIT_CENTER = np.array([-2.075, 0.2])  # allows, its axis labels under it: fit_relief)...
 COLUMN_LEFT, EDGE = 2.55, 0.2  # the column's left edge; what is kept clear at the frame's edges
+RELIEF_EDGE = 0.1  # what is kept clear above the relief and below its axis labels (6 px at 480p)
 INSET_ARROW = 0.3  # an exit arrow's length on the contour map: it stays clear of the title
 INSET_HEIGHT, MIN_INSET = 2.5, 1.3  # the contour map's room in the column, under the title
 # (less, down to MIN_INSET, where the readout and the overlays need the room)
@@ -175,7 +176,12 @@ def project(camera: ThreeDCamera, points: np.ndarray) -> np.ndarray:
 
 
 def frame_relief(
-    grid: LossGrid, view: View, geometry: Box, relief: np.ndarray
+    grid: LossGrid,
+    view: View,
+    geometry: Box,
+    relief: np.ndarray,
+    size: np.ndarray = FIT_SIZE,
+    center: np.ndarray = FIT_CENTER,
 ) -> tuple[np.ndarray, float, tuple]:
     """The world shift and zoom that fit the relief into the left of the frame (the right third
     is for the map and the numbers), and the box it then covers on screen."""
@@ -190,12 +196,94 @@ def frame_relief(
     )
     screen = camera.project_points(cloud)
     lo, hi = screen.min(0), screen.max(0)
-    zoom = min(FIT_SIZE[0] / (hi - lo)[0], FIT_SIZE[1] / (hi - lo)[1])
-    shift = np.append((lo + hi)[:2] / 2 - FIT_CENTER / zoom, 0.0)
+    zoom = min(size[0] / (hi - lo)[0], size[1] / (hi - lo)[1])
+    shift = np.append((lo + hi)[:2] / 2 - center / zoom, 0.0)
     half = zoom * (hi - lo)[:2] / 2
-    box = (*(FIT_CENTER - half), *(FIT_CENTER + half))
+    box = (*(center - half), *(center + half))
     # Shift the world, not the camera's frame_center, which would move the text as well.
     return -camera.get_rotation_matrix().T @ shift, float(zoom), tuple(map(float, box))
+
+
+def floor_edges(
+    grid: LossGrid, view: View, geometry: Box, offset: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, int], ...]]:
+    """The domain's corners, the floor's corners in the world, and the corner pairs of the two
+    front floor edges: with a height edge at the leftmost corner, the axes. They are never
+    behind the surface, so painting them over it is right."""
+    (x0, x1), (y0, y1) = grid.domain
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    floor = geometry.world(corners, np.zeros(4)) + offset
+    front = int(np.argmax(floor @ view_direction(view)))
+    return corners, floor, ((front, (front + 1) % 4), (front, (front - 1) % 4))
+
+
+def fit_relief(
+    grid: LossGrid, view: View, geometry: Box, relief: np.ndarray
+) -> tuple[np.ndarray, float, tuple]:
+    """frame_relief into the left of the frame, as tall as the frame allows: the relief's top
+    RELIEF_EDGE under the frame's, its axis labels' bottom RELIEF_EDGE over the frame's (they
+    reach about as far under the relief at any zoom, so a few fits settle it)."""
+    theme = THEMES["dark"]  # the labels' sizes only
+    half = config.frame_height / 2
+    size, center = FIT_SIZE.copy(), FIT_CENTER.copy()
+    found = frame_relief(grid, view, geometry, relief, size, center)
+    for _ in range(4):
+        offset, zoom, (_, bottom, _, top) = found
+        corners, floor, edges = floor_edges(grid, view, geometry, offset)
+        labels = axis_labels(grid, corners, floor, list(edges), theme, camera_for(view, zoom))
+        # the room between the frame's edges, less what the labels need above and under it
+        upper = half - RELIEF_EDGE - max(0.0, max(m.get_top()[1] for m in labels) - top)
+        lower = RELIEF_EDGE - half + max(0.0, bottom - min(m.get_bottom()[1] for m in labels))
+        if abs(size[1] - (upper - lower)) < 1e-3 and abs(center[1] - (upper + lower) / 2) < 1e-3:
+            break
+        size[1], center[1] = upper - lower, (upper + lower) / 2
+        found = frame_relief(grid, view, geometry, relief, size, center)
+    return found
+
+
+def axis_labels(
+    grid: LossGrid,
+    corners: np.ndarray,
+    floor: np.ndarray,
+    edges: list[tuple[int, int]],
+    theme: Theme,
+    camera: ThreeDCamera,
+) -> list[Text]:
+    """Upright tick labels and axis names beside the two front floor edges, on the outer
+    side, the names beyond the ticks: however foreshortened an edge, nothing overlaps."""
+    found = []
+    center = camera.project_point(floor.mean(0))[:2]
+    for k, (a, b) in enumerate(edges):
+        axis = 0 if corners[a][1] == corners[b][1] else 1
+        lo, hi = sorted((corners[a][axis], corners[b][axis]))
+        span = corners[b][axis] - corners[a][axis]
+        start, end = (camera.project_point(floor[i])[:2] for i in (a, b))
+        along = (end - start) / (np.linalg.norm(end - start) or 1.0)
+        normal = np.array([-along[1], along[0]])
+        if normal @ ((start + end) / 2 - center) < 0:
+            normal = -normal  # away from the floor's middle
+        depth = 0.0  # how far the tick labels reach out from the edge
+        far = float(np.linalg.norm(end - start))  # and along it from the front corner
+        for value in nice_ticks(lo, hi):
+            if k == 1 and math.isclose(value, corners[a][axis]):
+                continue  # the front corner has the first edge's tick already
+            at = start + (value - corners[a][axis]) / span * (end - start)
+            tick = label(tick_text(value), theme, MIN_FONT)
+            depth = max(depth, 2 * _reach(tick, normal))
+            found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
+            far = max(far, (at - start) @ along + _reach(tick, along))
+        name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
+        # Under a level edge the name stands in the ticks' row, beyond the edge's far end, where
+        # that is in the frame left of the column: the relief may then reach lower.
+        beside = start + (far + 0.15 + _reach(name, along)) * along
+        beside = beside + (0.12 + depth / 2) * normal
+        room = (EDGE - config.frame_width / 2, COLUMN_LEFT - 0.25)
+        if normal[1] < -0.9 and room[0] + name.width / 2 <= beside[0] <= room[1] - name.width / 2:
+            found.append(name.move_to([*beside, 0]))
+            continue
+        mid = (start + end) / 2 + (0.22 + depth + _reach(name, normal)) * normal
+        found.append(name.move_to([*mid, 0]))
+    return found
 
 
 def shaded(vertices: np.ndarray, view: View, height: np.ndarray) -> np.ndarray:
@@ -226,7 +314,7 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
     if camera is not None:
         view = camera_view(*camera, height=view.height)
     relief, geometry = heights(grid), box(grid, view.height)
-    offset, zoom, relief_box = frame_relief(grid, view, geometry, relief)
+    offset, zoom, relief_box = fit_relief(grid, view, geometry, relief)
 
     def place(xy: np.ndarray) -> np.ndarray:
         return geometry.world(xy, bilinear(grid, relief, xy)) + offset
@@ -240,12 +328,7 @@ def descent_plan(data: SceneData, camera: tuple[float, float] | None = None) -> 
     centers = np.stack(np.meshgrid(mid_u, mid_v, indexing="ij"), -1)  # (n, n, 2)
     face_colors = shaded(vertices, view, bilinear(grid, relief, centers))  # (n, n, 4)
 
-    # Axes: the two front floor edges and a height edge at the leftmost corner are never behind
-    # the surface, so painting them over it is right.
-    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    floor = geometry.world(corners, np.zeros(4)) + offset
-    front = int(np.argmax(floor @ view_direction(view)))
-    edges = ((front, (front + 1) % 4), (front, (front - 1) % 4))
+    corners, floor, edges = floor_edges(grid, view, geometry, offset)
     screen = camera_for(view, zoom).project_points(floor)
     left = int(np.argmin(screen[:, 0]))
 
@@ -386,7 +469,7 @@ class DescentScene(LandscapeScene, ThreeDScene):
             panel.move_to(
                 [COLUMN_LEFT, min(m.get_bottom()[1] for m in readout) - 0.25, 0], aligned_edge=UL
             )
-        labels = self.axis_labels(grid, plan.corners, floor, list(plan.edges), theme)
+        labels = axis_labels(grid, plan.corners, floor, list(plan.edges), theme, self.camera)
         self.add_fixed_in_frame_mobjects(*labels, title, *inset.static)
         self.layout = {
             "map": plan.relief_box,
@@ -457,40 +540,6 @@ class DescentScene(LandscapeScene, ThreeDScene):
         """What a scene adds to the column under the readout, at most `width` wide (placed by
         construct); None: nothing."""
         return None
-
-    def axis_labels(
-        self,
-        grid: LossGrid,
-        corners: np.ndarray,
-        floor: np.ndarray,
-        edges: list[tuple[int, int]],
-        theme: Theme,
-    ) -> list[Text]:
-        """Upright tick labels and axis names beside the two front floor edges, on the outer
-        side, the names beyond the ticks: however foreshortened an edge, nothing overlaps."""
-        found = []
-        center = self.camera.project_point(floor.mean(0))[:2]
-        for k, (a, b) in enumerate(edges):
-            axis = 0 if corners[a][1] == corners[b][1] else 1
-            lo, hi = sorted((corners[a][axis], corners[b][axis]))
-            span = corners[b][axis] - corners[a][axis]
-            start, end = (self.camera.project_point(floor[i])[:2] for i in (a, b))
-            along = (end - start) / (np.linalg.norm(end - start) or 1.0)
-            normal = np.array([-along[1], along[0]])
-            if normal @ ((start + end) / 2 - center) < 0:
-                normal = -normal  # away from the floor's middle
-            depth = 0.0  # how far the tick labels reach out from the edge
-            for value in nice_ticks(lo, hi):
-                if k == 1 and math.isclose(value, corners[a][axis]):
-                    continue  # the front corner has the first edge's tick already
-                at = start + (value - corners[a][axis]) / span * (end - start)
-                tick = label(tick_text(value), theme, MIN_FONT)
-                depth = max(depth, 2 * _reach(tick, normal))
-                found.append(tick.move_to([*(at + (0.12 + _reach(tick, normal)) * normal), 0]))
-            name = label(grid.xlabel if axis == 0 else grid.ylabel, theme, 22)
-            mid = (start + end) / 2 + (0.22 + depth + _reach(name, normal)) * normal
-            found.append(name.move_to([*mid, 0]))
-        return found
 
     def ball(
         self, drawn: DescentTrack, plan: DescentPlan, clock: ValueTracker
