@@ -16,7 +16,7 @@ from landscape.errors import LandscapeError
 from landscape.notebook import clip_html
 from landscape.render import Rendered
 
-data_dir, quick_runs = test_slice_cli.data_dir, test_slice_cli.quick_runs  # a slice, quickly
+data_dir = test_slice_cli.data_dir  # a slice, quickly, of small_runs (conftest)
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.ipynb"))
 SHOWN = ("image/png", "application/vnd.jupyter.widget-view+json")  # besides an HTML <video>
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -99,7 +99,7 @@ def test_a_clip_that_cannot_be_shown(tmp_path):
         clip_html(tmp_path / "missing.mp4")
 
 
-def test_a_slice_shows_its_figure(quick_runs, data_dir):
+def test_a_slice_shows_its_figure(small_runs, data_dir):
     import landscape.slice.mnist as slice_mnist
     from landscape.notebook import figure_png
     from landscape.slice.figure import slice_figure
