@@ -199,15 +199,7 @@ def _grid(problem, model, plane, x, y, dtype, device, progress) -> SliceGrid:
         )
     gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx)
     coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2)
-    evaluator = PlaneEvaluation(
-        model,
-        plane,
-        problem.batches,
-        closure=problem.closure,
-        bn=problem.bn,
-        dtype=resolve_dtype(dtype),
-        device=device,
-    )
+    evaluator = _closure_points(problem, model, plane, dtype, device)
     values = np.zeros((2, len(coords)))
     for i, (a, b) in enumerate(coords):
         values[:, i] = evaluator(np.array([[a, b]]))[:, 0]
@@ -256,7 +248,13 @@ def _points(problem, model, plane, dtype, device) -> Callable[[np.ndarray], Any]
             bn=problem.bn,
             batch_size=_batch_size(problem),
         )
-    evaluator = PlaneEvaluation(
+    evaluator = _closure_points(problem, model, plane, dtype, device)
+    return lambda coords: tuple(evaluator(coords))
+
+
+def _closure_points(problem, model, plane, dtype, device) -> PlaneEvaluation:
+    """Points of `plane` evaluated one at a time with the problem's closure loss."""
+    return PlaneEvaluation(
         model,
         plane,
         problem.batches,
@@ -265,7 +263,6 @@ def _points(problem, model, plane, dtype, device) -> Callable[[np.ndarray], Any]
         dtype=resolve_dtype(dtype),
         device=device,
     )
-    return lambda coords: tuple(evaluator(coords))
 
 
 def own_evaluation(
