@@ -51,7 +51,8 @@ BAR_MOST = 0.12  # of the view's longer side: the longest half-bar
 SHORTEST = 0.01  # of the view's longer side: shorter arrows are not drawn
 RELIEF_REACH = 1.6  # lengths on the descent's relief, which draws the view smaller than a map
 EQUATION_KEYS = 30  # equations re-rendered at about this many steps (plus the first ten)
-EQUATION_SIZE = 18  # points: as large as Manim's Text of the smallest font the scenes use
+EQUATION_SIZE = 19  # points: an equation's first line, subscripts included, 14.7 px tall at 480p
+# in the scenes, over the 14 px legibility floor (18 points drew 13.9 px)
 
 # Which overlays each update rule has (the rules whose formulas are written out below).
 VELOCITY_RULES = ("momentum", "nesterov", "adam")

@@ -57,7 +57,11 @@ def pixel_box(mob) -> np.ndarray:
 def equation_px(mob: SVGMobject) -> float:
     """Height of an equation's first line, pixels: its glyphs from the highest top down to the
     lowest bottom among those whose middle lies in the top line."""
-    glyphs = [g for g in mob.family_members_with_points() if len(g.points)]
+    glyphs = [
+        g
+        for g in mob.family_members_with_points()
+        if len(g.points) and (g.get_fill_opacity() or g.get_stroke_width() * g.get_stroke_opacity())
+    ]  # what is drawn: an invisible box would stretch the line
     top = max(g.get_top()[1] for g in glyphs)
     line = [
         g

@@ -43,7 +43,7 @@ EDGE = "#000000"  # a dark edge around every glyph: white η∇L shows on the li
 EDGE_WIDTH = 2.5  # stroke width it adds
 WIDTHS = {"step": 9, "gradient": 4, "velocity": 5}  # stroke widths: the step underneath
 UNITS_PER_POINT = 0.01327  # frame units per SVG point: mathtext's digits as wide as Text's
-EQUATION_FLOOR = 1.0  # the equations are never drawn smaller than this (their lines, 18 px
+EQUATION_FLOOR = 1.0  # the equations are never drawn smaller than this (their lines, 14.7 px
 # tall at 480p, stay over the legibility floor, whatever they hold): wider ones break
 KEY_WORDS = {"step": "step", "gradient": "η∇L", "velocity": "velocity"}
 
@@ -349,12 +349,14 @@ def _math_mobjects(svgs, theme: Theme) -> list[VMobject]:
             path = Path(folder) / f"eq{i}.svg"
             path.write_text(svg)
             mob = SVGMobject(str(path), height=None).scale(UNITS_PER_POINT)
-            # the figure's transparent background comes in as an invisible rectangle
+            # the figure's transparent background comes in as an invisible rectangle (no fill,
+            # a stroke of width 0), which would pad the equation's box above its glyphs
             mob.remove(
                 *[
                     m
                     for m in mob.submobjects
-                    if not (m.get_fill_opacity() or m.get_stroke_opacity())
+                    if not m.get_fill_opacity()
+                    and not (m.get_stroke_opacity() and m.get_stroke_width())
                 ]
             )
             shown.append(mob.set_color(theme.foreground))
