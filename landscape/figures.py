@@ -9,6 +9,7 @@ learning-rate sweep, a grid of starts) are landscape.sweeps'.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,16 @@ def _figure(size: tuple[float, float]) -> Figure:
 
 def _title(grid: LossGrid, what: str = "") -> str:
     return f"{grid.title}: {what}" if grid.title and what else (grid.title or what)
+
+
+def footnote(fig: Figure, lines: Sequence[str], *, color: str = "#333333") -> None:
+    """Lines under the axes (what a figure must state to be read right), wrapped to the
+    figure's width at a size a hall can read; constrained layout makes room for them."""
+    size = 11
+    # DejaVu Sans averages about 0.55 em a character: the lines wrap before the right edge.
+    width = int(fig.get_figwidth() * 72 / (size * 0.58))
+    text = "\n".join(textwrap.fill(line, width) for line in lines)
+    fig.supxlabel(text, x=0.01, ha="left", fontsize=size, color=color)
 
 
 def _steps_note(trajectories: Sequence[PathRecord], markers: int = 10) -> str:

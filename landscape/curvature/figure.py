@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 
 from landscape.curvature.interpolation import Line
 from landscape.curvature.mnist import Interpolation, RunSharpness, Sharpness
-from landscape.figures import save_figure
+from landscape.figures import footnote, save_figure
 from landscape.style import optimizer_style
 
 # Pairs of runs get colours of their own (no optimizer's): they are lines between two runs.
@@ -52,34 +52,61 @@ def plot_lines(ax: Axes, lines: Sequence[Line], metric: str, *, pairs: bool) -> 
     return drawn
 
 
+def about(found: Interpolation | Sharpness) -> tuple[str, str]:
+    """(the network's name, the line a network figure states under it: data and samples, loss,
+    BatchNorm policy), for the lesson's MLP and for your own network alike."""
+    settings = found.settings
+    if settings.get("model") is None:  # the lesson's MLP: no BatchNorm layers
+        data = f"MNIST {found.split}, {found.samples:,} images"
+        return "MNIST MLP", f"data: {data}; loss: cross_entropy; BatchNorm: none in the model"
+    data = f"{settings['data']}, {found.samples:,} samples"
+    name = settings["model"].rpartition(":")[2] or settings["model"]  # "cnn.py:Net": "Net"
+    return name, (f"data: {data}; loss: {settings['loss']}; BatchNorm: {settings['bn']}")
+
+
 def interpolation_figure(found: Interpolation) -> Figure:
-    """Loss (log) and accuracy along init -> end per run (left) and end -> end per pair
-    (right), with each pair's barrier in its legend."""
+    """Loss (log) and accuracy along each run's start -> end (and end -> --weights) (left) and
+    end -> end per pair (right), with each pair's barrier in its legend. The accuracy row is left
+    out where the targets are not class indices (no line has an accuracy)."""
+    name, stated = about(found)
+    lines_all = (*found.runs, *found.pairs)
+    accuracy = any(np.isfinite(line.accuracy).any() for line in lines_all)
     columns = 2 if found.pairs else 1
-    fig = Figure(figsize=(6.2 * columns + 0.6, 7.2), layout="constrained")
-    axes = fig.subplots(2, columns, sharex="col", squeeze=False)
-    panels = [(found.runs, False, "t = 0: initialization, t = 1: trained")]
+    fig = Figure(figsize=(6.2 * columns + 0.6, 7.2 if accuracy else 4.6), layout="constrained")
+    axes = fig.subplots(2 if accuracy else 1, columns, sharex="col", squeeze=False)
+    # An init -> end line runs from the initialization; a line to --weights from a run's end.
+    to_weights = any(line.key.endswith("__weights") for line in found.runs)
+    left = (
+        "t = 0: a line's first end, t = 1: its second (the legend names them)"
+        if to_weights
+        else "t = 0: initialization, t = 1: trained"
+    )
+    panels = [(found.runs, False, left)]
     if found.pairs:
         panels.append((found.pairs, True, "t = 0: first run's end, t = 1: second's"))
     for c, (lines, pairs, xlabel) in enumerate(panels):
         curves = plot_lines(axes[0, c], lines, "loss", pairs=pairs)
-        plot_lines(axes[1, c], lines, "accuracy", pairs=pairs)
+        if accuracy:
+            plot_lines(axes[1, c], lines, "accuracy", pairs=pairs)
         axes[0, c].set_yscale("log")
-        axes[1, c].set_xlabel(xlabel, fontsize=12)
+        axes[-1, c].set_xlabel(xlabel, fontsize=12)
         labels = [
             f"{x.label} (barrier {max(x.barrier, 0):.2g})" if pairs else x.label for x in lines
         ]
         axes[0, c].legend(curves, labels, fontsize=10, loc="upper center")
         axes[0, c].set_title(
-            "between the trained ends" if pairs else "from the initialization", fontsize=13
+            "between the trained ends"
+            if pairs
+            else (
+                "from the start, and to the weights" if to_weights else "from the initialization"
+            ),
+            fontsize=13,
         )
     axes[0, 0].set_ylabel(f"{found.split} loss (log scale)", fontsize=12)
-    axes[1, 0].set_ylabel(f"{found.split} accuracy", fontsize=12)
-    fig.suptitle(
-        f"MNIST MLP: {found.split} loss along straight lines in weight space "
-        f"({found.samples:,} images)",
-        fontsize=14,
-    )
+    if accuracy:
+        axes[1, 0].set_ylabel(f"{found.split} accuracy", fontsize=12)
+    fig.suptitle(f"{name}: {found.split} loss along straight lines in weight space", fontsize=14)
+    footnote(fig, [f"{stated}; axes: t along each line, loss averaged over the samples"])
     return fig
 
 
@@ -133,11 +160,11 @@ def sharpness_figure(found: Sharpness) -> Figure:
         # Below the panel: inside, it covered a threshold line or a curve in some panel.
         ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     axes[0].set_ylabel("sharpness (log scale)", fontsize=12)
+    name, stated = about(found)
     fig.suptitle(
-        f"MNIST MLP: top Hessian eigenvalue of the training loss along training "
-        f"({found.samples:,} training images)",
-        fontsize=14,
+        f"{name}: top Hessian eigenvalue of the {found.split} loss along training", fontsize=14
     )
+    footnote(fig, [f"{stated}; axes: the run's recorded steps, λ of the mean loss's Hessian"])
     return fig
 
 

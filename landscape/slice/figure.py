@@ -55,10 +55,7 @@ def slice_figure(found: Slice, *, view: str = "contour", theme: str | Theme = "l
     warning = hint(found)
     if warning:
         lines.append(f"hint: {warning}")
-    # supxlabel: constrained layout makes room for it below the axes.
-    fig.supxlabel(
-        "\n".join(lines), x=0.01, ha="left", fontsize=8, color=fig.axes[0].title.get_color()
-    )
+    figures.footnote(fig, lines, color=fig.axes[0].title.get_color())
     return fig
 
 
