@@ -68,6 +68,7 @@ def url(server: Server) -> str:
 class Handler(BaseHTTPRequestHandler):
     server: Server
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # the headers and the body go out as written, not held back
 
     def do_GET(self) -> None:  # noqa: N802  (http.server's name)
         parts = urlsplit(self.path)
