@@ -1,7 +1,8 @@
 """The live page in a real browser: Debian's Chromium, headless, driven over CDP by playwright.
 
 Load the page, drag the start, move a slider, see #runs change, with the numbers `landscape
-trace` prints; no console errors; the exported page works with the network blocked."""
+trace` prints; a late answer never overwrites a newer drag; no console errors; the exported page
+works with the network blocked. (benchmarks/explore_browser.py times the drags.)"""
 
 from __future__ import annotations
 
@@ -112,6 +113,7 @@ def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     assert "lr=adam%3D0.01" in moved
     assert table(page) == trace_table(moved)
     assert table(page)[1][0] == "Adam (lr=0.01)"
+    page.wait_for_function("q => location.search === '?' + q", arg=moved)  # the URL follows
     assert parse_qs(urlsplit(page.url).query) == parse_qs(moved)  # the state is in the URL
     assert "--lr adam=0.01" in page.inner_text("#command")
 
