@@ -191,6 +191,7 @@ def main() -> None:
         "p90_ms": results["page"]["p90_ms"],
         "breakdown_ms": results["page"]["breakdown_ms"],
         "reference_median_ms": reference,
+        "reference_p90_ms": results["reference"]["p90_ms"],
         "reference_breakdown_ms": results["reference"]["breakdown_ms"],
         "ratio": round(reference / ours, 2),
         "agree": True,

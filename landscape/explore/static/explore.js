@@ -507,6 +507,10 @@
       const start = `${x},${y}`;
       if (st.start.length === 1 && st.start[0] === start) return; // the same start: nothing to ask
       st.start = [start];
+      // The ring follows the pointer at once; the runs from it follow when they come.
+      gStarts.selectAll("circle").data([[x, y]]).join("circle").attr("r", 7).attr("class", "start")
+        .attr("cx", (p) => sx(p[0])).attr("cy", (p) => sy(p[1]))
+        .attr("fill", "none").attr("stroke", "#fff").attr("stroke-width", 2.5);
       changed(false, event.timeStamp); // from when the pointer moved, not when it was handled
     }
     svg.on("pointerdown", (event) => { dragging = true; svg.node().setPointerCapture(event.pointerId); startAt(event); })
