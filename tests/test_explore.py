@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -65,6 +67,82 @@ def test_api_trace_is_trace_out_bit_for_bit(server, tmp_path):
     assert served == written  # every float parsed from its repr: the same bits
     assert served["steps"] == 120 and len(served["records"]) == 2
     assert served["records"][0]["xy"][0] == [[1.0, 1.5], [-1.0, 2.0]]
+
+
+def runs_arrays(record: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """/api/runs' base64 positions and losses as arrays of their own float width."""
+    kind = np.dtype(record["float"])
+    xy = np.frombuffer(base64.b64decode(record["xy"]), dtype=kind).reshape(-1, n, 2)
+    loss = np.frombuffer(base64.b64decode(record["loss"]), dtype=kind).reshape(-1, n)
+    return xy, loss
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        QUERY,
+        # SGD leaves the float32 range from both starts (NaN from steps 4 and 36): null in trace
+        "surface=rosenbrock&o=sgd&o=adam&lr=sgd=0.01&steps=50&start=-1.5,2&start=0,0",
+        "surface=himmelblau&o=rmsprop&steps=40&dtype=float64",
+    ],
+)
+def test_api_runs_are_the_trace_runs_compact(server, asked):
+    """/api/runs (what the page draws) against /api/trace (trace --out's JSON, checked above)."""
+    status, body = get(server, f"/api/runs?{asked}")
+    assert status == 200
+    runs = json.loads(body)
+    trace_text = get(server, f"/api/trace?{asked}")[1]
+    trace = json.loads(trace_text)
+    assert len(body) < len(trace_text) / 2
+    assert runs["steps"] == trace["steps"] and runs["starts"] == trace["starts"]
+    meta = [
+        {k: t[k] for k in ("optimizer", "label", "settings", "hyper")}
+        for t in trace["trajectories"]
+    ]
+    assert runs["trajectories"] == meta
+    for compact, full in zip(runs["records"], trace["records"], strict=True):
+        xy, loss = runs_arrays(compact, len(trace["starts"]))
+        assert compact["float"] == ("<f8" if "float64" in asked else "<f4")
+        nan = float("nan")
+        full_xy = np.array(
+            [[[nan if v is None else v for v in p] for p in row] for row in full["xy"]]
+        )
+        full_loss = np.array([[nan if v is None else v for v in row] for row in full["loss"]])
+        assert np.array_equal(xy.astype(np.float64), full_xy, equal_nan=True)  # the same bits
+        assert np.array_equal(loss.astype(np.float64), full_loss, equal_nan=True)
+        for key in ("diverged_at", "reached_at", "distance"):
+            assert compact[key] == full[key]
+    diverged = [r["diverged_at"] for r in runs["records"]]
+    if "lr=sgd" in asked:
+        assert diverged == [[4, 36], [-1, -1]]
+        xy = runs_arrays(runs["records"][0], 2)[0]
+        assert np.isnan(xy[4:, 0]).all() and np.isnan(xy[36:, 1]).all()
+        assert np.isfinite(xy[:4, 0]).all() and np.isfinite(xy[:36, 1]).all()
+
+
+def test_a_request_whose_page_hung_up_is_skipped(server):
+    """A drag calls off a request that waited for the one computing: it is not computed."""
+    port = server.server_address[1]
+    computed, skipped = server.computed, server.skipped
+    with server.work:  # the one computing
+        for seed in range(3):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(
+                f"GET /api/runs?surface=booth&o=adam&steps=300&seed={seed} HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\n\r\n".encode()
+            )
+            client.close()
+        time.sleep(0.5)  # the server has read the three requests and waits for the lock
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.request("GET", "/api/runs?surface=booth&o=sgd&steps=5")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200
+    timing = dict(
+        part.strip().split(";dur=") for part in response.getheader("Server-Timing").split(",")
+    )
+    assert set(timing) == {"wait", "compute"} and float(timing["compute"]) > 0
+    assert (server.computed - computed, server.skipped - skipped) == (1, 3)
 
 
 def cli_line(arguments: list[str], capsys) -> str:

@@ -1,12 +1,12 @@
 """The live page in a real browser: Debian's Chromium, headless, driven over CDP by playwright.
 
 Load the page, drag the start, move a slider, see #runs change, with the numbers `landscape
-trace` prints; no console errors; the exported page works with the network blocked."""
+trace` prints; a late answer never overwrites a newer drag; no console errors; the exported page
+works with the network blocked. (benchmarks/explore_browser.py times the drags.)"""
 
 from __future__ import annotations
 
 import json
-import statistics
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,6 +77,8 @@ def wait_for_query(page, previous: str) -> str:
 
 def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     page, problems = open_page(browser, url(server) + "?surface=rosenbrock&o=sgd&o=adam&steps=300")
+    asked = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path) if "/api/" in r.url else None)
     shown = page.eval_on_selector("#explore", "e => e.dataset.query")
     assert table(page) == trace_table(shown)
     assert [row[0] for row in table(page)] == ["SGD (lr=0.001)", "Adam (lr=0.1)"]
@@ -111,6 +113,7 @@ def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     assert "lr=adam%3D0.01" in moved
     assert table(page) == trace_table(moved)
     assert table(page)[1][0] == "Adam (lr=0.01)"
+    page.wait_for_function("q => location.search === '?' + q", arg=moved)  # the URL follows
     assert parse_qs(urlsplit(page.url).query) == parse_qs(moved)  # the state is in the URL
     assert "--lr adam=0.01" in page.inner_text("#command")
 
@@ -128,15 +131,52 @@ def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     page.click("#toggle3d")
     page.wait_for_selector("#surface3d .main-svg", timeout=60_000)
 
+    # Each redraw's stages are recorded in order (benchmarks/explore_browser.py times them).
     timings = page.evaluate("window.exploreTimings")
-    draw = statistics.median(t["draw"] for t in timings)
-    total = statistics.median(t["total"] for t in timings)
-    print(
-        f"\nredraw after a change: median {total:.0f} ms from the input, {draw:.0f} ms of it "
-        f"drawing ({len(timings)} redraws, 2 runs x 300 steps)"
-    )
-    assert draw < 1000  # drawing alone; the budget of a drag (100 ms) is measured, printed
+    for t in timings[1:]:
+        assert t["input"] <= t["sent"] <= t["answered"] <= t["parsed"] <= t["drawn"] <= t["painted"]
+        assert t["compute"] > 0  # the server's Server-Timing header
+    assert [t["seq"] for t in timings] == sorted({t["seq"] for t in timings})
+    assert asked and all(path == "/api/runs" for path in asked), set(asked)  # the compact runs
     assert problems == [] and more_problems == []
+
+
+# The first /api/runs answer after `window.slowNext` is set arrives 1.5 s late.
+SLOW_ANSWER = """
+const realFetch = window.fetch;
+window.fetch = (url, options) => {
+  const answer = realFetch(url, options);
+  if (!window.slowNext || !String(url).startsWith("/api/runs")) return answer;
+  window.slowNext = false;
+  return answer.then((r) => new Promise((done) => setTimeout(() => {
+    window.lateArrived = true;
+    done(r);
+  }, 1500)));
+};
+"""
+
+
+def test_a_late_answer_never_overwrites_a_newer_drag(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.add_init_script(SLOW_ANSWER)
+    page.goto(url(server) + "?surface=booth&o=adam&o=sgd&steps=80")
+    page.wait_for_selector("#runs tbody tr", timeout=120_000)
+    loaded = page.eval_on_selector("#explore", "e => e.dataset.query")
+    box = page.locator("#map").bounding_box()
+    page.evaluate("window.slowNext = true")
+    page.mouse.click(box["x"] + 150, box["y"] + 150)  # its answer comes late
+    page.mouse.click(box["x"] + 400, box["y"] + 300)  # asked while the first is out
+    newer = wait_for_query(page, loaded)
+    x, _ = (float(v) for v in parse_qs(newer)["start"][0].split(","))
+    assert x > 0, newer  # the second click's start (Booth's map spans -10 to 10)
+    page.wait_for_function("q => location.search === '?' + q", arg=newer)  # the URL follows
+    page.wait_for_function("() => window.lateArrived === true")
+    page.wait_for_timeout(300)  # time to (wrongly) draw the late answer
+    assert page.eval_on_selector("#explore", "e => e.dataset.query") == newer
+    assert table(page) == trace_table(newer)
+    assert problems == []
 
 
 def test_exported_page_works_offline(browser, tmp_path):

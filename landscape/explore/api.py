@@ -1,9 +1,11 @@
-"""What the live page asks for: the runs (exactly `landscape trace --out x.json`'s JSON) and the
-surface it draws them over. The server, the offline export and the notebook widget answer
-through these two functions."""
+"""What the live page asks for: the runs (exactly `landscape trace --out x.json`'s JSON, or the
+part of the same runs the page draws, compact) and the surface it draws them over. The server,
+the offline export and the notebook widget answer through these functions."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ from landscape.optimizers import optimizer_names
 from landscape.plot.surface import surface_height
 from landscape.style import SURFACE_CMAP, color_values, styles_for
 from landscape.surfaces import surface_names
+from landscape.trajectory import Trajectory
 
 MAP_SIZE = 101  # grid points a side of the page's contour map and 3-D view
 
@@ -31,6 +34,39 @@ def trace_json(request: Request) -> str:
         result.surface, result.trajectories, command=request.command, starts=result.starts
     )
     return trajectories_json(result.trajectories, meta)
+
+
+def runs_json(request: Request) -> str:
+    """What the page draws of the runs trace_json sends, as JSON text a tenth its size that
+    takes no float printing: the positions and losses as base64 of their little-endian bytes
+    (each record's "float": "<f4" for float32 runs, "<f8" for float64, so the same numbers; NaN
+    where a start diverged), the rest as in trace's JSON; no manifest, no gradient norms."""
+    result = traced(request.surface, request.optimizers, request.options, progress=False)
+    return json.dumps(
+        {
+            "steps": result.trajectories[0].steps,
+            "starts": jsonable(np.asarray(result.starts)),  # (n, 2) as asked
+            "trajectories": [
+                {k: jsonable(getattr(t, k)) for k in ("optimizer", "label", "settings", "hyper")}
+                for t in result.trajectories
+            ],
+            "records": [_record(t) for t in result.trajectories],
+        },
+        allow_nan=False,
+    )
+
+
+def _record(t: Trajectory) -> dict[str, Any]:
+    wide = np.float64 in (t.xy.dtype, t.loss.dtype)
+    kind = "<f8" if wide else "<f4"
+    return {
+        "float": kind,
+        "xy": base64.b64encode(t.xy.astype(kind).tobytes()).decode("ascii"),  # (steps+1, n, 2)
+        "loss": base64.b64encode(t.loss.astype(kind).tobytes()).decode("ascii"),  # (steps+1, n)
+        "diverged_at": jsonable(t.diverged_at),
+        "reached_at": jsonable(t.reached_at),
+        "distance": jsonable(t.distance),
+    }
 
 
 def surface_view(request: Request, size: int = MAP_SIZE) -> dict[str, Any]:

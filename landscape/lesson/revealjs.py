@@ -1,4 +1,5 @@
-"""reveal.js for offline decks: the npm package, checksum-verified and cached like MNIST.
+"""reveal.js for offline decks: the npm package, checksum-verified and cached as the live page's
+libraries are (landscape.explore.vendor.tarball).
 
 manim-slides' HTML loads reveal.js from `cdn_url`; a lecture hall's network is not to be
 trusted, so the deck carries its own copy: the package's `dist/` beside index.html. The tarball
@@ -9,64 +10,28 @@ data folder is a read-only copy).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
 import tarfile
-import tempfile
 from pathlib import Path
 
-from landscape.errors import LandscapeError
-from landscape.mnist.data import NPM_ENV_VAR, data_dir, user_cache_dir
-from landscape.output import atomic_path
+from landscape.explore.vendor import Package
+from landscape.explore.vendor import tarball as npm_tarball
 
 VERSION = "6.0.1"  # what manim-slides 5.7.0 loads (its RevealJS.reveal_version)
-TARBALL = f"reveal.js-{VERSION}.tgz"
 SHA256 = "7a3bc5096c435b893fd7488ff444c1c1c232e1e6987b6de68696e706437d0a4f"  # of TARBALL
+PACKAGE = Package("reveal.js", VERSION, SHA256, ("dist/",))
+TARBALL = PACKAGE.tarball
 
 
 def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) -> Path:
-    """The verified reveal.js tarball in the cache, fetched with `npm pack` when missing.
+    """The verified reveal.js tarball in the cache, fetched with `npm pack` when missing
+    (landscape.explore.vendor.tarball, kept in the data folder's revealjs/).
 
     Args:
         root: the data folder (see landscape.mnist.data.data_dir).
         npm: the npm executable; default $LANDSCAPE_NPM, else "npm".
     """
-    base = data_dir(root)
-    if base.exists() and not (os.access(base, os.W_OK) and base.stat().st_mode & 0o222):
-        base = user_cache_dir()  # a shared, read-only data folder (as for MNIST's runs)
-    folder = base / "revealjs"
-    path = folder / TARBALL
-    if path.is_file():
-        if _sha256(path) == SHA256:
-            return path
-        path.unlink()  # damaged or replaced: fetch again
-    npm = npm or os.environ.get(NPM_ENV_VAR, "").strip() or "npm"
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".npm-") as work:
-        try:
-            subprocess.run(
-                [npm, "pack", f"reveal.js@{VERSION}", "--silent"],
-                cwd=work,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-        except (OSError, subprocess.SubprocessError) as err:
-            raise LandscapeError(
-                f"could not fetch reveal.js {VERSION} with '{npm} pack' ({err}); put {TARBALL} "
-                f"(sha256 {SHA256}) into {str(folder)!r} by hand"
-            ) from None
-        made = Path(work) / TARBALL
-        digest = _sha256(made) if made.is_file() else "no file"
-        if digest != SHA256:
-            raise LandscapeError(
-                f"reveal.js tarball from npm has sha256 {digest}, expected {SHA256}; not used"
-            )
-        with atomic_path(path) as part:
-            shutil.move(made, part)
-    return path
+    return npm_tarball(PACKAGE, root, npm=npm, cache="revealjs")
 
 
 def install(target: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
@@ -80,11 +45,3 @@ def install(target: str | os.PathLike, root: str | os.PathLike | None = None) ->
             member.name = member.name.removeprefix("package/")
         archive.extractall(target, members=members, filter="data")
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

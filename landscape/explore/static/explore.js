@@ -130,8 +130,13 @@
   // ---- The page.
   function mount(root, backend, search) {
     const st = parseQuery(search);
-    const ui = { step: null, playing: false, view: null, runs: null, rows: null, changedAt: null,
-                 inflight: false, pending: null, panelKey: null, plot: null, plotKey: null, show3d: false };
+    const ui = { step: null, playing: false, view: null, runs: null, rows: null, pending: false,
+                 surfaceStale: true, surfaceReady: null, panelKey: null, plot: null, plotKey: null,
+                 show3d: false };
+    // For benchmarks/explore_browser.py: the time of every change (performance.now's clock, ms),
+    // and of each redraw's stages: input, sent, answered (headers in), wait and compute (the
+    // server's Server-Timing), parsed, drawn (DOM updated) and painted.
+    const inputs = (window.exploreInputs = window.exploreInputs || []);
     const timings = (window.exploreTimings = window.exploreTimings || []);
 
     // Lay out the page.
@@ -421,9 +426,16 @@
       changed(true);
     });
 
-    // Runs asked for one at a time: while one is out, only the newest state waits.
-    function changed(surfaceToo) {
-      ui.changedAt = performance.now();
+    // The runs asked for. Every change is numbered (its time in window.exploreInputs); an answer
+    // is drawn only if it carries a newer change than the one on the page, so a late answer never
+    // overwrites a newer drag. A backend that can call a request off (the server's: it skips a
+    // request whose page hung up) keeps the oldest request out, which may be computing, and the
+    // newest state, aborting the one that waited; a drag never queues behind its own past. Other
+    // backends send one request at a time and keep only the newest state to send next.
+    const flights = [];
+    let drawnSeq = -1; // the page's first load is change 0
+    function changed(surfaceToo, at) {
+      inputs.push(at === undefined ? performance.now() : at);
       if (backend.changed) backend.changed(toQuery(st));
       commandLine.textContent = command("render", st);
       ui.step = null;
@@ -431,21 +443,35 @@
       ask();
     }
     function ask() {
-      if (ui.inflight) { ui.pending = true; return; }
+      if (flights.length >= (backend.cancels ? 2 : 1)) {
+        if (!backend.cancels) { ui.pending = true; return; }
+        for (const stale of flights.splice(1)) stale.control.abort();
+      }
       ui.pending = false;
-      ui.inflight = true;
-      const t0 = ui.changedAt, needSurface = ui.surfaceStale || !ui.view;
-      let query = toQuery(st);
-      ui.surfaceStale = false;
-      const surfaceDrawn = needSurface ? backend.surface(query).then((v) => {
-        ui.view = v;
-        drawSurface(v);
-        if (!st.o.length) st.o = v.lesson.slice(); // the page names the optimizers it shows
-      }) : Promise.resolve();
-      surfaceDrawn
-        .then(() => { query = toQuery(st); return backend.trace(query); })
+      const flight = { seq: inputs.length, control: new AbortController(), timing: {} };
+      flights.push(flight);
+      if (ui.surfaceStale) {
+        ui.surfaceStale = false;
+        // Shared by every request after it: runs are drawn over the surface they were run on.
+        ui.surfaceReady = backend.surface(toQuery(st)).then((v) => {
+          ui.view = v;
+          drawSurface(v);
+          if (!st.o.length) st.o = v.lesson.slice(); // the page names the optimizers it shows
+        });
+        ui.surfaceReady.catch(() => { ui.surfaceStale = true; });
+      }
+      let query;
+      ui.surfaceReady
+        .then(() => {
+          query = toQuery(st);
+          flight.timing.sent = performance.now();
+          return backend.trace(query, flight.control.signal, flight.timing);
+        })
         .then((resp) => {
-          const arrived = performance.now();
+          if (flight.seq <= drawnSeq) return; // a newer change is on the page
+          drawnSeq = flight.seq;
+          const timing = flight.timing;
+          timing.parsed = timing.parsed || performance.now();
           if (backend.snapped) backend.snapped(st, resp);
           ui.runs = resp;
           ui.rows = rowsOf(resp);
@@ -454,13 +480,22 @@
           if (ui.show3d) draw3d();
           root.dataset.query = query;
           commandLine.textContent = command("render", st);
-          // Timings of a redraw (ms): from the input, and from the runs' arrival, to the paint.
-          requestAnimationFrame(() => {
-            if (t0 !== null) timings.push({ total: performance.now() - t0, draw: performance.now() - arrived });
-          });
+          timing.drawn = performance.now();
+          // When the redraw is on screen: after the next frame's paint (a task queued from the
+          // frame's animation callback runs after it paints).
+          const input = flight.seq ? inputs[flight.seq - 1] : null;
+          requestAnimationFrame(() => setTimeout(() => {
+            timings.push({ seq: flight.seq, input, painted: performance.now(), ...timing });
+          }, 0));
         })
-        .catch((err) => { error.textContent = String(err.message || err); })
-        .finally(() => { ui.inflight = false; if (ui.pending) ask(); });
+        .catch((err) => {
+          if (err.name !== "AbortError" && flight.seq > drawnSeq) error.textContent = String(err.message || err);
+        })
+        .finally(() => {
+          const k = flights.indexOf(flight); // an aborted one has left already
+          if (k >= 0) flights.splice(k, 1);
+          if (ui.pending) ask();
+        });
     }
 
     // Click or drag on the map: the start.
@@ -469,8 +504,14 @@
       const [px, py] = d3.pointer(event, svg.node());
       if (!sx) return;
       const x = Number(sx.invert(px).toPrecision(4)), y = Number(sy.invert(py).toPrecision(4));
-      st.start = [`${x},${y}`];
-      changed(false);
+      const start = `${x},${y}`;
+      if (st.start.length === 1 && st.start[0] === start) return; // the same start: nothing to ask
+      st.start = [start];
+      // The ring follows the pointer at once; the runs from it follow when they come.
+      gStarts.selectAll("circle").data([[x, y]]).join("circle").attr("r", 7).attr("class", "start")
+        .attr("cx", (p) => sx(p[0])).attr("cy", (p) => sy(p[1]))
+        .attr("fill", "none").attr("stroke", "#fff").attr("stroke-width", 2.5);
+      changed(false, event.timeStamp); // from when the pointer moved, not when it was handled
     }
     svg.on("pointerdown", (event) => { dragging = true; svg.node().setPointerCapture(event.pointerId); startAt(event); })
       .on("pointermove", (event) => { if (dragging) startAt(event); })
@@ -561,7 +602,6 @@
     }
 
     commandLine.textContent = command("render", st);
-    ui.surfaceStale = true;
     ask();
     return { state: st, ui };
   }
@@ -573,12 +613,64 @@
       return body;
     });
   }
-  function serverBackend() {
+  // The server's Server-Timing header: {wait, compute} in ms.
+  function serverTiming(response, timing) {
+    for (const part of (response.headers.get("Server-Timing") || "").split(",")) {
+      const m = part.trim().match(/^(\w+);dur=([\d.]+)$/);
+      if (m) timing[m[1]] = Number(m[2]);
+    }
+  }
+  // /api/runs' compact records (landscape.explore.api.runs_json) in trace's JSON shape:
+  // xy[step][start] = [x, y], loss[step][start]; NaN as null, as trace's JSON has it.
+  function unpacked(resp) {
+    const floats = (b64, kind) => {
+      const text = atob(b64), bytes = new Uint8Array(text.length);
+      for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
+      return kind === "<f8" ? new Float64Array(bytes.buffer) : new Float32Array(bytes.buffer);
+    };
+    const n = resp.starts.length, rows = resp.steps + 1;
+    const value = (v) => (Number.isNaN(v) ? null : v);
+    resp.records = resp.records.map((r) => {
+      const xy = floats(r.xy, r.float), loss = floats(r.loss, r.float), xys = [], losses = [];
+      for (let k = 0; k < rows; k++) {
+        const row = [], lossRow = [];
+        for (let s = 0; s < n; s++) {
+          const at = k * n + s;
+          row.push([value(xy[2 * at]), value(xy[2 * at + 1])]);
+          lossRow.push(value(loss[at]));
+        }
+        xys.push(row); losses.push(lossRow);
+      }
+      return { ...r, xy: xys, loss: losses };
+    });
+    return resp;
+  }
+  // The local server. `full`: the runs as /api/trace's whole JSON (trace --out's), asked one at a
+  // time, as the page did before /api/runs; benchmarks/explore_browser.py's reference.
+  function serverBackend(options) {
+    const full = Boolean(options && options.full);
+    // The URL is the state; Chromium ignores replaceState past about 200 in 10 s, so at most
+    // one in 100 ms, the last one always.
+    let urlAt = -Infinity, urlTimer = null, urlNext = null;
+    const setUrl = () => { urlTimer = null; urlAt = performance.now(); history.replaceState(null, "", "?" + urlNext); };
     return {
       live: true,
-      changed: (q) => history.replaceState(null, "", "?" + q), // the URL is the state
+      cancels: !full,
+      changed(q) {
+        urlNext = q;
+        if (urlTimer === null) urlTimer = setTimeout(setUrl, Math.max(0, urlAt + 100 - performance.now()));
+      },
       surface: (q) => fetch("/api/surface?" + q).then(answer),
-      trace: (q) => fetch("/api/trace?" + q).then(answer),
+      trace(q, signal, timing) {
+        return fetch((full ? "/api/trace?" : "/api/runs?") + q, { signal }).then((response) => {
+          if (timing) { timing.answered = performance.now(); serverTiming(response, timing); }
+          return answer(response);
+        }).then((body) => {
+          const resp = full ? body : unpacked(body);
+          if (timing) timing.parsed = performance.now();
+          return resp;
+        });
+      },
     };
   }
 
