@@ -116,12 +116,6 @@ class Slice:
             title=self.title, xlabel=self.plane.xlabel, ylabel=self.plane.ylabel, log_scale=True
         )
 
-    def _repr_png_(self) -> bytes:
-        """Jupyter: the slice's figure with its paths (landscape.notebook)."""
-        from landscape.notebook import slice_png
-
-        return slice_png(self)
-
     def trajectories(self, *, on_plane: bool = False) -> list[PlainPath]:
         """One path record per run, as figures and scenes read it: xy the projected snapshots
         (k, 1, 2), loss the snapshots' true loss (on_plane: the loss at the projected points,
