@@ -127,6 +127,7 @@ def small_runs(monkeypatch, small_training):
     specs) each."""
     import landscape.curvature.mnist as curvature_mnist
     import landscape.slice.mnist as slice_mnist
+    import landscape.slice.mnist_interpolation as lines_mnist
     from landscape.mnist.lesson import mnist_optimizers
 
     calls = []
@@ -136,7 +137,7 @@ def small_runs(monkeypatch, small_training):
         calls.append(([s.name for s in specs], options, specs))
         return small_training(specs, seed=options.get("seed", 0))
 
-    for module in (curvature_mnist, slice_mnist):
+    for module in (curvature_mnist, slice_mnist, lines_mnist):
         monkeypatch.setattr(module, "train_or_load", train_or_load)
     return calls
 

@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-import landscape.curvature.mnist as curvature_mnist
-from landscape.curvature.interpolation import Line, line_positions
+import landscape.slice.mnist_interpolation as lines_mnist
 from landscape.mnist import load_mnist, mlp
 from landscape.slice import evaluate_weights
+from landscape.slice.interpolation import Line, line_positions
 
 
 def test_lines_equal_the_network_evaluated_point_by_point(small_runs):
-    found = curvature_mnist.mnist_interpolation(["sgd", "adam"], points=5, device="cpu")
-    runs = curvature_mnist.train_or_load(["sgd", "adam"], seed=0)
+    found = lines_mnist.mnist_interpolation(["sgd", "adam"], points=5, device="cpu")
+    runs = lines_mnist.train_or_load(["sgd", "adam"], seed=0)
     data = load_mnist()
     assert [x.key for x in found.runs] == ["sgd", "adam"]
     assert [x.key for x in found.pairs] == ["sgd__adam"]
@@ -129,10 +129,10 @@ def test_the_ends_are_the_runs_own_losses(tmp_path, mnist_data_dir):
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
-    found = curvature_mnist.mnist_interpolation(
+    found = lines_mnist.mnist_interpolation(
         ["sgd", "adam"], points=3, epochs=1, device="cpu", data_dir=folder
     )
-    runs = curvature_mnist.train_or_load(
+    runs = lines_mnist.train_or_load(
         ["sgd", "adam"], epochs=1, device="cpu", data_dir=folder
     )  # cached now
     data = load_mnist(folder)

@@ -210,7 +210,7 @@ def test_stage_settings_by_name_and_the_table_names_the_switch(cli, small, monke
 
 
 def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypatch):
-    import landscape.curvature.mnist as curvature_mnist
+    import landscape.slice.mnist_interpolation as lines_mnist
 
     runs = train(
         ["adam", "adam>sgd@25"],
@@ -220,8 +220,8 @@ def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypa
         threads=1,
         snapshot_metrics=False,
     )
-    monkeypatch.setattr(curvature_mnist, "train_or_load", lambda *a, **k: runs)
-    found = curvature_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
+    monkeypatch.setattr(lines_mnist, "train_or_load", lambda *a, **k: runs)
+    found = lines_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
     assert [line.label for line in found.runs] == ["Adam: init → end", "Adam → SGD @25: init → end"]
     (pair,) = found.pairs
     assert pair.label == "Adam end → [Adam → SGD @25] end"

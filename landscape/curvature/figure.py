@@ -1,86 +1,18 @@
-"""Figures of curvature records: the loss along lines between weights, and sharpness against
-the optimizers' stability thresholds. Drawing only: the records are computed beforehand."""
+"""Figures of curvature records: sharpness against the optimizers' stability thresholds.
+Drawing only: the records are computed beforehand."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from landscape.curvature.interpolation import Line
-from landscape.curvature.mnist import Interpolation, RunSharpness, Sharpness
+from landscape.curvature.mnist import RunSharpness, Sharpness
 from landscape.figures import save_figure
 from landscape.style import optimizer_style
-
-# Pairs of runs get colours of their own (no optimizer's): they are lines between two runs.
-PAIR_COLORS = ("#000000", "#CC79A7", "#56B4E9", "#999999", "#E69F00", "#F0E442")
-PAIR_STYLES = ("-", "--", "-.", ":")
-
-
-def plot_lines(ax: Axes, lines: Sequence[Line], metric: str, *, pairs: bool) -> list[Line2D]:
-    """One curve per line: `metric` ("loss" or "accuracy") against t, the ends marked."""
-    drawn = []
-    for i, line in enumerate(lines):
-        if pairs:
-            color, style, marker = PAIR_COLORS[i % 6], PAIR_STYLES[i % 4], None
-        else:
-            s = optimizer_style(line.key, i)
-            color, style, marker = s.color, s.linestyle, s.marker
-        values = getattr(line, metric)
-        (curve,) = ax.plot(
-            line.t, values, color=color, linestyle=style, linewidth=2.2, label=line.label
-        )
-        ends = np.isin(line.t, (0.0, 1.0))
-        ax.plot(
-            line.t[ends],
-            values[ends],
-            linestyle="none",
-            marker=marker or "o",
-            color=color,
-            markeredgecolor="white",
-            markersize=8,
-        )
-        drawn.append(curve)
-    for end in (0.0, 1.0):
-        ax.axvline(end, color="#9A9A9A", linewidth=0.8, zorder=0)
-    ax.grid(alpha=0.3)
-    return drawn
-
-
-def interpolation_figure(found: Interpolation) -> Figure:
-    """Loss (log) and accuracy along init -> end per run (left) and end -> end per pair
-    (right), with each pair's barrier in its legend."""
-    columns = 2 if found.pairs else 1
-    fig = Figure(figsize=(6.2 * columns + 0.6, 7.2), layout="constrained")
-    axes = fig.subplots(2, columns, sharex="col", squeeze=False)
-    panels = [(found.runs, False, "t = 0: initialization, t = 1: trained")]
-    if found.pairs:
-        panels.append((found.pairs, True, "t = 0: first run's end, t = 1: second's"))
-    for c, (lines, pairs, xlabel) in enumerate(panels):
-        curves = plot_lines(axes[0, c], lines, "loss", pairs=pairs)
-        plot_lines(axes[1, c], lines, "accuracy", pairs=pairs)
-        axes[0, c].set_yscale("log")
-        axes[1, c].set_xlabel(xlabel, fontsize=12)
-        labels = [
-            f"{x.label} (barrier {max(x.barrier, 0):.2g})" if pairs else x.label for x in lines
-        ]
-        axes[0, c].legend(curves, labels, fontsize=10, loc="upper center")
-        axes[0, c].set_title(
-            "between the trained ends" if pairs else "from the initialization", fontsize=13
-        )
-    axes[0, 0].set_ylabel(f"{found.split} loss (log scale)", fontsize=12)
-    axes[1, 0].set_ylabel(f"{found.split} accuracy", fontsize=12)
-    fig.suptitle(
-        f"MNIST MLP: {found.split} loss along straight lines in weight space "
-        f"({found.samples:,} images)",
-        fontsize=14,
-    )
-    return fig
 
 
 def plot_sharpness(ax: Axes, run: RunSharpness, index: int = 0) -> list[Line2D]:
