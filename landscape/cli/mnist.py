@@ -16,8 +16,9 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.mnist.cache import runs_dir, save_runs, train_or_load
-from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
+from landscape.folders import cache_dir, data_dir, mnist_dir
+from landscape.mnist.cache import save_runs, train_or_load
+from landscape.mnist.data import check_data_dir, check_files, fetch_mnist
 from landscape.mnist.lesson import lesson_result
 from landscape.mnist.run import TrainingRun
 from landscape.options import RunOptions
@@ -51,9 +52,12 @@ def data_command(
             str(s.path) if s.path else "-",
         )
     console().print(table)
-    cached = sorted(runs_dir(data_dir_).glob("*.npz")) if runs_dir(data_dir_).is_dir() else []
+    runs = cache_dir("runs", data_dir_)
     print(f"data dir: {root}")
-    print(f"cached training runs: {len(cached)} in {runs_dir(data_dir_)}")
+    if runs is None:
+        print("cached training runs: none (no runs folder can be written)")
+    else:
+        print(f"cached training runs: {len(list(runs.glob('*.npz')))} in {runs}")
     bad = [s for s in statuses if not s.ok]
     if any(s.path is not None for s in bad):
         raise LandscapeError(next(s.message for s in bad if s.path is not None))

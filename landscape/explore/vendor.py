@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from landscape.errors import LandscapeError
-from landscape.mnist.data import NPM_ENV_VAR, data_dir, user_cache_dir
+from landscape.folders import data_dir, user_cache_dir
+from landscape.mnist.data import NPM_ENV_VAR
 from landscape.output import atomic_path
 
 

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from landscape.errors import LandscapeError
-from landscape.mnist.data import NPM_ENV_VAR, data_dir, user_cache_dir
+from landscape.folders import data_dir, user_cache_dir
+from landscape.mnist.data import NPM_ENV_VAR
 from landscape.output import atomic_path
 
 VERSION = "6.0.1"  # what manim-slides 5.7.0 loads (its RevealJS.reveal_version)
@@ -30,7 +31,7 @@ def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) ->
     """The verified reveal.js tarball in the cache, fetched with `npm pack` when missing.
 
     Args:
-        root: the data folder (see landscape.mnist.data.data_dir).
+        root: the data folder (see landscape.folders).
         npm: the npm executable; default $LANDSCAPE_NPM, else "npm".
     """
     base = data_dir(root)

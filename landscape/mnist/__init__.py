@@ -11,8 +11,9 @@ cache.py      runs saved, loaded and cached by content: train_or_load()
 figures.py    training curves and result bars
 """
 
+from landscape.folders import data_dir
 from landscape.mnist.cache import load_runs, save_runs, train_or_load
-from landscape.mnist.data import MNIST, data_dir, fetch_mnist, load_mnist, parse_idx
+from landscape.mnist.data import MNIST, fetch_mnist, load_mnist, parse_idx
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import KERAS, LESSON_TABLE, lesson_result, mnist_optimizer
 from landscape.mnist.model import N_PARAMS, evaluate, glorot_init_, mlp

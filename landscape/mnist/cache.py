@@ -20,8 +20,9 @@ import torch
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.export import jsonable, settings_from_json, versions
+from landscape.folders import cache_dir
 from landscape.mnist import data, engine, model, reference, run, threads
-from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
+from landscape.mnist.data import FILES, load_mnist
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
@@ -142,21 +143,6 @@ def _stored(stored: Any, i: int, key: str, shape: list[int] | None) -> np.ndarra
     return unpack_rows(stored[f"{i}_{key}_packed"], shape)
 
 
-def runs_dir(data_dir_: str | os.PathLike | None = None) -> Path:
-    """Where finished runs are cached: <data dir>/runs, or the per-user cache's runs/ when the
-    data dir cannot be written (a shared, read-only copy of MNIST)."""
-    folder = data_dir(data_dir_) / "runs"
-    existing = next((p for p in (folder, folder.parent) if p.exists()), None)
-    if existing is None or _writable_dir(existing):
-        return folder
-    return user_cache_dir() / "runs"
-
-
-def _writable_dir(path: Path) -> bool:
-    # The mode bits too: a folder nobody may write is meant read-only, even for root.
-    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
-
-
 @functools.cache
 def source_hash(modules: tuple[str, ...]) -> str:
     """SHA-256 of the named modules' source files."""
@@ -256,7 +242,8 @@ def train_or_load(
     progress: Progress | None = None,
     snapshot_metrics: bool = True,
 ) -> list[TrainingRun]:
-    """Like train, but reuse finished runs cached in runs_dir(data_dir)/<content hash>.npz.
+    """Like train, but reuse finished runs cached in the runs folder (landscape.folders) as
+    <content hash>.npz.
 
     A run does not depend on which optimizers train beside it, so each is cached on its own.
     Where the runs folder cannot be written, runs are trained and not cached. `refresh` trains
@@ -267,7 +254,7 @@ def train_or_load(
     specs = mnist_optimizers(optimizers)
     check_settings(epochs, batch_size, seed, snapshot_every)
     device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
-    folder = runs_dir(data_dir)
+    folder = cache_dir("runs", data_dir)  # None: nowhere to cache
     keys = run_keys(
         specs,
         epochs=epochs,
@@ -278,7 +265,7 @@ def train_or_load(
         snapshot_every=snapshot_every,
     )
     found: dict[int, TrainingRun] = {}
-    if cache and not refresh:
+    if cache and not refresh and folder is not None:
         for i, key in enumerate(keys):
             path = folder / f"{key}.npz"
             if path.is_file():
@@ -304,21 +291,13 @@ def train_or_load(
         )
         for i, trained_run in zip(todo, trained, strict=True):
             found[i] = trained_run
-            if cache and _writable(folder):
+            if cache and folder is not None:
                 save_runs([trained_run], folder / f"{keys[i]}.npz", key=keys[i])
     lacking = [i for i in found if snapshot_metrics and not found[i].has_snapshot_metrics]
     if lacking:
         test = load_mnist(data_dir)
         for i in lacking:
             found[i] = with_snapshot_metrics(found[i], test, device_)
-            if cache and _writable(folder):
+            if cache and folder is not None:
                 save_runs([found[i]], folder / f"{keys[i]}.npz", key=keys[i])
     return [found[i] for i in range(len(specs))]
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return _writable_dir(folder)

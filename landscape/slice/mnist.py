@@ -23,11 +23,11 @@ import torch
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, settings_from_json, versions
+from landscape.folders import cache_dir, mnist_dir
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.mnist.cache import run_keys, source_hash
-from landscape.mnist.data import FILES, check_data_dir, find_file, mnist_dir, user_cache_dir
-from landscape.mnist.data import data_dir as mnist_data_dir
+from landscape.mnist.data import FILES, check_data_dir, find_file
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import check_output
 from landscape.paths import PlainPath
@@ -280,7 +280,7 @@ def mnist_slice(
         y,
         dtype=dtype,
         device=device_,
-        cache_dir=slices_dir(data_dir) if resume else None,
+        cache_dir=cache_dir("slices", data_dir) if resume else None,
         progress=progress,
     )
     settings = {
@@ -326,7 +326,7 @@ def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) 
     the MNIST files are not there yet."""
     root = check_data_dir(mnist_dir(data_dir).parent)  # a bad --data-dir is an error still
     files = [find_file(root / "mnist", name) for name in FILES]
-    folder = slices_dir(data_dir)
+    folder = cache_dir("slices", data_dir)
     if folder is None or None in files:
         return None
     # The files the slice was evaluated on, as load_mnist knows them: these files, unchanged
@@ -384,19 +384,6 @@ def mnist_scene_data(
         clock=clock,
         notes=[off_plane(p) for p in found.paths],
     )
-
-
-def slices_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
-    """Where finished grid chunks are kept: <data dir>/slices, else the user cache; None when
-    neither can be written (the slice is then computed without saving chunks)."""
-    for folder in (mnist_data_dir(data_dir) / "slices", user_cache_dir() / "slices"):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK):
-            return folder
-    return None
 
 
 def _choice(what: str, value: str, valid: Sequence[str]) -> str:
