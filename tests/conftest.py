@@ -124,19 +124,21 @@ def small_training(mnist_data_dir):
 @pytest.fixture
 def small_runs(monkeypatch, small_training):
     """train_or_load, where `interpolate`, `sharpness` and `slice` call it, gives
-    small_training's runs (whatever epochs are asked). Returns its calls: (names, options,
+    small_training's runs (whatever epochs are asked). Returns its calls: (names, Training,
     specs) each."""
     import landscape.curvature.mnist as curvature_mnist
     import landscape.slice.mnist as slice_mnist
     import landscape.slice.mnist_interpolation as lines_mnist
+    from landscape.mnist.cache import Training
     from landscape.mnist.lesson import mnist_optimizers
 
     calls = []
 
-    def train_or_load(optimizers, **options):
+    def train_or_load(optimizers, training=None, **options):
+        training = training if training is not None else Training.make()
         specs = mnist_optimizers(optimizers)
-        calls.append(([s.name for s in specs], options, specs))
-        return small_training(specs, seed=options.get("seed", 0))
+        calls.append(([s.name for s in specs], training, specs))
+        return small_training(specs, seed=training.seed)
 
     for module in (curvature_mnist, slice_mnist, lines_mnist):
         monkeypatch.setattr(module, "train_or_load", train_or_load)

@@ -17,7 +17,7 @@ from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
 from landscape.folders import cache_dir, data_dir, mnist_dir
-from landscape.mnist.cache import save_runs, train_or_load
+from landscape.mnist.cache import Training, save_runs, train_or_load
 from landscape.mnist.data import check_data_dir, check_files, fetch_mnist
 from landscape.mnist.lesson import lesson_result
 from landscape.mnist.run import TrainingRun
@@ -98,17 +98,16 @@ def compare_command(
     published numbers where a run has the lesson's settings."""
     specs = run.mnist_optimizers(optimizer, options)
     check_data_dir(data_dir(data_dir_))
+    training = Training.make(
+        epochs, batch_size, options.seed, options.device, snapshot_every=snapshot_every
+    )
     if out_dir is not None:
         _check_out_dir(out_dir)
     with progress_bar("training") as progress:
         runs = train_or_load(
             specs,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=options.seed,
-            device=options.device,
+            training=training,
             data_dir=data_dir_,
-            snapshot_every=snapshot_every,
             refresh=True,
             progress=progress,
             snapshot_metrics=False,

@@ -17,10 +17,10 @@ from landscape.curvature.hessian import Hessian
 from landscape.curvature.lanczos import TOL
 from landscape.curvature.sharpness import sharpness
 from landscape.curvature.stability import Threshold, preconditioner, threshold
-from landscape.device import resolve_device
 from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, versions
 from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.cache import Training
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
 from landscape.optimizers import OptimizerSpec, SwitchSpec
@@ -102,10 +102,9 @@ def mnist_sharpness(
         raise LandscapeError(f"--samples {samples}: choose from 1 to {n} (the training images)")
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise LandscapeError(f"--every {every}: must be a whole number >= 1")
-    device_ = resolve_device(device)
-    runs = train_or_load(
-        specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir, progress=train_progress
-    )
+    training = Training.make(epochs=epochs, seed=seed, device=device)
+    device_ = training.device
+    runs = train_or_load(specs, training=training, data_dir=data_dir, progress=train_progress)
     inputs, targets = data.train_x[:samples].to(device_), data.train_y[:samples].to(device_)
     chosen = [_every(len(r.snapshots), every) for r in runs]
     total, done = sum(len(c) for c in chosen), 0
@@ -118,7 +117,7 @@ def mnist_sharpness(
 
         found.append(_run_sharpness(spec, run, rows, inputs, targets, device_, tol, advance))
         done += len(rows)
-    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL, "every": every}
+    settings = run_settings(runs, training) | {"tol": tol, "vector_tol": VECTOR_TOL, "every": every}
     return Sharpness(found, "train", samples, settings)
 
 
@@ -200,16 +199,14 @@ def split_data(split: str, data_dir: str | os.PathLike | None) -> tuple[torch.Te
     return (data.test_x, data.test_y) if split == "test" else (data.train_x, data.train_y)
 
 
-def run_settings(runs: Sequence[TrainingRun], device: torch.device) -> dict[str, Any]:
-    first = runs[0]
+def run_settings(runs: Sequence[TrainingRun], training: Training) -> dict[str, Any]:
+    """What a file records about the runs it was made from: the optimizers, the training's
+    settings (Training.record: what the runs' cache keys hash) and the runs' test results."""
     return {
         "optimizers": [r.optimizer for r in runs],
         "labels": [r.label for r in runs],
         "hyper": {r.optimizer: r.settings for r in runs},
-        "epochs": first.epochs,
-        "batch_size": first.batch_size,
-        "seed": first.seed,
-        "device": str(device),
+        **training.record(),
         "test": {r.optimizer: [r.test_loss, r.test_accuracy] for r in runs},
     }
 

@@ -11,6 +11,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -167,83 +168,93 @@ def code_hash(spec: OptimizerSpec | SwitchSpec) -> str:
     return source_hash(tuple(names))
 
 
-def run_key(
-    spec: OptimizerSpec | SwitchSpec,
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    device: torch.device,
-    dtype: torch.dtype,
-    snapshot_every: int | None,
-) -> str:
-    """Content hash of everything that determines a run: settings, data, code, torch."""
-    classes = [f"{c.__module__}.{c.__qualname__}" for c in _classes(spec)]
-    # A switch: its stages' classes (their rules), settings and the steps they take over at.
-    switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
-    key = {
-        "optimizer": spec.name,
-        "class": classes[0],
-        **switched,
-        "hyper": jsonable(dict(spec.hyper)),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "device": device.type,
-        "dtype": str(dtype),
-        "snapshot_every": snapshot_every,
-        "data": FILES,
-        "code": code_hash(spec),
-        "torch": torch.__version__,
-        "batched": spec.elementwise,
-        "format": RUN_FORMAT,
-    }
-    text = json.dumps(key, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+@dataclass(frozen=True)
+class Training:
+    """How the lesson's runs train, besides the optimizer: the one record of a training's
+    settings, the source of each run's cache key (key) and of what files record about the
+    training (record)."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    seed: int = 0  # initial weights, shuffles and dropout masks
+    device: torch.device = torch.device("cpu")  # resolved: make() chooses for "auto"
+    dtype: torch.dtype = torch.float32
+    snapshot_every: int | None = None  # steps between weight snapshots; None: Plan's schedule
+
+    def __post_init__(self) -> None:
+        check_settings(self.epochs, self.batch_size, self.seed, self.snapshot_every)
+
+    @classmethod
+    def make(
+        cls,
+        epochs: int = 5,
+        batch_size: int = 32,
+        seed: int = 0,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        snapshot_every: int | None = None,
+    ) -> Training:
+        """The record of these settings, the device and dtype resolved; a LandscapeError
+        naming the first bad one."""
+        check_settings(epochs, batch_size, seed, snapshot_every)
+        return cls(
+            epochs, batch_size, seed, resolve_device(device), resolve_dtype(dtype), snapshot_every
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The settings as JSON values: what the key hashes and manifests record (the device's
+        kind: a run on cuda:1 is the run on cuda:0)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "device": self.device.type,
+            "dtype": str(self.dtype),
+            "snapshot_every": self.snapshot_every,
+        }
+
+    def key(self, spec: OptimizerSpec | SwitchSpec) -> str:
+        """Content hash of everything that determines the run of `spec` under these settings:
+        the optimizer, the settings, the data, the code, torch and the file layout."""
+        classes = [f"{c.__module__}.{c.__qualname__}" for c in _classes(spec)]
+        # A switch: its stages' classes (their rules), settings and the steps they take over at.
+        switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
+        key = {
+            "optimizer": spec.name,
+            "class": classes[0],
+            **switched,
+            "hyper": jsonable(dict(spec.hyper)),
+            **self.record(),
+            "data": FILES,
+            "code": code_hash(spec),
+            "torch": torch.__version__,
+            "batched": spec.elementwise,
+            "format": RUN_FORMAT,
+        }
+        text = json.dumps(key, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def run_keys(
-    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    device: torch.device,
-    dtype: torch.dtype = torch.float32,
-    snapshot_every: int | None = None,
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec], training: Training
 ) -> list[str]:
     """The keys train_or_load caches these runs under (what a slice record is keyed by too)."""
-    return [
-        run_key(
-            s,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            snapshot_every=snapshot_every,
-        )
-        for s in mnist_optimizers(optimizers)
-    ]
+    return [training.key(s) for s in mnist_optimizers(optimizers)]
 
 
 def train_or_load(
     optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
-    epochs: int = 5,
-    batch_size: int = 32,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    dtype: str | torch.dtype = "float32",
+    training: Training | None = None,
     data_dir: str | os.PathLike | None = None,
-    snapshot_every: int | None = None,
     cache: bool = True,
     refresh: bool = False,
     progress: Progress | None = None,
     snapshot_metrics: bool = True,
 ) -> list[TrainingRun]:
     """Like train, but reuse finished runs cached in the runs folder (landscape.folders) as
-    <content hash>.npz.
+    <Training.key>.npz. `training`: the settings, default Training.make() (the lesson's, on the
+    "auto" device).
 
     A run does not depend on which optimizers train beside it, so each is cached on its own.
     Where the runs folder cannot be written, runs are trained and not cached. `refresh` trains
@@ -252,18 +263,9 @@ def train_or_load(
     it with the run (compare skips it; the first slice then pays it, once).
     """
     specs = mnist_optimizers(optimizers)
-    check_settings(epochs, batch_size, seed, snapshot_every)
-    device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
+    training = training if training is not None else Training.make()
     folder = cache_dir("runs", data_dir)  # None: nowhere to cache
-    keys = run_keys(
-        specs,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        device=device_,
-        dtype=dtype_,
-        snapshot_every=snapshot_every,
-    )
+    keys = run_keys(specs, training)
     found: dict[int, TrainingRun] = {}
     if cache and not refresh and folder is not None:
         for i, key in enumerate(keys):
@@ -279,13 +281,13 @@ def train_or_load(
         # A cached run was valid when it trained; what trains now is checked before any work.
         trained = train(
             [validated(specs[i]) for i in todo],
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            dtype=dtype_,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
+            seed=training.seed,
+            device=training.device,
+            dtype=training.dtype,
             data=load_mnist(data_dir),
-            snapshot_every=snapshot_every,
+            snapshot_every=training.snapshot_every,
             progress=progress,
             snapshot_metrics=snapshot_metrics,
         )
@@ -297,7 +299,7 @@ def train_or_load(
     if lacking:
         test = load_mnist(data_dir)
         for i in lacking:
-            found[i] = with_snapshot_metrics(found[i], test, device_)
+            found[i] = with_snapshot_metrics(found[i], test, training.device)
             if cache and folder is not None:
                 save_runs([found[i]], folder / f"{keys[i]}.npz", key=keys[i])
     return [found[i] for i in range(len(specs))]

@@ -26,7 +26,7 @@ from landscape.export import jsonable, settings_from_json, versions
 from landscape.folders import cache_dir, mnist_dir
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
-from landscape.mnist.cache import run_keys, source_hash
+from landscape.mnist.cache import Training, run_keys, source_hash
 from landscape.mnist.data import FILES, check_data_dir, find_file
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import check_output
@@ -194,6 +194,8 @@ def mnist_slice(
             grid_axes(r, (0.0, 1.0), nx, ny)
     device_ = distributed.local_device(resolve_device(device))
     resolve_dtype(dtype)
+    # float32 training, as the lesson's; `dtype` is for evaluating the slice.
+    training = Training.make(epochs, batch_size, seed, device_)
     record = None
     if resume and not distributed.launched():  # ranks share the work: all of them do it
         slicing = {
@@ -208,31 +210,14 @@ def mnist_slice(
             "orthogonalize": orthogonalize,
             "at": at_index,
         }
-        record = _record_path(
-            names,
-            slicing,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            data_dir=data_dir,
-        )
+        record = _record_path(names, slicing, training, data_dir)
         recorded_slice = _read_record(record)
         if recorded_slice is not None:
             return recorded_slice
 
     # Train: rank 0 first, so that the other ranks read its cached runs.
     def runs():
-        # float32 training, as the lesson's; `dtype` is for evaluating the slice.
-        return train_or_load(
-            names,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            data_dir=data_dir,
-            progress=train_progress,
-        )
+        return train_or_load(names, training=training, data_dir=data_dir, progress=train_progress)
 
     found = runs() if distributed.is_main() else None
     distributed.barrier()
@@ -286,10 +271,7 @@ def mnist_slice(
     settings = {
         "optimizers": [r.optimizer for r in found],
         "directions": directions,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "device": str(device_),
+        **training.record(),  # its float32 "dtype" replaced by the slice's, below
         "dtype": dtype,
         "bias": bias,
         "orthogonalize": orthogonalize,
@@ -321,7 +303,7 @@ def prune_slices(folder: Path, keep: int) -> None:
                 old.unlink()
 
 
-def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) -> Path | None:
+def _record_path(names, slicing, training: Training, data_dir) -> Path | None:
     """Where the slice these arguments make is recorded; None when no folder can be written or
     the MNIST files are not there yet."""
     root = check_data_dir(mnist_dir(data_dir).parent)  # a bad --data-dir is an error still
@@ -332,14 +314,13 @@ def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) 
     # The files the slice was evaluated on, as load_mnist knows them: these files, unchanged
     # (a record was made from files that passed its hash check).
     data = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    runs = run_keys(names, epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     key = {
-        "runs": runs,
+        "runs": run_keys(names, training),
         "data": data,
         "format": RECORD_FORMAT,
         "code": source_hash(SLICE_MODULES),
-        "device": device.type,
-        "seed": seed,
+        "device": training.device.type,
+        "seed": training.seed,
         **slicing,
     }
     text = json.dumps(jsonable(key), sort_keys=True)

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from landscape.curvature.mnist import SPLITS, Progress, run_settings, split_data, write_npz
-from landscape.device import resolve_device
 from landscape.errors import LandscapeError, unknown
 from landscape.mnist import mlp, train_or_load
+from landscape.mnist.cache import Training
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.slice.interpolation import POINTS, RANGE, Line, interpolate, line_positions
 
@@ -53,14 +53,10 @@ def mnist_interpolation(
         raise unknown("split", split, SPLITS)
     if not optimizers:
         raise LandscapeError("name at least one optimizer (-o sgd)")
-    device_ = resolve_device(device)
+    training = Training.make(epochs=epochs, seed=seed, device=device)
+    device_ = training.device
     runs = train_or_load(
-        list(optimizers),
-        epochs=epochs,
-        seed=seed,
-        device=device_,
-        data_dir=data_dir,
-        progress=train_progress,
+        list(optimizers), training=training, data_dir=data_dir, progress=train_progress
     )
     inputs, targets = split_data(split, data_dir)
     model = mlp()
@@ -77,7 +73,7 @@ def mnist_interpolation(
         line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final, b.final)
         for a, b in itertools.combinations(runs, 2)
     ]
-    return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, device_))
+    return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, training))
 
 
 def save_interpolation(
