@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.cache import Training
 from landscape.slice import evaluate_weights, grid_axes, random_plane, slice_grid
 
 
@@ -34,9 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     # The lesson's network (Adam, 5 epochs), trained or read from the cache of finished runs.
-    (run,) = train_or_load(
-        ["adam"], epochs=args.epochs, seed=0, device=args.device, data_dir=args.data_dir
-    )
+    training = Training.make(epochs=args.epochs, seed=0, device=args.device)
+    (run,) = train_or_load(["adam"], training=training, data_dir=args.data_dir)
     data = load_mnist(args.data_dir)
     inputs, targets = data.test_x, data.test_y
     model = mlp()

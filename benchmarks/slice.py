@@ -27,9 +27,10 @@ import time
 
 import numpy as np
 
+from landscape.folders import cache_dir
 from landscape.mnist import load_mnist, mlp, train_or_load
 from landscape.slice import evaluate_weights, pca_plane
-from landscape.slice.mnist import DEFAULT_OPTIMIZERS, slices_dir
+from landscape.slice.mnist import DEFAULT_OPTIMIZERS
 
 TARGET_SECONDS = 4.0
 
@@ -71,7 +72,7 @@ def main() -> None:
     wall, cpu = min(rounds)
     unrecorded = []
     for _ in range(args.rounds):
-        for record in slices_dir().glob("*.slice.npz"):  # made again by the run itself
+        for record in cache_dir("slices").glob("*.slice.npz"):  # made again by the run itself
             record.unlink()
         unrecorded.append(cli_slice())
     no_record_wall, no_record_cpu = min(unrecorded)

@@ -12,6 +12,7 @@ import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 import numpy as np
@@ -45,6 +46,19 @@ def _figure(size: tuple[float, float]) -> Figure:
 
 def _title(grid: LossGrid, what: str = "") -> str:
     return f"{grid.title}: {what}" if grid.title and what else (grid.title or what)
+
+
+def about(found: Any) -> tuple[str, str]:
+    """(the network's name, what a network figure states under it: data and samples, loss,
+    BatchNorm policy) of an interpolation or sharpness record (`settings`, `split`, `samples`),
+    for the lesson's MLP and for your own network alike."""
+    settings = found.settings
+    if settings.get("model") is None:  # the lesson's MLP: no BatchNorm layers
+        data = f"MNIST {found.split}, {found.samples:,} images"
+        return "MNIST MLP", f"data: {data}; loss: cross_entropy; BatchNorm: none in the model"
+    data = f"{settings['data']}, {found.samples:,} samples"
+    name = settings["model"].rpartition(":")[2] or settings["model"]  # "cnn.py:Net": "Net"
+    return name, f"data: {data}; loss: {settings['loss']}; BatchNorm: {settings['bn']}"
 
 
 def footnote(fig: Figure, lines: Sequence[str], *, color: str = "#333333") -> None:

@@ -36,12 +36,6 @@ class LossGrid:
     def domain(self) -> Domain:
         return (float(self.x[0]), float(self.x[-1])), (float(self.y[0]), float(self.y[-1]))
 
-    def _repr_png_(self) -> bytes:
-        """Jupyter: the grid's contours (landscape.notebook)."""
-        from landscape.notebook import grid_png
-
-        return grid_png(self)
-
 
 def sample(
     surface: Surface,

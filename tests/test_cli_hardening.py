@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from landscape.mnist import data as mnist_data
+from landscape import folders
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def _saved_traceback(err: str) -> Path:
 def test_internal_error_keeps_the_traceback_in_a_fresh_private_file(
     cli, broken_trace, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(folders, "user_cache_dir", lambda: tmp_path / "cache")
     saved = []
     for _ in range(2):
         code, _, err = cli("trace", "booth")
@@ -172,7 +172,7 @@ def test_internal_error_without_a_cache_folder_uses_a_private_temp_file(
     cli, broken_trace, tmp_path, monkeypatch
 ):
     (tmp_path / "not-a-folder").write_text("x")
-    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "not-a-folder")
+    monkeypatch.setattr(folders, "user_cache_dir", lambda: tmp_path / "not-a-folder")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     code, _, err = cli("trace", "booth")
@@ -184,7 +184,7 @@ def test_internal_error_without_a_cache_folder_uses_a_private_temp_file(
 def test_internal_error_with_nowhere_to_save_prints_the_traceback(
     cli, broken_trace, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(mnist_data, "user_cache_dir", lambda: tmp_path / "file" / "cache")
+    monkeypatch.setattr(folders, "user_cache_dir", lambda: tmp_path / "file" / "cache")
     (tmp_path / "file").write_text("x")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     code, _, err = cli("trace", "booth")

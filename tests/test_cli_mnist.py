@@ -99,7 +99,7 @@ def test_compare_prints_the_table_and_writes_figures(cli, small_runs, tmp_path, 
     monkeypatch.setattr(cli_mnist, "train_or_load", fake_train_or_load)
     code, out, err = cli("compare", "-o", "SGD", "-o", "momentum", "--out-dir", tmp_path / "out")
     assert code == 0, err
-    assert asked["names"] == ["sgd", "momentum"] and asked["epochs"] == 5
+    assert asked["names"] == ["sgd", "momentum"] and asked["training"].epochs == 5
     sgd_row = next(line for line in out.splitlines() if line.startswith("│ SGD"))
     assert f"{small_runs[0].test_accuracy:.4f}" in sgd_row and "0.9362" in sgd_row
     momentum_row = next(line for line in out.splitlines() if line.startswith("│ Momentum"))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from landscape.curvature.figure import interpolation_figure, sharpness_figure
-from landscape.curvature.interpolation import Line
-from landscape.curvature.mnist import Interpolation, RunSharpness, Sharpness
+from landscape.curvature.figure import sharpness_figure
+from landscape.curvature.mnist import RunSharpness, Sharpness
+from landscape.slice.figure import interpolation_figure
+from landscape.slice.interpolation import Line
+from landscape.slice.mnist_interpolation import Interpolation
 
 OWN = {"model": "nets/cnn.py:ResNetish", "data": "data.py:pairs", "loss": "mse", "bn": "recompute"}
 T = np.linspace(-0.5, 1.5, 9)

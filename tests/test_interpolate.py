@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-import landscape.curvature.mnist as curvature_mnist
-from landscape.curvature.interpolation import Line, line_positions
-from landscape.mnist import load_mnist, mlp
+import landscape.slice.mnist_interpolation as lines_mnist
+from landscape.mnist import Training, load_mnist, mlp
 from landscape.slice import evaluate_weights
+from landscape.slice.interpolation import Line, line_positions
 
 
 def test_lines_equal_the_network_evaluated_point_by_point(small_runs):
-    found = curvature_mnist.mnist_interpolation(["sgd", "adam"], points=5, device="cpu")
-    runs = curvature_mnist.train_or_load(["sgd", "adam"], seed=0)
+    found = lines_mnist.mnist_interpolation(["sgd", "adam"], points=5, device="cpu")
+    runs = lines_mnist.train_or_load(["sgd", "adam"])
     data = load_mnist()
     assert [x.key for x in found.runs] == ["sgd", "adam"]
     assert [x.key for x in found.pairs] == ["sgd__adam"]
@@ -79,6 +79,21 @@ def test_npz_keys_are_the_documented_ones(cli, small_runs, tmp_path):
     assert set(manifest["barriers"]) == {"sgd__rmsprop", "sgd__adam", "rmsprop__adam"}
     assert t.tolist() == [-0.5, 0.0, 0.5, 1.0, 1.5]
     assert "SGD end → Adam end" in stdout
+    # The file records the very settings the runs were looked up (keyed) with: one record.
+    ((_, training, _),) = small_runs
+    recorded = {k: manifest["settings"][k] for k in training.record()}
+    assert (
+        recorded
+        == training.record()
+        == {
+            "epochs": 5,
+            "batch_size": 32,
+            "seed": 0,
+            "device": "cpu",
+            "dtype": "torch.float32",
+            "snapshot_every": None,
+        }
+    )
 
 
 def test_json_and_figure(cli, small_runs, tmp_path):
@@ -129,12 +144,11 @@ def test_the_ends_are_the_runs_own_losses(tmp_path, mnist_data_dir):
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "mnist").symlink_to((mnist_data_dir / "mnist").resolve())
-    found = curvature_mnist.mnist_interpolation(
+    found = lines_mnist.mnist_interpolation(
         ["sgd", "adam"], points=3, epochs=1, device="cpu", data_dir=folder
     )
-    runs = curvature_mnist.train_or_load(
-        ["sgd", "adam"], epochs=1, device="cpu", data_dir=folder
-    )  # cached now
+    training = Training.make(epochs=1, device="cpu")
+    runs = lines_mnist.train_or_load(["sgd", "adam"], training=training, data_dir=folder)  # cached
     data = load_mnist(folder)
     init_loss, _ = evaluate_weights(mlp(), runs[0].init[None], data.test_x, data.test_y)
     for line, run in zip(found.runs, runs, strict=True):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from landscape.errors import LandscapeError
 from landscape.mnist import (
     MNIST,
+    Training,
     load_mnist,
     load_runs,
     mnist_optimizer,
@@ -83,14 +84,15 @@ def test_train_or_load_caches_each_run_by_content(small, tmp_path, monkeypatch):
 
     monkeypatch.setattr(cache_module, "train", counting_train)
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
-    options = {"epochs": 1, "batch_size": 100, "seed": 0, "device": "cpu", "data_dir": tmp_path}
+    training = Training.make(epochs=1, batch_size=100, device="cpu")
+    options = {"training": training, "data_dir": tmp_path}
     first = train_or_load(["sgd", "adam"], **options)
     assert len(list((tmp_path / "runs").glob("*.npz"))) == 2
     again = train_or_load(["adam", "sgd", "rmsprop"], **options)  # only rmsprop is new
     assert calls == [["sgd", "adam"], ["rmsprop"]]
     np.testing.assert_array_equal(again[0].snapshots, first[1].snapshots)
     np.testing.assert_array_equal(again[1].final, first[0].final)
-    train_or_load(["adam"], **{**options, "seed": 1})  # another seed is another run
+    train_or_load(["adam"], **{**options, "training": replace(training, seed=1)})  # another run
     train_or_load([mnist_optimizer("adam", lr=0.002)], **options)  # and another lr
     train_or_load(["adam"], **options, refresh=True)
     assert calls[2:] == [["adam"], ["adam"], ["adam"]]
@@ -106,7 +108,8 @@ def test_snapshot_metrics_are_evaluated_once_when_first_asked(small, tmp_path, m
         lambda o, **k: calls.append(1) or real_train(o, **{**k, "data": small}),
     )
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
-    options = {"epochs": 1, "batch_size": 100, "device": "cpu", "data_dir": tmp_path}
+    training = Training.make(epochs=1, batch_size=100, device="cpu")
+    options = {"training": training, "data_dir": tmp_path}
     (quick,) = train_or_load(["adam"], **options, refresh=True, snapshot_metrics=False)  # compare
     assert not quick.has_snapshot_metrics and quick.snapshot_test_loss.shape == (0,)
     (asked,) = train_or_load(["adam"], **options)  # slice: evaluated now, saved with the run
@@ -124,57 +127,38 @@ def test_an_unvalidated_spec_is_checked_before_it_trains(small, tmp_path, monkey
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
     bad = mnist_optimizer("adam", validate=False, betas=(1.2, 0.999))
     with pytest.raises(LandscapeError, match=r"Adam \(.*\): Invalid beta parameter at index 0"):
-        train_or_load([bad], epochs=1, batch_size=100, data_dir=tmp_path)
+        train_or_load([bad], training=Training.make(1, 100), data_dir=tmp_path)
 
 
 def test_train_or_load_works_with_a_read_only_data_dir(small, tmp_path, monkeypatch):
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
-    monkeypatch.setattr(cache_module, "_writable", lambda folder: False)
-    (run,) = train_or_load(["sgd"], epochs=1, batch_size=100, data_dir=tmp_path)
+    monkeypatch.setattr(cache_module, "cache_dir", lambda name, data_dir=None: None)
+    (run,) = train_or_load(["sgd"], training=Training.make(1, 100), data_dir=tmp_path)
     assert run.steps == 16 and not (tmp_path / "runs").exists()
-
-
-def test_runs_are_cached_beside_the_data_unless_it_is_read_only(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert cache_module.runs_dir(tmp_path / "data") == tmp_path / "data" / "runs"
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o555)  # read-only by its mode, even for root
-    try:
-        assert cache_module.runs_dir(shared) == tmp_path / "xdg" / "landscape" / "runs"
-    finally:
-        shared.chmod(0o755)
 
 
 def test_the_cache_key_follows_the_training_code(tmp_path, monkeypatch):
     spec = mnist_optimizer("adam")
-    options = {
-        "epochs": 1,
-        "batch_size": 32,
-        "seed": 0,
-        "device": torch.device("cpu"),
-        "dtype": torch.float32,
-        "snapshot_every": None,
-    }
-    before = cache_module.run_key(spec, **options)
+    training = cache_module.Training.make(epochs=1, device="cpu")
+    before = training.key(spec)
     module = tmp_path / "stand_in_engine.py"
     module.write_text("STEP = 1\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(
         cache_module, "TRAINING_MODULES", (importlib.import_module("stand_in_engine"),)
     )
-    first = cache_module.run_key(spec, **options)
+    first = training.key(spec)
     module.write_text("STEP = 2\n")  # an edit to the code that trains
     cache_module.source_hash.cache_clear()
-    assert len({before, first, cache_module.run_key(spec, **options)}) == 3
+    assert len({before, first, training.key(spec)}) == 3
     monkeypatch.setattr(cache_module, "RUN_FORMAT", cache_module.RUN_FORMAT + 1)
-    assert cache_module.run_key(spec, **options) not in {before, first}  # a new layout
+    assert training.key(spec) not in {before, first}  # a new layout
 
 
 def test_a_cached_run_without_step_loss_is_trained_again(small, tmp_path, monkeypatch):
     # A run saved in the layout before step_loss: its file is unreadable now, so it is replaced.
     monkeypatch.setattr(cache_module, "load_mnist", lambda data_dir=None: small)
-    options = {"epochs": 1, "batch_size": 50, "device": "cpu"}
+    options = {"training": Training.make(epochs=1, batch_size=50, device="cpu")}
     (run,) = cache_module.train_or_load(["sgd"], data_dir=tmp_path, **options)
     (path,) = (tmp_path / "runs").glob("*.npz")
     with np.load(path) as stored:

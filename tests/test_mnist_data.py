@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 
+from landscape import folders
 from landscape.errors import LandscapeError
 from landscape.mnist import data
 from landscape.mnist.data import FILES, fetch_mnist, load_mnist, parse_idx
@@ -67,12 +68,12 @@ def test_parse_idx_rejects_bad_headers(content, message):
 def test_data_dir_prefers_explicit_then_environment_then_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("LANDSCAPE_DATA_DIR", str(tmp_path / "env"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert data.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
-    assert data.data_dir() == tmp_path / "env"
+    assert folders.data_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert folders.data_dir() == tmp_path / "env"
     monkeypatch.delenv("LANDSCAPE_DATA_DIR")
     if sys.platform.startswith("linux"):
-        assert data.data_dir() == tmp_path / "xdg" / "landscape"
-    assert data.data_dir() == data.user_cache_dir()
+        assert folders.data_dir() == tmp_path / "xdg" / "landscape"
+    assert folders.data_dir() == folders.user_cache_dir()
 
 
 # Loading the real files

@@ -12,7 +12,7 @@ import torch
 from landscape.keras_rules import KerasAdam, KerasSGD
 from landscape.mnist import MNIST, load_mnist, train, train_plain
 from landscape.mnist import model as mlp_model
-from landscape.mnist.cache import run_key
+from landscape.mnist.cache import Training
 from landscape.mnist.engine import batch_gradients
 from landscape.mnist.lesson import mnist_optimizer
 from landscape.mnist.run import Plan, Randomness
@@ -129,16 +129,9 @@ def test_label_settings_and_cache_key_name_the_schedule():
     assert spec.label == "Adam → SGD @200 (Keras rules)"
     assert mnist_optimizer("adam>momentum@50>sgd@90").label == "Adam → Momentum @50 → SGD @90"
     assert spec.hyper == {"Adam (Keras rule)": {"lr": 0.001}, "SGD (Keras rule)@200": {"lr": 0.01}}
-    key = {
-        "epochs": 5,
-        "batch_size": 32,
-        "seed": 0,
-        "device": torch.device("cpu"),
-        "dtype": torch.float32,
-        "snapshot_every": None,
-    }
+    training = Training.make(device="cpu")
     keys = {
-        run_key(mnist_optimizer(n), **key)
+        training.key(mnist_optimizer(n))
         for n in (
             "keras-adam>keras-sgd@200",
             "keras-adam>keras-sgd@201",
@@ -210,7 +203,7 @@ def test_stage_settings_by_name_and_the_table_names_the_switch(cli, small, monke
 
 
 def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypatch):
-    import landscape.curvature.mnist as curvature_mnist
+    import landscape.slice.mnist_interpolation as lines_mnist
 
     runs = train(
         ["adam", "adam>sgd@25"],
@@ -220,8 +213,8 @@ def test_interpolate_keeps_a_switchs_arrows_apart_from_its_lines(small, monkeypa
         threads=1,
         snapshot_metrics=False,
     )
-    monkeypatch.setattr(curvature_mnist, "train_or_load", lambda *a, **k: runs)
-    found = curvature_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
+    monkeypatch.setattr(lines_mnist, "train_or_load", lambda *a, **k: runs)
+    found = lines_mnist.mnist_interpolation(["adam", "adam>sgd@25"], points=3, device="cpu")
     assert [line.label for line in found.runs] == ["Adam: init → end", "Adam → SGD @25: init → end"]
     (pair,) = found.pairs
     assert pair.label == "Adam end → [Adam → SGD @25] end"

@@ -256,11 +256,13 @@ def test_labels_name_the_runs(tmp_path):
 def test_the_lesson_is_a_preset_of_the_general_path(small_runs):
     """The lesson's slice (its own orchestration) and the general path on the lesson's problem
     and runs give the same grid and the same true losses."""
-    from landscape.mnist.preset import lesson_problem, lesson_runs
+    from landscape.mnist import Training
+    from landscape.network.lesson import lesson_problem, lesson_runs
     from landscape.slice import mnist as slice_mnist
 
     options = {"directions": "random", "nx": 3, "ny": 3, "seed": 3}
-    (run,) = slice_mnist.train_or_load(["sgd"], seed=3)  # the run the lesson's slice trains
+    seeded = Training.make(seed=3)
+    (run,) = slice_mnist.train_or_load(["sgd"], training=seeded)  # the lesson slice's run
     lesson = slice_mnist.mnist_slice(
         ["sgd"], **options, dtype="float64", resume=False, device="cpu"
     )

@@ -13,7 +13,7 @@ import test_slice_cli
 
 import landscape as ls
 from landscape.errors import LandscapeError
-from landscape.notebook import clip_html
+from landscape.notebook import clip_html, register
 from landscape.render import Rendered
 
 data_dir = test_slice_cli.data_dir  # a slice, quickly, of small_runs (conftest)
@@ -55,9 +55,23 @@ def test_example_notebook_runs_and_shows_something(notebook, tmp_path):
         assert base64.b64decode(encoded) == (tmp_path / "rosenbrock-race.mp4").read_bytes()
 
 
+def shown(value):
+    """The PNG IPython's display shows for a cell whose value is `value`, landscape's
+    formatters registered; None where it shows none."""
+    from IPython.core.formatters import DisplayFormatter
+
+    formatter = DisplayFormatter()
+    assert register(formatter)
+    return formatter.format(value)[0].get("image/png")
+
+
+def test_without_ipython_nothing_is_registered():
+    assert not register()  # pytest runs no IPython shell
+
+
 def test_runs_show_as_their_contour_figure():
     runs = ls.trace_all("booth", ["sgd", "adam"], steps=20, device="cpu")
-    together, alone = runs._repr_png_(), runs[1]._repr_png_()
+    together, alone = shown(runs), shown(runs[1])
     assert png_size(together) == png_size(alone) == (1200, 700)  # contour figure at 100 dpi
     assert together != alone
 
@@ -65,12 +79,13 @@ def test_runs_show_as_their_contour_figure():
 def test_runs_on_a_surface_of_ones_own_show_their_losses():
     surface = ls.from_function(lambda x, y: (x - 1) ** 2 + y**2, name="bowl")
     (run,) = ls.trace_all(surface, ["adam"], steps=20, device="cpu")
-    assert png_size(run._repr_png_()) == (1000, 550)  # the loss figure
+    assert png_size(shown(run)) == (1000, 550)  # the loss figure
 
 
 def test_a_loss_grid_shows_its_contours():
     grid = ls.sample(ls.get_surface("himmelblau"), 21, device="cpu")
-    assert png_size(grid._repr_png_()) == (900, 700)
+    assert png_size(shown(grid)) == (900, 700)
+    assert shown(np.zeros(3)) is None  # not a record: IPython's own display
 
 
 @pytest.mark.parametrize(
@@ -105,5 +120,5 @@ def test_a_slice_shows_its_figure(small_runs, data_dir):
     from landscape.slice.figure import slice_figure
 
     found = slice_mnist.mnist_slice(["sgd", "adam"], nx=4, ny=3, device="cpu", data_dir=data_dir)
-    assert found._repr_png_() == figure_png(slice_figure(found))  # the slice command's figure
-    assert png_size(found._repr_png_()) == (1200, 700)
+    assert shown(found) == figure_png(slice_figure(found))  # the slice command's figure
+    assert png_size(shown(found)) == (1200, 700)

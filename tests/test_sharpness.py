@@ -52,7 +52,7 @@ def test_npz_keys_thresholds_and_stored_vectors(cli, small_runs, tmp_path):
     for o in ("rmsprop", "adam"):
         scaled = data[f"{o}_preconditioned"]
         assert np.isnan(scaled[0]) and (scaled[1:] > data[f"{o}_lambda_max"][1:]).all()
-    runs = curvature_mnist.train_or_load(["sgd", "rmsprop", "adam"], seed=0)
+    runs = curvature_mnist.train_or_load(["sgd", "rmsprop", "adam"])
     for o, run in zip(("sgd", "rmsprop", "adam"), runs, strict=True):
         assert data[f"{o}_step"].tolist() == run.snapshot_steps.tolist()  # every snapshot
         weights, vector = data[f"{o}_final_weights"], data[f"{o}_final_vector"]
@@ -70,7 +70,7 @@ def test_npz_keys_thresholds_and_stored_vectors(cli, small_runs, tmp_path):
 def test_every_keeps_the_last_snapshot(cli, small_runs):
     found = curvature_mnist.mnist_sharpness(["adam"], samples=SAMPLES, every=5, device="cpu")
     (run,) = found.runs
-    (trained,) = curvature_mnist.train_or_load(["adam"], seed=0)
+    (trained,) = curvature_mnist.train_or_load(["adam"])
     assert len(trained.snapshot_steps) < 6  # so that every fifth row is row 0 alone
     assert run.step.tolist() == trained.snapshot_steps[[0, -1]].tolist()  # and the last
 

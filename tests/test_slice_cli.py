@@ -11,7 +11,7 @@ import torch
 
 import landscape.slice.mnist as slice_mnist
 from landscape.errors import LandscapeError
-from landscape.mnist import load_mnist, mlp
+from landscape.mnist import Training, load_mnist, mlp
 from landscape.paths import PlainPath, diverged
 from landscape.slice import evaluate_weights
 
@@ -47,7 +47,7 @@ def recorded_runs(small_runs, monkeypatch):
 
 def snapshots(optimizer: str) -> int:
     """How many snapshots the (stand-in) training of `optimizer` keeps."""
-    (run,) = slice_mnist.train_or_load([optimizer], seed=0)
+    (run,) = slice_mnist.train_or_load([optimizer])
     return len(run.snapshots)
 
 
@@ -117,7 +117,7 @@ def test_npz_holds_grid_paths_and_manifest(cli, recorded_runs, data_dir, tmp_pat
         out,
     )
     assert code == 0, err
-    assert recorded_runs[0][0] == ["sgd", "adam"] and recorded_runs[0][1]["epochs"] == 1
+    assert recorded_runs[0][0] == ["sgd", "adam"] and recorded_runs[0][1].epochs == 1
     n = snapshots("adam")
     with np.load(out) as f:
         np.testing.assert_allclose(f["x"], np.linspace(-1, 0, 7))
@@ -419,7 +419,8 @@ def test_real_training_slice(data_dir):
     (path,) = found.paths
     from landscape.mnist import train_or_load
 
-    (run,) = train_or_load(["adam"], epochs=1, device="cpu", data_dir=data_dir)  # cached now
+    training = Training.make(epochs=1, device="cpu")
+    (run,) = train_or_load(["adam"], training=training, data_dir=data_dir)  # cached now
     assert path.true_loss[-1] == pytest.approx(run.test_loss, abs=1e-4)
     assert path.true_accuracy[-1] == pytest.approx(run.test_accuracy, abs=1e-4)
     assert len(path.xy) == len(run.snapshots) > 10
@@ -460,6 +461,6 @@ def test_hessian_plane_npz(cli, small_runs, data_dir, tmp_path):
     assert values[0] >= values[1] > 0
     assert np.linalg.norm(x) == pytest.approx(1, abs=1e-5) and abs(x @ y) < 1e-3
     # The plane lies at Adam's end, not SGD's.
-    _, adam = slice_mnist.train_or_load(["sgd", "adam"], seed=0)
+    _, adam = slice_mnist.train_or_load(["sgd", "adam"])
     np.testing.assert_allclose(origin, adam.final, atol=1e-6)
     assert "eigenvector 1 at Adam's end" in stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from landscape import folders
 from landscape.errors import LandscapeError
 
 app = typer.Typer(
@@ -82,9 +83,7 @@ def _save_traceback(text: str) -> Path | None:
     """Write `text` to a fresh file only this user can read: in the user's cache folder, else in
     the temp folder. A fixed name in a shared folder could be read, or pre-created as a symlink,
     by another user."""
-    from landscape.mnist.data import user_cache_dir
-
-    for folder in (user_cache_dir() / "errors", None):  # None: the temp folder
+    for folder in (folders.user_cache_dir() / "errors", None):  # None: the temp folder
         try:
             if folder is not None:
                 folder.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Parsers for option text: points, ranges, per-optimizer learning rates and parameters.
+"""Parsers for option text: points, ranges, per-optimizer learning rates and parameters, the
+format of a rendered file.
 
 Which optimizer a NAME=VALUE names is checked later, against the optimizers of the command
 (landscape.options.RunOptions.hyper)."""
@@ -6,10 +7,12 @@ Which optimizer a NAME=VALUE names is checked later, against the optimizers of t
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from landscape.errors import LandscapeError
 from landscape.optimizers import parse_param
+from landscape.options import FORMATS
 
 
 def number(text: str, what: str) -> float:
@@ -65,3 +68,21 @@ def learning_rates(values: list[str]) -> tuple[tuple[str | None, float], ...]:
 def params(values: list[str]) -> tuple[tuple[str | None, str, Any], ...]:
     """--param KEY=VALUE (all) or --param NAME.KEY=VALUE -> ((name or None, key, value), ...)."""
     return tuple(parse_param(text) for text in values)
+
+
+def output_format(format: str | None, out: Path | None, command: str = "render") -> str:
+    """--format and --out of a command that renders (render, lesson): the format meant (from
+    --out's suffix where --format is not given; mp4 where neither is), checked against both."""
+    suffix = out.suffix.lower().lstrip(".") if out is not None else ""
+    if format is None:
+        if out is None:
+            return "mp4"
+        if suffix not in FORMATS:
+            raise LandscapeError(
+                f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
+                f"a format of {command} (valid: {', '.join('.' + f for f in FORMATS)})"
+            )
+        return suffix
+    if out is not None and suffix != format:
+        raise LandscapeError(f"--out {str(out)!r} does not end in .{format} (--format)")
+    return format

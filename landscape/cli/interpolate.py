@@ -15,11 +15,15 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.network import NetworkOptions, network_options, refuse_lesson_options
 from landscape.cli.progress import progress_bar
-from landscape.curvature.interpolation import POINTS, RANGE
-from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_interpolation
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
+from landscape.slice.interpolation import POINTS, RANGE
+from landscape.slice.mnist_interpolation import (
+    Interpolation,
+    mnist_interpolation,
+    save_interpolation,
+)
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -105,9 +109,10 @@ def _report(found: Interpolation, out: Path | None, json_: bool) -> None:
             written = save_interpolation(found, out, command=command_line())
         else:
             # matplotlib: loaded when drawing
-            from landscape.curvature.figure import interpolation_figure, save
+            from landscape.figures import save_figure
+            from landscape.slice.figure import interpolation_figure
 
-            written = save(interpolation_figure(found), out)
+            written = save_figure(interpolation_figure(found), out)
         print(f"wrote {written}", file=sys.stderr if json_ else sys.stdout)
     if json_:
         print(json.dumps(summary(found)))

@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 import typer
 from rich.table import Table
 
-from landscape.cli import run
+from landscape.cli import args, run
 from landscape.cli.app import app
 from landscape.cli.console import console
-from landscape.cli.render import output_format
 from landscape.errors import LandscapeError
 from landscape.lesson.catalog import SCENES, get_scene
 from landscape.options import FORMATS, QUALITIES
@@ -94,7 +93,7 @@ def lesson_command(
         return
     if to != "html":
         raise LandscapeError("--to makes the whole lesson's deck: give no scene names")
-    fmt = output_format(format, out if len(names) == 1 else None, "lesson")
+    fmt = args.output_format(format, out if len(names) == 1 else None, "lesson")
     spec = RenderSpec(quality=quality, theme=theme, seconds=duration, format=fmt).check()
     from landscape.lesson.build import render_lesson_scene
 

@@ -16,8 +16,9 @@ from landscape.cli.app import app
 from landscape.cli.console import console
 from landscape.cli.progress import progress_bar
 from landscape.errors import LandscapeError
-from landscape.mnist.cache import runs_dir, save_runs, train_or_load
-from landscape.mnist.data import check_data_dir, check_files, data_dir, fetch_mnist, mnist_dir
+from landscape.folders import cache_dir, data_dir, mnist_dir
+from landscape.mnist.cache import Training, save_runs, train_or_load
+from landscape.mnist.data import check_data_dir, check_files, fetch_mnist
 from landscape.mnist.lesson import lesson_result
 from landscape.mnist.run import TrainingRun
 from landscape.options import RunOptions
@@ -51,9 +52,12 @@ def data_command(
             str(s.path) if s.path else "-",
         )
     console().print(table)
-    cached = sorted(runs_dir(data_dir_).glob("*.npz")) if runs_dir(data_dir_).is_dir() else []
+    runs = cache_dir("runs", data_dir_)
     print(f"data dir: {root}")
-    print(f"cached training runs: {len(cached)} in {runs_dir(data_dir_)}")
+    if runs is None:
+        print("cached training runs: none (no runs folder can be written)")
+    else:
+        print(f"cached training runs: {len(list(runs.glob('*.npz')))} in {runs}")
     bad = [s for s in statuses if not s.ok]
     if any(s.path is not None for s in bad):
         raise LandscapeError(next(s.message for s in bad if s.path is not None))
@@ -94,17 +98,16 @@ def compare_command(
     published numbers where a run has the lesson's settings."""
     specs = run.mnist_optimizers(optimizer, options)
     check_data_dir(data_dir(data_dir_))
+    training = Training.make(
+        epochs, batch_size, options.seed, options.device, snapshot_every=snapshot_every
+    )
     if out_dir is not None:
         _check_out_dir(out_dir)
     with progress_bar("training") as progress:
         runs = train_or_load(
             specs,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=options.seed,
-            device=options.device,
+            training=training,
             data_dir=data_dir_,
-            snapshot_every=snapshot_every,
             refresh=True,
             progress=progress,
             snapshot_metrics=False,

@@ -154,7 +154,7 @@ def render_command(
     # Manim loads only when rendering, so that the other commands start fast.
     from landscape.render import RenderSpec, default_output, render_scene
 
-    fmt = output_format(format, out)
+    fmt = args.output_format(format, out)
     count = len(network.runs) if network.own else len(optimizer)
     kind = scene if scene is not None else ("descent" if count == 1 else "race")
     angles = args.point(camera, "--camera") if camera is not None else None
@@ -216,22 +216,6 @@ def render_command(
     print(f"wrote {rendered.out}", file=sys.stderr if json_ else sys.stdout)
     if json_:
         print(json.dumps(rendered.to_json()))
-
-
-def output_format(format: str | None, out: Path | None, command: str = "render") -> str:
-    suffix = out.suffix.lower().lstrip(".") if out is not None else ""
-    if format is None:
-        if out is None:
-            return "mp4"
-        if suffix not in FORMATS:
-            raise LandscapeError(
-                f"cannot write {str(out)!r}: {('.' + suffix) if suffix else 'no suffix'} is not "
-                f"a format of {command} (valid: {', '.join('.' + f for f in FORMATS)})"
-            )
-        return suffix
-    if out is not None and suffix != format:
-        raise LandscapeError(f"--out {str(out)!r} does not end in .{format} (--format)")
-    return format
 
 
 def _analytic(spec: run.Run, fit: float, record_state: bool) -> SceneData:

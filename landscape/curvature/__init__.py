@@ -1,5 +1,5 @@
 """Curvature of a network's loss: exact Hessian-vector products, top eigenvalues, sharpness
-against optimizers' stability thresholds, and 1-D interpolation between weights.
+against optimizers' stability thresholds (1-D interpolation between weights: landscape.slice).
 
 hessian: H·v forward-over-reverse over a whole data set in bounded memory; lanczos: the top
 eigenpairs of a symmetric operator; sharpness: λmax(H) and λmax(P^-1/2 H P^-1/2); stability:

@@ -3,7 +3,6 @@ interpolate` and `landscape sharpness` compute (the pieces work on any network).
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +14,13 @@ import torch
 
 from landscape import storage
 from landscape.curvature.hessian import Hessian
-from landscape.curvature.interpolation import POINTS, RANGE, Line, interpolate, line_positions
 from landscape.curvature.lanczos import TOL
 from landscape.curvature.sharpness import sharpness
 from landscape.curvature.stability import Threshold, preconditioner, threshold
-from landscape.device import resolve_device
 from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, versions
 from landscape.mnist import load_mnist, mlp, train_or_load
+from landscape.mnist.cache import Training
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import TrainingRun
 from landscape.optimizers import OptimizerSpec, SwitchSpec
@@ -32,81 +30,6 @@ SPLITS = ("test", "train")
 SAMPLES = 5000  # training images the sharpness is measured over
 VECTOR_TOL = 1e-3  # relative residual of the stored eigenvectors
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Interpolation:
-    """1-D slices of the loss: each run's init -> end, and each pair's end -> end."""
-
-    t: np.ndarray = field(repr=False)  # (points,) shared by every line
-    runs: list[Line]  # one per optimizer: init -> end
-    pairs: list[Line]  # one per pair of optimizers: first's end -> second's end
-    split: str  # "test" or "train"
-    samples: int  # images the loss is averaged over
-    settings: dict[str, Any]  # what made it: optimizers, epochs, seed, ...
-
-
-def mnist_interpolation(
-    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
-    *,
-    points: int = POINTS,
-    t_range: tuple[float, float] = RANGE,
-    split: str = "test",
-    epochs: int = 5,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    data_dir: str | os.PathLike | None = None,
-    train_progress: Progress | None = None,
-) -> Interpolation:
-    """Train (or reuse) the runs and evaluate the loss along init -> end for each and along
-    end -> end for each pair, on the whole test (or training) set."""
-    t = line_positions(points, t_range)
-    split = _choice("split", split, SPLITS)
-    if not optimizers:
-        raise LandscapeError("name at least one optimizer (-o sgd)")
-    device_ = resolve_device(device)
-    runs = train_or_load(
-        list(optimizers),
-        epochs=epochs,
-        seed=seed,
-        device=device_,
-        data_dir=data_dir,
-        progress=train_progress,
-    )
-    inputs, targets = split_data(split, data_dir)
-    model = mlp()
-
-    def line(key: str, label: str, a: np.ndarray, b: np.ndarray) -> Line:
-        loss, accuracy = interpolate(model, a, b, t, inputs, targets, device=device_)
-        return Line(key, label, t, loss, accuracy)
-
-    def end(label: str) -> str:  # a switch's arrows bracketed apart from the line's
-        return f"[{label}] end" if "→" in label else f"{label} end"
-
-    lines = [line(r.optimizer, f"{r.label}: init → end", r.init, r.final) for r in runs]
-    pairs = [
-        line(f"{a.optimizer}__{b.optimizer}", f"{end(a.label)} → {end(b.label)}", a.final, b.final)
-        for a, b in itertools.combinations(runs, 2)
-    ]
-    return Interpolation(t, lines, pairs, split, len(inputs), run_settings(runs, device_))
-
-
-def save_interpolation(
-    found: Interpolation, path: str | os.PathLike, *, command: Sequence[str] | None = None
-) -> Path:
-    """NPZ: t (points,), {opt}_loss and {opt}_accuracy (init -> end), {a}__{b}_loss and
-    {a}__{b}_accuracy (end -> end), and `manifest` (JSON: settings, versions, barriers)."""
-    arrays = {"t": found.t}
-    for line in (*found.runs, *found.pairs):
-        arrays[f"{line.key}_loss"], arrays[f"{line.key}_accuracy"] = line.loss, line.accuracy
-    meta = {
-        "split": found.split,
-        "samples": found.samples,
-        "settings": found.settings,
-        "lines": {x.key: x.label for x in (*found.runs, *found.pairs)},
-        "barriers": {x.key: x.barrier for x in found.pairs},
-    }
-    return write_npz(path, arrays, meta, command)
 
 
 @dataclass(frozen=True)
@@ -179,10 +102,9 @@ def mnist_sharpness(
         raise LandscapeError(f"--samples {samples}: choose from 1 to {n} (the training images)")
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise LandscapeError(f"--every {every}: must be a whole number >= 1")
-    device_ = resolve_device(device)
-    runs = train_or_load(
-        specs, epochs=epochs, seed=seed, device=device_, data_dir=data_dir, progress=train_progress
-    )
+    training = Training.make(epochs=epochs, seed=seed, device=device)
+    device_ = training.device
+    runs = train_or_load(specs, training=training, data_dir=data_dir, progress=train_progress)
     inputs, targets = data.train_x[:samples].to(device_), data.train_y[:samples].to(device_)
     chosen = [_every(len(r.snapshots), every) for r in runs]
     total, done = sum(len(c) for c in chosen), 0
@@ -195,7 +117,7 @@ def mnist_sharpness(
 
         found.append(_run_sharpness(spec, run, rows, inputs, targets, device_, tol, advance))
         done += len(rows)
-    settings = run_settings(runs, device_) | {"tol": tol, "vector_tol": VECTOR_TOL, "every": every}
+    settings = run_settings(runs, training) | {"tol": tol, "vector_tol": VECTOR_TOL, "every": every}
     return Sharpness(found, "train", samples, settings)
 
 
@@ -277,16 +199,14 @@ def split_data(split: str, data_dir: str | os.PathLike | None) -> tuple[torch.Te
     return (data.test_x, data.test_y) if split == "test" else (data.train_x, data.train_y)
 
 
-def run_settings(runs: Sequence[TrainingRun], device: torch.device) -> dict[str, Any]:
-    first = runs[0]
+def run_settings(runs: Sequence[TrainingRun], training: Training) -> dict[str, Any]:
+    """What a file records about the runs it was made from: the optimizers, the training's
+    settings (Training.record: what the runs' cache keys hash) and the runs' test results."""
     return {
         "optimizers": [r.optimizer for r in runs],
         "labels": [r.label for r in runs],
         "hyper": {r.optimizer: r.settings for r in runs},
-        "epochs": first.epochs,
-        "batch_size": first.batch_size,
-        "seed": first.seed,
-        "device": str(device),
+        **training.record(),
         "test": {r.optimizer: [r.test_loss, r.test_accuracy] for r in runs},
     }
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from landscape.errors import LandscapeError
-from landscape.mnist.data import NPM_ENV_VAR, data_dir, user_cache_dir
+from landscape.folders import cache_dir
+from landscape.mnist.data import NPM_ENV_VAR
 from landscape.output import atomic_path
 
 
@@ -76,14 +77,16 @@ def tarball(
     The page's libraries and the deck's reveal.js (landscape.lesson.revealjs) come this way.
 
     Args:
-        root: the data folder (see landscape.mnist.data.data_dir).
+        root: the data folder (see landscape.folders).
         npm: the npm executable; default $LANDSCAPE_NPM, else "npm".
-        cache: the data folder's subfolder that keeps the tarball.
+        cache: the cache folder that keeps the tarball (landscape.folders.CACHES).
     """
-    base = data_dir(root)
-    if base.exists() and not (os.access(base, os.W_OK) and base.stat().st_mode & 0o222):
-        base = user_cache_dir()  # a shared, read-only data folder
-    folder = base / cache
+    folder = cache_dir(cache, root)  # landscape.folders' one rule
+    if folder is None:
+        raise LandscapeError(
+            f"no folder to keep {package.tarball} in: neither the data folder nor the per-user "
+            "cache folder can be written; point --data-dir or LANDSCAPE_DATA_DIR at one"
+        )
     path = folder / package.tarball
     if path.is_file():
         if _sha256(path) == package.sha256:

@@ -404,13 +404,13 @@ def lesson_label(label: str) -> str:
 
 
 def runs_mnist() -> LessonRuns:
-    from landscape.mnist.cache import train_or_load
+    from landscape.mnist.cache import Training, train_or_load
 
     # Named as the lesson names them: every run in this scene follows Keras' rules, as its
     # claim says, so "(Keras rule)" would tell nothing apart.
     training = [
         dataclasses.replace(run, label=lesson_label(run.label))
-        for run in train_or_load(list(MNIST_RUNS), device=DEVICE)
+        for run in train_or_load(list(MNIST_RUNS), training=Training.make(device=DEVICE))
     ]
     return LessonRuns(None, (), tuple(training))
 

@@ -28,7 +28,7 @@ def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) ->
     (landscape.explore.vendor.tarball, kept in the data folder's revealjs/).
 
     Args:
-        root: the data folder (see landscape.mnist.data.data_dir).
+        root: the data folder (see landscape.folders).
         npm: the npm executable; default $LANDSCAPE_NPM, else "npm".
     """
     return npm_tarball(PACKAGE, root, npm=npm, cache="revealjs")

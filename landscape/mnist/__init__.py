@@ -7,12 +7,14 @@ run.py        a run's plan (settings, snapshot schedule, randomness) and record,
 engine.py     the batched training engine: train()
 reference.py  the plain torch loop: train_plain()
 threads.py    CPU threads and denormals while training
-cache.py      runs saved, loaded and cached by content: train_or_load()
+cache.py      runs saved, loaded and cached by content: Training (the settings, the key),
+              train_or_load()
 figures.py    training curves and result bars
 """
 
-from landscape.mnist.cache import load_runs, save_runs, train_or_load
-from landscape.mnist.data import MNIST, data_dir, fetch_mnist, load_mnist, parse_idx
+from landscape.folders import data_dir
+from landscape.mnist.cache import Training, load_runs, save_runs, train_or_load
+from landscape.mnist.data import MNIST, fetch_mnist, load_mnist, parse_idx
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import KERAS, LESSON_TABLE, lesson_result, mnist_optimizer
 from landscape.mnist.model import N_PARAMS, evaluate, glorot_init_, mlp
@@ -24,6 +26,7 @@ __all__ = [
     "LESSON_TABLE",
     "MNIST",
     "N_PARAMS",
+    "Training",
     "TrainingRun",
     "data_dir",
     "evaluate",

