@@ -1,5 +1,5 @@
 """reveal.js for offline decks: the npm package, checksum-verified and cached as the live page's
-libraries are (landscape.explore.vendor.tarball).
+libraries are (landscape.npm.tarball).
 
 manim-slides' HTML loads reveal.js from `cdn_url`; a lecture hall's network is not to be
 trusted, so the deck carries its own copy: the package's `dist/` beside index.html. The tarball
@@ -14,8 +14,8 @@ import os
 import tarfile
 from pathlib import Path
 
-from landscape.explore.vendor import Package
-from landscape.explore.vendor import tarball as npm_tarball
+from landscape.npm import Package
+from landscape.npm import tarball as npm_tarball
 
 VERSION = "6.0.1"  # what manim-slides 5.7.0 loads (its RevealJS.reveal_version)
 SHA256 = "7a3bc5096c435b893fd7488ff444c1c1c232e1e6987b6de68696e706437d0a4f"  # of TARBALL
@@ -25,7 +25,7 @@ TARBALL = PACKAGE.tarball
 
 def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) -> Path:
     """The verified reveal.js tarball in the cache, fetched with `npm pack` when missing
-    (landscape.explore.vendor.tarball, kept in the data folder's revealjs/).
+    (landscape.npm.tarball, kept in the data folder's revealjs/).
 
     Args:
         root: the data folder (see landscape.folders).
