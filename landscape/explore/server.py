@@ -38,10 +38,11 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # One run at a time: torch already spreads one run over the cores.
+        # One request at a time: two runs at once end no sooner than one after the other
+        # (measured on 2 cores), and the newest state's run would finish later.
         self.work = threading.Lock()
-        self.computed = 0  # runs requests answered
-        self.skipped = 0  # runs requests dropped unanswered: their page had hung up
+        self.computed = 0  # /api/ requests computed
+        self.skipped = 0  # /api/ requests dropped unanswered: their page had hung up
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """One line on stderr, never a traceback; nothing for a page that closed its connection
