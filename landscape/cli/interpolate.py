@@ -20,6 +20,7 @@ from landscape.curvature.mnist import Interpolation, mnist_interpolation, save_i
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
+from landscape.slice import distributed
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -64,6 +65,8 @@ def interpolate_command(
             {"--optimizer": bool(optimizer), "--epochs": epochs != 5, "--split": split != "test"}
         )
         options.only(("seed", "device"), where="--model")
+        if not distributed.reports():  # under torchrun: nothing to share, rank 0 does it
+            return None
         from landscape.network import network_interpolation
 
         if out is not None:
