@@ -361,3 +361,23 @@ def test_hessian_directions_refuse_batch_statistics(user, cli):
     )
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "--directions hessian takes --bn eval or recompute" in err
+
+
+def test_code_without_a_source_file_is_not_cached(tmp_path):
+    namespace: dict = {"nn": nn, "torch": torch}
+    exec(  # as a console or a notebook defines a class: no file to hash
+        "class Typed(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(3, 3)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x).tanh()\n",
+        namespace,
+    )
+    _, x, y = tiny_problem()
+    found = problem(namespace["Typed"], (x, y))
+    network_slice(found, weights=namespace["Typed"]().state_dict(), nx=3, ny=3, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    tiny, _, _ = tiny_problem()  # a class with its file: cached
+    network_slice(tiny, weights=tiny_centre(), nx=3, ny=3, cache_dir=tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1

@@ -55,6 +55,9 @@ from landscape.slice.perpoint import (
 
 MAX_POINTS = 1_000_000
 CHUNK = 128  # grid points per saved chunk: the unit of resuming and of sharding
+# Packages whose code is not hashed into a chunk's key: their versions and CACHE_VERSION
+# stand for it.
+_VERSIONED = ("torch", "landscape")
 
 
 @dataclass(frozen=True)
@@ -318,18 +321,15 @@ def _source_digest(model: nn.Module, functions: Sequence[Any]) -> str | None:
             files.add(inspect.getsourcefile(obj))
         except (TypeError, OSError):
             return None
+    if None in files:
+        return None
     digest = hashlib.sha256()
-    for name in sorted(f for f in files if f is not None):
+    for name in sorted(files):
         try:
             digest.update(Path(name).read_bytes())
         except OSError:
             return None
-    if None in files:
-        return None
     return digest.hexdigest() if files else ""
-
-
-_VERSIONED = ("torch", "landscape", "builtins")
 
 
 def evaluate_points(
