@@ -18,6 +18,7 @@ from landscape.cli.progress import progress_bar
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
+from landscape.slice import distributed
 from landscape.slice.interpolation import POINTS, RANGE
 from landscape.slice.mnist_interpolation import (
     Interpolation,
@@ -68,6 +69,8 @@ def interpolate_command(
             {"--optimizer": bool(optimizer), "--epochs": epochs != 5, "--split": split != "test"}
         )
         options.only(("seed", "device"), where="--model")
+        if not distributed.reports():  # under torchrun: nothing to share, rank 0 does it
+            return None
         from landscape.network import network_interpolation
 
         if out is not None:

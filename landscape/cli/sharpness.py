@@ -20,6 +20,7 @@ from landscape.curvature.mnist import SAMPLES, Sharpness, mnist_sharpness, save_
 from landscape.export import command_line
 from landscape.options import RunOptions
 from landscape.output import FIGURE_FORMATS, check_output
+from landscape.slice import distributed
 
 FORMATS = (".npz", *FIGURE_FORMATS)
 
@@ -60,6 +61,8 @@ def sharpness_command(
     if network.own:
         refuse_lesson_options({"--optimizer": bool(optimizer), "--epochs": epochs != 5})
         options.only(("seed", "device"), where="--model")
+        if not distributed.reports():  # under torchrun: nothing to share, rank 0 does it
+            return None
         from landscape.network import network_sharpness
 
         if out is not None:

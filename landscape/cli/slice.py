@@ -57,7 +57,7 @@ def slice_command(
             "filter-normalized Gaussian directions through the first run's end (--model: "
             "through --weights); plane: through the initialization and the ends of the first "
             "two runs; hessian: the top two eigenvectors of the Hessian of the sliced loss at "
-            "the end of the run --at. Default pca (--model: random)."
+            "the end of the run --at (--model: at the centre). Default pca (--model: random)."
         ),
     ] = None,
     grid: Annotated[str, typer.Option(help="Grid points NXxNY, e.g. 51x51 or 81x41.")] = "51x51",
@@ -141,6 +141,7 @@ def slice_command(
             orthogonalize=orthogonalize,
             directions=directions,
             view=view,
+            resume=resume,
             out=out,
             options=options,
         )
@@ -192,22 +193,27 @@ def own_slice(
     orthogonalize,
     directions,
     view,
+    resume: bool,
     out,
     options: RunOptions,
 ) -> None:
-    """`landscape slice --model ...`: your network's slice, its table, its NPZ or figure."""
+    """`landscape slice --model ...`: your network's slice, its table, its NPZ or figure.
+    Under torchrun the ranks share the grid and rank 0 reports and writes."""
+    import contextlib
+
     from landscape.network import network_slice
     from landscape.slice.guards import caption, hint
+    from landscape.slice.mnist import KEPT, prune_slices, slices_dir
 
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
         check_output(out, FORMATS)
-    if directions == Directions.hessian:
-        raise LandscapeError(
-            "--directions hessian is for the lesson's MLP; with --model use random, pca or plane"
-        )
     found_problem = network.problem(data_dir)
     runs = network.load_runs(found_problem)
+    device_ = resolve_device(options.device)
+    distributed.init_from_env(device_)
+    main = distributed.is_main()
+    cache = slices_dir(data_dir) if resume else None
     with progress_bar("slicing") as bar:
         found = network_slice(
             found_problem,
@@ -222,11 +228,18 @@ def own_slice(
             orthogonalize=orthogonalize,
             seed=options.seed,
             dtype=options.dtype,
-            device=options.device,
+            device=device_,
             trust=network.trust_checkpoint,
-            progress=bar,
+            cache_dir=cache,
+            progress=bar if main else None,
         )
-    console().print(summary_table(found))
+    if not main:
+        return
+    if cache is not None:
+        with contextlib.suppress(OSError):  # a cache: the slice is made anyway
+            prune_slices(cache, KEPT)
+    table = summary_table(found)
+    console().print(table if found.paths else table.title)  # no --run: no rows
     print(caption(found))
     warning = hint(found)
     if warning:

@@ -9,11 +9,13 @@ al.'s default); sharpness at a run's snapshot uses that snapshot's own.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import itertools
 import math
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,15 @@ from landscape.errors import LandscapeError, unknown
 from landscape.network.checkpoints import read_checkpoint
 from landscape.network.problem import Problem, centre_state
 from landscape.network.runs import Run
-from landscape.slice.directions import Plane, flat_weights, pca_plane, plane_through, random_plane
+from landscape.slice import distributed
+from landscape.slice.directions import (
+    Plane,
+    eigenvector_plane,
+    flat_weights,
+    pca_plane,
+    plane_through,
+    random_plane,
+)
 from landscape.slice.evaluation import (
     PlaneEvaluation,
     batch_size_of,
@@ -39,13 +49,25 @@ from landscape.slice.evaluation import (
     set_mode,
     to_device,
 )
-from landscape.slice.grid import SliceGrid, evaluate_points, grid_axes, slice_grid
+from landscape.slice.grid import (
+    CHUNK,
+    SliceGrid,
+    batches_key,
+    chunk_store,
+    evaluate_points,
+    grid_axes,
+    grid_points,
+    sharded,
+    slice_grid,
+)
 from landscape.slice.interpolation import POINTS, RANGE, Line, line_positions
-from landscape.slice.mnist import MARGIN, RANDOM_RANGE, Slice
+from landscape.slice.mnist import HESSIAN_RANGE, MARGIN, RANDOM_RANGE, Slice
 from landscape.slice.mnist_interpolation import Interpolation
+from landscape.slice.perpoint import criterion_name
 from landscape.slice.project import project_runs
 
-DIRECTIONS = ("random", "pca", "plane")
+DIRECTIONS = ("random", "pca", "plane", "hessian")
+FIXED_RANGES = {"random": RANDOM_RANGE, "hessian": HESSIAN_RANGE}  # else: the runs' extent
 CENTRE_RTOL = 1e-4  # the grid's centre against the model's own evaluation (float32 sums)
 Progress = Callable[[int, int], None]
 Range = tuple[float, float]
@@ -92,18 +114,28 @@ def network_slice(
     dtype: str = "float32",
     device: str | torch.device = "auto",
     trust: bool = False,
+    cache_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
 ) -> Slice:
     """The loss of `problem` on a plane through the centre, with the runs projected onto it.
 
+    Under torchrun (after slice.distributed.init_from_env) the grid's chunks are shared among
+    the ranks and every rank returns the whole slice, bit for bit what one process computes.
+
     Args:
         directions: "random" (two filter-normalized Gaussian directions, Li et al.), "pca" (the
-            plane that best fits the runs' snapshots, through the centre) or "plane" (through
-            the first run's first snapshot and the last snapshots of the first two runs).
-        nx, ny, x_range, y_range: the grid; default range -1:1 (random), else the runs' extent
-            plus a margin.
+            plane that best fits the runs' snapshots, through the centre), "plane" (through
+            the first run's first snapshot and the last snapshots of the first two runs) or
+            "hessian" (the top two eigenvectors of the Hessian of the problem's loss at the
+            centre, unit vectors; BatchNorm "eval" or "recompute").
+        nx, ny, x_range, y_range: the grid; default range -1:1 (random, hessian), else the
+            runs' extent plus a margin.
         bias: how random directions move 1-D parameters (biases, BatchNorm's scale and shift):
             "zero", "normalize" or "keep".
+        cache_dir: where the grid's finished chunks are kept, so that an interrupted slice
+            continues where it stopped (slice.grid.chunk_store: keyed by the centre's weights
+            and buffers, the plane, the model's and loss's source, the data, the policy, the
+            grid and the dtype); None: nothing is kept.
     Raises LandscapeError where the grid's centre differs from the model's own evaluation.
     """
     directions = str(directions).strip().lower()
@@ -124,8 +156,11 @@ def network_slice(
     sizes = {len(origin), *(r.weights.shape[1] for r in runs)}
     if len(sizes) > 1:
         raise LandscapeError(f"the runs' weights and the model differ in size: {sorted(sizes)}")
+    device_ = distributed.local_device(resolve_device(device))
     if directions == "random":
         plane = random_plane(model, origin, bias=bias, orthogonalize=orthogonalize, seed=seed)
+    elif directions == "hessian":
+        plane = hessian_plane(problem, model, dtype=dtype, device=device_, seed=seed)
     elif directions == "pca":
         plane = pca_plane([r.weights for r in runs], origin=origin)
     else:
@@ -136,19 +171,27 @@ def network_slice(
             orthogonalize=orthogonalize,
             names=(f"{runs[0].label} start", f"{runs[0].label} end", f"{runs[1].label} end"),
         )
-    device_ = resolve_device(device)
+    # Rank 0's plane on every rank: the grid's chunks must all lie on one plane.
+    plane = replace(
+        plane,
+        **dict(zip(("origin", "d1", "d2"), distributed.broadcast(plane.vectors()), strict=True)),
+    )
     points = _points(problem, model, plane, dtype, device_)
     # A snapshot's true loss is the network as it was trained: its own BatchNorm statistics
     # where its checkpoint has them; the plane's points keep the centre's (policy "eval").
     recorded = [_true_loss(problem, run, dtype, device_) for run in runs]
-    paths = project_runs(model, plane, runs, None, None, points=points, recorded=recorded)
-    if runs:
-        xy = np.concatenate([p.xy for p in paths])
-        auto = _auto_range(xy) if directions != "random" else (RANDOM_RANGE, RANDOM_RANGE)
+    paths = (
+        project_runs(model, plane, runs, None, None, points=points, recorded=recorded)
+        if runs
+        else []  # --weights alone: a plane without paths
+    )
+    fixed = FIXED_RANGES.get(directions, RANDOM_RANGE)
+    if runs and directions not in FIXED_RANGES:
+        auto = _auto_range(np.concatenate([p.xy for p in paths]))
     else:
-        auto = (RANDOM_RANGE, RANDOM_RANGE)
+        auto = (fixed, fixed)
     x, y = grid_axes(x_range or auto[0], y_range or auto[1], nx, ny)
-    grid = _grid(problem, model, plane, x, y, dtype, device_, progress)
+    grid = _grid(problem, model, plane, x, y, dtype, device_, progress, cache_dir)
     check_centre(problem, model, plane, grid, dtype, device_)
     settings = {
         "model": problem.model_name,
@@ -181,7 +224,40 @@ def network_slice(
     )
 
 
-def _grid(problem, model, plane, x, y, dtype, device, progress) -> SliceGrid:
+def hessian_plane(
+    problem: Problem,
+    model: nn.Module,
+    *,
+    dtype: str = "float32",
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> Plane:
+    """The plane through the model's weights of the top two eigenvectors of the Hessian of the
+    problem's mean loss there (Lanczos on exact Hessian-vector products, as sharpness).
+
+    BatchNorm "eval" keeps the model's running statistics, "recompute" re-estimates them at
+    the centre; either way they are constants of the loss whose Hessian is taken, as in
+    network_sharpness. Under "train" a sample's loss depends on its batch: refused.
+    """
+    if problem.bn == "train":
+        raise LandscapeError(
+            "--directions hessian takes --bn eval or recompute: under --bn train each "
+            "sample's loss depends on its batch"
+        )
+    device_, dtype_ = resolve_device(device), resolve_dtype(dtype)
+    net = copy.deepcopy(model).to(device=device_, dtype=dtype_)
+    batches = tuple(to_device(b, device_, dtype_) for b in problem.batches)
+    if problem.bn == "recompute":
+        recompute_statistics(net, batches, _forward(problem))
+    net.eval()
+    weights = torch.nn.utils.parameters_to_vector(net.parameters()).detach()
+    hessian = BatchHessian(
+        net, weights, batches, _batch_loss(problem), tuple(batch_size_of(b) for b in batches)
+    )
+    return eigenvector_plane(hessian, flat_weights(model), name="the centre", seed=seed)
+
+
+def _grid(problem, model, plane, x, y, dtype, device, progress, cache_dir=None) -> SliceGrid:
     if problem.supervised:
         inputs, targets = problem.tensors()
         return slice_grid(
@@ -197,15 +273,33 @@ def _grid(problem, model, plane, x, y, dtype, device, progress) -> SliceGrid:
             criterion=problem.grid_criterion,
             bn=problem.bn,
             batch_size=_batch_size(problem),
+            cache_dir=cache_dir,
         )
-    gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx)
-    coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2)
-    evaluator = _closure_points(problem, model, plane, dtype, device)
-    values = np.zeros((2, len(coords)))
-    for i, (a, b) in enumerate(coords):
-        values[:, i] = evaluator(np.array([[a, b]]))[:, 0]
-        if progress is not None:
-            progress(i + 1, len(coords))
+    # A closure's loss is the mean over samples (PlaneEvaluation), in the grid's chunks.
+    store = None
+    if cache_dir is not None:
+        store = chunk_store(
+            cache_dir,
+            model,
+            plane,
+            x,
+            y,
+            describe=f"closure={criterion_name(problem.closure)}\nbn={problem.bn}\n"
+            "evaluator=PlaneEvaluation",
+            data=batches_key(problem.batches),
+            labels=torch.zeros(0),
+            dtype=dtype,
+            device=device,
+            fast=False,
+            chunk=CHUNK,
+            code=(problem.closure,),
+        )
+    values = sharded(
+        grid_points(x, y),
+        lambda: _closure_points(problem, model, plane, dtype, device),
+        store=store,
+        progress=progress,
+    )
     shape = (len(y), len(x))
     return SliceGrid(
         x=x, y=y, loss=values[0].reshape(shape), accuracy=values[1].reshape(shape), fast=False

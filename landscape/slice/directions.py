@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from landscape.curvature import Hessian, sharpness
+from landscape.curvature.hessian import BatchHessian
 from landscape.errors import LandscapeError
 from landscape.mnist.threads import cpu_threads
 
@@ -229,6 +230,15 @@ def hessian_plane(
     origin = _vector(weights, "weights")
     _check_size(origin, sum(p.numel() for p in model.parameters()), "weights")
     hessian = Hessian.at(model, origin.to(device), inputs, targets, dtype=dtype)
+    return eigenvector_plane(hessian, origin, name=name, seed=seed)
+
+
+def eigenvector_plane(
+    hessian: Hessian | BatchHessian, origin: torch.Tensor, *, name: str = "", seed: int = 0
+) -> Plane:
+    """The plane through `origin` (P,) of the top two eigenvectors of `hessian` (the loss's
+    Hessian at `origin`, as an operator), unit vectors, their eigenvalues in `eigenvalues`;
+    `name` says whose weights, for the axis labels."""
     # Residuals kept small too: these vectors are the plane itself, not just a number.
     found = sharpness(hessian, k=2, tol=1e-4, residual_tol=1e-2, seed=seed)
     (l1, l2), (d1, d2) = found.values.tolist(), found.vectors.float().cpu()

@@ -99,3 +99,12 @@ def barrier() -> None:
 
 def is_main() -> bool:
     return world()[0] == 0
+
+
+def reports() -> bool:
+    """Whether this process prints and writes a command's results: rank 0 of the process
+    group, else of torchrun's environment (RANK) where no group was joined (work that is not
+    shared: one rank does it all)."""
+    if dist.is_available() and dist.is_initialized():
+        return is_main()
+    return int(os.environ.get("RANK", "0")) == 0

@@ -18,7 +18,9 @@ What the loss, the accuracy and the BatchNorm policies mean: slice.perpoint's do
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import inspect
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -53,6 +55,9 @@ from landscape.slice.perpoint import (
 
 MAX_POINTS = 1_000_000
 CHUNK = 128  # grid points per saved chunk: the unit of resuming and of sharding
+# Packages whose code is not hashed into a chunk's key: their versions and CACHE_VERSION
+# stand for it.
+_VERSIONED = ("torch", "landscape")
 
 
 @dataclass(frozen=True)
@@ -142,9 +147,9 @@ def slice_grid(
         device: "auto", "cpu", "cuda", ...; under torchrun each rank uses its own GPU.
         chunk: grid points per chunk, the unit that is saved, resumed and sharded.
         cache_dir: where finished chunks are saved, under a hash of everything that determines
-            them (network, weights, directions, data, loss, policy, batch, grid, dtype); a
-            rerun with the same inputs continues where an interrupted one stopped. None:
-            nothing is saved.
+            them (network, its buffers and source files, weights, directions, data, loss,
+            policy, batch, grid, dtype; see chunk_store); a rerun with the same inputs
+            continues where an interrupted one stopped. None: nothing is saved.
         progress: called as progress(done, total) after each chunk of this rank.
         fast: False forces point-by-point evaluation (the reference).
 
@@ -156,19 +161,66 @@ def slice_grid(
         raise LandscapeError(f"x and y must be 1-D with >= 2 values, got {x.shape}, {y.shape}")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise LandscapeError(f"chunk must be a positive integer, got {chunk!r}")
-    gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx): row j is y[j], no serpentine order
-    coords = np.stack([gx.ravel(), gy.ravel()], 1)  # (ny*nx, 2), row-major over (j, i)
+    coords = grid_points(x, y)
     loss = _Loss(model, plane, inputs, targets, criterion, bn, batch_size, closure, batches)
     kind = evaluator_kind(model, criterion=criterion, bn=bn, closure=closure, fast=fast)
     store = None
     if cache_dir is not None:
         data, labels = loss.key_tensors()
-        network = f"{model}\n{loss.describe()}\nevaluator={kind}"
-        key = chunk_key(
-            network, resolve_dtype(dtype), kind != "perpoint", plane, data, labels, x, y, chunk
+        store = chunk_store(
+            cache_dir,
+            model,
+            plane,
+            x,
+            y,
+            describe=f"{loss.describe()}\nevaluator={kind}",
+            data=data,
+            labels=labels,
+            dtype=dtype,
+            device=device,
+            fast=kind != "perpoint",
+            chunk=chunk,
+            code=(criterion, closure),
         )
-        store = ChunkStore(Path(cache_dir), key)
+    values = sharded(
+        coords,
+        lambda: loss.evaluator(kind, dtype, device),
+        chunk=chunk,
+        store=store,
+        progress=progress,
+    )
+    shape = (len(y), len(x))
+    return SliceGrid(
+        x=x,
+        y=y,
+        loss=values[0].reshape(shape),
+        accuracy=values[1].reshape(shape),
+        fast=kind != "perpoint",
+        evaluator=kind,
+    )
 
+
+def grid_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(ny*nx, 2) the grid's points, row-major over (j, i): row j is y[j] (no serpentine)."""
+    gy, gx = np.meshgrid(y, x, indexing="ij")  # (ny, nx)
+    return np.stack([gx.ravel(), gy.ravel()], 1)
+
+
+def sharded(
+    coords: np.ndarray,
+    make_evaluator: Callable[[], Any],
+    *,
+    chunk: int = CHUNK,
+    store: ChunkStore | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """(2, n) loss and accuracy at the points (n, 2), cut into chunks of `chunk` points: this
+    rank's chunks read from `store` where they are there, the others computed (and saved),
+    then summed over torchrun's ranks (slice.distributed), so every rank returns the whole.
+
+    `make_evaluator()` is called only where a chunk is left to compute; what it returns has
+    `stream(parts)`, yielding (2, n_k) for each part (n_k, 2) in order.
+    """
     n_chunks = math.ceil(len(coords) / chunk)
     mine = [k for k in range(n_chunks) if distributed.owns(k)]
     values = np.zeros((2, len(coords)))  # loss, accuracy; zero where another rank fills in
@@ -183,7 +235,7 @@ def slice_grid(
     if progress is not None:
         progress(done, len(mine))
     if todo:  # set up only when there is work: the three products cost 0.4 s of CPU per call
-        evaluator = loss.evaluator(kind, dtype, device)
+        evaluator = make_evaluator()
         parts = [coords[k * chunk : (k + 1) * chunk] for k in todo]
         with contextlib.closing(evaluator.stream(parts)) as results:
             for k, part in zip(todo, results, strict=True):  # part: (2, points)
@@ -193,16 +245,91 @@ def slice_grid(
                 done += 1
                 if progress is not None:
                     progress(done, len(mine))
-    values = distributed.combine(values)
-    shape = (len(y), len(x))
-    return SliceGrid(
-        x=x,
-        y=y,
-        loss=values[0].reshape(shape),
-        accuracy=values[1].reshape(shape),
-        fast=kind != "perpoint",
-        evaluator=kind,
-    )
+    return distributed.combine(values)
+
+
+def chunk_store(
+    cache_dir: str | os.PathLike,
+    model: nn.Module,
+    plane: Plane,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    describe: str,
+    data: torch.Tensor,
+    labels: torch.Tensor,
+    dtype: str | torch.dtype,
+    device: str | torch.device,
+    fast: bool,
+    chunk: int,
+    code: Sequence[Any] = (),
+) -> ChunkStore | None:
+    """The store of a grid's finished chunks, under a hash of all that determines their values:
+    the model's layers (its repr), buffers (BatchNorm's statistics) and source files, the loss
+    (`describe`, the files of the functions in `code`), the data, the plane, the grid, the dtype
+    and the kind of device. None where a source file of the user's code cannot be read: what
+    its chunks hold could not be told from another version's."""
+    sources = _source_digest(model, code)
+    if sources is None:
+        return None
+    network = f"{model}\n{describe}"
+    buffers = [(name, b) for name, b in model.named_buffers() if b is not None]
+    if buffers:
+        digest = hashlib.sha256()
+        for name, b in buffers:
+            digest.update(f"{name}{b.dtype}{tuple(b.shape)}".encode())
+            digest.update(b.detach().cpu().contiguous().numpy().tobytes())
+        network += f"\nbuffers={digest.hexdigest()}"
+    if sources:
+        network += f"\nsource={sources}"
+    kind = torch.device(resolve_device(device)).type
+    if kind != "cpu":  # another device's kernels round differently
+        network += f"\ndevice={kind}"
+    key = chunk_key(network, resolve_dtype(dtype), fast, plane, data, labels, x, y, chunk)
+    return ChunkStore(Path(cache_dir), key)
+
+
+def batches_key(batches: Sequence[Any]) -> torch.Tensor:
+    """What stands for a closure's batches in a cache key: a digest of their tensors' bytes
+    and other values' reprs, as uint8 (32,)."""
+    digest = hashlib.sha256()
+    for leaf in tree_leaves(list(batches)):
+        if isinstance(leaf, torch.Tensor):
+            digest.update(f"{leaf.dtype}{tuple(leaf.shape)}".encode())
+            digest.update(leaf.detach().cpu().contiguous().numpy().tobytes())
+        else:
+            digest.update(repr(leaf).encode())
+    return torch.frombuffer(bytearray(digest.digest()), dtype=torch.uint8)
+
+
+def _source_digest(model: nn.Module, functions: Sequence[Any]) -> str | None:
+    """A hash of the source files of the model's own layer classes and of `functions` (torch's
+    and this project's excepted, which CACHE_VERSION stands for): "" where there are none,
+    None where one cannot be read (code typed into a notebook or a console)."""
+    objects: list[Any] = [type(m) for m in model.modules()]
+    for fn in functions:
+        while isinstance(fn, functools.partial):
+            fn = fn.func
+        if fn is None:
+            continue
+        objects.append(fn if inspect.isfunction(fn) or inspect.ismethod(fn) else type(fn))
+    files = set()
+    for obj in objects:
+        if (getattr(obj, "__module__", None) or "").split(".")[0] in _VERSIONED:
+            continue
+        try:
+            files.add(inspect.getsourcefile(obj))
+        except (TypeError, OSError):
+            return None
+    if None in files:
+        return None
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        try:
+            digest.update(Path(name).read_bytes())
+        except OSError:
+            return None
+    return digest.hexdigest() if files else ""
 
 
 def evaluate_points(
@@ -318,14 +445,7 @@ class _Loss:
         a closure's batches (their tensors' bytes and other values' reprs)."""
         if self.closure is None:
             return self.inputs, self.targets
-        digest = hashlib.sha256()
-        for leaf in tree_leaves(list(self.batches)):
-            if isinstance(leaf, torch.Tensor):
-                digest.update(f"{leaf.dtype}{tuple(leaf.shape)}".encode())
-                digest.update(leaf.detach().cpu().contiguous().numpy().tobytes())
-            else:
-                digest.update(repr(leaf).encode())
-        return torch.frombuffer(bytearray(digest.digest()), dtype=torch.uint8), torch.zeros(0)
+        return batches_key(self.batches), torch.zeros(0)
 
     def evaluator(self, kind: str, dtype, device):
         dtype = resolve_dtype(dtype)
