@@ -293,7 +293,7 @@ def _check_first_batch(found: Problem, model: nn.Module, spec: Any) -> None:
         except Exception as err:
             raise LandscapeError(
                 f"--model {found.model_name!r} cannot take --data "
-                f"{found.data_name!r}: inputs of shape {tuple(x.shape)} "
+                f"{found.data_name!r}: each input of shape {tuple(x.shape[1:])} "
                 f"({type(err).__name__}: {_first_line(err)})"
             ) from None
         try:
