@@ -373,12 +373,13 @@ def loss_axis(
     losses = losses[np.isfinite(losses)]
     step_ticks = tuple((s, tick_text(s)) for s in nice_ticks(0, steps))
     step_name = "step"
-    at = np.asarray(epochs[0], dtype=np.float64) if epochs is not None else np.zeros(1)
-    last = float(at[min(steps, len(at) - 1)])
-    if epochs is not None and epochs[1] is None and last > at[0]:
-        shown = [s for s in nice_ticks(0, last) if at[0] <= s <= last]
-        rows = np.interp(shown, at, np.arange(len(at)))
-        step_ticks = tuple((float(r), tick_text(s)) for r, s in zip(rows, shown, strict=True))
+    if epochs is not None and epochs[1] is None:
+        at = np.asarray(epochs[0], dtype=np.float64)
+        first, last = float(at[0]), float(at[min(steps, len(at) - 1)])
+        if last > first:
+            shown = nice_ticks(first, last)
+            rows = np.interp(shown, at, np.arange(len(at)))
+            step_ticks = tuple((float(r), tick_text(s)) for r, s in zip(rows, shown, strict=True))
     elif epochs is not None:
         at, per_epoch = epochs
         whole = range(0, int(at[min(steps, len(at) - 1)] // per_epoch) + 1)
