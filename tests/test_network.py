@@ -161,7 +161,11 @@ def test_interpolation_ends_and_sharpness_against_dense_hessian(tmp_path):
     first, last = lines.runs[0].at(0.0), lines.runs[0].at(1.0)
     centre = SkipNet()
     centre.load_state_dict(model.state_dict())
-    assert first == pytest.approx(reference_loss(centre, run.init, x, y, "eval", 24), rel=1e-5)
+    # Each end is the network as saved: its own BatchNorm statistics.
+    start = SkipNet()
+    start.load_state_dict(torch.load(tmp_path / "run" / "snapshot-000000000.pt")["model"])
+    assert first == pytest.approx(reference_loss(start, run.init, x, y, "eval", 24), rel=1e-5)
+    assert first != pytest.approx(reference_loss(centre, run.init, x, y, "eval", 24), rel=1e-5)
     assert last == pytest.approx(reference_loss(centre, run.final, x, y, "eval", 24), rel=1e-5)
     measured = network_sharpness(found, [run], every=100, dtype="float64")
     # The dense Hessian of the same loss at the last snapshot.

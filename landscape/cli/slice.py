@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -303,6 +304,6 @@ def summary_table(found: Slice) -> Table:
             f"{p.true_loss[-1]:.4g}",
             f"{p.plane_loss[-1]:.4g}",
             f"{p.distance.max():.3g} ({100 * p.relative.max():.0f}%)",
-            f"{p.true_accuracy[-1]:.4f}",
+            f"{p.true_accuracy[-1]:.4f}" if math.isfinite(p.true_accuracy[-1]) else "-",
         )
     return table

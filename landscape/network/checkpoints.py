@@ -46,6 +46,8 @@ def read_checkpoint(path: str | os.PathLike, *, trust: bool = False) -> Checkpoi
     path = Path(path)
     if not path.is_file():
         raise LandscapeError(f"checkpoint {str(path)!r}: no such file")
+    if not _torch_file(path):
+        raise LandscapeError(f"checkpoint {str(path)!r} is not a file torch.save wrote")
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=not trust)
     except pickle.UnpicklingError as err:
@@ -57,10 +59,19 @@ def read_checkpoint(path: str | os.PathLike, *, trust: bool = False) -> Checkpoi
                 "--trust-checkpoint if you trust the file"
             ) from None
         raise LandscapeError(f"checkpoint {str(path)!r} cannot be read: {err}") from None
-    except (RuntimeError, OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+    except Exception as err:  # a damaged file fails anywhere in the unpickler
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise LandscapeError(f"checkpoint {str(path)!r} is not a torch file: {first}") from None
+        raise LandscapeError(f"checkpoint {str(path)!r} cannot be read: {first}") from None
     return _checkpoint(path, loaded)
+
+
+def _torch_file(path: Path) -> bool:
+    """Whether torch.save could have written the file: a zip archive, or (the format before
+    torch 1.6) a pickle of protocol 2 or later."""
+    if zipfile.is_zipfile(path):
+        return True
+    with open(path, "rb") as file:
+        return file.read(1) == b"\x80"
 
 
 def _checkpoint(path: Path, loaded: Any) -> Checkpoint:
@@ -114,11 +125,12 @@ def _integer(value: Any) -> bool:
 def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
     """Load `state` into `model`, or name the keys that do not match (another architecture).
 
-    A DataParallel prefix `module.` is taken off; BatchNorm's num_batches_tracked may be absent.
+    A prefix every key shares and the model's keys lack is taken off (DataParallel's
+    `module.`, torch.compile's `_orig_mod.`, a Lightning module's attribute such as `model.`);
+    BatchNorm's num_batches_tracked may be absent.
     """
-    if state and all(k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
     own = model.state_dict()
+    state = _without_prefix(state, own)
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     extra = [k for k in state if k not in own]
     shapes = [
@@ -141,6 +153,21 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) ->
         for k, value in own.items():
             if k in state:
                 value.copy_(state[k].to(dtype=value.dtype))
+
+
+def _without_prefix(
+    state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """`state` with the prefixes all its keys share taken off, where that gives the model's
+    keys; else `state` as it is (so that a mismatch names the keys as saved)."""
+    wanted = {k for k in own if not k.endswith("num_batches_tracked")}
+    found = state
+    while found and not wanted <= set(found):
+        head = next(iter(found)).split(".", 1)[0] + "."
+        if not all(k.startswith(head) and len(k) > len(head) for k in found):
+            return state
+        found = {k[len(head) :]: v for k, v in found.items()}
+    return found
 
 
 def _few(names: list[str]) -> str:

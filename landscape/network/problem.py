@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -145,6 +146,7 @@ def problem(
         batch_size,
     )
     _check_first_batch(found, instance, data)
+    _check_batch_statistics(found, instance)
     return found
 
 
@@ -205,6 +207,16 @@ def _batches(source, samples, batch_size, spec) -> list[Any]:
     if (
         isinstance(source, tuple | list)
         and len(source) == 2
+        and all(isinstance(t, np.ndarray) for t in source)
+    ):
+        # numpy's floats are float64: as torch's default float, as a model's weights are.
+        source = tuple(
+            torch.as_tensor(t, dtype=torch.get_default_dtype() if t.dtype.kind == "f" else None)
+            for t in source
+        )
+    if (
+        isinstance(source, tuple | list)
+        and len(source) == 2
         and all(isinstance(t, torch.Tensor) for t in source)
     ):
         x, y = source
@@ -231,7 +243,7 @@ def _batches(source, samples, batch_size, spec) -> list[Any]:
         ]
     raise LandscapeError(
         f"--data {spec!r} gave a {type(source).__name__}: return a Dataset, a "
-        "DataLoader or an (inputs, targets) pair of tensors"
+        "DataLoader or an (inputs, targets) pair of tensors or numpy arrays"
     )
 
 
@@ -293,7 +305,7 @@ def _check_first_batch(found: Problem, model: nn.Module, spec: Any) -> None:
         except Exception as err:
             raise LandscapeError(
                 f"--model {found.model_name!r} cannot take --data "
-                f"{found.data_name!r}: inputs of shape {tuple(x.shape)} "
+                f"{found.data_name!r}: each input of shape {tuple(x.shape[1:])} "
                 f"({type(err).__name__}: {_first_line(err)})"
             ) from None
         try:
@@ -305,6 +317,31 @@ def _check_first_batch(found: Problem, model: nn.Module, spec: Any) -> None:
                 f"{y.dtype}: {_first_line(err)}"
             ) from None
         _scalar(value, found.loss_name)
+
+
+def _check_batch_statistics(found: Problem, model: nn.Module) -> None:
+    """Under "train" and "recompute" every batch is normalized by its own statistics: a batch
+    of one sample has none where a BatchNorm sees one value per channel."""
+    sizes = [batch_size_of(b) for b in found.batches]
+    if found.bn == "eval" or min(sizes) > 1:
+        return
+    single = found.batches[sizes.index(1)]
+    model.train()
+    try:
+        with torch.no_grad():
+            if found.supervised:
+                x = single[0]
+                model(x.float() if x.is_floating_point() else x)
+            else:
+                found.closure(model, single)
+    except Exception as err:
+        raise LandscapeError(
+            f"--bn {found.bn}: a batch of 1 sample (--samples {found.samples}, batches of "
+            f"{sizes[0]}) has no batch statistics ({_first_line(err)}); choose --samples or "
+            "--batch-size so that no batch holds one sample, or use --bn eval"
+        ) from None
+    finally:
+        model.eval()
 
 
 def _scalar(value: Any, name: str) -> None:

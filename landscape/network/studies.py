@@ -45,6 +45,7 @@ from landscape.slice.directions import (
 from landscape.slice.evaluation import (
     PlaneEvaluation,
     batch_size_of,
+    has_batchnorm,
     recompute_statistics,
     set_mode,
     to_device,
@@ -370,8 +371,6 @@ def own_evaluation(
     """The model's mean loss evaluated the plain way: its own forward over the problem's
     batches in its mode for the policy (recompute: torch's swa_utils.update_bn first). The
     reference the grid's centre is checked against."""
-    import copy
-
     net = copy.deepcopy(model).to(device=device, dtype=resolve_dtype(dtype))
     batches = [to_device(b, torch.device(device), resolve_dtype(dtype)) for b in problem.batches]
     if problem.bn == "recompute":
@@ -402,7 +401,13 @@ def check_centre(problem, model, plane: Plane, grid: SliceGrid, dtype, device) -
         found = float(grid.loss[zero_y[0], zero_x[0]])
     else:
         found = float(_points(problem, model, plane, dtype, device)(np.zeros((1, 2)))[0][0])
-    own = own_evaluation(problem, model, dtype=dtype, device=device)
+    # The grid's (0, 0) is the plane's origin (a run's start under "plane"), with the
+    # centre's buffers.
+    at_origin = copy.deepcopy(model)
+    torch.nn.utils.vector_to_parameters(
+        plane.origin.to(flat_weights(model)), at_origin.parameters()
+    )
+    own = own_evaluation(problem, at_origin, dtype=dtype, device=device)
     if not math.isclose(found, own, rel_tol=CENTRE_RTOL, abs_tol=1e-7) and not (
         math.isnan(found) and math.isnan(own)
     ):
@@ -428,7 +433,8 @@ def network_interpolation(
 ) -> Interpolation:
     """The loss along each run's first -> last snapshot and between each pair of runs' last
     snapshots; with `weights`, also from each run's end to them. BatchNorm under the "eval"
-    policy keeps the centre's (`weights`' or the first run's last) running statistics."""
+    policy: each line's running statistics move linearly between its two ends' own (held at
+    an end's beyond it), so that both ends are the trained networks as they were saved."""
     t = line_positions(points, t_range)
     if not runs:
         raise LandscapeError("interpolate needs at least one --run (its first and last snapshots)")
@@ -436,28 +442,70 @@ def network_interpolation(
     device_ = resolve_device(device)
     target = flat_weights(model).numpy() if weights is not None else None
 
-    def line(key: str, label: str, a: np.ndarray, b: np.ndarray) -> Line:
+    own = {k: v.clone() for k, v in model.named_buffers()}
+    moving = problem.bn == "eval" and has_batchnorm(model)
+
+    def line(key: str, label: str, a: np.ndarray, b: np.ndarray, stats: tuple) -> Line:
         a_, b_ = (
             torch.as_tensor(np.asarray(a, np.float32)),
             torch.as_tensor(np.asarray(b, np.float32)),
         )
         plane = Plane(a_, b_ - a_, torch.zeros_like(a_), kind="line")
         coords = np.stack([t, np.zeros(len(t))], 1)  # (points, 2)
-        loss, accuracy = _points(problem, model, plane, dtype, device_)(coords)
-        return Line(key, label, t, np.asarray(loss), np.asarray(accuracy))
+        if not (moving and stats[0] and stats[1]):
+            loss, accuracy = _points(problem, model, plane, dtype, device_)(coords)
+            return Line(key, label, t, np.asarray(loss), np.asarray(accuracy))
+        values = np.array(
+            [
+                _points(problem, _statistics_at(model, *stats, s), plane, dtype, device_)(
+                    coords[i : i + 1]
+                )
+                for i, s in enumerate(t)
+            ]
+        )[:, :, 0]  # (points, 2)
+        return Line(key, label, t, values[:, 0], values[:, 1])
 
-    lines = [line(r.optimizer, f"{r.label}: start → end", r.init, r.final) for r in runs]
+    def ends(run: Run) -> tuple:
+        return (run.buffers[0], run.buffers[-1]) if run.buffers else (None, None)
+
+    lines = [line(r.optimizer, f"{r.label}: start → end", r.init, r.final, ends(r)) for r in runs]
     if target is not None:
         lines += [
-            line(f"{r.optimizer}__weights", f"{r.label} end → {centre_name}", r.final, target)
+            line(
+                f"{r.optimizer}__weights",
+                f"{r.label} end → {centre_name}",
+                r.final,
+                target,
+                (ends(r)[1], own),
+            )
             for r in runs
         ]
     pairs = [
-        line(f"{a.optimizer}__{b.optimizer}", f"{a.label} end → {b.label} end", a.final, b.final)
+        line(
+            f"{a.optimizer}__{b.optimizer}",
+            f"{a.label} end → {b.label} end",
+            a.final,
+            b.final,
+            (ends(a)[1], ends(b)[1]),
+        )
         for a, b in itertools.combinations(runs, 2)
     ]
     settings = _settings(problem, runs, device_) | {"centre": centre_name}
     return Interpolation(t, lines, pairs, problem.data_name, problem.samples, settings)
+
+
+def _statistics_at(
+    model: nn.Module, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], t: float
+) -> nn.Module:
+    """A copy of `model` whose floating buffers are (1-s)·a + s·b, s = t held in [0, 1] (a
+    running variance extrapolated past an end could turn negative)."""
+    s = min(max(float(t), 0.0), 1.0)
+    found = copy.deepcopy(model)
+    with torch.no_grad():
+        for name, value in found.named_buffers():
+            if name in a and name in b and value.is_floating_point():
+                value.copy_(torch.lerp(a[name].to(value), b[name].to(value), s))
+    return found
 
 
 def network_sharpness(

@@ -364,15 +364,23 @@ def loss_axis(
     grid: LossGrid,
     all_tracks: Sequence[Track],
     steps: int,
-    epochs: tuple[np.ndarray, float] | None = None,
+    epochs: tuple[np.ndarray, float | None] | None = None,
 ) -> LossAxis:
     """The chart's axis for these runs' losses on this grid (see LossAxis). With `epochs` =
-    (optimizer steps at each row, steps per epoch) the bottom counts epochs."""
+    (optimizer steps at each row, steps per epoch) the bottom counts epochs; with steps per
+    epoch None (a run's snapshots at recorded steps), the optimizer steps."""
     losses = np.concatenate([t.loss for t in all_tracks])
     losses = losses[np.isfinite(losses)]
     step_ticks = tuple((s, tick_text(s)) for s in nice_ticks(0, steps))
     step_name = "step"
-    if epochs is not None:
+    if epochs is not None and epochs[1] is None:
+        at = np.asarray(epochs[0], dtype=np.float64)
+        first, last = float(at[0]), float(at[min(steps, len(at) - 1)])
+        if last > first:
+            shown = nice_ticks(first, last)
+            rows = np.interp(shown, at, np.arange(len(at)))
+            step_ticks = tuple((float(r), tick_text(s)) for r, s in zip(rows, shown, strict=True))
+    elif epochs is not None:
         at, per_epoch = epochs
         whole = range(0, int(at[min(steps, len(at) - 1)] // per_epoch) + 1)
         rows = np.interp([e * per_epoch for e in whole], at, np.arange(len(at)))

@@ -116,7 +116,7 @@ def race_plan(data: SceneData) -> RacePlan:
     styles = scene_styles(data)
     steps = shown_steps(data, found)
     clock = data.clock
-    epochs = None if clock is None or clock.per_epoch is None else (clock.steps, clock.per_epoch)
+    epochs = None if clock is None else (clock.steps, clock.per_epoch)
     return RacePlan(
         data,
         steps,

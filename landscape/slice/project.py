@@ -86,6 +86,8 @@ def project_runs(
                 model, plane, coords, inputs, targets, dtype=dtype, device=device
             )
 
+    if not runs:
+        return []
     projected = [project(plane, run.snapshots) for run in runs]  # (xy, distance) per run
     # Every run's points in one call: the evaluation's set-up (three first-layer products over
     # the data) is once per call, 0.4 s of CPU for the lesson's MLP on the test set.
