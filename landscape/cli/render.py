@@ -246,10 +246,6 @@ def _own(network: NetworkOptions, optimizer, surface, shown, directions, at, opt
     if not network.runs:
         raise LandscapeError("--model: a scene needs at least one --run")
     options.only(("seed", "device", "dtype"), where="--model")
-    if directions == Directions.hessian:
-        raise LandscapeError(
-            "--directions hessian is for the lesson's MLP; with --model use random, pca or plane"
-        )
     found_problem = network.problem()
     runs = network.load_runs(found_problem)
     with progress_bar("slicing") as progress:
