@@ -202,9 +202,10 @@ def own_slice(
     Under torchrun the ranks share the grid and rank 0 reports and writes."""
     import contextlib
 
+    from landscape.folders import cache_dir
     from landscape.network import network_slice
     from landscape.slice.guards import caption, hint
-    from landscape.slice.mnist import KEPT, prune_slices, slices_dir
+    from landscape.slice.mnist import KEPT, prune_slices
 
     x_range, y_range = args.domain(range_, "--range") if range_ else (None, None)
     if out is not None:
@@ -214,7 +215,7 @@ def own_slice(
     device_ = resolve_device(options.device)
     distributed.init_from_env(device_)
     main = distributed.is_main()
-    cache = slices_dir(data_dir) if resume else None
+    cache = cache_dir("slices", data_dir) if resume else None  # None: nowhere to keep it
     with progress_bar("slicing") as bar:
         found = network_slice(
             found_problem,
