@@ -197,6 +197,17 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
     out = tmp_path / "runs.npz"
     out.write_bytes(b"previous")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # Inside the run, not its start-up: a short trace first times start-up here (imports, the
+    # run loop's compiling and checking; a fresh clone or a busy machine stretches it), then the
+    # long one gets that long and 2 s more before Ctrl-C.
+    begun = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "landscape", "trace", "rosenbrock", "--steps", "10"],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    startup = time.monotonic() - begun
     process = subprocess.Popen(
         [
             sys.executable,
@@ -214,13 +225,7 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
         text=True,
         env=env,
     )
-    # Wait until past start-up, inside the run. Start-up is timed here on the same imports, as
-    # a busy machine stretches it; by then the process itself has had that long, and 2 s more.
-    begun = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-c", "import landscape.cli, landscape.trajectory"], check=True, env=env
-    )
-    time.sleep(time.monotonic() - begun + 2)
+    time.sleep(startup + 2)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=30)
