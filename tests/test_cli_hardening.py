@@ -224,11 +224,17 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # Ctrl-C as a terminal delivers it: a shell that starts jobs in the background without
+        # job control (CI runners, nohup &) leaves SIGINT ignored, and Python keeps it so.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(startup + 2)
-    process.send_signal(signal.SIGINT)
-    started = time.monotonic()
-    _, err = process.communicate(timeout=30)
+    try:
+        time.sleep(startup + 2)
+        process.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()  # never left running (a no-op once it has ended)
     assert time.monotonic() - started < 10
     assert process.returncode == 130 and err.strip() == "Interrupted."
     assert out.read_bytes() == b"previous"
