@@ -142,6 +142,10 @@ def test_a_request_whose_page_hung_up_is_skipped(server):
         part.strip().split(";dur=") for part in response.getheader("Server-Timing").split(",")
     )
     assert set(timing) == {"wait", "compute"} and float(timing["compute"]) > 0
+    # The lock is not first come, first served: a hung-up request may take it after this one.
+    deadline = time.monotonic() + 60
+    while server.skipped - skipped < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert (server.computed - computed, server.skipped - skipped) == (1, 3)
 
 
