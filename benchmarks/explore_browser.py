@@ -52,6 +52,7 @@ def serve(steps: int) -> tuple[subprocess.Popen, str]:
 
 def open_page(browser, address: str, reference: bool):
     page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    page.add_init_script("window.exploreInputs = []; window.exploreTimings = [];")  # recorded
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))

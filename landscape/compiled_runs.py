@@ -32,6 +32,7 @@ from typing import Any
 
 import torch
 
+from landscape import graph_rewrites
 from landscape.keras_rules import KerasAdam, KerasRMSprop, KerasSGD
 from landscape.optimizers import OptimizerSpec, SwitchSpec
 from landscape.surfaces import Surface
@@ -91,22 +92,34 @@ class _Rule:
             return {"step": -1, "square_avg": 0} | ({"momentum_buffer": 1} if h[3] > 0 else {})
         return {"step": -1, "exp_avg": 0, "exp_avg_sq": 1}  # KERAS_ADAM
 
+    def constants(self, like: torch.Tensor) -> list[torch.Tensor]:
+        """The numbers _step passes as operands, as 0-dim tensors like the points: the
+        hyper-parameters in their order, then Adam's 1 - lr * weight_decay."""
+        numbers = list(self.hyper)
+        if self.kind == ADAM:
+            numbers.append(1 - self.hyper[0] * self.hyper[4])
+        return list(like.new_tensor(numbers).unbind())
+
     def step_count(self, steps_taken: int) -> int:
         """The state's step count after this many steps (Keras' SGD counts none)."""
         return 0 if self.kind == KERAS_SGD else steps_taken
 
     def schedule(self, steps: int, like: torch.Tensor) -> tuple[list[float], list[torch.Tensor]]:
         """Per-step numbers computed outside the loop, as torch.optim computes them in Python
-        (floats), or as the Keras rule computes them in tensors (0-dim, like the points)."""
+        (floats; Adam's bias_correction2_sqrt, an operand, as a 0-dim tensor like the points:
+        see _step), or as the Keras rule computes them in tensors (0-dim, like the points)."""
         floats: list[float] = []
         tensors: list[torch.Tensor] = []
         if self.kind == ADAM:
             lr, beta1, beta2 = self.hyper[:3]
+            roots = []
             for k in range(1, steps + 1):
                 step = float(k)  # torch.optim: step_t.item(), an exact integer in float32
                 bias_correction1 = 1 - beta1**step
                 bias_correction2 = 1 - beta2**step
-                floats += [lr / bias_correction1, bias_correction2**0.5]
+                floats.append(lr / bias_correction1)
+                roots.append(bias_correction2**0.5)  # an operand: see _step
+            tensors = list(like.new_tensor(roots).unbind()) if roots else []
         elif self.kind == ADAGRAD:
             lr, lr_decay = self.hyper[:2]
             floats = [lr / (1 + (float(k) - 1) * lr_decay) for k in range(1, steps + 1)]
@@ -187,6 +200,7 @@ class _Loop(torch.nn.Module):
         params: list[torch.Tensor],  # per config: positions[g], (n, 2)
         kinds: list[int],
         hyper: list[list[float]],
+        consts: list[list[torch.Tensor]],  # per config: _Rule.constants
         flags: list[list[bool]],
         floats: list[list[float]],  # per config: per-step numbers (Adam: 2 a step)
         tensors: list[list[torch.Tensor]],  # per config: per-step 0-dim tensors (Keras' Adam)
@@ -227,6 +241,7 @@ class _Loop(torch.nn.Module):
                     params[g],
                     grad[g],
                     hyper[g],
+                    consts[g],
                     flags[g],
                     floats[g],
                     tensors[g],
@@ -248,6 +263,7 @@ def _step(
     param: torch.Tensor,
     grad: torch.Tensor,
     h: list[float],
+    k: list[torch.Tensor],
     flags: list[bool],
     floats: list[float],
     tensors: list[torch.Tensor],
@@ -255,7 +271,13 @@ def _step(
     t: int,
 ) -> None:
     """One optimizer step of one configuration at step t (its t-th, from 0), as torch.optim's
-    single-tensor functions (torch/optim/*.py: _single_tensor_*) and keras_rules write it."""
+    single-tensor functions (torch/optim/*.py: _single_tensor_*) and keras_rules write it.
+
+    Where torch passes a Python number as an operand (`buf.mul_(momentum)`), this passes k's
+    0-dim tensor of that number in the points' dtype (_Rule.constants): the kernel reads the
+    number in that dtype either way, and a tensor spares torch wrapping and converting it on
+    every call. Numbers torch takes as options of an operation (alpha=, value=, lerp's weight)
+    stay numbers."""
     if kind == 0:  # SGD: lr, momentum, dampening, weight_decay; nesterov
         if h[3] != 0:
             grad = grad.add(param, alpha=h[3])
@@ -264,7 +286,7 @@ def _step(
             if t == 0:
                 buf.copy_(grad)  # torch.optim: buf = grad.detach().clone()
             else:
-                buf.mul_(h[1]).add_(grad, alpha=1 - h[2])
+                buf.mul_(k[1]).add_(grad, alpha=1 - h[2])
             if flags[0]:
                 grad = grad.add(buf, alpha=h[1])
             else:
@@ -274,15 +296,15 @@ def _step(
         square_avg, buf, grad_avg = buffers[0], buffers[1], buffers[2]
         if h[3] != 0:
             grad = grad.add(param, alpha=h[3])
-        square_avg.mul_(h[1]).addcmul_(grad, grad, value=1 - h[1])
+        square_avg.mul_(k[1]).addcmul_(grad, grad, value=1 - h[1])
         if flags[0]:
             grad_avg.lerp_(grad, 1 - h[1])
             avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
         else:
             avg = square_avg.sqrt()
-        avg = avg.add_(h[2])
+        avg = avg.add_(k[2])
         if h[4] > 0:
-            buf.mul_(h[4]).addcdiv_(grad, avg)
+            buf.mul_(k[4]).addcdiv_(grad, avg)
             param.add_(buf, alpha=-h[0])
         else:
             param.addcdiv_(grad, avg, value=-h[0])
@@ -290,31 +312,31 @@ def _step(
         exp_avg, exp_avg_sq, max_exp_avg_sq = buffers[0], buffers[1], buffers[2]
         if h[4] != 0:
             if flags[1]:
-                param.mul_(1 - h[0] * h[4])
+                param.mul_(k[5])  # 1 - lr * weight_decay
             else:
                 grad = grad.add(param, alpha=h[4])
         exp_avg.lerp_(grad, 1 - h[1])
-        exp_avg_sq.mul_(h[2]).addcmul_(grad, grad, value=1 - h[2])
-        step_size, bias_correction2_sqrt = floats[2 * t], floats[2 * t + 1]
+        exp_avg_sq.mul_(k[2]).addcmul_(grad, grad, value=1 - h[2])
+        step_size, bias_correction2_sqrt = floats[t], tensors[t]
         if flags[0]:
             torch.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(h[3])
+            denom = (max_exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(k[3])
         else:
-            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(h[3])
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(k[3])
         param.addcdiv_(exp_avg, denom, value=-step_size)
     elif kind == 3:  # Adagrad: lr, lr_decay, weight_decay, eps
         state_sum = buffers[0]
         if h[2] != 0:
             grad = grad.add(param, alpha=h[2])
         state_sum.addcmul_(grad, grad, value=1)
-        std = state_sum.sqrt().add_(h[3])
+        std = state_sum.sqrt().add_(k[3])
         param.addcdiv_(grad, std, value=-floats[t])
     elif kind == 4:  # Keras SGD: lr, momentum; nesterov
         if h[1] == 0:
             param.add_(grad, alpha=-h[0])
         else:
             m = buffers[0]
-            m.mul_(h[1])
+            m.mul_(k[1])
             m.add_(grad, alpha=-h[0])
             if flags[0]:
                 param.add_(grad, alpha=-h[0])
@@ -323,24 +345,24 @@ def _step(
                 param.add_(m)
     elif kind == 5:  # Keras RMSprop: lr, rho, eps, momentum
         v, m = buffers[0], buffers[1]
-        v.mul_(h[1])
+        v.mul_(k[1])
         v.add_(grad.mul(grad), alpha=1 - h[1])
-        root = v.add(h[2])
+        root = v.add(k[2])
         root.sqrt_()
-        increments = grad.mul(h[0]).div(root)
+        increments = grad.mul(k[0]).div(root)
         if h[3] > 0:
-            m.mul_(h[3])
+            m.mul_(k[3])
             m.add_(increments)
             increments = m
         param.add_(increments, alpha=-1)
     elif kind == 6:  # Keras Adam: lr, beta1, beta2, eps
         m, v = buffers[0], buffers[1]
-        m.mul_(h[1])
+        m.mul_(k[1])
         m.add_(grad, alpha=1 - h[1])
-        v.mul_(h[2])
+        v.mul_(k[2])
         v.add_(grad.mul(grad), alpha=1 - h[2])
         root = v.sqrt()
-        root.add_(h[3])
+        root.add_(k[3])
         param.add_(m.mul(tensors[t]).div(root), alpha=-1)
 
 
@@ -385,17 +407,9 @@ def _cached_loop(surface: Surface, positions: torch.Tensor) -> Any:
     if key in _loops:
         _loops.move_to_end(key)
         return _loops[key]
-    from torch._functorch.compile_utils import strip_overloads
-    from torch.fx.experimental.proxy_tensor import make_fx
-
     eager = _gradient_of(surface)
     try:
-        # Fake tensors carry no values: a function that decides on values fails to trace here,
-        # rather than being traced along one branch.
-        graph = make_fx(eager, tracing_mode="fake")(positions)
-        _drop_detach(graph)
-        strip_overloads(graph)
-        graph.recompile()
+        graph = traced_gradient(surface, positions)
         if _scripted_step is None:
             _scripted_step = _script(_step)
         loop = _script(_Loop(_script(graph)))
@@ -409,6 +423,23 @@ def _cached_loop(surface: Surface, positions: torch.Tensor) -> Any:
     if len(_loops) > CACHE:
         _loops.popitem(last=False)
     return loop
+
+
+def traced_gradient(surface: Surface, positions: torch.Tensor) -> torch.fx.GraphModule:
+    """The surface's loss and gradient at points shaped like `positions` (configs, n, 2), as
+    the aten operations autograd runs, rewritten to replay cheaply (landscape.graph_rewrites).
+    Raises where the function cannot be traced."""
+    from torch._functorch.compile_utils import strip_overloads
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    # Fake tensors carry no values: a function that decides on values fails to trace here,
+    # rather than being traced along one branch.
+    graph = make_fx(_gradient_of(surface), tracing_mode="fake")(positions)
+    _drop_detach(graph)
+    graph_rewrites.rewrite(graph, positions)
+    strip_overloads(graph)
+    graph.recompile()
+    return graph
 
 
 def _drop_detach(graph: torch.fx.GraphModule) -> None:
@@ -479,6 +510,7 @@ def run(
         for g, r in enumerate(rules)
     ]
     schedules = [r.schedule(steps, positions) for r in rules]
+    constants = [r.constants(positions) for r in rules]
     params = list(positions)
     rows: tuple[list, list, list, list, list] = ([], [], [], [], [])
     for first in range(0, steps, CHUNK):
@@ -488,6 +520,7 @@ def run(
             params,
             [r.kind for r in rules],
             [r.hyper for r in rules],
+            constants,
             [r.flags for r in rules],
             [s[0] for s in schedules],
             [s[1] for s in schedules],
@@ -574,12 +607,15 @@ def _compare(spec: OptimizerSpec, r: _Rule, dtype: torch.dtype) -> bool:
         ours = start.clone()
         buffers = [torch.full_like(ours, r.fill) for _ in range(r.buffers)]
         floats, tensors = r.schedule(CHECK_STEPS, ours)
+        consts = r.constants(ours)
         if _scripted_step is None:
             _scripted_step = _script(_step)
         for t in range(CHECK_STEPS):
             leaf.grad = grads[t].clone()
             optimizer.step()
-            _scripted_step(r.kind, ours, grads[t], r.hyper, r.flags, floats, tensors, buffers, t)
+            _scripted_step(
+                r.kind, ours, grads[t], r.hyper, consts, r.flags, floats, tensors, buffers, t
+            )
             if not _same(leaf.detach(), ours):
                 return False
             state = optimizer.state[leaf]

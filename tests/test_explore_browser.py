@@ -43,8 +43,13 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, address: str):
+TIMED = "window.exploreInputs = []; window.exploreTimings = [];"  # the page records its timings
+
+
+def open_page(browser, address: str, timed: bool = True):
     page = browser.new_page(viewport={"width": 1100, "height": 1000})
+    if timed:
+        page.add_init_script(TIMED)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -118,8 +123,9 @@ def test_live_page_drag_slider_and_runs(server, browser, tmp_path):
     assert "--lr adam=0.01" in page.inner_text("#command")
 
     # The link reproduces the view.
-    again, more_problems = open_page(browser, page.url)
+    again, more_problems = open_page(browser, page.url, timed=False)
     assert table(again) == table(page)
+    assert again.evaluate("[window.exploreInputs, window.exploreTimings]") == [None, None]
 
     # The figure downloads as SVG and PNG; the 3-D view draws.
     with page.expect_download() as svg:

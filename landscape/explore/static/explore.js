@@ -133,11 +133,14 @@
     const ui = { step: null, playing: false, view: null, runs: null, rows: null, pending: false,
                  surfaceStale: true, surfaceReady: null, panelKey: null, plot: null, plotKey: null,
                  show3d: false };
-    // For benchmarks/explore_browser.py: the time of every change (performance.now's clock, ms),
-    // and of each redraw's stages: input, sent, answered (headers in), wait and compute (the
-    // server's Server-Timing), parsed, drawn (DOM updated) and painted.
-    const inputs = (window.exploreInputs = window.exploreInputs || []);
-    const timings = (window.exploreTimings = window.exploreTimings || []);
+    // Where a benchmark or test set window.exploreInputs and window.exploreTimings (arrays)
+    // before the page loaded, the time of every change (performance.now's clock, ms) and of
+    // each redraw's stages: input, sent, answered (headers in), wait and compute (the server's
+    // Server-Timing), parsed, drawn (DOM updated) and painted. Otherwise nothing is kept: a
+    // lecture's hour of dragging would keep megabytes.
+    const inputs = Array.isArray(window.exploreInputs) ? window.exploreInputs : null;
+    const timings = Array.isArray(window.exploreTimings) ? window.exploreTimings : null;
+    let changes = 0; // changes so far: the page's first load is change 0
 
     // Lay out the page.
     root.classList.add("lx");
@@ -426,7 +429,7 @@
       changed(true);
     });
 
-    // The runs asked for. Every change is numbered (its time in window.exploreInputs); an answer
+    // The runs asked for. Every change is numbered (`changes`); an answer
     // is drawn only if it carries a newer change than the one on the page, so a late answer never
     // overwrites a newer drag. A backend that can call a request off (the server's: it skips a
     // request whose page hung up) keeps the oldest request out, which may be computing, and the
@@ -435,7 +438,8 @@
     const flights = [];
     let drawnSeq = -1; // the page's first load is change 0
     function changed(surfaceToo, at) {
-      inputs.push(at === undefined ? performance.now() : at);
+      changes += 1;
+      if (inputs) inputs.push(at === undefined ? performance.now() : at);
       if (backend.changed) backend.changed(toQuery(st));
       commandLine.textContent = command("render", st);
       ui.step = null;
@@ -448,7 +452,7 @@
         for (const stale of flights.splice(1)) stale.control.abort();
       }
       ui.pending = false;
-      const flight = { seq: inputs.length, control: new AbortController(), timing: {} };
+      const flight = { seq: changes, control: new AbortController(), timing: {} };
       flights.push(flight);
       if (ui.surfaceStale) {
         ui.surfaceStale = false;
@@ -481,9 +485,10 @@
           root.dataset.query = query;
           commandLine.textContent = command("render", st);
           timing.drawn = performance.now();
+          if (!timings) return;
           // When the redraw is on screen: after the next frame's paint (a task queued from the
           // frame's animation callback runs after it paints).
-          const input = flight.seq ? inputs[flight.seq - 1] : null;
+          const input = inputs && flight.seq ? inputs[flight.seq - 1] : null;
           requestAnimationFrame(() => setTimeout(() => {
             timings.push({ seq: flight.seq, input, painted: performance.now(), ...timing });
           }, 0));
