@@ -209,7 +209,7 @@ def test_float64_on_the_kernels_way():
     assert loss[0] == pytest.approx(expected, abs=1e-12)
 
 
-def test_closure_loss_is_the_mean_over_batches():
+def test_closure_loss_is_the_mean_over_samples():
     model = DenseNorm()
     g = torch.Generator().manual_seed(1)
     batches = [{"x": torch.rand(n, 20, generator=g), "scale": s} for n, s in ((30, 1.0), (10, 2.0))]
@@ -226,7 +226,9 @@ def test_closure_loss_is_the_mean_over_batches():
         net = copy.deepcopy(model).eval()
         torch.nn.utils.vector_to_parameters(plane.point(a, b), net.parameters())
         with torch.no_grad():
-            expected = np.mean([float(closure(net, batch)) for batch in batches])
+            # Each batch's mean weighted by its size (30 and 10), as the CLI's own path does.
+            values = [float(closure(net, batch)) for batch in batches]
+            expected = (30 * values[0] + 10 * values[1]) / 40
         assert found == pytest.approx(expected, abs=TOL)
     assert np.isnan(acc).all()
     grid = slice_grid(
@@ -245,6 +247,25 @@ def test_closure_loss_is_the_mean_over_batches():
         )[0][0],
         abs=1e-7,
     )
+
+
+def test_a_closure_means_the_same_loss_to_the_api_and_to_the_own_network_commands():
+    from landscape.slice.evaluation import PlaneEvaluation
+
+    model = DenseNorm()
+    g = torch.Generator().manual_seed(2)
+    batches = [(torch.rand(n, 20, generator=g), torch.rand(n, 5, generator=g)) for n in (25, 7)]
+
+    def closure(net, batch):
+        return F.mse_loss(net(batch[0]), batch[1])
+
+    plane = random_plane(model, seed=3)
+    coords = np.array([[0.0, 0.0], [0.3, -0.7]])
+    api, _ = evaluate_points(
+        model, plane, coords, None, None, closure=closure, batches=batches, device="cpu"
+    )
+    own = PlaneEvaluation(model, plane, batches, closure=closure)(coords)[0]
+    assert api == pytest.approx(own, abs=1e-6)
 
 
 def test_the_cache_key_holds_the_loss_the_policy_and_the_batch(tmp_path):

@@ -14,7 +14,7 @@ import torch
 from landscape.errors import LandscapeError
 from landscape.slice.directions import Plane
 
-CACHE_VERSION = 3  # bump when the computation changes, so old chunks are not reused
+CACHE_VERSION = 4  # bump when the computation changes, so old chunks are not reused
 
 
 class ChunkStore:

@@ -6,7 +6,9 @@ against, and the path for what they do not cover: closure losses, any model and 
 What "the loss at a point" means is fixed here for every evaluator:
 - criterion: None is the mean cross-entropy of the logits with class targets; else a callable
   (output, target) -> the batch's mean, and the loss is the mean over samples (each batch's
-  value weighted by its length);
+  value weighted by its length); a closure's value is its batch's mean too, weighted the same
+  way (slice.evaluation.batch_size_of: the first dimension of the batch's first tensor), as
+  the own-network commands weigh it;
 - accuracy: the share of argmax hits where targets are class indices (1-D integers) and the
   output is (N, classes); NaN otherwise;
 - bn (BatchNorm policy): "eval" keeps the centre's running statistics; "train" normalizes each
@@ -31,6 +33,7 @@ from torch.utils._pytree import tree_map
 
 from landscape.errors import LandscapeError
 from landscape.slice.directions import Plane
+from landscape.slice.evaluation import batch_size_of
 
 BN_POLICIES = ("eval", "train", "recompute")
 STATS_BATCH = 128  # the default batch of "train"'s statistics and "recompute"'s pass (Li's loader)
@@ -197,8 +200,8 @@ class PerPoint:
     - data: `inputs` (N, ...) and `targets` (N, ...), the loss `criterion(model(x), y)` over
       batches of `batch_size` (see the module's docstring for criterion, bn and accuracy);
     - closure: `closure(model, batch) -> scalar` over `batches`, a list of arbitrary batch
-      objects (tensors inside are moved to the device); the loss is the unweighted mean of the
-      closure's values over the batches, and accuracy is NaN. Under bn="recompute" the
+      objects (tensors inside are moved to the device); the loss is the mean over samples of
+      the closure's values (each weighted by its batch's size), and accuracy is NaN. Under bn="recompute" the
       statistics are re-estimated by calling the closure on every batch in train mode.
     """
 
@@ -247,10 +250,11 @@ class PerPoint:
             recompute_statistics(self.model, self._feed)
         with torch.no_grad():
             if self.closure is not None:
-                values = [
-                    float(scalar(self.closure(self.model, b), "the closure")) for b in self.batches
-                ]
-                return float(np.mean(values)), math.nan
+                total = sum(
+                    float(scalar(self.closure(self.model, b), "the closure")) * batch_size_of(b)
+                    for b in self.batches
+                )
+                return total / sum(batch_size_of(b) for b in self.batches), math.nan
             loss, correct = 0.0, 0
             for s, e in self.spans():
                 output, y = self.model(self.inputs[s:e]), self.targets[s:e]
