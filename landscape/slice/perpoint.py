@@ -201,8 +201,9 @@ class PerPoint:
       batches of `batch_size` (see the module's docstring for criterion, bn and accuracy);
     - closure: `closure(model, batch) -> scalar` over `batches`, a list of arbitrary batch
       objects (tensors inside are moved to the device); the loss is the mean over samples of
-      the closure's values (each weighted by its batch's size), and accuracy is NaN. Under bn="recompute" the
-      statistics are re-estimated by calling the closure on every batch in train mode.
+      the closure's values (each weighted by its batch's size), and accuracy is NaN. Under
+      bn="recompute" the statistics are re-estimated by calling the closure on every batch in
+      train mode.
     """
 
     def __init__(
