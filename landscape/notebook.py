@@ -16,11 +16,13 @@ import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landscape.errors import LandscapeError
-from landscape.grid import LossGrid
-from landscape.paths import PathRecord
+
+if TYPE_CHECKING:  # `import landscape` registers the formatters without importing torch
+    from landscape.grid import LossGrid
+    from landscape.paths import PathRecord
 
 DPI = 100  # notebook figures: 100 dots per inch reads well at a notebook's width
 GRID_POINTS = 161  # per side of the grid behind a run's figure

@@ -239,3 +239,47 @@ def test_ctrl_c_ends_promptly_and_leaves_no_file(tmp_path):
     assert process.returncode == 130 and err.strip() == "Interrupted."
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["runs.npz"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+@pytest.mark.parametrize("how", ["python -m landscape", "landscape"])
+def test_ctrl_c_while_torch_loads_is_one_line(how):
+    # 0.4 s in: Python runs, torch (about a second) is still loading.
+    script = Path(sys.executable).parent / "landscape"
+    command = [sys.executable, "-m", "landscape"] if how != "landscape" else [str(script)]
+    process = subprocess.Popen(
+        [*command, "trace", "rosenbrock", "--steps", "1000000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal does
+    )
+    try:
+        time.sleep(0.4)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and err.strip() == "Interrupted.", err[-500:]
+
+
+def test_import_landscape_loads_no_torch_and_every_name_is_there():
+    code = (
+        "import sys, landscape\n"
+        "assert 'torch' not in sys.modules, 'torch loaded'\n"
+        "import landscape.explore.server\n"  # the subpackage named as the function
+        "assert callable(landscape.explore)\n"
+        "missing = [n for n in landscape.__all__ if getattr(landscape, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "assert set(landscape.__all__) <= set(dir(landscape))\n"
+        "from landscape import trace_all, LossGrid\n"
+        "assert trace_all.__module__ == 'landscape.trajectory'\n"
+        "assert callable(landscape.mesh.save_mesh)\n"  # a module, imported when named
+        "try:\n"
+        "    landscape.nothing\n"
+        "except AttributeError as err:\n"
+        "    print(err)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "module 'landscape' has no attribute 'nothing'"
