@@ -88,22 +88,36 @@ def contour_figure(
 ) -> Figure:
     """The race: contours of the grid, every optimizer's path, minima and starts, a legend
     (each path's describe(), or `labels`)."""
+    keyed = bool(trajectories) or len(grid.minima) > 0
     with plot.themed(theme):
-        fig = _figure(size)
-        ax, key = _with_legend_column(fig)
+        fig = _figure(size if keyed else _without_key(size))
+        ax, key = _with_legend_column(fig, keyed=keyed)
         _race_panel(ax, grid, trajectories, labels)
-        key.legend(*ax.get_legend_handles_labels(), loc="center left", frameon=False)
+        if key is not None:
+            key.legend(*ax.get_legend_handles_labels(), loc="center left", frameon=False)
         fig.suptitle(title or _title(grid, _steps_note(trajectories)))
     return fig
 
 
-def _with_legend_column(fig: Figure, projection: str | None = None):
+LEGEND_SHARE = (3.0, 1.35)  # the widths of the picture and of the legend beside it
+
+
+def _with_legend_column(fig: Figure, projection: str | None = None, *, keyed: bool = True):
     """The main Axes and, to its right, an empty one that holds the legend: long legends
-    (every hyper-parameter) then never cover a path or get clipped."""
-    spec = fig.add_gridspec(1, 2, width_ratios=(3.0, 1.35))
+    (every hyper-parameter) then never cover a path or get clipped. None for the legend's
+    where there is nothing to name (a network's slice without runs)."""
+    if not keyed:
+        return fig.add_subplot(projection=projection), None
+    spec = fig.add_gridspec(1, 2, width_ratios=LEGEND_SHARE)
     key = fig.add_subplot(spec[0, 1])
     key.axis("off")
     return fig.add_subplot(spec[0, 0], projection=projection), key
+
+
+def _without_key(size: tuple[float, float]) -> tuple[float, float]:
+    """A figure's size without the legend's column: the picture keeps its size."""
+    width, height = size
+    return (width * LEGEND_SHARE[0] / sum(LEGEND_SHARE) + 0.6, height)
 
 
 def _race_panel(ax, grid: LossGrid, trajectories: Sequence[PathRecord], labels) -> None:
@@ -127,15 +141,18 @@ def surface_figure(
 ) -> Figure:
     """A 3-D view of the surface with the paths lying on it, seen from `view` (elevation,
     azimuth; default DEFAULT_VIEW; the built-in surfaces carry theirs as Surface.view)."""
+    keyed = bool(trajectories)
     with plot.themed(theme):
-        fig = _figure(size)
-        ax, key = _with_legend_column(fig, projection="3d")
+        fig = _figure(size if keyed else _without_key(size))
+        ax, key = _with_legend_column(fig, projection="3d", keyed=keyed)
         _surface_panel(ax, grid, trajectories, view, labels)
-        key.legend(
-            handles=plot.style_handles(trajectories, labels), loc="center left", frameon=False
-        )
-        steps = max(path_steps(t) for t in trajectories)
-        fig.suptitle(title or _title(grid, f"{steps} steps"))
+        if key is not None:
+            key.legend(
+                handles=plot.style_handles(trajectories, labels), loc="center left", frameon=False
+            )
+        if not title:
+            title = _title(grid, f"{max(path_steps(t) for t in trajectories)} steps")
+        fig.suptitle(title)
     return fig
 
 

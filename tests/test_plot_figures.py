@@ -127,3 +127,21 @@ def test_figures_take_a_grid_not_from_a_surface(beale):
     for make in (figures.contour_figure, figures.surface_figure, figures.all_figure):
         fig = make(foreign, runs)
         assert fig.get_suptitle().startswith("slice")
+
+
+@pytest.mark.parametrize("make", [figures.contour_figure, figures.surface_figure])
+def test_a_map_with_nothing_to_name_keeps_no_room_for_a_legend(make, beale, tmp_path):
+    # A network's slice around one set of weights: no paths, no minima. The picture keeps its
+    # size and the empty legend column goes (the 3-D view also drew nothing before: it failed).
+    from landscape.surfaces import from_function
+
+    grid = sample(from_function(lambda x, y: x**2 + 3 * y**2, name="bowl"), 21)
+    assert len(grid.minima) == 0
+    keyed = make(*beale, title="t")
+    bare = make(grid, [], title="t")
+    assert bare.legends == [] and not any(ax.get_legend() for ax in bare.axes)
+    assert bare.get_figwidth() < 0.8 * keyed.get_figwidth()
+    assert bare.get_figheight() == keyed.get_figheight()
+    figures.save_figure(bare, tmp_path / "bare.png")
+    main = bare.axes[0].get_position()  # the map spans most of the figure's width
+    assert main.width > 0.6, main

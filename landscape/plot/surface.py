@@ -275,8 +275,10 @@ def surface3d(
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_zlim(lo, hi + rise)
-    ax.set_xlabel(grid.xlabel, labelpad=4)
-    ax.set_ylabel(grid.ylabel, labelpad=4)
+    # A long label (a network slice's direction) runs along the axis past the tick labels:
+    # further out, it clears them.
+    ax.set_xlabel(grid.xlabel, labelpad=4 if len(grid.xlabel) <= 3 else 14)
+    ax.set_ylabel(grid.ylabel, labelpad=4 if len(grid.ylabel) <= 3 else 14)
     ax.set_zlabel(_loss_label(grid), labelpad=12)
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))
