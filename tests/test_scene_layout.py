@@ -288,3 +288,18 @@ def test_each_event_shows_from_its_own_step():
         (f"diverged at step {diverged}", float(diverged)),
     )
     assert sgd == ()
+
+
+def test_a_caption_stands_under_the_title_clear_of_everything():
+    # What an own network's race states (cli/render.py): its data and BatchNorm policy.
+    import dataclasses
+
+    from landscape.scenes import RaceScene
+
+    data = lesson_data("rosenbrock", ["sgd", "momentum", "rmsprop", "adam"], steps=100)
+    caption = "data: loader.py:mnist_like, 10,000 samples · BatchNorm: recompute"
+    frames = dry_run(RaceScene, data=dataclasses.replace(data, caption=caption), seconds=1.0)
+    check(frames)
+    # Manim's Text keeps no spaces; too wide for the column, it broke at " · " (no "·" left).
+    shown_texts = [t for t, _, _ in frames["last"]["texts"]]
+    assert "data:loader.py:mnist_like,10,000samplesBatchNorm:recompute" in shown_texts

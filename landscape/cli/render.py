@@ -268,6 +268,7 @@ def _own(network: NetworkOptions, optimizer, surface, shown, directions, at, opt
         found.trajectories(),
         clock=clock,
         notes=[off_plane(p) for p in found.paths],
+        caption=f"data: {found.data} · BatchNorm: {found.bn}",
     )
 
 

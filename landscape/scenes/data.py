@@ -48,6 +48,7 @@ class SceneData:
     title: str  # what the surface is: "Rosenbrock", "MNIST MLP, test loss"
     clock: StepClock | None = None  # rows are snapshots: count epochs and steps by this
     notes: tuple[str, ...] = ()  # per path, a line shown under its legend entry (or none)
+    caption: str = ""  # what the picture must state to be read right (a network's data, ...)
 
     def step_text(self, t: float, rows: int) -> str:
         """The counter at fractional row t: 'step 12/300', or the StepClock's words."""
@@ -70,6 +71,7 @@ def scene_data(
     fit: float = FIT_SHARE,
     clock: StepClock | None = None,
     notes: Sequence[str] = (),
+    caption: str = "",
 ) -> SceneData:
     """Build a SceneData from a surface (sampled here, on the CPU) or a finished LossGrid.
 
@@ -83,6 +85,8 @@ def scene_data(
             (`--domain auto`; landscape.view.fit_share).
         clock: where the paths' rows are snapshots: their optimizer steps and epochs.
         notes: per path, a line for its legend entry (e.g. how far off the slice it runs).
+        caption: a line shown under the title: what the picture must state to be read right
+            (a network's data and samples, its BatchNorm policy).
     """
     paths = tuple(paths)
     if not paths:
@@ -113,6 +117,7 @@ def scene_data(
         title=grid.title if title is None else title,
         clock=clock,
         notes=tuple(notes),
+        caption=caption,
     )
 
 

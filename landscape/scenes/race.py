@@ -201,6 +201,11 @@ class RaceScene(LandscapeScene, Scene):
         typewriter = Typewriter(theme, size, at)
         counter = typewriter.write(first, len(first))
         below = min(counter.get_bottom()[1], title.get_bottom()[1]) - 0.2
+        caption = self.caption(data.caption, theme, room)
+        if caption is not None:
+            caption.move_to([column, below, 0], aligned_edge=UL)
+            self.add(caption)
+            below = caption.get_bottom()[1] - 0.2
         panel = self.side_panel(theme, room)
         if panel is not None:
             panel.move_to([column, below, 0], aligned_edge=UL)
@@ -310,6 +315,24 @@ class RaceScene(LandscapeScene, Scene):
     def callout(self, theme: Theme, map_view: MapView) -> list[VMobject]:
         """Still parts a scene lays over its map (placed), drawn under the runs; none here."""
         return []
+
+    @staticmethod
+    def caption(text: str, theme: Theme, width: float) -> VMobject | None:
+        """The scene's caption (SceneData.caption), muted, in lines at most `width` wide;
+        None where there is none."""
+        if not text:
+            return None
+        fits = lambda line: label(line, theme, MIN_FONT).width <= width  # noqa: E731
+        lines: list[str] = []
+        # Too wide: a line per part (" · " between them), words wrapped within a part.
+        for part in [text] if fits(text) else text.split(" · "):
+            start = len(lines)
+            for word in part.split(" "):
+                if len(lines) > start and fits(f"{lines[-1]} {word}"):
+                    lines[-1] = f"{lines[-1]} {word}"
+                else:
+                    lines.append(word)
+        return label("\n".join(lines), theme, MIN_FONT, color=theme.muted)
 
     def side_panel(self, theme: Theme, width: float) -> VMobject | None:
         """What a scene adds to the column under the step counter, at most `width` wide
