@@ -147,3 +147,26 @@ def test_the_ends_are_the_runs_own_losses(tmp_path, mnist_data_dir):
     (pair,) = found.pairs
     assert pair.at(0.0) == pytest.approx(runs[0].test_loss, rel=1e-5)
     assert pair.at(1.0) == pytest.approx(runs[1].test_loss, rel=1e-5)
+
+
+@pytest.mark.parametrize("command", ["interpolate", "sharpness"])
+def test_under_torchrun_only_rank_zero_trains_and_reports_the_lesson(
+    command, cli, tmp_path, monkeypatch
+):
+    # The lesson's runs are one process's work: ranks other than 0 check the options, then
+    # stop (no training, no line, no file).
+    import landscape.cli.interpolate as interpolate_cli
+    import landscape.cli.sharpness as sharpness_cli
+    from landscape.slice import distributed
+
+    def never(*args, **kwargs):
+        raise AssertionError("a rank other than 0 trained")
+
+    monkeypatch.setattr(distributed, "reports", lambda: False)
+    monkeypatch.setattr(interpolate_cli, "mnist_interpolation", never)
+    monkeypatch.setattr(sharpness_cli, "mnist_sharpness", never)
+    out = tmp_path / "lesson.png"
+    code, printed, err = cli(command, "--out", out)
+    assert (code, printed, err) == (0, "", "") and not out.exists()
+    code, _, err = cli(command, "--optimizer", "nosuch", "--out", out)  # still checked
+    assert code == 2 and "nosuch" in err

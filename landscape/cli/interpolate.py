@@ -88,6 +88,8 @@ def interpolate_command(
         return _report(found, out, json_)
     network.lesson()
     optimizers = run.mnist_optimizers(optimizer, options)
+    if not distributed.reports():  # under torchrun: the lesson's runs are one process's work
+        return None
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar:

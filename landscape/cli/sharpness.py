@@ -82,6 +82,8 @@ def sharpness_command(
     network.lesson(reads=("samples",))
     samples = network.samples if network.samples is not None else SAMPLES
     optimizers = run.mnist_optimizers(optimizer, options)
+    if not distributed.reports():  # under torchrun: the lesson's runs are one process's work
+        return None
     if out is not None:
         check_output(out, FORMATS)  # before the work, not after it
     with progress_bar("training") as train_bar, progress_bar("sharpness") as bar:
