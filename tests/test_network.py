@@ -275,3 +275,52 @@ def test_the_lesson_is_a_preset_of_the_general_path(small_runs):
     )
     np.testing.assert_allclose(general.grid.loss, lesson.grid.loss, rtol=1e-9)
     np.testing.assert_allclose(general.paths[0].true_loss, lesson.paths[0].true_loss, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop])
+def test_a_plain_loops_checkpoints_carry_the_optimizers_state_as_a_recorders_do(tmp_path, make):
+    # The reference: the Recorder, fed the same training step by step. The plain loop saves
+    # {"model", "optimizer": its state_dict, "epoch"} with an LR scheduler in the way.
+    torch.manual_seed(1)
+    model = SkipNet()
+    x, y = make_data()
+    opt = make(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    recorder = Recorder(tmp_path / "recorded", cap=50)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for step in range(5):
+        if step:
+            model.train()
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            scheduler.step()
+        recorder.snapshot(model, opt, step=step)
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": step}
+        torch.save(state, plain / f"ckpt_{step}.pt")
+    recorded, read = load_run(tmp_path / "recorded", SkipNet()), load_run(plain, SkipNet())
+    assert (
+        read.optimizer_class
+        == recorded.optimizer_class
+        == f"torch.optim.{make.__module__.rpartition('.')[2]}.{make.__name__}"
+    )
+    assert read.hyper == recorded.hyper and read.hyper["lr"] == 0.0025  # after two decays
+    np.testing.assert_array_equal(read.optimizer_steps, recorded.optimizer_steps)
+    np.testing.assert_array_equal(read.second_moments, recorded.second_moments)  # NaN at 0
+    assert np.isnan(read.second_moments[0]).all() and np.isfinite(read.second_moments[1:]).all()
+    if make is not torch.optim.RMSprop:  # Adam's kin: the preconditioned sharpness too
+        found = problem(SkipNet, (x[:24], y[:24]))
+        a, b = (network_sharpness(found, [r], every=2).runs[0] for r in (recorded, read))
+        np.testing.assert_array_equal(a.preconditioned, b.preconditioned)
+        assert np.isfinite(a.preconditioned[1:]).all()
+
+
+def test_an_optimizer_state_that_does_not_fit_the_model_is_left_unread(tmp_path):
+    model = SkipNet()
+    opt = torch.optim.Adam(list(model.parameters())[::-1], lr=0.01)  # another order
+    model(make_data()[0]).sum().backward()
+    opt.step()
+    torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, tmp_path / "a.pt")
+    run = load_run(tmp_path / "a.pt", SkipNet())
+    assert run.second_moments is None and run.optimizer_class == "torch.optim.adam.Adam"

@@ -1,16 +1,24 @@
 """Checkpoints are data: read with torch.load(weights_only=True), never unpickled as code.
 
 A checkpoint is a state_dict, or a dict holding one under `model` or `state_dict` (with `step`,
-`epoch` or `global_step` beside it where known). A file that needs arbitrary unpickling (a
-whole pickled model, custom classes) is refused unless the user trusts it.
+`epoch` or `global_step` beside it where known, and the optimizer's `state_dict()` under
+`optimizer`). A file that needs arbitrary unpickling (a whole pickled model, custom classes) is
+refused unless the user trusts it.
+
+An optimizer's state_dict names no class: its class is the torch.optim class whose parameter
+groups have exactly those settings (Adam and AdamW told apart by decoupled_weight_decay), and
+its second moments (Adam's exp_avg_sq, RMSProp's square_avg, Adagrad's sum) are kept in its
+parameters' order, matched to the model's parameters when a run is read (runs.py).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,8 @@ from landscape.errors import LandscapeError
 SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".tar")  # files a folder of checkpoints is read for
 STATE_KEYS = ("model", "state_dict", "model_state_dict", "model_state")
 STEP_KEYS = ("step", "global_step", "iteration", "epoch")
+OPTIMIZER_KEYS = ("optimizer", "optimizer_state_dict", "optimizer_state", "optim")
+MOMENT_KEYS = ("exp_avg_sq", "square_avg", "sum")  # Adam('s kin), RMSprop, Adagrad
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,8 @@ class Checkpoint:
     step: int | None = None  # as recorded in the file, where it is
     second_moments: dict[str, torch.Tensor] | None = field(default=None, repr=False)
     optimizer: dict[str, Any] | None = None  # {"class": dotted path, "hyper": {...}, "step": n}
+    # An optimizer state_dict's second moments, in its parameters' order (names unknown here)
+    ordered_moments: tuple[torch.Tensor, ...] | None = field(default=None, repr=False)
 
 
 def natural_key(path: Path | str) -> list[Any]:
@@ -107,13 +119,93 @@ def _checkpoint(path: Path, loaded: Any) -> Checkpoint:
     )
     moments = loaded.get("second_moments") if state is not loaded else None
     optimizer = loaded.get("optimizer_info") if state is not loaded else None
+    ordered = None
+    saved = next((loaded[k] for k in OPTIMIZER_KEYS if state is not loaded and k in loaded), None)
+    if optimizer is None and isinstance(saved, dict):  # a plain training loop's checkpoint
+        optimizer, ordered = _saved_optimizer(saved)
     return Checkpoint(
         path,
         tensors,
         step,
         moments if isinstance(moments, dict) else None,
         optimizer if isinstance(optimizer, dict) else None,
+        ordered,
     )
+
+
+def optimizer_settings(
+    cls: type, group: dict[str, Any], state: Iterable[dict[str, Any]]
+) -> dict[str, Any]:
+    """{"class": dotted path, "hyper": a parameter group's settings, "step": the optimizer's own
+    step count where it keeps one}: what a run records of its optimizer."""
+    hyper = {k: _plain(v) for k, v in group.items() if k not in ("params", "initial_lr")}
+    steps = [s.get("step") for s in state if isinstance(s, dict) and "step" in s]
+    return {
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "hyper": {k: v for k, v in hyper.items() if v is not None},
+        "step": int(steps[0]) if steps else None,
+    }
+
+
+def _saved_optimizer(
+    saved: dict[str, Any],
+) -> tuple[dict[str, Any] | None, tuple[torch.Tensor, ...] | None]:
+    """(optimizer_settings, second moments in its parameters' order) of an optimizer's
+    state_dict; None for what cannot be told."""
+    groups, state = saved.get("param_groups"), saved.get("state")
+    if not (isinstance(groups, list) and groups and isinstance(state, dict)):
+        return None, None
+    if not all(isinstance(g, dict) and isinstance(g.get("params"), list) for g in groups):
+        return None, None
+    cls = _optimizer_class(groups[0])
+    info = optimizer_settings(cls, groups[0], state.values()) if cls is not None else None
+    moments = []
+    for index in (i for g in groups for i in g["params"]):
+        entry = state.get(index, {})
+        found = next((entry[k] for k in MOMENT_KEYS if k in entry), None)
+        if not isinstance(found, torch.Tensor):
+            return info, None
+        moments.append(found.detach().float())
+    return info, tuple(moments) or None
+
+
+def _optimizer_class(group: dict[str, Any]) -> type | None:
+    """The torch.optim class whose parameter groups hold exactly this group's settings (an LR
+    scheduler's initial_lr aside); None where none or several do."""
+    keys = frozenset(group) - {"params", "initial_lr"}
+    found = [cls for cls, settings in _torch_optimizers().items() if settings == keys]
+    if {c.__name__ for c in found} == {"Adam", "AdamW"}:  # the same settings: AdamW decouples
+        decoupled = bool(group.get("decoupled_weight_decay"))
+        found = [c for c in found if (c.__name__ == "AdamW") == decoupled]
+    return found[0] if len(found) == 1 else None
+
+
+@functools.cache
+def _torch_optimizers() -> dict[type, frozenset[str]]:
+    """Each torch.optim class and the settings its parameter groups hold."""
+    found = {}
+    for name in dir(torch.optim):
+        cls = getattr(torch.optim, name)
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+            continue
+        if cls is torch.optim.Optimizer:
+            continue
+        try:
+            built = cls([torch.zeros(2, requires_grad=True)])
+        except Exception:  # noqa: BLE001 - one that needs more than parameters: not matched
+            continue
+        found[cls] = frozenset(built.param_groups[0]) - {"params"}
+    return found
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
+        return list(value)
+    return None
 
 
 def _integer(value: Any) -> bool:

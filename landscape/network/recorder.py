@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from landscape.errors import LandscapeError
+from landscape.network.checkpoints import optimizer_settings
 from landscape.network.runs import INDEX
 from landscape.output import atomic_path
 
@@ -138,19 +139,4 @@ def second_moments(
 def optimizer_info(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
     """{"class": dotted path, "hyper": the first parameter group's settings, "step": the
     optimizer's own step count where it keeps one}."""
-    cls = type(optimizer)
-    hyper = {k: _plain(v) for k, v in optimizer.param_groups[0].items() if k != "params"}
-    hyper = {k: v for k, v in hyper.items() if v is not None}
-    steps = [s.get("step") for s in optimizer.state.values() if "step" in s]
-    step = int(steps[0]) if steps else None
-    return {"class": f"{cls.__module__}.{cls.__qualname__}", "hyper": hyper, "step": step}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
-        return list(value)
-    return None
+    return optimizer_settings(type(optimizer), optimizer.param_groups[0], optimizer.state.values())

@@ -142,7 +142,9 @@ def run_from_checkpoints(checkpoints: Sequence[Checkpoint], model: nn.Module, *,
         weights.append(torch.nn.utils.parameters_to_vector(model.parameters()).detach().float())
         buffers.append({k: v.detach().clone() for k, v in model.named_buffers()})
         steps.append(c.step if c.step is not None else _file_step(c.path, i))
-        moments.append(_flat_moments(c.second_moments, names, model))
+        moments.append(
+            _flat_moments(c.second_moments or _named(c.ordered_moments, model), names, model)
+        )
         own_steps.append((c.optimizer or {}).get("step"))
     order = np.argsort(np.asarray(steps), kind="stable")
     if any(s1 == s2 for s1, s2 in zip(sorted(steps), sorted(steps)[1:], strict=False)):
@@ -170,6 +172,19 @@ def run_from_checkpoints(checkpoints: Sequence[Checkpoint], model: nn.Module, *,
         ),
         sources=tuple(str(checkpoints[i].path) for i in order),
     )
+
+
+def _named(
+    ordered: Sequence[torch.Tensor] | None, model: nn.Module
+) -> dict[str, torch.Tensor] | None:
+    """An optimizer state_dict's moments by the model's parameter names: its parameters taken
+    as model.parameters(), in order, where every shape agrees (else unknown)."""
+    params = list(model.named_parameters())
+    if ordered is None or len(ordered) != len(params):
+        return None
+    if any(m.shape != p.shape for m, (_, p) in zip(ordered, params, strict=True)):
+        return None
+    return {name: m for m, (name, _) in zip(ordered, params, strict=True)}
 
 
 def _flat_moments(moments, names, model) -> np.ndarray | None:
