@@ -12,7 +12,9 @@ Each rewrite below removes work whose result is known exactly without doing it a
 - `pow(x, 1)` (torch copies x) and `x * 1` (exact in IEEE arithmetic) become x, and an expand to
   the shape a tensor already has becomes the tensor;
 - a Python number operand of `+ - * /` becomes a 0-dim tensor of the operation's dtype: the
-  kernel reads the number in that dtype either way, so it computes the same thing.
+  kernel reads the number in that dtype either way, so it computes the same thing;
+- the gradient's coordinates, which autograd writes into tensors of zeros and adds, are stacked
+  and 0 added (as the zeros turn -0.0 into +0.0).
 
 compiled_runs checks the rewritten graph against autograd on the run's own points before using
 it, and tests/test_engine.py compares every surface against torch.optim; this module only has
@@ -20,6 +22,8 @@ to be right, not to be trusted.
 """
 
 from __future__ import annotations
+
+import operator
 
 import torch
 from torch.fx import GraphModule, Interpreter, Node
@@ -70,6 +74,8 @@ def _fold_constants(graph: GraphModule, example: torch.Tensor) -> None:
         return
     values = _values(graph, example, set(wanted))
     for node in wanted:
+        if not isinstance(values[node], torch.Tensor):
+            continue  # a tuple of tensors (split, ...): its items are read by getitem
         with graph.graph.inserting_before(node):
             node.replace_all_uses_with(_constant(graph, values[node]))
 
@@ -152,7 +158,7 @@ def _stack_coordinates(graph: GraphModule) -> None:
         (grad_a, shape, dim, index_a), (grad_b, _, dim_b, index_b) = a.args, b.args
         if list(shape) != list(b.args[1]) or dim != dim_b or shape[dim] != 2:
             continue
-        if {index_a, index_b} != {0, 1} or _dtype(grad_a) != _dtype(node) != _dtype(grad_b):
+        if {index_a, index_b} != {0, 1} or {_dtype(grad_a), _dtype(grad_b)} != {_dtype(node)}:
             continue
         first, second = (grad_a, grad_b) if index_a == 0 else (grad_b, grad_a)
         with graph.graph.inserting_before(node):
@@ -192,13 +198,18 @@ def _constant(graph: GraphModule, value: torch.Tensor) -> Node:
 
 
 def _mutates(node: Node) -> bool:
+    """Whether a node may write into a tensor (any call that is not a known pure one)."""
     if node.op != "call_function":
         return node.op not in ("placeholder", "get_attr", "output")
+    if node.target is operator.getitem:  # an item of a tuple result (split, unbind, ...)
+        return False
     schema = getattr(node.target, "_schema", None)
     return schema is None or schema.is_mutable
 
 
 def _deterministic(node: Node) -> bool:
+    if node.target is operator.getitem:
+        return True
     tags = getattr(node.target, "tags", None)
     return tags is not None and torch.Tag.nondeterministic_seeded not in tags
 

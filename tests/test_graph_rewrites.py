@@ -110,3 +110,16 @@ def test_random_values_are_not_taken_for_constants():
     p = points(surface, torch.float32, seed=0)
     targets = [op(n) for n in calls(compiled_runs.traced_gradient(surface, p))]
     assert "aten.rand_like" in targets
+
+
+def test_constants_split_into_several_are_kept_as_the_graph_reads_them():
+    def f(x, y):
+        a, b = torch.tensor([1.0, -2.0], dtype=x.dtype).unbind()  # a tuple of constants
+        return (x - a) ** 2 + 3 * (y - b) ** 2
+
+    surface = from_function(f, name="split constants")
+    p = points(surface, torch.float32, seed=0)
+    graph = compiled_runs.traced_gradient(surface, p)
+    for e, g in zip(autograd_at(surface, p), graph(p), strict=True):
+        assert same(e, g)
+    assert "aten.unbind" not in [op(n) for n in calls(graph)]  # its items were kept instead
