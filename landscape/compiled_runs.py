@@ -202,8 +202,9 @@ class _Loop(torch.nn.Module):
         hyper: list[list[float]],
         consts: list[list[torch.Tensor]],  # per config: _Rule.constants
         flags: list[list[bool]],
-        floats: list[list[float]],  # per config: per-step numbers (Adam: 2 a step)
-        tensors: list[list[torch.Tensor]],  # per config: per-step 0-dim tensors (Keras' Adam)
+        floats: list[list[float]],  # per config: per-step numbers (Adam's step size)
+        tensors: list[list[torch.Tensor]],  # per config: per-step 0-dim tensors (Adam's
+        # bias_correction2_sqrt, Keras' Adam's step size)
         buffers: list[list[torch.Tensor]],  # per config: the optimizer's state
         draws: list[torch.Tensor],  # per step: (n, 2) noise, or none at all
         seen: list[torch.Tensor],  # per step: (n, 2) bool mask of sparse gradients, or none
