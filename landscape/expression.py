@@ -111,6 +111,8 @@ def _compile(text: str) -> Fn:
     except SyntaxError as err:
         col = f" at column {err.offset}" if err.offset else ""
         raise LandscapeError(f"cannot parse expression {text!r}: {err.msg}{col}") from None
+    except ValueError as err:  # a null character: Python 3.11 before 3.11.4 says so this way
+        raise LandscapeError(f"cannot parse expression {text!r}: {err}") from None
     compiler = _Compiler(text)
     fn = compiler.visit(tree.body)
     return fn if compiler.uses_xy else _flat(text, fn)

@@ -296,6 +296,13 @@ def test_any_text_compiles_or_fails_cleanly(text):
         assert "\n" not in str(err)
 
 
+@pytest.mark.parametrize("text", ["\x00", "x\x00 + y", "x**2 + y\x00"])
+def test_a_null_character_is_a_clean_error(text):
+    # Python 3.11 before 3.11.4 (Debian 12's) raises ValueError here, later ones SyntaxError.
+    with pytest.raises(LandscapeError, match="cannot parse expression"):
+        get_surface(text)
+
+
 @pytest.mark.parametrize("constant", [2.5, torch.tensor(2.5), np.float64(2.5)])
 def test_a_function_returning_a_constant_is_a_flat_surface(constant):
     # As a constant expression: zero gradient, so no optimizer moves.

@@ -11,8 +11,9 @@ data folder is a read-only copy).
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from landscape.npm import Package
 from landscape.npm import tarball as npm_tarball
@@ -37,11 +38,18 @@ def tarball(root: str | os.PathLike | None = None, *, npm: str | None = None) ->
 def install(target: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     """Unpack reveal.js' `dist/` into `target` (as target/dist/...); return `target`."""
     target = Path(target)
+    # File by file, regular files only: extractall's safe `filter` is missing from Python
+    # 3.11 before 3.11.4 (Debian 12's is 3.11.2).
     with tarfile.open(tarball(root)) as archive:
-        members = [
-            m for m in archive.getmembers() if m.isfile() and m.name.startswith("package/dist/")
-        ]
-        for member in members:
-            member.name = member.name.removeprefix("package/")
-        archive.extractall(target, members=members, filter="data")
+        for member in archive.getmembers():
+            inside = PurePosixPath(member.name).parts[1:]  # under package/
+            if not (member.isfile() and inside[:1] == ("dist",)) or ".." in inside:
+                continue
+            source = archive.extractfile(member)
+            if source is None:
+                continue
+            out = target.joinpath(*inside)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with source, open(out, "wb") as sink:
+                shutil.copyfileobj(source, sink)
     return target
