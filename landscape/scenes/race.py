@@ -322,7 +322,10 @@ class RaceScene(LandscapeScene, Scene):
         None where there is none."""
         if not text:
             return None
-        fits = lambda line: label(line, theme, MIN_FONT).width <= width  # noqa: E731
+
+        def fits(line: str) -> bool:
+            return label(line, theme, MIN_FONT).width <= width
+
         lines: list[str] = []
         # Too wide: a line per part (" · " between them), words wrapped within a part.
         for part in [text] if fits(text) else text.split(" · "):
